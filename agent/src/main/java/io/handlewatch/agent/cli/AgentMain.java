@@ -1,0 +1,38 @@
+package io.handlewatch.agent.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code handlewatch-agent}: the per-host agent's command line. */
+@Command(
+    name = "handlewatch-agent",
+    mixinStandardHelpOptions = true,
+    versionProvider = AgentMain.Version.class,
+    description = "Watches this host's TCP connection states and file handles.",
+    subcommands = {SampleCommand.class, CommandLine.HelpCommand.class})
+public final class AgentMain implements Runnable {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The command line, for tests that run commands in-process. */
+  public static CommandLine commandLine() {
+    return new CommandLine(new AgentMain()).setCaseInsensitiveEnumValuesAllowed(true);
+  }
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(
+        spec.commandLine(), "a command is required (try 'sample')");
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = AgentMain.class.getPackage().getImplementationVersion();
+      return new String[] {"handlewatch-agent " + (v == null ? "dev" : v)};
+    }
+  }
+}

@@ -1,0 +1,261 @@
+package io.handlewatch.agent.sample;
+
+import io.handlewatch.agent.source.LimitsParser;
+import io.handlewatch.proto.v1.EndpointCount;
+import io.handlewatch.proto.v1.HostSample;
+import io.handlewatch.proto.v1.PortPressureEntry;
+import io.handlewatch.proto.v1.ProcessSample;
+import io.handlewatch.proto.v1.ProcessWalk;
+import io.handlewatch.proto.v1.SourceRun;
+import io.handlewatch.proto.v1.Sysctl;
+import io.handlewatch.proto.v1.TcpStateCounts;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/** Renders a sample for a person at a terminal, in the spirit of {@code ss -s}. */
+public final class SampleText {
+  private SampleText() {}
+
+  public static String render(HostSample s) {
+    StringBuilder out = new StringBuilder();
+    Instant t = Instant.ofEpochSecond(s.getTime().getSeconds(), s.getTime().getNanos());
+    out.append("handlewatch sample of ").append(s.getHost().getHostname()).append(" at ").append(t);
+    if (s.getHost().hasKernelRelease()) {
+      out.append(" (kernel ").append(s.getHost().getKernelRelease()).append(')');
+    }
+    out.append("\n\n");
+    tcp(s, out);
+    sockstat(s, out);
+    fileHandles(s, out);
+    processes(s, out);
+    ports(s, out);
+    sysctls(s, out);
+    health(s, out);
+    return out.toString();
+  }
+
+  private static void tcp(HostSample s, StringBuilder out) {
+    if (!s.hasTcp()) {
+      out.append("TCP sockets: not available (see health)\n\n");
+      return;
+    }
+    String reader =
+        switch (s.getTcp().getReader()) {
+          case TCP_READER_NETLINK -> "netlink sock_diag";
+          case TCP_READER_PROC -> "/proc/net/tcp{,6}";
+          default -> "unknown reader";
+        };
+    out.append(String.format("TCP sockets (%s)      total       ipv4       ipv6%n", reader));
+    TcpStateCounts a = s.getTcp().getTotal();
+    TcpStateCounts v4 = s.getTcp().getIpv4();
+    TcpStateCounts v6 = s.getTcp().getIpv6();
+    String[] names = {
+      "ESTABLISHED",
+      "SYN_SENT",
+      "SYN_RECV",
+      "FIN_WAIT1",
+      "FIN_WAIT2",
+      "TIME_WAIT",
+      "CLOSE",
+      "CLOSE_WAIT",
+      "LAST_ACK",
+      "LISTEN",
+      "CLOSING",
+      "NEW_SYN_RECV"
+    };
+    long[] total = counts(a);
+    long[] four = counts(v4);
+    long[] six = counts(v6);
+    long sum = 0;
+    for (int i = 0; i < names.length; i++) {
+      out.append(
+          String.format("  %-14s %10s %10s %10s%n", names[i], n(total[i]), n(four[i]), n(six[i])));
+      sum += total[i];
+    }
+    out.append(String.format("  %-14s %10s%n%n", "all", n(sum)));
+  }
+
+  static long[] counts(TcpStateCounts c) {
+    return new long[] {
+      c.getEstablished(), c.getSynSent(), c.getSynRecv(), c.getFinWait1(), c.getFinWait2(),
+      c.getTimeWait(), c.getClose(), c.getCloseWait(), c.getLastAck(), c.getListen(),
+      c.getClosing(), c.getNewSynRecv()
+    };
+  }
+
+  private static void sockstat(HostSample s, StringBuilder out) {
+    if (!s.hasSockstat()) {
+      out.append("sockstat: not available (see health)\n\n");
+      return;
+    }
+    var k = s.getSockstat();
+    out.append("sockstat: sockets used ").append(opt(k.hasSocketsUsed(), k.getSocketsUsed()));
+    out.append("; TCP inuse ").append(opt(k.hasTcpInuse(), k.getTcpInuse()));
+    out.append(" orphan ").append(opt(k.hasTcpOrphan(), k.getTcpOrphan()));
+    out.append(" tw ").append(opt(k.hasTcpTw(), k.getTcpTw()));
+    out.append(" alloc ").append(opt(k.hasTcpAlloc(), k.getTcpAlloc()));
+    out.append(" mem ").append(opt(k.hasTcpMemPages(), k.getTcpMemPages())).append(" pages");
+    out.append("; TCP6 inuse ").append(opt(k.hasTcp6Inuse(), k.getTcp6Inuse()));
+    out.append("\n\n");
+  }
+
+  private static void fileHandles(HostSample s, StringBuilder out) {
+    if (!s.hasFileHandles()) {
+      out.append("file handles: not available (see health)\n\n");
+      return;
+    }
+    var f = s.getFileHandles();
+    out.append("file handles: ")
+        .append(opt(f.hasAllocated(), f.getAllocated()))
+        .append(" allocated of ");
+    out.append(opt(f.hasMax(), f.getMax())).append(" max");
+    if (f.hasUsedRatio()) {
+      out.append(String.format(Locale.ROOT, " (%.2f%%)", 100 * f.getUsedRatio()));
+    }
+    out.append("; per-process ceiling fs.nr_open ")
+        .append(opt(f.hasNrOpen(), f.getNrOpen()))
+        .append("\n\n");
+  }
+
+  private static void processes(HostSample s, StringBuilder out) {
+    if (!s.hasProcessWalk()) {
+      return;
+    }
+    out.append("Processes (top by fd usage, and top by CLOSE_WAIT)\n");
+    out.append(
+        String.format(
+            "  %7s %-15s %7s %7s %6s %7s %7s %6s  %s%n",
+            "PID", "COMM", "FDS", "SOFT", "USED", "ESTAB", "CL_WAIT", "LISTEN", "CMDLINE"));
+    for (ProcessSample p : s.getProcessesList()) {
+      out.append(
+          String.format(
+              "  %7d %-15s %7s %7s %6s %7s %7s %6s  %s%n",
+              p.getPid(),
+              p.getComm(),
+              p.hasFds() ? n(p.getFds()) : "?",
+              p.hasSoftLimit() ? limit(p.getSoftLimit()) : "?",
+              p.hasUsedRatio() ? String.format(Locale.ROOT, "%.1f%%", 100 * p.getUsedRatio()) : "?",
+              p.hasSockets() ? n(p.getSockets().getEstablished()) : "?",
+              p.hasSockets() ? n(p.getSockets().getCloseWait()) : "?",
+              p.hasSockets() ? n(p.getSockets().getListen()) : "?",
+              p.hasCmdline() ? abbreviate(p.getCmdline(), 60) : ""));
+      if (p.getCloseWaitPeersCount() > 0) {
+        out.append("          CLOSE_WAIT to ")
+            .append(
+                p.getCloseWaitPeersList().stream()
+                    .map(e -> e.getEndpoint() + " x" + n(e.getCount()))
+                    .collect(Collectors.joining(", ")))
+            .append('\n');
+      }
+    }
+    ProcessWalk w = s.getProcessWalk();
+    out.append(
+        String.format(
+            "  walk: %s processes, %s unreadable (need CAP_SYS_PTRACE), %s exited mid-walk; "
+                + "%s fd tables re-read, %s fd links read; %s sockets without a known owner%n%n",
+            n(w.getProcessesSeen()),
+            n(w.getProcessesUnreadable()),
+            n(w.getProcessesVanished()),
+            n(w.getProcessesRescanned()),
+            n(w.getFdLinksRead()),
+            n(w.getSocketsUnattributed())));
+  }
+
+  private static void ports(HostSample s, StringBuilder out) {
+    if (!s.hasPortPressure() || !s.getPortPressure().hasRangeSize()) {
+      return;
+    }
+    var pp = s.getPortPressure();
+    out.append(
+        String.format(
+            "Ephemeral ports (ip_local_port_range %d-%d, %s ports per remote endpoint)%n",
+            pp.getRangeLow(), pp.getRangeHigh(), n(pp.getRangeSize())));
+    if (pp.getTopCount() == 0) {
+      out.append("  no local sockets on ephemeral ports\n\n");
+      return;
+    }
+    out.append(String.format("  %-40s %8s %9s %8s%n", "REMOTE", "IN USE", "TIME_WAIT", "OF RANGE"));
+    for (PortPressureEntry e : pp.getTopList()) {
+      out.append(
+          String.format(
+              Locale.ROOT,
+              "  %-40s %8s %9s %7.1f%%%n",
+              e.getRemote(),
+              n(e.getInUse()),
+              n(e.getTimeWait()),
+              100.0 * e.getInUse() / pp.getRangeSize()));
+    }
+    out.append('\n');
+  }
+
+  private static void sysctls(HostSample s, StringBuilder out) {
+    if (s.getSysctlsCount() == 0) {
+      return;
+    }
+    out.append("sysctls\n");
+    for (Sysctl k : s.getSysctlsList()) {
+      out.append("  ").append(k.getName()).append(" = ").append(k.getValue()).append('\n');
+    }
+    out.append('\n');
+  }
+
+  private static void health(HostSample s, StringBuilder out) {
+    var h = s.getHealth();
+    out.append(
+        String.format(
+            Locale.ROOT,
+            "sample cost: %.1f ms wall, %.1f ms CPU",
+            h.getWallMicros() / 1000.0,
+            h.getCpuMicros() / 1000.0));
+    if (h.hasRssBytes()) {
+      out.append(String.format(Locale.ROOT, ", agent RSS %.1f MiB", h.getRssBytes() / 1048576.0));
+    }
+    out.append('\n');
+    for (SourceRun r : h.getSourcesList()) {
+      String status =
+          switch (r.getStatus()) {
+            case SOURCE_STATUS_OK -> "ok";
+            case SOURCE_STATUS_PARTIAL -> "partial";
+            case SOURCE_STATUS_FAILED -> "FAILED";
+            default -> "?";
+          };
+      out.append(
+          String.format(
+              Locale.ROOT,
+              "  %-13s %-8s %9.2f ms wall %9.2f ms CPU",
+              r.getSource(),
+              status,
+              r.getWallMicros() / 1000.0,
+              r.getCpuMicros() / 1000.0));
+      if (r.getSkipped() > 0) {
+        out.append("  skipped ").append(n(r.getSkipped()));
+      }
+      out.append('\n');
+      for (String e : r.getErrorsList()) {
+        out.append("      ").append(e).append('\n');
+      }
+    }
+  }
+
+  private static String opt(boolean present, long v) {
+    return present ? n(v) : "?";
+  }
+
+  private static String limit(long v) {
+    return v == LimitsParser.UNLIMITED ? "unlim" : n(v);
+  }
+
+  private static String n(long v) {
+    return String.format(Locale.ROOT, "%,d", v);
+  }
+
+  private static String abbreviate(String s, int max) {
+    return s.length() <= max ? s : s.substring(0, max - 3) + "...";
+  }
+
+  static String endpoints(List<EndpointCount> list) {
+    return list.stream().map(EndpointCount::getEndpoint).collect(Collectors.joining(","));
+  }
+}

@@ -1,0 +1,104 @@
+package io.handlewatch.agent.source;
+
+/**
+ * One TCP socket as the kernel describes it. Mutable and reused by {@link SocketTable} readers, so
+ * that a dump of 100k+ sockets allocates nothing per socket.
+ *
+ * <p>Addresses are kept in network byte order: 4 bytes for IPv4, 16 for IPv6.
+ */
+public final class SocketEntry {
+  /** AF_INET. */
+  public static final int AF_INET = 2;
+
+  /** AF_INET6. */
+  public static final int AF_INET6 = 10;
+
+  int family;
+  int state;
+  int localPort;
+  int remotePort;
+  long inode;
+  final byte[] localAddress = new byte[16];
+  final byte[] remoteAddress = new byte[16];
+
+  /** AF_INET (2) or AF_INET6 (10). */
+  public int family() {
+    return family;
+  }
+
+  /** Kernel TCP state number, 1 (ESTABLISHED) to 12 (NEW_SYN_RECV); see {@link TcpState}. */
+  public int state() {
+    return state;
+  }
+
+  public int localPort() {
+    return localPort;
+  }
+
+  public int remotePort() {
+    return remotePort;
+  }
+
+  /**
+   * Socket inode, the link between the socket and the fds that hold it; 0 for TIME_WAIT and request
+   * sockets.
+   */
+  public long inode() {
+    return inode;
+  }
+
+  /** Length of the addresses: 4 for IPv4, 16 for IPv6. */
+  public int addressLength() {
+    return family == AF_INET ? 4 : 16;
+  }
+
+  /** Byte {@code i} of the local address, network order. */
+  public byte localAddressByte(int i) {
+    return localAddress[i];
+  }
+
+  /** Byte {@code i} of the remote address, network order. */
+  public byte remoteAddressByte(int i) {
+    return remoteAddress[i];
+  }
+
+  /** Sets every field; used by readers and tests. Addresses are copied. */
+  public SocketEntry set(
+      int family,
+      int state,
+      byte[] local,
+      int localPort,
+      byte[] remote,
+      int remotePort,
+      long inode) {
+    this.family = family;
+    this.state = state;
+    System.arraycopy(local, 0, localAddress, 0, addressLength());
+    this.localPort = localPort;
+    System.arraycopy(remote, 0, remoteAddress, 0, addressLength());
+    this.remotePort = remotePort;
+    this.inode = inode;
+    return this;
+  }
+
+  /** The remote endpoint as "ip:port", IPv6 in brackets. Allocates; not for the hot path. */
+  public String remoteEndpoint() {
+    return Endpoints.format(remoteAddress, addressLength(), remotePort);
+  }
+
+  /** The local endpoint as "ip:port", IPv6 in brackets. Allocates; not for the hot path. */
+  public String localEndpoint() {
+    return Endpoints.format(localAddress, addressLength(), localPort);
+  }
+
+  @Override
+  public String toString() {
+    return TcpState.name(state)
+        + " "
+        + localEndpoint()
+        + " -> "
+        + remoteEndpoint()
+        + " inode "
+        + inode;
+  }
+}
