@@ -1,7 +1,6 @@
 package io.handlewatch.agent.sample;
 
 import io.handlewatch.agent.source.LimitsParser;
-import io.handlewatch.proto.v1.EndpointCount;
 import io.handlewatch.proto.v1.HostSample;
 import io.handlewatch.proto.v1.PortPressureEntry;
 import io.handlewatch.proto.v1.ProcessSample;
@@ -10,7 +9,6 @@ import io.handlewatch.proto.v1.SourceRun;
 import io.handlewatch.proto.v1.Sysctl;
 import io.handlewatch.proto.v1.TcpStateCounts;
 import java.time.Instant;
-import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
 
@@ -87,7 +85,9 @@ public final class SampleText {
 
   private static void sockstat(HostSample s, StringBuilder out) {
     if (!s.hasSockstat()) {
-      out.append("sockstat: not available (see health)\n\n");
+      if (ran(s, "sockstat")) {
+        out.append("sockstat: not available (see health)\n\n");
+      }
       return;
     }
     var k = s.getSockstat();
@@ -103,7 +103,9 @@ public final class SampleText {
 
   private static void fileHandles(HostSample s, StringBuilder out) {
     if (!s.hasFileHandles()) {
-      out.append("file handles: not available (see health)\n\n");
+      if (ran(s, "file_handles")) {
+        out.append("file handles: not available (see health)\n\n");
+      }
       return;
     }
     var f = s.getFileHandles();
@@ -239,6 +241,11 @@ public final class SampleText {
     }
   }
 
+  /** Whether the source ran: an absent section then means it failed, not that it was left out. */
+  private static boolean ran(HostSample s, String source) {
+    return s.getHealth().getSourcesList().stream().anyMatch(r -> r.getSource().equals(source));
+  }
+
   private static String opt(boolean present, long v) {
     return present ? n(v) : "?";
   }
@@ -253,9 +260,5 @@ public final class SampleText {
 
   private static String abbreviate(String s, int max) {
     return s.length() <= max ? s : s.substring(0, max - 3) + "...";
-  }
-
-  static String endpoints(List<EndpointCount> list) {
-    return list.stream().map(EndpointCount::getEndpoint).collect(Collectors.joining(","));
   }
 }

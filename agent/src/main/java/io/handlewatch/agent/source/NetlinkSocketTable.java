@@ -69,22 +69,6 @@ public final class NetlinkSocketTable implements SocketTable {
       JAVA_SHORT.withOrder(ByteOrder.BIG_ENDIAN).withByteAlignment(1);
   private static final ValueLayout.OfInt INT_UNALIGNED = JAVA_INT.withByteAlignment(1);
 
-  private static final Linker LINKER = Linker.nativeLinker();
-  private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
-  private static final VarHandle ERRNO =
-      CAPTURE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
-  private static final MethodHandle SOCKET =
-      downcall("socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
-  private static final MethodHandle SENDTO =
-      downcall(
-          "sendto",
-          FunctionDescriptor.of(
-              JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
-  private static final MethodHandle RECV =
-      downcall("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
-  private static final MethodHandle CLOSE =
-      downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-
   private final Mode mode;
   private volatile boolean compatRefused;
   private int seq;
@@ -110,8 +94,16 @@ public final class NetlinkSocketTable implements SocketTable {
 
   @Override
   public long forEach(SocketVisitor visitor, Problems problems) throws IOException {
+    try {
+      return dump(visitor, problems);
+    } catch (ExceptionInInitializerError | NoClassDefFoundError | UnsatisfiedLinkError e) {
+      throw new IOException("netlink unavailable: cannot call the C library through FFM: " + e, e);
+    }
+  }
+
+  private long dump(SocketVisitor visitor, Problems problems) throws IOException {
     try (Arena arena = Arena.ofConfined()) {
-      MemorySegment errno = arena.allocate(CAPTURE);
+      MemorySegment errno = arena.allocate(Libc.CAPTURE);
       MemorySegment buf = arena.allocate(RECV_BUFFER, 8);
       MemorySegment request = arena.allocate(128, 8);
       MemorySegment kernel =
@@ -195,12 +187,12 @@ public final class NetlinkSocketTable implements SocketTable {
     while (true) {
       long got;
       try {
-        got = (long) RECV.invokeExact(errno, fd, buf, (long) RECV_BUFFER, 0);
+        got = (long) Libc.RECV.invokeExact(errno, fd, buf, (long) RECV_BUFFER, 0);
       } catch (Throwable t) {
         throw new IOException("netlink recv: " + t, t);
       }
       if (got < 0) {
-        int e = (int) ERRNO.get(errno, 0L);
+        int e = (int) Libc.ERRNO.get(errno, 0L);
         if (e == EINTR) {
           continue;
         }
@@ -254,14 +246,17 @@ public final class NetlinkSocketTable implements SocketTable {
   private static int open(MemorySegment errno) throws IOException {
     int fd;
     try {
-      fd = (int) SOCKET.invokeExact(errno, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+      fd =
+          (int)
+              Libc.SOCKET.invokeExact(
+                  errno, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
     } catch (Throwable t) {
       throw new IOException("netlink socket: " + t, t);
     }
     if (fd < 0) {
       throw new IOException(
           "netlink socket(AF_NETLINK, NETLINK_SOCK_DIAG) failed: "
-              + Errno.describe((int) ERRNO.get(errno, 0L)));
+              + Errno.describe((int) Libc.ERRNO.get(errno, 0L)));
     }
     return fd;
   }
@@ -273,14 +268,15 @@ public final class NetlinkSocketTable implements SocketTable {
       long sent;
       try {
         sent =
-            (long) SENDTO.invokeExact(errno, fd, request, (long) len, 0, to, (int) to.byteSize());
+            (long)
+                Libc.SENDTO.invokeExact(errno, fd, request, (long) len, 0, to, (int) to.byteSize());
       } catch (Throwable t) {
         throw new IOException("netlink sendto: " + t, t);
       }
       if (sent == len) {
         return;
       }
-      int e = (int) ERRNO.get(errno, 0L);
+      int e = (int) Libc.ERRNO.get(errno, 0L);
       if (sent < 0 && e == EINTR) {
         continue;
       }
@@ -291,17 +287,39 @@ public final class NetlinkSocketTable implements SocketTable {
 
   private static void close(int fd, MemorySegment errno) {
     try {
-      int ignored = (int) CLOSE.invokeExact(errno, fd);
+      int ignored = (int) Libc.CLOSE.invokeExact(errno, fd);
     } catch (Throwable t) {
       throw new IllegalStateException("close of netlink socket " + fd + " failed", t);
     }
   }
 
-  private static MethodHandle downcall(String name, FunctionDescriptor fd) {
-    return LINKER.downcallHandle(
-        LINKER.defaultLookup().find(name).orElseThrow(() -> new UnsatisfiedLinkError(name)),
-        fd,
-        Linker.Option.captureCallState("errno"));
+  /**
+   * The C library calls, resolved on first use: a JVM without FFM access or a libc without these
+   * symbols makes the dump fail with an IOException (and the sampler fall back to /proc), not the
+   * agent fail to start.
+   */
+  private static final class Libc {
+    static final Linker LINKER = Linker.nativeLinker();
+    static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
+    static final VarHandle ERRNO =
+        CAPTURE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
+    static final MethodHandle SOCKET =
+        downcall("socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    static final MethodHandle SENDTO =
+        downcall(
+            "sendto",
+            FunctionDescriptor.of(
+                JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    static final MethodHandle RECV =
+        downcall("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+
+    private static MethodHandle downcall(String name, FunctionDescriptor fd) {
+      return LINKER.downcallHandle(
+          LINKER.defaultLookup().find(name).orElseThrow(() -> new UnsatisfiedLinkError(name)),
+          fd,
+          Linker.Option.captureCallState("errno"));
+    }
   }
 
   /** errno values the dump can meet, by name, so the health line says more than a number. */
