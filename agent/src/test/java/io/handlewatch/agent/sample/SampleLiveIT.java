@@ -98,12 +98,11 @@ class SampleLiveIT {
           List<SsSnapshot.Line> ss = ssQuietly();
           long cw =
               ss.stream()
-                  .filter(
-                      l -> l.state().equals("CLOSE_WAIT") && SsSnapshot.port(l.peer()) == leakyPort)
+                  .filter(l -> l.state().equals("CLOSE_WAIT") && isLoopback(l.peer(), leakyPort))
                   .count();
           long tw =
               ss.stream()
-                  .filter(l -> l.state().equals("TIME_WAIT") && SsSnapshot.port(l.peer()) == port)
+                  .filter(l -> l.state().equals("TIME_WAIT") && isLoopback(l.peer(), port))
                   .count();
           return cw == CLOSE_WAIT && tw == TIME_WAIT;
         });
@@ -288,6 +287,12 @@ class SampleLiveIT {
       }
       Thread.sleep(20);
     }
+  }
+
+  /** ss prints a dual-stack socket's IPv4 peer as [::ffff:127.0.0.1]:port. */
+  static boolean isLoopback(String ssEndpoint, int port) {
+    return ssEndpoint.equals("127.0.0.1:" + port)
+        || ssEndpoint.equals("[::ffff:127.0.0.1]:" + port);
   }
 
   static int port(ServerSocketChannel s) {

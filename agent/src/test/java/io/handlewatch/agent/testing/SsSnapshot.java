@@ -59,9 +59,4 @@ public final class SsSnapshot {
     }
     return m;
   }
-
-  /** The port of an ss "addr:port" column ("127.0.0.1:80", "[::1]:80", "*:80"). */
-  public static int port(String endpoint) {
-    return Integer.parseInt(endpoint.substring(endpoint.lastIndexOf(':') + 1));
-  }
 }
