@@ -21,7 +21,10 @@ public final class LongIntHashMap {
   private int mask;
 
   public LongIntHashMap(int expected) {
-    int cap = Integer.highestOneBit(Math.max(16, expected * 2 - 1)) << 1;
+    int cap = 16;
+    while (cap * 3L / 4 < expected) {
+      cap <<= 1;
+    }
     keys = new long[cap];
     values = new int[cap];
     mask = cap - 1;
@@ -47,7 +50,9 @@ public final class LongIntHashMap {
     if (key == 0) {
       throw new IllegalArgumentException("key 0 is reserved");
     }
-    if ((size + 1) * 2 > keys.length) {
+    // Load factor 3/4: the index holds one entry per socket on the host, so its size is the
+    // agent's largest heap cost; linear probing stays short at this load for keys this random.
+    if ((size + 1) * 4L > keys.length * 3L) {
       grow();
     }
     for (int i = slot(key); ; i = (i + 1) & mask) {

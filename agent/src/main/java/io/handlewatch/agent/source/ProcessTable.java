@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,11 +29,10 @@ import java.util.OptionalLong;
  * <p>Not thread-safe: one sampler owns it.
  */
 public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
-  private static final String SOCKET_PREFIX = "socket:[";
-
   private final ProcFs fs;
   private final int fullRescanEvery;
   private final boolean fdCountBySize;
+  private final FdTableReader fdReader;
   private final Map<Integer, Cached> cache = new HashMap<>();
   private final LongIntHashMap inodeToPid = new LongIntHashMap(1024);
   private long walks;
@@ -48,6 +48,12 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
     this.fs = fs;
     this.fullRescanEvery = fullRescanEvery;
     this.fdCountBySize = fs.isProcfs();
+    // Fixture trees hold plain symlinks, which only java.nio reads; a live procfs gets the
+    // allocation-free reader when this JVM may call the C library.
+    this.fdReader =
+        fdCountBySize && LibcFdTableReader.available()
+            ? new LibcFdTableReader()
+            : new NioFdTableReader();
   }
 
   /** One process as this sample saw it. */
@@ -327,40 +333,23 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
    * the index as it was) when the table could not be read.
    */
   private boolean readLinks(int pid, Cached cached, Walk walk, Problems problems) {
-    Path dir = fs.path(pid + "/fd");
-    long[] inodes = new long[16];
-    int n = 0;
-    try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-      for (Path fd : entries) {
-        String target;
-        try {
-          target = Files.readSymbolicLink(fd).toString();
-          walk.linksRead++;
-        } catch (NoSuchFileException e) {
-          walk.fdsVanished++;
-          continue;
-        } catch (AccessDeniedException e) {
-          // Listing was allowed but reading links is not (another user namespace, or a ptrace
-          // policy): the whole table is unreadable, one process not hundreds of fds.
-          walk.unreadable++;
-          return false;
-        } catch (IOException e) {
-          if (isGone(e)) {
-            walk.fdsVanished++;
-          } else {
-            problems.skip(SourceErrors.describe(e));
-          }
-          continue;
-        }
-        long inode = socketInode(target);
-        if (inode > 0) {
-          if (n == inodes.length) {
-            inodes = java.util.Arrays.copyOf(inodes, n * 2);
-          }
-          inodes[n++] = inode;
-        }
-      }
+    long[][] inodes = {new long[16]};
+    int[] n = {0};
+    try {
+      FdTableReader.Counts c =
+          fdReader.read(
+              fs.path(pid + "/fd"),
+              inode -> {
+                if (n[0] == inodes[0].length) {
+                  inodes[0] = Arrays.copyOf(inodes[0], n[0] * 2);
+                }
+                inodes[0][n[0]++] = inode;
+              });
+      walk.linksRead += c.linksRead();
+      walk.fdsVanished += c.vanished();
     } catch (AccessDeniedException e) {
+      // Listing or reading links is not allowed (another user, a ptrace policy, another user
+      // namespace): one unreadable process, not hundreds of skipped fds.
       walk.unreadable++;
       return false;
     } catch (IOException e) {
@@ -372,8 +361,8 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
       return false;
     }
     forgetInodes(pid, cached);
-    cached.socketInodes = java.util.Arrays.copyOf(inodes, n);
-    for (int i = 0; i < n; i++) {
+    cached.socketInodes = Arrays.copyOf(inodes[0], n[0]);
+    for (int i = 0; i < n[0]; i++) {
       inodeToPid.put(cached.socketInodes[i], pid);
     }
     return true;
@@ -385,18 +374,6 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
         inodeToPid.remove(inode, pid);
       }
     }
-  }
-
-  /** The inode of "socket:[12345]", or 0 for any other link target. */
-  static long socketInode(String target) {
-    if (!target.startsWith(SOCKET_PREFIX) || !target.endsWith("]")) {
-      return 0;
-    }
-    String digits = target.substring(SOCKET_PREFIX.length(), target.length() - 1);
-    if (digits.isEmpty() || digits.length() > 19 || !isDigits(digits)) {
-      return 0;
-    }
-    return Long.parseLong(digits);
   }
 
   private static boolean isDigits(String s) {

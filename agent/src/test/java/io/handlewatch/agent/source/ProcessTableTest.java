@@ -133,11 +133,11 @@ class ProcessTableTest {
 
   @Test
   void socketInodeReadsOnlySocketLinks() {
-    assertThat(ProcessTable.socketInode("socket:[12345]")).isEqualTo(12345);
-    assertThat(ProcessTable.socketInode("pipe:[12345]")).isZero();
-    assertThat(ProcessTable.socketInode("socket:[]")).isZero();
-    assertThat(ProcessTable.socketInode("socket:[12x]")).isZero();
-    assertThat(ProcessTable.socketInode("/tmp/socket:[1]")).isZero();
+    assertThat(FdTableReader.socketInode("socket:[12345]")).isEqualTo(12345);
+    assertThat(FdTableReader.socketInode("pipe:[12345]")).isZero();
+    assertThat(FdTableReader.socketInode("socket:[]")).isZero();
+    assertThat(FdTableReader.socketInode("socket:[12x]")).isZero();
+    assertThat(FdTableReader.socketInode("/tmp/socket:[1]")).isZero();
   }
 
   private static int pidOf(ProcessTable.Walk w, long inode) {
