@@ -16,6 +16,7 @@ import io.handlewatch.proto.v1.HostSample;
 import io.handlewatch.proto.v1.PortPressure;
 import io.handlewatch.proto.v1.PortPressureEntry;
 import io.handlewatch.proto.v1.ProcessWalk;
+import io.handlewatch.proto.v1.Sockstat;
 import io.handlewatch.proto.v1.SourceRun;
 import io.handlewatch.proto.v1.SourceStatus;
 import io.handlewatch.proto.v1.Sysctl;
@@ -78,7 +79,9 @@ public final class Sampler {
     } else {
       List<Sysctl> values = run("sysctl", health, sysctls).orElse(List.of());
       sample.addAllSysctls(values);
-      run("sockstat", health, sockstat).ifPresent(sample::setSockstat);
+      Optional<Sockstat> sockets = run("sockstat", health, sockstat);
+      sockets.ifPresent(sample::setSockstat);
+      sockets.ifPresent(k -> processTable.expectSockets(k.getTcpInuse() + k.getTcp6Inuse()));
       run("file_handles", health, fileHandles).ifPresent(sample::setFileHandles);
       Optional<ProcessTable.Walk> walk = run("processes", health, processTable);
       int[] range = SysctlSource.portRange(values);

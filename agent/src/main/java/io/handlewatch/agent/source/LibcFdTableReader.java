@@ -39,6 +39,7 @@ public final class LibcFdTableReader implements FdTableReader, AutoCloseable {
   private static final int EACCES = 13;
   private static final int DIRENTS_BUFFER = 32 * 1024;
   private static final int LINK_BUFFER = 256;
+  private static final int NAME_BUFFER = 256;
   private static final byte[] SOCKET_PREFIX = "socket:[".getBytes(StandardCharsets.US_ASCII);
 
   // Shared, not confined: the sampler may be built on one thread and run on another.
@@ -47,12 +48,14 @@ public final class LibcFdTableReader implements FdTableReader, AutoCloseable {
   private final MemorySegment dirents;
   private final MemorySegment link;
   private final MemorySegment path;
+  private final MemorySegment name;
 
   public LibcFdTableReader() {
     errno = arena.allocate(Libc.CAPTURE);
     dirents = arena.allocate(DIRENTS_BUFFER, 8);
     link = arena.allocate(LINK_BUFFER);
     path = arena.allocate(4096);
+    name = arena.allocate(NAME_BUFFER);
   }
 
   /** Whether this JVM can make the calls (FFM allowed, symbols found); false means use nio. */
@@ -67,12 +70,12 @@ public final class LibcFdTableReader implements FdTableReader, AutoCloseable {
   @Override
   public Counts read(Path fdDir, LongConsumer socketInodes) throws IOException {
     String dir = fdDir.toString();
-    byte[] name = dir.getBytes(StandardCharsets.UTF_8);
-    if (name.length >= path.byteSize()) {
+    byte[] dirBytes = dir.getBytes(StandardCharsets.UTF_8);
+    if (dirBytes.length >= path.byteSize()) {
       throw new IOException("path too long: " + dir);
     }
-    MemorySegment.copy(name, 0, path, JAVA_BYTE, 0, name.length);
-    path.set(JAVA_BYTE, name.length, (byte) 0);
+    MemorySegment.copy(dirBytes, 0, path, JAVA_BYTE, 0, dirBytes.length);
+    path.set(JAVA_BYTE, dirBytes.length, (byte) 0);
     int fd = open();
     if (fd < 0) {
       throw error(dir, errno());
@@ -100,7 +103,15 @@ public final class LibcFdTableReader implements FdTableReader, AutoCloseable {
           if (dirents.get(JAVA_BYTE, nameAt) == '.') {
             continue; // "." and ".."; fd names are digits
           }
-          long len = readlinkat(fd, dirents.asSlice(nameAt));
+          // Copy the NUL-terminated name into a fixed buffer: a slice per fd would allocate.
+          long i = 0;
+          byte b;
+          do {
+            b = dirents.get(JAVA_BYTE, nameAt + i);
+            name.set(JAVA_BYTE, i++, b);
+          } while (b != 0 && i < NAME_BUFFER - 1);
+          name.set(JAVA_BYTE, i, (byte) 0);
+          long len = readlinkat(fd, name);
           if (len < 0) {
             int e = errno();
             if (e == ENOENT) {
@@ -180,9 +191,9 @@ public final class LibcFdTableReader implements FdTableReader, AutoCloseable {
     }
   }
 
-  private long readlinkat(int fd, MemorySegment name) throws IOException {
+  private long readlinkat(int fd, MemorySegment entryName) throws IOException {
     try {
-      return (long) Libc.READLINKAT.invokeExact(errno, fd, name, link, (long) LINK_BUFFER);
+      return (long) Libc.READLINKAT.invokeExact(errno, fd, entryName, link, (long) LINK_BUFFER);
     } catch (Throwable t) {
       throw new IOException("readlinkat: " + t, t);
     }

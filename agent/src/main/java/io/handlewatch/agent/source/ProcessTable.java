@@ -198,6 +198,14 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
     return n;
   }
 
+  /**
+   * Sizes the socket index for about {@code sockets} sockets before the walk fills it (the sampler
+   * knows the count from sockstat), so the first walk allocates it once.
+   */
+  public void expectSockets(long sockets) {
+    inodeToPid.ensureCapacity((int) Math.min(sockets + sockets / 8, 1 << 26));
+  }
+
   /** Socket inodes currently indexed (for tests and health). */
   public int indexedSockets() {
     return inodeToPid.size();
@@ -286,12 +294,12 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
         cached.startTicks = stat.startTicks();
         cache.put(pid, cached);
       }
+      cached.fdCount = fds;
       rescanned = readLinks(pid, cached, walk, problems);
       if (!rescanned && cached.socketInodes == null) {
         return record(walk, pid, stat, OptionalLong.of(fds), soft, hard, false, false);
       }
     }
-    cached.fdCount = fds;
     return record(walk, pid, stat, OptionalLong.of(fds), soft, hard, true, rescanned);
   }
 
@@ -333,7 +341,8 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
    * the index as it was) when the table could not be read.
    */
   private boolean readLinks(int pid, Cached cached, Walk walk, Problems problems) {
-    long[][] inodes = {new long[16]};
+    // Sized by the fd count where known: most fds of a busy process are sockets.
+    long[][] inodes = {new long[(int) Math.clamp(cached.fdCount + 8, 16, 1 << 20)]};
     int[] n = {0};
     try {
       FdTableReader.Counts c =

@@ -54,4 +54,21 @@ class LongIntHashMapTest {
     assertThat(map.add(9, 2)).isEqualTo(2);
     assertThat(map.add(9, 3)).isEqualTo(5);
   }
+
+  @Test
+  void ensureCapacityKeepsEntriesAndAvoidsLaterGrowth() {
+    LongIntHashMap map = new LongIntHashMap(16);
+    for (long k = 1; k <= 100; k++) {
+      map.put(k, (int) k);
+    }
+    map.ensureCapacity(100_000);
+    for (long k = 1; k <= 100; k++) {
+      assertThat(map.get(k)).isEqualTo((int) k);
+    }
+    for (long k = 101; k <= 100_000; k++) {
+      map.put(k * 7919, (int) k);
+    }
+    assertThat(map.size()).isEqualTo(100_000);
+    assertThat(map.get(500 * 7919L)).isEqualTo(500);
+  }
 }
