@@ -108,6 +108,13 @@ public final class Sampler {
               p -> {
                 processTable.rescanSocketHolders(w, p);
                 c.resolveAgain();
+                if (c.unresolvedDropped > 0) {
+                  p.skip(
+                      c.unresolvedDropped,
+                      "CLOSE_WAIT sockets beyond the "
+                          + TcpCensus.MAX_UNRESOLVED_CLOSE_WAIT
+                          + " kept for a second attribution pass");
+                }
                 return c;
               });
         }

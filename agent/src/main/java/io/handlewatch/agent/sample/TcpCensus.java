@@ -133,14 +133,6 @@ final class TcpCensus implements SocketTable.SocketVisitor {
     return closeWaitPeers.get(index);
   }
 
-  long total() {
-    long t = 0;
-    for (int i = 1; i <= TcpState.MAX; i++) {
-      t += ipv4[i] + ipv6[i];
-    }
-    return t;
-  }
-
   private static void copyInto(SocketEntry from, SocketEntry to) {
     int len = from.addressLength();
     byte[] local = new byte[len];

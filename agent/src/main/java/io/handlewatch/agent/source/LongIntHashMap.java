@@ -1,7 +1,5 @@
 package io.handlewatch.agent.source;
 
-import java.util.Arrays;
-
 /**
  * A long to int hash map with open addressing (linear probing, backward-shift deletion). The socket
  * inode index holds one entry per socket on the host (100k+), and boxing each key as a Long would
@@ -83,14 +81,6 @@ public final class LongIntHashMap {
     }
   }
 
-  /** Adds {@code delta} to the value of {@code key} (absent counts as 0); returns the new value. */
-  public int add(long key, int delta) {
-    int v = get(key);
-    int next = (v == MISSING ? 0 : v) + delta;
-    put(key, next);
-    return next;
-  }
-
   /** Removes {@code key} if present, but only while it still maps to {@code expected}. */
   public void remove(long key, int expected) {
     for (int i = slot(key); ; i = (i + 1) & mask) {
@@ -105,26 +95,6 @@ public final class LongIntHashMap {
         return;
       }
     }
-  }
-
-  public void clear() {
-    Arrays.fill(keys, 0);
-    size = 0;
-  }
-
-  /** Calls {@code action} for every entry; the map must not change meanwhile. */
-  public void forEach(LongIntConsumer action) {
-    for (int i = 0; i < keys.length; i++) {
-      if (keys[i] != 0) {
-        action.accept(keys[i], values[i]);
-      }
-    }
-  }
-
-  /** Receives entries from {@link #forEach}. */
-  @FunctionalInterface
-  public interface LongIntConsumer {
-    void accept(long key, int value);
   }
 
   private void deleteAt(int hole) {
