@@ -1,6 +1,7 @@
 package io.handlewatch.agent.sample;
 
 import io.handlewatch.agent.source.LimitsParser;
+import io.handlewatch.agent.source.TcpState;
 import io.handlewatch.proto.v1.HostSample;
 import io.handlewatch.proto.v1.PortPressureEntry;
 import io.handlewatch.proto.v1.ProcessSample;
@@ -49,32 +50,21 @@ public final class SampleText {
     TcpStateCounts a = s.getTcp().getTotal();
     TcpStateCounts v4 = s.getTcp().getIpv4();
     TcpStateCounts v6 = s.getTcp().getIpv6();
-    String[] names = {
-      "ESTABLISHED",
-      "SYN_SENT",
-      "SYN_RECV",
-      "FIN_WAIT1",
-      "FIN_WAIT2",
-      "TIME_WAIT",
-      "CLOSE",
-      "CLOSE_WAIT",
-      "LAST_ACK",
-      "LISTEN",
-      "CLOSING",
-      "NEW_SYN_RECV"
-    };
     long[] total = counts(a);
     long[] four = counts(v4);
     long[] six = counts(v6);
     long sum = 0;
-    for (int i = 0; i < names.length; i++) {
+    for (int i = 0; i < total.length; i++) {
       out.append(
-          String.format("  %-14s %10s %10s %10s%n", names[i], n(total[i]), n(four[i]), n(six[i])));
+          String.format(
+              "  %-14s %10s %10s %10s%n",
+              TcpState.name(i + 1), n(total[i]), n(four[i]), n(six[i])));
       sum += total[i];
     }
     out.append(String.format("  %-14s %10s%n%n", "all", n(sum)));
   }
 
+  /** Counts in state order: index i holds state i + 1 (ESTABLISHED first). */
   static long[] counts(TcpStateCounts c) {
     return new long[] {
       c.getEstablished(), c.getSynSent(), c.getSynRecv(), c.getFinWait1(), c.getFinWait2(),

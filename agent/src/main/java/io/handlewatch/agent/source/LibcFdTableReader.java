@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
@@ -209,29 +208,21 @@ public final class LibcFdTableReader implements FdTableReader, AutoCloseable {
 
   /** The C library calls, resolved on first use. */
   private static final class Libc {
-    static final Linker LINKER = Linker.nativeLinker();
-    static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
-    static final VarHandle ERRNO =
-        CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    static final StructLayout CAPTURE = ErrnoCalls.CAPTURE;
+    static final VarHandle ERRNO = ErrnoCalls.ERRNO;
     static final MethodHandle OPEN =
-        LINKER.downcallHandle(
-            LINKER.defaultLookup().find("open").orElseThrow(() -> new UnsatisfiedLinkError("open")),
+        ErrnoCalls.downcall(
+            "open",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
-            Linker.Option.captureCallState("errno"),
             // open(2) is variadic (mode follows flags); we pass no mode.
             Linker.Option.firstVariadicArg(2));
     static final MethodHandle GETDENTS64 =
-        downcall("getdents64", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+        ErrnoCalls.downcall(
+            "getdents64", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     static final MethodHandle READLINKAT =
-        downcall(
+        ErrnoCalls.downcall(
             "readlinkat", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG));
-    static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-
-    private static MethodHandle downcall(String name, FunctionDescriptor fd) {
-      return LINKER.downcallHandle(
-          LINKER.defaultLookup().find(name).orElseThrow(() -> new UnsatisfiedLinkError(name)),
-          fd,
-          Linker.Option.captureCallState("errno"));
-    }
+    static final MethodHandle CLOSE =
+        ErrnoCalls.downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
   }
 }

@@ -10,7 +10,6 @@ import io.handlewatch.proto.v1.TcpReader;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
@@ -299,27 +298,21 @@ public final class NetlinkSocketTable implements SocketTable {
    * agent fail to start.
    */
   private static final class Libc {
-    static final Linker LINKER = Linker.nativeLinker();
-    static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
-    static final VarHandle ERRNO =
-        CAPTURE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
+    static final StructLayout CAPTURE = ErrnoCalls.CAPTURE;
+    static final VarHandle ERRNO = ErrnoCalls.ERRNO;
     static final MethodHandle SOCKET =
-        downcall("socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+        ErrnoCalls.downcall(
+            "socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
     static final MethodHandle SENDTO =
-        downcall(
+        ErrnoCalls.downcall(
             "sendto",
             FunctionDescriptor.of(
                 JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
     static final MethodHandle RECV =
-        downcall("recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
-    static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-
-    private static MethodHandle downcall(String name, FunctionDescriptor fd) {
-      return LINKER.downcallHandle(
-          LINKER.defaultLookup().find(name).orElseThrow(() -> new UnsatisfiedLinkError(name)),
-          fd,
-          Linker.Option.captureCallState("errno"));
-    }
+        ErrnoCalls.downcall(
+            "recv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    static final MethodHandle CLOSE =
+        ErrnoCalls.downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
   }
 
   /** errno values the dump can meet, by name, so the health line says more than a number. */

@@ -6,6 +6,7 @@ import io.handlewatch.agent.source.NetlinkSocketTable;
 import io.handlewatch.agent.source.ProcFs;
 import io.handlewatch.agent.source.ProcNetTcpSocketTable;
 import io.handlewatch.agent.source.SocketTable;
+import io.handlewatch.agent.source.TcpState;
 import io.handlewatch.agent.testing.CloseWaitChild;
 import io.handlewatch.agent.testing.SsSnapshot;
 import io.handlewatch.proto.v1.EndpointCount;
@@ -243,25 +244,11 @@ class SampleLiveIT {
   }
 
   static Map<String, Long> byState(TcpStateCounts c) {
-    String[] names = {
-      "ESTABLISHED",
-      "SYN_SENT",
-      "SYN_RECV",
-      "FIN_WAIT1",
-      "FIN_WAIT2",
-      "TIME_WAIT",
-      "CLOSE",
-      "CLOSE_WAIT",
-      "LAST_ACK",
-      "LISTEN",
-      "CLOSING",
-      "NEW_SYN_RECV"
-    };
     long[] v = SampleText.counts(c);
     Map<String, Long> m = new TreeMap<>();
-    for (int i = 0; i < names.length; i++) {
+    for (int i = 0; i < v.length; i++) {
       if (v[i] > 0) {
-        m.put(names[i], v[i]);
+        m.put(TcpState.name(i + 1), v[i]);
       }
     }
     return m;
