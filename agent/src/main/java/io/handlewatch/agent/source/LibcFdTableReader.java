@@ -97,6 +97,9 @@ public final class LibcFdTableReader implements FdTableReader, AutoCloseable {
         // struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16, d_type u8, d_name[].
         for (long off = 0; off < n; ) {
           int reclen = dirents.get(JAVA_SHORT, off + 16) & 0xFFFF;
+          if (reclen < 20 || off + reclen > n) {
+            throw new IOException(dir + ": malformed getdents64 record at offset " + off);
+          }
           long nameAt = off + 19;
           off += reclen;
           if (dirents.get(JAVA_BYTE, nameAt) == '.') {

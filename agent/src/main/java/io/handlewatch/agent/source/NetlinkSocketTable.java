@@ -220,7 +220,9 @@ public final class NetlinkSocketTable implements SocketTable {
           }
           throw new IOException("netlink dump failed after " + sockets + " sockets: " + what);
         }
-        if (len >= NLMSG_HDRLEN + INET_DIAG_MSG_LEN) {
+        // Only answers to our request carry sockets; anything else (NLMSG_NOOP...) is skipped.
+        if ((type == TCPDIAG_GETSOCK || type == SOCK_DIAG_BY_FAMILY)
+            && len >= NLMSG_HDRLEN + INET_DIAG_MSG_LEN) {
           decode(buf, off + NLMSG_HDRLEN, entry);
           visitor.socket(entry);
           sockets++;
