@@ -34,7 +34,12 @@ final class ProcessSelector {
     this.topEndpoints = topEndpoints;
   }
 
-  List<ProcessSample> select(ProcessTable.Walk walk, TcpCensus census, Problems problems) {
+  /**
+   * @param socketsKnown whether {@code census} came from a socket table; if not, per-process socket
+   *     counts are unknown and left absent
+   */
+  List<ProcessSample> select(
+      ProcessTable.Walk walk, TcpCensus census, boolean socketsKnown, Problems problems) {
     List<ProcessTable.ProcessInfo> ps = walk.processes();
     List<Integer> byRatio = new ArrayList<>();
     List<Integer> byCloseWait = new ArrayList<>();
@@ -70,13 +75,18 @@ final class ProcessSelector {
             .thenComparingInt(i -> ps.get(i).pid()));
     List<ProcessSample> out = new ArrayList<>(order.size());
     for (int i : order) {
-      out.add(toProto(ps.get(i), i, chosen.get(i), census, problems));
+      out.add(toProto(ps.get(i), i, chosen.get(i), census, socketsKnown, problems));
     }
     return out;
   }
 
   private ProcessSample toProto(
-      ProcessTable.ProcessInfo p, int index, SelectedBy why, TcpCensus census, Problems problems) {
+      ProcessTable.ProcessInfo p,
+      int index,
+      SelectedBy why,
+      TcpCensus census,
+      boolean socketsKnown,
+      Problems problems) {
     ProcessSample.Builder b =
         ProcessSample.newBuilder()
             .setPid(p.pid())
@@ -90,7 +100,7 @@ final class ProcessSelector {
     if (r >= 0) {
       b.setUsedRatio(r);
     }
-    if (p.linksKnown()) {
+    if (p.linksKnown() && socketsKnown) {
       long[] counts = census.processSockets(index);
       b.setSockets(counts == null ? Sampler.zeroCounts() : TcpState.toProto(counts));
     }

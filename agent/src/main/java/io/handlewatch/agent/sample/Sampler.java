@@ -96,9 +96,12 @@ public final class Sampler {
                 return census(walk.orElse(null), range, p);
               });
       census.ifPresent(c -> sample.setTcp(tcpSockets(c)));
-      if (census.isPresent() && walk.isPresent()) {
-        TcpCensus c = census.get();
+      if (walk.isPresent()) {
         ProcessTable.Walk w = walk.get();
+        // Without a socket table the processes are still ranked by fd usage; their per-state
+        // socket counts are then unknown, and left absent.
+        boolean socketsKnown = census.isPresent();
+        TcpCensus c = census.orElseGet(() -> new TcpCensus(w, null));
         if (!c.unresolvedCloseWait.isEmpty()) {
           // A CLOSE_WAIT socket nobody owns means some fd table changed without changing size:
           // re-read the socket holders once so the page can still name the process.
@@ -120,9 +123,16 @@ public final class Sampler {
         }
         ProcessSelector selector =
             new ProcessSelector(fs, options.topProcesses(), options.topEndpoints());
-        run("select", health, p -> selector.select(w, c, p)).ifPresent(sample::addAllProcesses);
-        sample.setProcessWalk(processWalk(w, c));
-        sample.setPortPressure(portPressure(range, c, values));
+        run("select", health, p -> selector.select(w, c, socketsKnown, p))
+            .ifPresent(sample::addAllProcesses);
+        ProcessWalk.Builder pw = processWalk(w, c).toBuilder();
+        if (!socketsKnown) {
+          pw.clearSocketsUnattributed();
+        }
+        sample.setProcessWalk(pw);
+        if (socketsKnown) {
+          sample.setPortPressure(portPressure(range, c, values));
+        }
       }
     }
 
