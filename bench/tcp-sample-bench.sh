@@ -421,8 +421,8 @@ for S in "${SCALE_LIST[@]}"; do
                ((.health.sources // []) | map(select(.source == "tcp")) | .[0].status // "-") ] | @tsv' \
         "$SD/agent-$mode.jsonl" >"$SD/agent-$mode.tsv" 2>"$SD/agent-$mode.jq.err" || true
     done
-    # The same full sampling with the text report instead of JSON: printing protobuf JSON walks
-    # every message by reflection, which costs memory the agent's sampling itself does not need.
+    # The same full sampling with the text report instead of JSON: protobuf's JSON printer costs
+    # memory (about 6 MiB) that the agent's sampling itself does not need.
     log "scale $S: agent sample --count $AGENT_COUNT --interval $AGENT_INTERVAL (text)"
     timeout --kill-after=10 300 /usr/bin/time -f '%e %U %S %M' -o "$SD/agent-text.time" \
       "$AGENT" sample --count "$AGENT_COUNT" --interval "$AGENT_INTERVAL" \
