@@ -1,0 +1,177 @@
+package io.handlewatch.collector.store;
+
+import io.handlewatch.proto.v1.EndpointCount;
+import io.handlewatch.proto.v1.HostReport;
+import io.handlewatch.proto.v1.HostSample;
+import io.handlewatch.proto.v1.PortPressureEntry;
+import io.handlewatch.proto.v1.ProcessSample;
+import io.handlewatch.proto.v1.Sysctl;
+import io.handlewatch.proto.v1.TcpStateCounts;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Turns a validated report into the points of the storage schema (DESIGN.md, "Storage schema"), the
+ * same for every store. Values the agent could not read are absent from the sample and so absent
+ * from the points: never written as 0.
+ */
+public final class ReportPoints {
+  private ReportPoints() {}
+
+  /** Names of the {@code tcp} measurement's fields, in {@link TcpStateCounts} order. */
+  public static final List<String> TCP_FIELDS =
+      List.of(
+          "established",
+          "syn_sent",
+          "syn_recv",
+          "fin_wait1",
+          "fin_wait2",
+          "time_wait",
+          "close",
+          "close_wait",
+          "last_ack",
+          "listen",
+          "closing");
+
+  /** The host tag of a report: its hostname, made tag-safe. */
+  public static String hostOf(HostReport report) {
+    return TagValues.safe(report.getSample().getHost().getHostname());
+  }
+
+  /** The sample time truncated to the millisecond, the precision every store keeps. */
+  public static Instant timeOf(HostReport report) {
+    var t = report.getSample().getTime();
+    return Instant.ofEpochSecond(t.getSeconds(), (t.getNanos() / 1_000_000) * 1_000_000L);
+  }
+
+  public static List<StoredPoint> of(HostReport report) {
+    HostSample s = report.getSample();
+    String host = hostOf(report);
+    Instant time = timeOf(report);
+    List<StoredPoint> points = new ArrayList<>(8 + s.getProcessesCount() * 2);
+
+    if (s.hasTcp() && s.getTcp().hasTotal()) {
+      points.add(point("tcp", tags(host), tcpFields(s.getTcp().getTotal()), time));
+    }
+    if (s.hasSockstat()) {
+      var ss = s.getSockstat();
+      Map<String, Object> f = new LinkedHashMap<>();
+      if (ss.hasTcpInuse()) f.put("inuse", ss.getTcpInuse());
+      if (ss.hasTcpOrphan()) f.put("orphan", ss.getTcpOrphan());
+      if (ss.hasTcpTw()) f.put("tw", ss.getTcpTw());
+      if (ss.hasTcpAlloc()) f.put("alloc", ss.getTcpAlloc());
+      if (ss.hasTcpMemPages()) f.put("mem", ss.getTcpMemPages());
+      if (!f.isEmpty()) points.add(point("sockstat", tags(host), f, time));
+    }
+    if (s.hasFileHandles()) {
+      var fh = s.getFileHandles();
+      Map<String, Object> f = new LinkedHashMap<>();
+      if (fh.hasAllocated()) f.put("allocated", fh.getAllocated());
+      if (fh.hasMax()) f.put("max", fh.getMax());
+      if (fh.hasNrOpen()) f.put("nr_open", fh.getNrOpen());
+      if (fh.hasUsedRatio()) f.put("used_ratio", fh.getUsedRatio());
+      if (!f.isEmpty()) points.add(point("fd", tags(host), f, time));
+    }
+    for (ProcessSample p : s.getProcessesList()) {
+      String pid = Integer.toUnsignedString(p.getPid());
+      String comm = TagValues.safe(p.getComm());
+      Map<String, Object> f = new LinkedHashMap<>();
+      if (p.hasFds()) f.put("fds", p.getFds());
+      if (p.hasSoftLimit()) f.put("soft_limit", p.getSoftLimit());
+      if (p.hasHardLimit()) f.put("hard_limit", p.getHardLimit());
+      if (p.hasUsedRatio()) f.put("used_ratio", p.getUsedRatio());
+      if (p.hasSockets()) {
+        f.put("close_wait", p.getSockets().getCloseWait());
+        f.put("established", p.getSockets().getEstablished());
+        f.put("time_wait", p.getSockets().getTimeWait());
+      }
+      if (!f.isEmpty()) {
+        points.add(point("process", tags(host, "pid", pid, "comm", comm), f, time));
+      }
+      for (EndpointCount peer : p.getCloseWaitPeersList()) {
+        points.add(
+            point(
+                "close_wait_peer",
+                tags(host, "pid", pid, "comm", comm, "remote", TagValues.safe(peer.getEndpoint())),
+                Map.of("count", peer.getCount()),
+                time));
+      }
+    }
+    if (s.hasPortPressure()) {
+      var pp = s.getPortPressure();
+      for (PortPressureEntry e : pp.getTopList()) {
+        Map<String, Object> f = new LinkedHashMap<>();
+        f.put("in_use", e.getInUse());
+        f.put("time_wait", e.getTimeWait());
+        if (pp.hasRangeSize()) f.put("range_size", (long) pp.getRangeSize());
+        points.add(
+            point("port_pressure", tags(host, "remote", TagValues.safe(e.getRemote())), f, time));
+      }
+    }
+    for (Sysctl sc : s.getSysctlsList()) {
+      Map<String, Object> f = new LinkedHashMap<>();
+      f.put("value", sc.getValue());
+      Double numeric = numeric(sc.getValue());
+      if (numeric != null) f.put("numeric", numeric);
+      points.add(point("sysctl", tags(host, "name", TagValues.safe(sc.getName())), f, time));
+    }
+    if (s.hasHealth()) {
+      var h = s.getHealth();
+      Map<String, Object> f = new LinkedHashMap<>();
+      f.put("seq", report.getSeq());
+      f.put("wall_micros", h.getWallMicros());
+      f.put("cpu_micros", h.getCpuMicros());
+      if (h.hasRssBytes()) f.put("rss_bytes", h.getRssBytes());
+      f.put("dropped_reports", h.getDroppedReports());
+      points.add(point("agent", tags(host), f, time));
+    }
+    return points;
+  }
+
+  private static Map<String, Object> tcpFields(TcpStateCounts c) {
+    Map<String, Object> f = new LinkedHashMap<>();
+    f.put("established", c.getEstablished());
+    f.put("syn_sent", c.getSynSent());
+    f.put("syn_recv", c.getSynRecv());
+    f.put("fin_wait1", c.getFinWait1());
+    f.put("fin_wait2", c.getFinWait2());
+    f.put("time_wait", c.getTimeWait());
+    f.put("close", c.getClose());
+    f.put("close_wait", c.getCloseWait());
+    f.put("last_ack", c.getLastAck());
+    f.put("listen", c.getListen());
+    f.put("closing", c.getClosing());
+    return f;
+  }
+
+  /** A sysctl's value as a number when it is one ("1", "65535"), for graphs and comparisons. */
+  static Double numeric(String value) {
+    String v = value.strip();
+    if (v.isEmpty() || v.length() > 20) return null;
+    for (int i = 0; i < v.length(); i++) {
+      char c = v.charAt(i);
+      if (!(c >= '0' && c <= '9') && !(i == 0 && c == '-')) return null;
+    }
+    try {
+      return (double) Long.parseLong(v);
+    } catch (NumberFormatException e) {
+      return null; // all digits but out of range: keep the string only
+    }
+  }
+
+  private static TreeMap<String, String> tags(String host, String... kv) {
+    TreeMap<String, String> t = new TreeMap<>();
+    t.put("host", host);
+    for (int i = 0; i < kv.length; i += 2) t.put(kv[i], kv[i + 1]);
+    return t;
+  }
+
+  private static StoredPoint point(
+      String measurement, TreeMap<String, String> tags, Map<String, Object> fields, Instant t) {
+    return new StoredPoint(measurement, tags, fields, t);
+  }
+}

@@ -1,0 +1,43 @@
+package io.handlewatch.collector.store;
+
+import io.handlewatch.proto.v1.HostReport;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Where reports go once validated: the one contract every backend (InfluxDB, the embedded memory
+ * store) implements, and that {@code SampleStoreContract} tests against each of them.
+ *
+ * <p>Delivery rests on {@link #write}: ingest acknowledges a report to its agent only after the
+ * returned future completes normally, so a store completes it only once every point of the report
+ * is durably stored (or deliberately dropped and counted, see {@link WriteOutcome}).
+ */
+public interface SampleStore extends AutoCloseable {
+
+  /**
+   * Stores one report's points. Implementations may batch reports from many streams into one write;
+   * the future completes when this report's points are stored, or exceptionally with a {@link
+   * StoreException} saying whether a retry can help. Never blocks the caller on I/O.
+   */
+  CompletableFuture<WriteOutcome> write(HostReport report);
+
+  /**
+   * The most recent stored report of a host, with the sysctls it last sent (reports carry sysctls
+   * only when they change), or empty for a host this store has not seen.
+   */
+  Optional<HostReport> latest(String host);
+
+  /** The latest report of every host this store knows, in host-name order. */
+  List<HostReport> latestPerHost();
+
+  /** The stored values of one field of one measurement for one host, oldest first. */
+  List<SeriesPoint> series(SeriesQuery query) throws StoreException;
+
+  /** A cheap check for the health endpoint: can the store take writes right now? */
+  StoreHealth check();
+
+  /** Flushes what is buffered and releases connections; pending writes complete or fail. */
+  @Override
+  void close();
+}

@@ -1,0 +1,264 @@
+package io.handlewatch.collector.store;
+
+import static io.handlewatch.collector.testing.TestReports.report;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.handlewatch.collector.testing.TestReports;
+import io.handlewatch.proto.v1.HostReport;
+import io.handlewatch.proto.v1.HostSample;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The one suite every {@link SampleStore} passes: the memory store in {@code MemoryStoreTest},
+ * InfluxDB against a real influxd in {@code InfluxStoreIT}. Each test uses its own host names, so a
+ * backend that keeps data between tests (a shared database) still sees only its own points.
+ */
+public abstract class SampleStoreContract {
+
+  /** A fresh store; closed after each test. */
+  protected abstract SampleStore newStore() throws Exception;
+
+  protected SampleStore store;
+  private static long unique = System.nanoTime();
+  protected final Instant t0 = Instant.parse("2026-11-24T10:00:00.123Z");
+
+  @BeforeEach
+  void open() throws Exception {
+    store = newStore();
+  }
+
+  @AfterEach
+  void closeStore() {
+    store.close();
+  }
+
+  protected static String host(String name) {
+    return name + "-" + Long.toString(unique++, 36);
+  }
+
+  protected void write(HostReport... reports) throws Exception {
+    List<CompletableFuture<WriteOutcome>> pending = new ArrayList<>();
+    for (HostReport r : reports) pending.add(store.write(r));
+    for (var f : pending) {
+      WriteOutcome o = f.get(30, TimeUnit.SECONDS);
+      assertThat(o.pointsDropped()).as("points dropped").isZero();
+    }
+  }
+
+  private List<SeriesPoint> series(String host, String m, String field) throws StoreException {
+    return store.series(
+        SeriesQuery.of(host, m, field, t0.minus(1, ChronoUnit.HOURS), t0.plus(1, ChronoUnit.DAYS)));
+  }
+
+  @Test
+  void writtenReportReadsBackFieldByField() throws Exception {
+    String h = host("one");
+    write(report(h, 7, t0));
+
+    assertThat(series(h, "tcp", "close_wait"))
+        .containsExactly(SeriesPoint.numeric(t0, Map.of("host", h), 7));
+    assertThat(series(h, "tcp", "established"))
+        .extracting(SeriesPoint::value)
+        .containsExactly(1007.0);
+    assertThat(series(h, "fd", "used_ratio"))
+        .extracting(SeriesPoint::value)
+        .containsExactly(5007 / 1_000_000.0);
+    assertThat(series(h, "sockstat", "tw")).extracting(SeriesPoint::value).containsExactly(307.0);
+    assertThat(series(h, "port_pressure", "in_use"))
+        .containsExactly(
+            SeriesPoint.numeric(t0, Map.of("host", h, "remote", "10.0.0.5:5432"), 207));
+    assertThat(series(h, "close_wait_peer", "count"))
+        .containsExactly(
+            SeriesPoint.numeric(
+                t0,
+                Map.of("host", h, "pid", "4242", "comm", "java", "remote", "10.0.0.9:8080"),
+                7));
+  }
+
+  @Test
+  void seriesAreInTimeOrderAndLimitedToTheRange() throws Exception {
+    String h = host("range");
+    HostReport[] reports = new HostReport[10];
+    for (int i = 0; i < 10; i++) reports[i] = report(h, i + 1, t0.plusSeconds(10L * i));
+    write(reports);
+
+    var all = series(h, "tcp", "close_wait");
+    assertThat(all)
+        .extracting(SeriesPoint::value)
+        .containsExactly(1., 2., 3., 4., 5., 6., 7., 8., 9., 10.);
+    assertThat(all).extracting(SeriesPoint::time).isSorted();
+
+    var middle =
+        store.series(
+            SeriesQuery.of(h, "tcp", "close_wait", t0.plusSeconds(20), t0.plusSeconds(50)));
+    assertThat(middle).extracting(SeriesPoint::value).containsExactly(3., 4., 5., 6.);
+  }
+
+  @Test
+  void tagFilterSelectsOneProcess() throws Exception {
+    String h = host("proc");
+    write(report(h, 3, t0), report(h, 4, t0.plusSeconds(10)));
+
+    var java =
+        store.series(
+            new SeriesQuery(
+                h,
+                "process",
+                "fds",
+                Map.of("pid", "4242"),
+                t0.minusSeconds(1),
+                t0.plusSeconds(60)));
+    assertThat(java).extracting(SeriesPoint::value).containsExactly(803., 804.);
+    assertThat(java).allSatisfy(p -> assertThat(p.tags()).containsEntry("comm", "java"));
+
+    var both = series(h, "process", "fds");
+    assertThat(both).hasSize(4);
+    assertThat(both).extracting(p -> p.tags().get("pid")).containsOnly("4242", "77");
+  }
+
+  @Test
+  void aReplayedReportLandsOnTheSamePoint() throws Exception {
+    String h = host("dup");
+    HostReport r = report(h, 5, t0);
+    write(r);
+    write(r, r);
+
+    assertThat(series(h, "tcp", "close_wait")).hasSize(1);
+    assertThat(series(h, "process", "fds")).hasSize(2);
+  }
+
+  @Test
+  void hostsAreKeptApart() throws Exception {
+    String a = host("a");
+    String b = host("b");
+    write(report(a, 1, t0), report(b, 2, t0));
+
+    assertThat(series(a, "tcp", "close_wait")).extracting(SeriesPoint::value).containsExactly(1.);
+    assertThat(series(b, "tcp", "close_wait")).extracting(SeriesPoint::value).containsExactly(2.);
+  }
+
+  @Test
+  void awkwardProcessNamesRoundTripWithoutExtraSeries() throws Exception {
+    String h = host("names");
+    List<String> names =
+        List.of("my worker", "a,b", "k=v", "say \"hi\"", "back\\slash", "quote'single", "ünïcode→");
+    var sample = TestReports.sample(h, 1, t0).toBuilder().clearProcesses();
+    for (int i = 0; i < names.size(); i++) {
+      sample.addProcesses(TestReports.process(1000 + i, names.get(i), 10 + i, 1024, 0));
+    }
+    write(HostReport.newBuilder().setSeq(1).setSample(sample).build());
+
+    var points = series(h, "process", "fds");
+    assertThat(points).hasSize(names.size());
+    for (int i = 0; i < names.size(); i++) {
+      String pid = Integer.toString(1000 + i);
+      var p =
+          points.stream().filter(x -> x.tags().get("pid").equals(pid)).findFirst().orElseThrow();
+      assertThat(p.tags())
+          .containsEntry("comm", names.get(i))
+          .containsOnlyKeys("host", "pid", "comm");
+      assertThat(p.value()).isEqualTo(10 + i);
+    }
+  }
+
+  @Test
+  void lineBreaksAndTrailingBackslashesAreMadeSafeTheSameWayEverywhere() throws Exception {
+    String h = host("unsafe");
+    List<String> raw = List.of("evil\nname", "tail\\", "tab\there", "cr\rx");
+    var sample = TestReports.sample(h, 1, t0).toBuilder().clearProcesses();
+    for (int i = 0; i < raw.size(); i++) {
+      sample.addProcesses(TestReports.process(2000 + i, raw.get(i), 5, 1024, 0));
+    }
+    write(HostReport.newBuilder().setSeq(1).setSample(sample).build());
+
+    var points = series(h, "process", "fds");
+    assertThat(points).hasSize(raw.size());
+    assertThat(points)
+        .extracting(p -> p.tags().get("comm"))
+        .containsExactlyInAnyOrder("evil\\nname", "tail", "tab\\there", "cr\\rx");
+    // Nothing leaked into a measurement or a host of its own.
+    assertThat(series(h, "tcp", "close_wait")).hasSize(1);
+    assertThat(store.latest("name")).isEmpty();
+  }
+
+  @Test
+  void sysctlsKeepTheirTextAndNumber() throws Exception {
+    String h = host("sysctl");
+    write(report(h, 1, t0));
+
+    var text =
+        store.series(
+            new SeriesQuery(
+                h,
+                "sysctl",
+                "value",
+                Map.of("name", "net.ipv4.ip_local_port_range"),
+                t0.minusSeconds(1),
+                t0.plusSeconds(1)));
+    assertThat(text).extracting(SeriesPoint::text).containsExactly("32768\t60999");
+    var number =
+        store.series(
+            new SeriesQuery(
+                h,
+                "sysctl",
+                "numeric",
+                Map.of("name", "net.core.somaxconn"),
+                t0.minusSeconds(1),
+                t0.plusSeconds(1)));
+    assertThat(number).extracting(SeriesPoint::value).containsExactly(4096.);
+  }
+
+  @Test
+  void absentValuesAreNotWrittenAsZero() throws Exception {
+    String h = host("absent");
+    HostSample bare =
+        TestReports.sample(h, 1, t0).toBuilder()
+            .clearSockstat()
+            .clearFileHandles()
+            .clearProcesses()
+            .clearPortPressure()
+            .build();
+    write(HostReport.newBuilder().setSeq(1).setSample(bare).build());
+
+    assertThat(series(h, "tcp", "close_wait")).hasSize(1);
+    assertThat(series(h, "fd", "allocated")).isEmpty();
+    assertThat(series(h, "sockstat", "inuse")).isEmpty();
+    assertThat(series(h, "process", "fds")).isEmpty();
+  }
+
+  @Test
+  void latestIsTheNewestReportWithTheLastKnownSysctls() throws Exception {
+    String h = host("latest");
+    HostReport first = report(h, 1, t0);
+    HostReport second =
+        HostReport.newBuilder()
+            .setSeq(2)
+            .setSample(TestReports.sample(h, 2, t0.plusSeconds(10)).toBuilder().clearSysctls())
+            .build();
+    write(first, second);
+    write(first); // a late replay of an older report does not win
+
+    HostReport latest = store.latest(h).orElseThrow();
+    assertThat(latest.getSeq()).isEqualTo(2);
+    assertThat(latest.getSample().getTcp().getTotal().getCloseWait()).isEqualTo(2);
+    assertThat(latest.getSample().getSysctlsList()).isEqualTo(first.getSample().getSysctlsList());
+    assertThat(store.latestPerHost()).extracting(ReportPoints::hostOf).contains(h);
+    assertThat(store.latest(host("never"))).isEmpty();
+  }
+
+  @Test
+  void healthCheckAnswers() {
+    StoreHealth health = store.check();
+    assertThat(health.healthy()).as(health.message()).isTrue();
+    assertThat(health.message()).isNotBlank();
+  }
+}
