@@ -1,0 +1,63 @@
+package io.handlewatch.collector.ingest;
+
+import com.codahale.metrics.Counter;
+import com.codahale.metrics.Meter;
+import com.codahale.metrics.MetricRegistry;
+import com.codahale.metrics.Timer;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * What ingest counts, under {@code ingest.*} in the admin port's /metrics: reports and points per
+ * second, bytes, rejected reports by reason, store latency, unacknowledged reports and connected
+ * agents.
+ */
+public final class IngestMetrics {
+  private final MetricRegistry registry;
+  final Meter reports;
+  final Meter points;
+  final Meter bytes;
+  final Meter rejected;
+  final Timer storeLatency;
+  final Counter storeFailures;
+  final Counter pointsDropped;
+  final Counter streamsOpened;
+  final AtomicInteger connected = new AtomicInteger();
+  final AtomicLong unacked = new AtomicLong();
+
+  public IngestMetrics(MetricRegistry registry) {
+    this.registry = registry;
+    reports = registry.meter("ingest.reports");
+    points = registry.meter("ingest.points");
+    bytes = registry.meter("ingest.bytes");
+    rejected = registry.meter("ingest.rejected");
+    storeLatency = registry.timer("ingest.store.latency");
+    storeFailures = registry.counter("ingest.store.failures");
+    pointsDropped = registry.counter("ingest.points.dropped");
+    streamsOpened = registry.counter("ingest.streams.opened");
+    registry.gauge("ingest.agents.connected", () -> connected::get);
+    registry.gauge("ingest.unacked", () -> unacked::get);
+  }
+
+  void rejected(String reason) {
+    rejected.mark();
+    registry.counter("ingest.rejected." + reason).inc();
+  }
+
+  /** Rejected reports so far for one reason. */
+  public long rejectedCount(String reason) {
+    return registry.counter("ingest.rejected." + reason).getCount();
+  }
+
+  public int connectedAgents() {
+    return connected.get();
+  }
+
+  public long unackedReports() {
+    return unacked.get();
+  }
+
+  public long reportsStored() {
+    return reports.getCount();
+  }
+}

@@ -1,0 +1,60 @@
+package io.handlewatch.collector.ingest;
+
+import io.grpc.Grpc;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.handlewatch.collector.store.SampleStore;
+import io.handlewatch.proto.v1.HostReport;
+import io.handlewatch.proto.v1.IngestGrpc;
+import io.handlewatch.proto.v1.ReportAck;
+
+/** The gRPC Ingest service: each agent stream gets its own {@link ReportStream}. */
+public final class IngestService extends IngestGrpc.IngestImplBase {
+  private final SampleStore store;
+  private final ReportValidator validator;
+  private final IngestMetrics metrics;
+  private final int maxInFlightPerStream;
+
+  public IngestService(
+      SampleStore store,
+      ReportValidator validator,
+      IngestMetrics metrics,
+      int maxInFlightPerStream) {
+    this.store = store;
+    this.validator = validator;
+    this.metrics = metrics;
+    this.maxInFlightPerStream = maxInFlightPerStream;
+  }
+
+  @Override
+  public StreamObserver<HostReport> report(StreamObserver<ReportAck> acks) {
+    var call = (ServerCallStreamObserver<ReportAck>) acks;
+    return new ReportStream(call, store, validator, metrics, peer(), maxInFlightPerStream);
+  }
+
+  private static String peer() {
+    var addr = PeerAddress.CURRENT.get();
+    return addr == null ? "unknown" : addr;
+  }
+
+  /** The remote address of the call being served, set by {@link PeerAddress#interceptor()}. */
+  static final class PeerAddress {
+    static final io.grpc.Context.Key<String> CURRENT = io.grpc.Context.key("handlewatch-peer");
+
+    static io.grpc.ServerInterceptor interceptor() {
+      return new io.grpc.ServerInterceptor() {
+        @Override
+        public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(
+            io.grpc.ServerCall<Q, R> call,
+            io.grpc.Metadata headers,
+            io.grpc.ServerCallHandler<Q, R> next) {
+          var remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+          var ctx =
+              io.grpc.Context.current()
+                  .withValue(CURRENT, remote == null ? null : remote.toString());
+          return io.grpc.Contexts.interceptCall(ctx, call, headers, next);
+        }
+      };
+    }
+  }
+}

@@ -1,0 +1,272 @@
+package io.handlewatch.collector.ingest;
+
+import com.codahale.metrics.Timer;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.handlewatch.collector.store.SampleStore;
+import io.handlewatch.collector.store.StoreException;
+import io.handlewatch.collector.store.WriteOutcome;
+import io.handlewatch.proto.v1.HostReport;
+import io.handlewatch.proto.v1.ReportAck;
+import io.handlewatch.proto.v1.ReportRejection;
+import java.util.ArrayDeque;
+import java.util.Optional;
+import java.util.concurrent.CompletionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One agent's stream: validate → store → acknowledge, in order.
+ *
+ * <p>Flow control is manual: the stream asks gRPC for {@code maxInFlight} reports and for one more
+ * each time one is settled, so a slow store slows its agents down through HTTP/2 flow control
+ * instead of piling reports up in the collector's heap. Acks are cumulative, so a report is acked
+ * only once it and every report before it on this stream is settled; a store that fails ends the
+ * stream with UNAVAILABLE, and the agent replays everything not yet acked.
+ */
+final class ReportStream implements StreamObserver<HostReport> {
+  private static final Logger log = LoggerFactory.getLogger(ReportStream.class);
+
+  /** A report received and not yet acknowledged. */
+  private static final class Pending {
+    final long seq;
+    boolean settled;
+    ReportRejection rejection;
+
+    Pending(long seq) {
+      this.seq = seq;
+    }
+  }
+
+  private final ServerCallStreamObserver<ReportAck> acks;
+  private final SampleStore store;
+  private final ReportValidator validator;
+  private final IngestMetrics metrics;
+  private final String peer;
+  private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+  private String host;
+  private long lastSeq;
+  private long lastAcked;
+  private long stored;
+  private long rejectedCount;
+  private boolean closed;
+  private boolean completing;
+
+  ReportStream(
+      ServerCallStreamObserver<ReportAck> acks,
+      SampleStore store,
+      ReportValidator validator,
+      IngestMetrics metrics,
+      String peer,
+      int maxInFlight) {
+    this.acks = acks;
+    this.store = store;
+    this.validator = validator;
+    this.metrics = metrics;
+    this.peer = peer;
+    acks.disableAutoRequest();
+    acks.setOnCancelHandler(() -> end("cancelled by the agent"));
+    metrics.streamsOpened.inc();
+    acks.request(maxInFlight);
+  }
+
+  @Override
+  public void onNext(HostReport report) {
+    metrics.bytes.mark(report.getSerializedSize());
+    Pending p;
+    synchronized (this) {
+      if (closed) return;
+      p = new Pending(report.getSeq());
+      pending.addLast(p);
+      metrics.unacked.incrementAndGet();
+    }
+    Optional<Violation> violation = validate(report);
+    if (violation.isPresent()) {
+      reject(p, report, violation.get());
+      return;
+    }
+    Timer.Context timing = metrics.storeLatency.time();
+    store
+        .write(report)
+        .whenComplete(
+            (outcome, failure) -> {
+              timing.stop();
+              if (failure != null) {
+                storeFailed(report, failure);
+              } else {
+                stored(p, report, outcome);
+              }
+            });
+  }
+
+  private synchronized Optional<Violation> validate(HostReport report) {
+    Optional<Violation> v = validator.check(report);
+    if (v.isPresent()) return v;
+    if (report.getSeq() <= lastSeq) {
+      return Optional.of(
+          Violation.invalid(
+              "seq",
+              "seq",
+              "seq " + report.getSeq() + " does not follow " + lastSeq + " on this stream"));
+    }
+    String h = report.getSample().getHost().getHostname();
+    if (host == null) {
+      host = h;
+      metrics.connected.incrementAndGet();
+      log.info("agent connected: host={} peer={} first_seq={}", host, peer, report.getSeq());
+    } else if (!host.equals(h)) {
+      return Optional.of(
+          new Violation(
+              Status.Code.PERMISSION_DENIED,
+              "sample.host.hostname",
+              "this stream carries host "
+                  + host
+                  + "; a report for "
+                  + ReportValidator.printable(h, 64)
+                  + " needs its own stream",
+              "host_mismatch"));
+    }
+    lastSeq = report.getSeq();
+    return Optional.empty();
+  }
+
+  private void reject(Pending p, HostReport report, Violation v) {
+    metrics.rejected(v.reason());
+    synchronized (this) {
+      rejectedCount++;
+      p.rejection =
+          ReportRejection.newBuilder()
+              .setSeq(report.getSeq())
+              .setCode(v.code().value())
+              .setField(v.field())
+              .setMessage(v.message())
+              .build();
+      if (rejectedCount <= 3 || Long.bitCount(rejectedCount) == 1) {
+        log.warn(
+            "report refused: host={} peer={} seq={} {} {}: {} (refused on this stream: {})",
+            host == null
+                ? ReportValidator.printable(report.getSample().getHost().getHostname(), 64)
+                : host,
+            peer,
+            report.getSeq(),
+            v.code(),
+            v.field(),
+            v.message(),
+            rejectedCount);
+      }
+    }
+    settle(p);
+  }
+
+  private void stored(Pending p, HostReport report, WriteOutcome outcome) {
+    metrics.reports.mark();
+    metrics.points.mark(outcome.pointsWritten());
+    if (outcome.pointsDropped() > 0) metrics.pointsDropped.inc(outcome.pointsDropped());
+    synchronized (this) {
+      stored++;
+    }
+    settle(p);
+  }
+
+  /** Marks a report settled and sends acks for the settled prefix of the stream. */
+  private synchronized void settle(Pending p) {
+    p.settled = true;
+    if (closed) return;
+    int released = 0;
+    boolean ackDue = false;
+    while (!pending.isEmpty() && pending.peekFirst().settled) {
+      Pending head = pending.pollFirst();
+      released++;
+      lastAcked = Math.max(lastAcked, head.seq);
+      if (head.rejection != null) {
+        acks.onNext(
+            ReportAck.newBuilder().setAckedSeq(lastAcked).setRejected(head.rejection).build());
+        ackDue = false;
+      } else {
+        ackDue = true; // one cumulative ack for a run of stored reports
+      }
+    }
+    if (ackDue) acks.onNext(ReportAck.newBuilder().setAckedSeq(lastAcked).build());
+    if (released > 0) {
+      metrics.unacked.addAndGet(-released);
+      if (completing) {
+        if (pending.isEmpty()) complete();
+      } else {
+        acks.request(released);
+      }
+    }
+  }
+
+  private void storeFailed(HostReport report, Throwable failure) {
+    Throwable cause =
+        failure instanceof CompletionException && failure.getCause() != null
+            ? failure.getCause()
+            : failure;
+    metrics.storeFailures.inc();
+    String why =
+        cause instanceof StoreException se ? se.kind() + ": " + se.getMessage() : cause.toString();
+    synchronized (this) {
+      if (closed) return;
+      log.warn(
+          "store failed, ending stream so the agent replays: host={} peer={} seq={} acked_up_to={} {}",
+          host,
+          peer,
+          report.getSeq(),
+          lastAcked,
+          why);
+      finish();
+      acks.onError(
+          Status.UNAVAILABLE
+              .withDescription("store unavailable, replay from seq " + (lastAcked + 1) + ": " + why)
+              .asRuntimeException());
+    }
+  }
+
+  @Override
+  public void onError(Throwable t) {
+    end("stream error: " + Status.fromThrowable(t));
+  }
+
+  @Override
+  public synchronized void onCompleted() {
+    if (closed) return;
+    // The agent is done sending; the reports still in the store get their acks before we close.
+    completing = true;
+    if (pending.isEmpty()) complete();
+  }
+
+  private void complete() {
+    log.info(
+        "agent disconnected: host={} peer={} reason=closed by the agent stored={} refused={}",
+        host,
+        peer,
+        stored,
+        rejectedCount);
+    finish();
+    acks.onCompleted();
+  }
+
+  private void end(String reason) {
+    synchronized (this) {
+      if (closed) return;
+      finish();
+      log.info(
+          "agent disconnected: host={} peer={} reason={} stored={} refused={} unsettled={}",
+          host,
+          peer,
+          reason,
+          stored,
+          rejectedCount,
+          pending.size());
+    }
+  }
+
+  /** Closes the stream's books once. Caller holds the lock. */
+  private void finish() {
+    closed = true;
+    metrics.unacked.addAndGet(-pending.size());
+    pending.clear();
+    if (host != null) metrics.connected.decrementAndGet();
+  }
+}

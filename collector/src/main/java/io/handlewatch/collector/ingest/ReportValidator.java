@@ -1,0 +1,286 @@
+package io.handlewatch.collector.ingest;
+
+import com.google.protobuf.Timestamp;
+import io.handlewatch.proto.v1.EndpointCount;
+import io.handlewatch.proto.v1.HostReport;
+import io.handlewatch.proto.v1.HostSample;
+import io.handlewatch.proto.v1.PortPressureEntry;
+import io.handlewatch.proto.v1.ProcessSample;
+import io.handlewatch.proto.v1.SourceRun;
+import io.handlewatch.proto.v1.Sysctl;
+import io.handlewatch.proto.v1.TcpStateCounts;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * Decides whether a report may be stored: the host identity is present and well-formed, the sample
+ * time is within the skew window, counts are non-negative (a uint64 above 2^63 is a forged or
+ * corrupt value), and every list and string is within {@link ReportLimits}. The first violation
+ * found is returned, naming the field.
+ */
+public final class ReportValidator {
+  /** RFC 1123 host names (and the underscores real fleets have), dot-separated labels. */
+  private static final Pattern HOSTNAME =
+      Pattern.compile(
+          "[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*");
+
+  private final ReportLimits limits;
+  private final Clock clock;
+
+  public ReportValidator(ReportLimits limits, Clock clock) {
+    this.limits = limits;
+    this.clock = clock;
+  }
+
+  public Optional<Violation> check(HostReport r) {
+    if (r.getSeq() == 0) {
+      return bad("seq", "seq", "seq must be 1 or more");
+    }
+    if (!r.hasSample()) {
+      return bad("sample", "missing", "the report carries no sample");
+    }
+    HostSample s = r.getSample();
+    Optional<Violation> v = checkHost(s);
+    if (v.isEmpty()) v = checkTime(s);
+    if (v.isEmpty()) v = checkCounts(s);
+    if (v.isEmpty()) v = checkProcesses(s);
+    if (v.isEmpty()) v = checkRest(s);
+    return v;
+  }
+
+  private Optional<Violation> checkHost(HostSample s) {
+    if (!s.hasHost() || s.getHost().getHostname().isEmpty()) {
+      return bad("sample.host.hostname", "host", "the sample names no host");
+    }
+    String h = s.getHost().getHostname();
+    if (h.length() > 253 || !HOSTNAME.matcher(h).matches()) {
+      return bad(
+          "sample.host.hostname",
+          "host",
+          "not a host name (RFC 1123 labels, at most 253 characters): " + printable(h, 64));
+    }
+    var id = s.getHost();
+    if (id.getMachineId().length() > 64 || id.getBootId().length() > 64) {
+      return bad(
+          "sample.host.machine_id", "string_length", "machine or boot id over 64 characters");
+    }
+    if (id.getKernelRelease().length() > 128) {
+      return bad("sample.host.kernel_release", "string_length", "over 128 characters");
+    }
+    return Optional.empty();
+  }
+
+  private Optional<Violation> checkTime(HostSample s) {
+    if (!s.hasTime()) {
+      return bad("sample.time", "time", "the sample has no time");
+    }
+    Timestamp t = s.getTime();
+    if (t.getNanos() < 0 || t.getNanos() > 999_999_999) {
+      return bad("sample.time", "time", "nanos out of range: " + t.getNanos());
+    }
+    Instant time = Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
+    Instant now = clock.instant();
+    if (time.isAfter(now.plusMillis(limits.maxFutureSkew.toMilliseconds()))) {
+      return bad(
+          "sample.time",
+          "time",
+          "sample time "
+              + time
+              + " is ahead of the collector's clock ("
+              + now
+              + ") by more than "
+              + limits.maxFutureSkew
+              + "; check the host's clock");
+    }
+    if (time.isBefore(now.minusMillis(limits.maxAge.toMilliseconds()))) {
+      return bad(
+          "sample.time",
+          "time",
+          "sample time "
+              + time
+              + " is older than "
+              + limits.maxAge
+              + " (collector clock "
+              + now
+              + ")");
+    }
+    return Optional.empty();
+  }
+
+  private Optional<Violation> checkCounts(HostSample s) {
+    if (s.hasTcp()) {
+      var tcp = s.getTcp();
+      Optional<Violation> v = counts("sample.tcp.total", tcp.getTotal());
+      if (v.isEmpty()) v = counts("sample.tcp.ipv4", tcp.getIpv4());
+      if (v.isEmpty()) v = counts("sample.tcp.ipv6", tcp.getIpv6());
+      if (v.isPresent()) return v;
+    }
+    if (s.hasSockstat()) {
+      var ss = s.getSockstat();
+      long[] values = {
+        ss.getSocketsUsed(),
+        ss.getTcpInuse(),
+        ss.getTcpOrphan(),
+        ss.getTcpTw(),
+        ss.getTcpAlloc(),
+        ss.getTcpMemPages(),
+        ss.getUdpInuse(),
+        ss.getUdpMemPages(),
+        ss.getTcp6Inuse(),
+        ss.getUdp6Inuse()
+      };
+      for (long x : values) {
+        if (x < 0) return negative("sample.sockstat", x);
+      }
+    }
+    if (s.hasFileHandles()) {
+      var fh = s.getFileHandles();
+      if (fh.getAllocated() < 0)
+        return negative("sample.file_handles.allocated", fh.getAllocated());
+      if (fh.getMax() < 0) return negative("sample.file_handles.max", fh.getMax());
+      if (fh.getNrOpen() < 0) return negative("sample.file_handles.nr_open", fh.getNrOpen());
+      if (!ratio(fh.getUsedRatio())) {
+        return bad("sample.file_handles.used_ratio", "count", "not a finite ratio >= 0");
+      }
+    }
+    return Optional.empty();
+  }
+
+  private Optional<Violation> checkProcesses(HostSample s) {
+    if (s.getProcessesCount() > limits.maxProcesses) {
+      return tooMany("sample.processes", s.getProcessesCount(), limits.maxProcesses);
+    }
+    for (int i = 0; i < s.getProcessesCount(); i++) {
+      ProcessSample p = s.getProcesses(i);
+      String at = "sample.processes[" + i + "]";
+      if (p.getComm().length() > limits.maxCommLength) {
+        return tooLong(at + ".comm", p.getComm().length(), limits.maxCommLength);
+      }
+      if (p.getCmdline().length() > limits.maxCmdlineLength) {
+        return tooLong(at + ".cmdline", p.getCmdline().length(), limits.maxCmdlineLength);
+      }
+      if (p.getFds() < 0) return negative(at + ".fds", p.getFds());
+      if (p.getSoftLimit() < 0) return negative(at + ".soft_limit", p.getSoftLimit());
+      if (p.getHardLimit() < 0) return negative(at + ".hard_limit", p.getHardLimit());
+      if (!ratio(p.getUsedRatio())) {
+        return bad(at + ".used_ratio", "count", "not a finite ratio >= 0");
+      }
+      Optional<Violation> v = counts(at + ".sockets", p.getSockets());
+      if (v.isPresent()) return v;
+      if (p.getCloseWaitPeersCount() > limits.maxEndpointsPerProcess) {
+        return tooMany(
+            at + ".close_wait_peers", p.getCloseWaitPeersCount(), limits.maxEndpointsPerProcess);
+      }
+      for (int j = 0; j < p.getCloseWaitPeersCount(); j++) {
+        EndpointCount e = p.getCloseWaitPeers(j);
+        String ea = at + ".close_wait_peers[" + j + "]";
+        if (e.getEndpoint().isEmpty() || e.getEndpoint().length() > limits.maxEndpointLength) {
+          return tooLong(ea + ".endpoint", e.getEndpoint().length(), limits.maxEndpointLength);
+        }
+        if (e.getCount() < 0) return negative(ea + ".count", e.getCount());
+      }
+    }
+    return Optional.empty();
+  }
+
+  private Optional<Violation> checkRest(HostSample s) {
+    if (s.hasPortPressure()) {
+      var pp = s.getPortPressure();
+      if (pp.getTopCount() > limits.maxPortPressureEntries) {
+        return tooMany("sample.port_pressure.top", pp.getTopCount(), limits.maxPortPressureEntries);
+      }
+      for (int i = 0; i < pp.getTopCount(); i++) {
+        PortPressureEntry e = pp.getTop(i);
+        String at = "sample.port_pressure.top[" + i + "]";
+        if (e.getRemote().isEmpty() || e.getRemote().length() > limits.maxEndpointLength) {
+          return tooLong(at + ".remote", e.getRemote().length(), limits.maxEndpointLength);
+        }
+        if (e.getInUse() < 0) return negative(at + ".in_use", e.getInUse());
+        if (e.getTimeWait() < 0) return negative(at + ".time_wait", e.getTimeWait());
+      }
+    }
+    if (s.getSysctlsCount() > limits.maxSysctls) {
+      return tooMany("sample.sysctls", s.getSysctlsCount(), limits.maxSysctls);
+    }
+    for (int i = 0; i < s.getSysctlsCount(); i++) {
+      Sysctl sc = s.getSysctls(i);
+      String at = "sample.sysctls[" + i + "]";
+      if (sc.getName().isEmpty() || sc.getName().length() > 128) {
+        return tooLong(at + ".name", sc.getName().length(), 128);
+      }
+      if (sc.getValue().length() > limits.maxSysctlValueLength) {
+        return tooLong(at + ".value", sc.getValue().length(), limits.maxSysctlValueLength);
+      }
+    }
+    if (s.hasHealth()) {
+      var h = s.getHealth();
+      if (h.getSourcesCount() > limits.maxHealthSources) {
+        return tooMany("sample.health.sources", h.getSourcesCount(), limits.maxHealthSources);
+      }
+      for (int i = 0; i < h.getSourcesCount(); i++) {
+        SourceRun run = h.getSources(i);
+        String at = "sample.health.sources[" + i + "]";
+        if (run.getSource().length() > 128)
+          return tooLong(at + ".source", run.getSource().length(), 128);
+        if (run.getErrorsCount() > 32) return tooMany(at + ".errors", run.getErrorsCount(), 32);
+        for (String e : run.getErrorsList()) {
+          if (e.length() > limits.maxTextLength) {
+            return tooLong(at + ".errors", e.length(), limits.maxTextLength);
+          }
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
+  private static Optional<Violation> counts(String field, TcpStateCounts c) {
+    long[] values = {
+      c.getEstablished(), c.getSynSent(), c.getSynRecv(), c.getFinWait1(), c.getFinWait2(),
+      c.getTimeWait(), c.getClose(), c.getCloseWait(), c.getLastAck(), c.getListen(),
+      c.getClosing(), c.getNewSynRecv()
+    };
+    for (long x : values) {
+      if (x < 0) return negative(field, x);
+    }
+    return Optional.empty();
+  }
+
+  private static boolean ratio(double r) {
+    return Double.isFinite(r) && r >= 0;
+  }
+
+  private static Optional<Violation> bad(String field, String reason, String message) {
+    return Optional.of(Violation.invalid(field, reason, message));
+  }
+
+  private static Optional<Violation> negative(String field, long asSigned) {
+    return bad(
+        field,
+        "count",
+        "count out of range: "
+            + Long.toUnsignedString(asSigned)
+            + " (above 2^63: forged or corrupt)");
+  }
+
+  private static Optional<Violation> tooMany(String field, int n, int max) {
+    return Optional.of(
+        Violation.tooBig(field, "list_size", n + " entries, more than the limit of " + max));
+  }
+
+  private static Optional<Violation> tooLong(String field, int n, int max) {
+    return Optional.of(
+        Violation.tooBig(field, "string_length", n + " characters, outside the allowed 1.." + max));
+  }
+
+  /** A short, single-line rendering of untrusted text for an error message. */
+  static String printable(String s, int max) {
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < s.length() && sb.length() < max; i++) {
+      char c = s.charAt(i);
+      sb.append(c < 0x20 || c == 0x7f ? '?' : c);
+    }
+    return '"' + sb.toString() + (s.length() > max ? "…" : "") + '"';
+  }
+}
