@@ -31,7 +31,7 @@ hw_root() { cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd; }
 
 hw_ensure_built() { # $1 = jar that must exist
   local root; root=$(hw_root)
-  if [ ! -f "$1" ] || [ -n "$(find "$root/agent/src" "$root/proto/src" "$root/pom.xml" -newer "$1" -print -quit 2>/dev/null)" ]; then
+  if [ ! -f "$1" ] || [ -n "$(find "$root/agent/src" "$root/agent/pom.xml" "$root/collector/src" "$root/collector/pom.xml" "$root/proto/src" "$root/pom.xml" -newer "$1" -print -quit 2>/dev/null)" ]; then
     echo "handlewatch: building (mvn package, tests skipped) ..." >&2
     (cd "$root" && JAVA_HOME="$HW_JAVA_HOME" mvn -B -q -DskipTests -Dfmt.skip=true install >&2) || {
       echo "handlewatch: build failed; run 'mvn -B install' in $root to see why" >&2

@@ -1,60 +1,96 @@
 package io.handlewatch.collector.store;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import io.handlewatch.proto.v1.HostReport;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The newest stored report per host, kept in memory by every store for the API's "latest" views.
  * Agents send sysctls only when they change (report.proto), so a report without sysctls inherits
  * the host's last known ones here: the latest view always shows them. An older report (a replay
  * after a reconnect) never replaces a newer one.
+ *
+ * <p>Reports are kept serialized (a parsed sample is several times larger than its 1–3 KB of
+ * protobuf), so 50,000 hosts cost tens of MiB, not hundreds.
  */
 public final class LatestReports {
-  private final ConcurrentSkipListMap<String, HostReport> byHost = new ConcurrentSkipListMap<>();
+  private record Entry(Instant time, byte[] report, boolean hasSysctls) {}
+
+  // ConcurrentHashMap.compute runs its function exactly once, so the byte count stays exact.
+  private final ConcurrentHashMap<String, Entry> byHost = new ConcurrentHashMap<>();
+  private final AtomicLong bytes = new AtomicLong();
 
   /** Records a stored report. */
   public void update(HostReport report) {
     String host = ReportPoints.hostOf(report);
+    Instant time = ReportPoints.timeOf(report);
     byHost.compute(
         host,
         (h, previous) -> {
-          if (previous == null) return report;
-          if (ReportPoints.timeOf(report).isBefore(ReportPoints.timeOf(previous))) {
-            if (previous.getSample().getSysctlsCount() == 0
-                && report.getSample().getSysctlsCount() > 0) {
-              return previous.toBuilder()
-                  .setSample(
-                      previous.getSample().toBuilder()
-                          .addAllSysctls(report.getSample().getSysctlsList()))
-                  .build();
-            }
-            return previous;
+          Entry next;
+          if (previous == null) {
+            next = entry(time, report);
+          } else if (time.isBefore(previous.time)) {
+            if (previous.hasSysctls || report.getSample().getSysctlsCount() == 0) return previous;
+            HostReport newer = parse(previous);
+            next = entry(previous.time, withSysctls(newer, report));
+          } else if (report.getSample().getSysctlsCount() == 0 && previous.hasSysctls) {
+            next = entry(time, withSysctls(report, parse(previous)));
+          } else {
+            next = entry(time, report);
           }
-          if (report.getSample().getSysctlsCount() == 0
-              && previous.getSample().getSysctlsCount() > 0) {
-            return report.toBuilder()
-                .setSample(
-                    report.getSample().toBuilder()
-                        .addAllSysctls(previous.getSample().getSysctlsList()))
-                .build();
-          }
-          return report;
+          bytes.addAndGet(next.report.length - (previous == null ? 0 : previous.report.length));
+          return next;
         });
   }
 
+  private static Entry entry(Instant time, HostReport r) {
+    return new Entry(time, r.toByteArray(), r.getSample().getSysctlsCount() > 0);
+  }
+
+  private static HostReport withSysctls(HostReport target, HostReport source) {
+    return target.toBuilder()
+        .setSample(
+            target.getSample().toBuilder()
+                .clearSysctls()
+                .addAllSysctls(source.getSample().getSysctlsList()))
+        .build();
+  }
+
+  private static HostReport parse(Entry e) {
+    try {
+      return HostReport.parseFrom(e.report);
+    } catch (InvalidProtocolBufferException ex) {
+      throw new IllegalStateException("latest report kept in memory does not parse", ex);
+    }
+  }
+
   public Optional<HostReport> get(String host) {
-    return Optional.ofNullable(byHost.get(host));
+    Entry e = byHost.get(host);
+    return e == null ? Optional.empty() : Optional.of(parse(e));
   }
 
   /** Every host's latest report, in host-name order. */
   public List<HostReport> all() {
-    return new ArrayList<>(byHost.values());
+    List<Map.Entry<String, Entry>> entries = new ArrayList<>(byHost.entrySet());
+    entries.sort(Map.Entry.comparingByKey());
+    List<HostReport> out = new ArrayList<>(entries.size());
+    for (Map.Entry<String, Entry> e : entries) out.add(parse(e.getValue()));
+    return out;
   }
 
   public int hosts() {
     return byHost.size();
+  }
+
+  /** Bytes of serialized reports held (for the memory store's accounting). */
+  public long bytes() {
+    return bytes.get();
   }
 }

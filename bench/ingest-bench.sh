@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# How many agents can one collector carry? Simulated hosts stream realistic reports into a real
+# collector, on the memory store or on a real influxd, all on loopback.
+#
+#   bench/ingest-bench.sh --store memory|influxdb [--hosts 10000] [--interval 10s]
+#       [--duration 180s] [--warmup 60s] [--collector-heap 1g] [--out bench/results] [--no-build]
+#
+# The collector runs from its jar with a generated config (free ports; for influxdb, a database
+# on an influxd 1.6.7 from Debian's `influxdb` package started here with its own temp dir). The load
+# is `handlewatch-agent simulate`, one gRPC stream per simulated host, starts spread over one
+# interval. After the warm-up, the steady window is measured:
+#   - reports/s and points/s stored: deltas of the collector's ingest.reports / ingest.points
+#     meters (admin /metrics) over the window;
+#   - collector CPU: utime+stime of its process over the window (/proc/PID/stat), as cores and as
+#     CPU microseconds per report;
+#   - heap after a full GC at the end (jcmd GC.heap_info: used), peak RSS (VmHWM);
+#   - sample-to-queryable: the simulator's ack latency (sample time -> ack). Ingest acks a report
+#     only after the store has it (InfluxDB answered 204), so a report is queryable by the time its
+#     ack arrives; the simulator prints p50/p99 per 10 s.
+# Output: markdown on stdout and in <out>/ingest-<store>-<hosts>-<date>.md; raw logs beside it.
+set -u -o pipefail
+
+ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+. "$ROOT/bin/lib/java.sh"
+STORE=memory
+HOSTS=10000
+INTERVAL=10s
+DURATION=180s
+WARMUP=60s
+HEAP=1g
+OUT="$ROOT/bench/results"
+BUILD=1
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --store) STORE=${2:?}; shift 2 ;;
+    --hosts) HOSTS=${2:?}; shift 2 ;;
+    --interval) INTERVAL=${2:?}; shift 2 ;;
+    --duration) DURATION=${2:?}; shift 2 ;;
+    --warmup) WARMUP=${2:?}; shift 2 ;;
+    --collector-heap) HEAP=${2:?}; shift 2 ;;
+    --out) OUT=${2:?}; shift 2 ;;
+    --no-build) BUILD=0; shift ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "ingest-bench: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+case "$STORE" in memory|influxdb) ;; *) echo "ingest-bench: --store memory|influxdb" >&2; exit 2 ;; esac
+secs() { case "$1" in *ms) echo $(( ${1%ms} / 1000 ));; *s) echo "${1%s}";; *m) echo $(( ${1%m} * 60 ));; *) echo "$1";; esac; }
+DUR_S=$(secs "$DURATION"); WARM_S=$(secs "$WARMUP")
+[ "$WARM_S" -lt "$DUR_S" ] || { echo "ingest-bench: --warmup must be shorter than --duration" >&2; exit 2; }
+
+HW_JAVA_HOME=$(hw_find_java_home) || exit 1
+JAVA="$HW_JAVA_HOME/bin/java"
+if [ "$BUILD" = 1 ]; then
+  hw_ensure_built "$ROOT/collector/target/handlewatch-collector.jar" || exit 1
+  hw_ensure_built "$ROOT/agent/target/handlewatch-agent.jar" || exit 1
+fi
+
+STAMP=$(date -u +%Y-%m-%dT%H%MZ)
+RAW="$OUT/ingest-$STORE-$HOSTS-$STAMP"
+mkdir -p "$RAW"
+WORK=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+GRPC=$(free_port); HTTP=$(free_port); ADMIN=$(free_port)
+
+STORE_YAML="  type: memory"
+if [ "$STORE" = influxdb ]; then
+  if ! command -v influxd >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq influxdb >/dev/null || exit 1
+  fi
+  IPORT=$(free_port); RPORT=$(free_port)
+  mkdir -p "$WORK/influx"
+  cat >"$WORK/influx/influxdb.conf" <<CONF
+reporting-disabled = true
+bind-address = "127.0.0.1:$RPORT"
+[meta]
+  dir = "$WORK/influx/meta"
+[data]
+  dir = "$WORK/influx/data"
+  wal-dir = "$WORK/influx/wal"
+  query-log-enabled = false
+[http]
+  bind-address = "127.0.0.1:$IPORT"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+CONF
+  influxd -config "$WORK/influx/influxdb.conf" >"$RAW/influxd.log" 2>&1 &
+  pids+=($!); INFLUX_PID=$!
+  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$IPORT/ping" >/dev/null && break; sleep 0.2; done
+  STORE_YAML="  type: influxdb
+  url: http://127.0.0.1:$IPORT
+  database: handlewatch
+  createDatabase: true"
+fi
+
+cat >"$WORK/collector.yml" <<YML
+ingest:
+  bindHost: 127.0.0.1
+  port: $GRPC
+store:
+$STORE_YAML
+server:
+  applicationConnectors: [{type: http, bindHost: 127.0.0.1, port: $HTTP}]
+  adminConnectors: [{type: http, bindHost: 127.0.0.1, port: $ADMIN}]
+  requestLog: {appenders: []}
+logging:
+  level: WARN
+  loggers: {io.handlewatch: INFO}
+YML
+"$JAVA" -XX:+UseParallelGC -XX:+UseCompactObjectHeaders -Xms"$HEAP" -Xmx"$HEAP" \
+  -jar "$ROOT/collector/target/handlewatch-collector.jar" server "$WORK/collector.yml" >"$RAW/collector.log" 2>&1 &
+COLLECTOR=$!; pids+=($COLLECTOR)
+for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$ADMIN/healthcheck" >/dev/null && break; sleep 0.5; done
+curl -fs "http://127.0.0.1:$ADMIN/healthcheck" >/dev/null || { echo "collector did not start; see $RAW/collector.log" >&2; tail "$RAW/collector.log" >&2; exit 1; }
+
+"$JAVA" -Xmx3g -XX:+UseParallelGC -jar "$ROOT/agent/target/handlewatch-agent.jar" simulate \
+  --collector "127.0.0.1:$GRPC" --hosts "$HOSTS" --interval "$INTERVAL" --duration "${DUR_S}s" \
+  >"$RAW/simulate.log" 2>&1 &
+SIM=$!; pids+=($SIM)
+
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+meter() { curl -fs "http://127.0.0.1:$ADMIN/metrics" | python3 -c "import json,sys; m=json.load(sys.stdin); print(m['meters']['$1']['count'])"; }
+sleep "$WARM_S"
+t0=$(date +%s.%N); c0=$(cpu_ticks $COLLECTOR); r0=$(meter ingest.reports); p0=$(meter ingest.points)
+wait $SIM; SIM_RC=$?
+t1=$(date +%s.%N); c1=$(cpu_ticks $COLLECTOR); r1=$(meter ingest.reports); p1=$(meter ingest.points)
+HZ=$(getconf CLK_TCK)
+curl -fs "http://127.0.0.1:$ADMIN/metrics" >"$RAW/metrics-end.json"
+"$HW_JAVA_HOME/bin/jcmd" $COLLECTOR GC.run >/dev/null 2>&1
+HEAP_USED=$("$HW_JAVA_HOME/bin/jcmd" $COLLECTOR GC.heap_info 2>/dev/null | grep -oE 'used [0-9]+K' | head -1 | grep -oE '[0-9]+')
+RSS_PEAK=$(awk '/VmHWM/ {print $2}' /proc/$COLLECTOR/status)
+python3 - "$t0" "$t1" "$c0" "$c1" "$r0" "$r1" "$p0" "$p1" "$HZ" "${HEAP_USED:-0}" "${RSS_PEAK:-0}" \
+  "$STORE" "$HOSTS" "$INTERVAL" "$RAW" "$SIM_RC" "$(nproc)" "$(free -g | awk '/Mem:/ {print $2}')" <<'PY' | tee "$RAW.md"
+import sys, re, json
+t0,t1,c0,c1,r0,r1,p0,p1,hz,heap,rss = (float(x) for x in sys.argv[1:12])
+store,hosts,interval,raw,simrc,ncpu,memg = sys.argv[12:19]
+dt=t1-t0; reports=r1-r0; points=p1-p0; cpu=(c1-c0)/hz
+lat=[l for l in open(raw+"/simulate.log") if "p99" in l]
+last=lat[-1].strip() if lat else "(no simulator line)"
+p50s=[]; p99s=[]
+for l in lat:
+    m=re.search(r"p50[= ]+([0-9.]+)\s*ms.*p99[= ]+([0-9.]+)\s*ms", l)
+    if m: p50s.append(float(m.group(1))); p99s.append(float(m.group(2)))
+print(f"## ingest: {hosts} hosts every {interval}, {store} store\n")
+print(f"Machine: {ncpu} cores, {memg} GiB. Steady window {dt:.0f} s after warm-up. Simulator exit {simrc}.\n")
+print("| measure | value |\n| --- | --- |")
+print(f"| reports stored/s | {reports/dt:,.0f} |")
+print(f"| points stored/s | {points/dt:,.0f} |")
+print(f"| collector CPU | {cpu/dt:.2f} cores |")
+print(f"| collector CPU per report | {cpu/max(reports,1)*1e6:,.0f} µs |")
+print(f"| collector heap used after full GC | {heap/1024:,.0f} MiB |")
+print(f"| collector peak RSS | {rss/1024:,.0f} MiB |")
+if p99s:
+    print(f"| sample → queryable (ack) p50, median over 10 s windows | {sorted(p50s)[len(p50s)//2]:,.0f} ms |")
+    print(f"| sample → queryable (ack) p99, worst 10 s window | {max(p99s):,.0f} ms |")
+print(f"\nSimulator's last line: `{last}`")
+PY

@@ -1,0 +1,108 @@
+package io.handlewatch.collector;
+
+import com.codahale.metrics.health.HealthCheck;
+import io.dropwizard.configuration.EnvironmentVariableSubstitutor;
+import io.dropwizard.configuration.SubstitutingSourceProvider;
+import io.dropwizard.core.Application;
+import io.dropwizard.core.setup.Bootstrap;
+import io.dropwizard.core.setup.Environment;
+import io.dropwizard.lifecycle.Managed;
+import io.handlewatch.collector.api.HostsResource;
+import io.handlewatch.collector.ingest.IngestMetrics;
+import io.handlewatch.collector.ingest.IngestServer;
+import io.handlewatch.collector.store.SampleStore;
+import io.handlewatch.collector.store.StoreHealth;
+
+/**
+ * The collector: {@code handlewatch-collector server CONFIG.yml} runs it, {@code check CONFIG.yml}
+ * validates a configuration. Agents stream to the gRPC ingest port; the REST API serves what is
+ * stored.
+ */
+public class CollectorApplication extends Application<CollectorConfiguration> {
+
+  /** Set once started; tests use it to find the ports and the store. */
+  private volatile IngestServer ingest;
+
+  private volatile SampleStore store;
+  private volatile IngestMetrics ingestMetrics;
+
+  public static void main(String[] args) throws Exception {
+    new CollectorApplication().run(args);
+  }
+
+  @Override
+  public String getName() {
+    return "handlewatch-collector";
+  }
+
+  @Override
+  public void initialize(Bootstrap<CollectorConfiguration> bootstrap) {
+    // ${VAR:-default} in the YAML; an unset variable without a default is an error, not "".
+    bootstrap.setConfigurationSourceProvider(
+        new SubstitutingSourceProvider(
+            bootstrap.getConfigurationSourceProvider(), new EnvironmentVariableSubstitutor(true)));
+  }
+
+  @Override
+  public void run(CollectorConfiguration config, Environment env) {
+    SampleStore store = config.store.build(env.metrics());
+    env.lifecycle()
+        .manage(
+            new Managed() {
+              @Override
+              public void stop() {
+                store.close();
+              }
+            });
+    IngestMetrics metrics = new IngestMetrics(env.metrics());
+    IngestServer ingest = config.ingest.build(store, metrics);
+    env.lifecycle().manage(ingest);
+
+    env.healthChecks()
+        .register(
+            "store",
+            new HealthCheck() {
+              @Override
+              protected Result check() {
+                StoreHealth h = store.check();
+                return h.healthy() ? Result.healthy(h.message()) : Result.unhealthy(h.message());
+              }
+            });
+    env.healthChecks()
+        .register(
+            "ingest",
+            new HealthCheck() {
+              @Override
+              protected Result check() {
+                String state =
+                    "port "
+                        + ingest.port()
+                        + ", "
+                        + metrics.connectedAgents()
+                        + " agents connected, "
+                        + metrics.unackedReports()
+                        + " reports unacknowledged";
+                return ingest.isRunning()
+                    ? Result.healthy(state)
+                    : Result.unhealthy("stopped; " + state);
+              }
+            });
+
+    env.jersey().register(new HostsResource(store));
+    this.store = store;
+    this.ingest = ingest;
+    this.ingestMetrics = metrics;
+  }
+
+  public IngestServer ingest() {
+    return ingest;
+  }
+
+  public SampleStore store() {
+    return store;
+  }
+
+  public IngestMetrics ingestMetrics() {
+    return ingestMetrics;
+  }
+}

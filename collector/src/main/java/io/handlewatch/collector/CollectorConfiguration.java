@@ -1,0 +1,20 @@
+package io.handlewatch.collector;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.dropwizard.core.Configuration;
+import io.handlewatch.collector.ingest.IngestServerFactory;
+import io.handlewatch.collector.store.StoreFactory;
+import io.handlewatch.collector.store.memory.MemoryStoreFactory;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotNull;
+
+/**
+ * The collector's configuration: Dropwizard's {@code server}, {@code logging} and {@code metrics}
+ * sections, plus {@code ingest} (the gRPC port agents stream to) and {@code store} (where samples
+ * go, {@code type: memory} or {@code type: influxdb}). Examples live in {@code collector/config/}.
+ */
+public class CollectorConfiguration extends Configuration {
+  @Valid @NotNull @JsonProperty public IngestServerFactory ingest = new IngestServerFactory();
+
+  @Valid @NotNull @JsonProperty public StoreFactory store = new MemoryStoreFactory();
+}
