@@ -9,12 +9,26 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = AgentMain.Version.class,
     description = "Watches this host's TCP connection states and file handles.",
-    subcommands = {SampleCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {SampleCommand.class, RunCommand.class, CommandLine.HelpCommand.class})
 public final class AgentMain implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
-    System.exit(commandLine().execute(args));
+    // One line per log event, for operators and journald.
+    System.setProperty(
+        "java.util.logging.SimpleFormatter.format", "%1$tF %1$tT.%1$tL %4$s %3$s: %5$s%6$s%n");
+    System.exit(execute(args));
+  }
+
+  /** Runs a command line as main does, with {@code run --config FILE} expanded. */
+  public static int execute(String... args) {
+    CommandLine cmd = commandLine();
+    try {
+      return cmd.execute(ConfigFileArgs.expand(cmd, args));
+    } catch (CommandLine.ParameterException e) {
+      cmd.getErr().println(e.getMessage());
+      return cmd.getCommandSpec().exitCodeOnInvalidInput();
+    }
   }
 
   /** The command line, for tests that run commands in-process. */

@@ -1,0 +1,226 @@
+package io.handlewatch.agent.cli;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.handlewatch.agent.sample.Sampler;
+import io.handlewatch.agent.transport.CollectorLink;
+import io.handlewatch.agent.transport.MemoryReportQueue;
+import io.handlewatch.agent.transport.ReportQueue;
+import io.handlewatch.agent.transport.SequenceFile;
+import io.handlewatch.agent.transport.SysctlCadence;
+import io.handlewatch.proto.v1.HostReport;
+import io.handlewatch.proto.v1.HostSample;
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code handlewatch-agent run}: samples this host on a schedule and streams to a collector. */
+@Command(
+    name = "run",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Samples this host every --interval and streams the samples to a collector over gRPC.",
+      "Options can also come from --config FILE: a properties file whose keys are the long option"
+          + " names without dashes (collector=10.0.0.5:9400, interval=10s)."
+    })
+final class RunCommand implements Callable<Integer> {
+  private static final System.Logger log = System.getLogger(RunCommand.class.getName());
+
+  @Spec CommandSpec spec;
+
+  @Mixin SamplingOptions sampling;
+
+  @Option(
+      names = "--collector",
+      required = true,
+      paramLabel = "HOST:PORT",
+      description = "The collector's ingest address, e.g. collector.example:9400.")
+  String collector;
+
+  @Option(
+      names = "--interval",
+      defaultValue = "10s",
+      converter = DurationConverter.class,
+      paramLabel = "DURATION",
+      description = "Time between samples. Default: ${DEFAULT-VALUE}.")
+  Duration interval;
+
+  @Option(
+      names = "--state-dir",
+      paramLabel = "DIR",
+      description =
+          "Where the report sequence number is kept. Default: /var/lib/handlewatch if writable,"
+              + " else $XDG_STATE_HOME/handlewatch or ~/.local/state/handlewatch.")
+  Path stateDir;
+
+  @Option(
+      names = "--queue-max-reports",
+      defaultValue = "2000",
+      paramLabel = "N",
+      description =
+          "Unacknowledged reports kept while the collector is away; the oldest go first."
+              + " Default: ${DEFAULT-VALUE} (5.5 h at 10 s).")
+  int queueMaxReports;
+
+  @Option(
+      names = "--queue-max-bytes",
+      defaultValue = "8MiB",
+      converter = DataSizeConverter.class,
+      paramLabel = "SIZE",
+      description = "Byte bound of the same queue, e.g. 8MiB, 512KiB. Default: ${DEFAULT-VALUE}.")
+  long queueMaxBytes;
+
+  @Option(
+      names = "--config",
+      paramLabel = "FILE",
+      description = "Properties file with option values (see above); flags override it.")
+  Path config;
+
+  private final AtomicLong samplesFailed = new AtomicLong();
+  private final AtomicLong ticksSkipped = new AtomicLong();
+
+  @Override
+  public Integer call() throws Exception {
+    if (interval.isNegative() || interval.toMillis() < 100) {
+      throw new ParameterException(spec.commandLine(), "--interval must be at least 100ms");
+    }
+    if (queueMaxReports < 1) {
+      throw new ParameterException(spec.commandLine(), "--queue-max-reports must be at least 1");
+    }
+    int colon = collector.lastIndexOf(':');
+    if (colon <= 0 || colon == collector.length() - 1) {
+      throw new ParameterException(
+          spec.commandLine(), "--collector: expected HOST:PORT, got \"" + collector + "\"");
+    }
+    Sampler sampler = sampling.sampler(spec);
+    SequenceFile seq = new SequenceFile(stateDir == null ? defaultStateDir() : stateDir);
+    ReportQueue queue = new MemoryReportQueue(queueMaxReports, queueMaxBytes);
+
+    ManagedChannel channel =
+        NettyChannelBuilder.forTarget(collector)
+            .usePlaintext()
+            .keepAliveTime(30, TimeUnit.SECONDS)
+            .keepAliveTimeout(10, TimeUnit.SECONDS)
+            .keepAliveWithoutCalls(true)
+            .build();
+    ScheduledExecutorService linkExec = daemonScheduler("handlewatch-link");
+    ScheduledExecutorService sampleExec = daemonScheduler("handlewatch-sampler");
+    CollectorLink link =
+        new CollectorLink(
+            collector,
+            channel,
+            queue,
+            new SysctlCadence(Clock.systemUTC(), Duration.ofHours(1)),
+            CollectorLink.defaultBackoff(),
+            linkExec,
+            Duration.ofSeconds(30));
+
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            Thread.ofPlatform()
+                .unstarted(
+                    () -> {
+                      sampleExec.shutdownNow();
+                      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+                      while (queue.size() > 0
+                          && link.isConnected()
+                          && System.nanoTime() < deadline) {
+                        Thread.onSpinWait();
+                        try {
+                          Thread.sleep(20); // a bounded grace for in-flight acks, not a sync
+                        } catch (InterruptedException e) {
+                          Thread.currentThread().interrupt();
+                          break;
+                        }
+                      }
+                      link.close();
+                      channel.shutdown();
+                      log.log(
+                          Level.INFO,
+                          "stopping: {0} reports unacknowledged, {1} dropped, {2} samples failed",
+                          queue.size(),
+                          queue.dropped(),
+                          samplesFailed.get());
+                      stopped.countDown();
+                    }));
+
+    link.start();
+    long intervalMs = interval.toMillis();
+    long firstDelay = ThreadLocalRandom.current().nextLong(intervalMs);
+    long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(firstDelay);
+    log.log(
+        Level.INFO,
+        "agent for {0} streaming to {1} every {2} ms (first sample in {3} ms)",
+        sampling.host == null ? "this host" : sampling.host,
+        collector,
+        Long.toString(intervalMs),
+        firstDelay);
+    AtomicLong tick = new AtomicLong();
+    sampleExec.scheduleAtFixedRate(
+        () -> {
+          long due = start + TimeUnit.MILLISECONDS.toNanos(intervalMs * tick.getAndIncrement());
+          long late = System.nanoTime() - due;
+          if (late > TimeUnit.MILLISECONDS.toNanos(intervalMs)) {
+            // The previous sample overran: skip this tick rather than sample twice in a row.
+            long n = ticksSkipped.incrementAndGet();
+            log.log(Level.WARNING, "sample skipped: the previous one ran late ({0} skipped)", n);
+            return;
+          }
+          sampleOnce(sampler, seq, queue, link);
+        },
+        firstDelay,
+        intervalMs,
+        TimeUnit.MILLISECONDS);
+    stopped.await();
+    return 0;
+  }
+
+  private void sampleOnce(
+      Sampler sampler, SequenceFile seq, ReportQueue queue, CollectorLink link) {
+    try {
+      HostSample s = sampler.sample();
+      s =
+          s.toBuilder()
+              .setHealth(s.getHealth().toBuilder().setDroppedReports(queue.dropped()))
+              .build();
+      queue.append(HostReport.newBuilder().setSeq(seq.next()).setSample(s).build());
+      link.wake();
+    } catch (RuntimeException e) {
+      long n = samplesFailed.incrementAndGet();
+      log.log(Level.ERROR, "sample failed ({0} so far), the agent keeps running: " + e, n);
+    }
+  }
+
+  private static ScheduledExecutorService daemonScheduler(String name) {
+    return Executors.newSingleThreadScheduledExecutor(
+        r -> Thread.ofPlatform().name(name).daemon(true).unstarted(r));
+  }
+
+  static Path defaultStateDir() {
+    Path system = Path.of("/var/lib/handlewatch");
+    if (Files.isDirectory(system)
+        ? Files.isWritable(system)
+        : Files.isWritable(system.getParent())) {
+      return system;
+    }
+    String xdg = System.getenv("XDG_STATE_HOME");
+    if (xdg != null && !xdg.isBlank()) return Path.of(xdg, "handlewatch");
+    return Path.of(System.getProperty("user.home"), ".local", "state", "handlewatch");
+  }
+}

@@ -1,0 +1,250 @@
+package io.handlewatch.agent.transport;
+
+import dev.failsafe.AsyncExecution;
+import dev.failsafe.Failsafe;
+import dev.failsafe.RetryPolicy;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.handlewatch.proto.v1.HostReport;
+import io.handlewatch.proto.v1.IngestGrpc;
+import io.handlewatch.proto.v1.ReportAck;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The agent's one long-lived Report stream to its collector. It sends queued reports in seq order
+ * as fast as gRPC flow control allows (never while the stream is not ready), forgets them when
+ * acknowledged, and when the stream ends reconnects with exponential backoff and jitter, then
+ * replays every report still queued, with its original seq.
+ *
+ * <p>A stream counts as healthy once it has stayed up for {@code healthyAfter}; only then does the
+ * backoff start over, so a collector that accepts and then drops every stream is not hammered.
+ */
+public final class CollectorLink implements AutoCloseable {
+  private static final System.Logger log = System.getLogger(CollectorLink.class.getName());
+
+  /** Reconnect delays: from 0.5 s doubling to 30 s, each ±20 %. */
+  public static RetryPolicy<Void> defaultBackoff() {
+    return RetryPolicy.<Void>builder()
+        .handle(Throwable.class)
+        .withBackoff(Duration.ofMillis(500), Duration.ofSeconds(30), 2.0)
+        .withJitter(0.2)
+        .withMaxRetries(-1)
+        .build();
+  }
+
+  private final String target;
+  private final ManagedChannel channel;
+  private final ReportQueue queue;
+  private final SysctlCadence cadence;
+  private final RetryPolicy<Void> backoff;
+  private final ScheduledExecutorService scheduler;
+  private final Duration healthyAfter;
+  private final AtomicLong rejected = new AtomicLong();
+  private final AtomicLong streams = new AtomicLong();
+
+  // Stream state, guarded by this.
+  private ClientCallStreamObserver<HostReport> call;
+  private AsyncExecution<Void> attempt;
+  private int stream;
+  private boolean connected;
+  private long sentUpTo;
+  private long ackedUpTo;
+  private boolean closed;
+
+  public CollectorLink(
+      String target,
+      ManagedChannel channel,
+      ReportQueue queue,
+      SysctlCadence cadence,
+      RetryPolicy<Void> backoff,
+      ScheduledExecutorService scheduler,
+      Duration healthyAfter) {
+    this.target = target;
+    this.channel = channel;
+    this.queue = queue;
+    this.cadence = cadence;
+    this.backoff = backoff;
+    this.scheduler = scheduler;
+    this.healthyAfter = healthyAfter;
+  }
+
+  /** Opens the first stream; reconnects happen by themselves until {@link #close()}. */
+  public void start() {
+    connect();
+  }
+
+  private void connect() {
+    Failsafe.with(backoff).with(scheduler).runAsyncExecution(this::open);
+  }
+
+  private synchronized void open(AsyncExecution<Void> execution) {
+    if (closed) {
+      execution.recordResult(null);
+      return;
+    }
+    attempt = execution;
+    int mine = ++stream;
+    streams.incrementAndGet();
+    connected = false;
+    sentUpTo = ackedUpTo;
+    cadence.streamStarted();
+    IngestGrpc.newStub(channel)
+        .report(
+            new ClientResponseObserver<HostReport, ReportAck>() {
+              @Override
+              public void beforeStart(ClientCallStreamObserver<HostReport> c) {
+                synchronized (CollectorLink.this) {
+                  call = c;
+                }
+                c.setOnReadyHandler(() -> ready(mine));
+              }
+
+              @Override
+              public void onNext(ReportAck ack) {
+                acked(ack);
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                ended(mine, Status.fromThrowable(t));
+              }
+
+              @Override
+              public void onCompleted() {
+                ended(mine, Status.OK.withDescription("closed by the collector"));
+              }
+            });
+    scheduler.schedule(() -> healthy(mine), healthyAfter.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private synchronized void ready(int which) {
+    if (which != stream || call == null) return;
+    if (!connected) {
+      connected = true;
+      log.log(
+          Level.INFO,
+          "connected to {0}; {1} reports to send from seq {2}",
+          target,
+          queue.size(),
+          Long.toString(ackedUpTo + 1));
+    }
+    pump();
+  }
+
+  /** A new report was queued: send it if the stream can take it. */
+  public synchronized void wake() {
+    if (call != null && connected) pump();
+  }
+
+  private void pump() {
+    while (call != null && call.isReady()) {
+      Optional<HostReport> next = queue.next(sentUpTo);
+      if (next.isEmpty()) return;
+      call.onNext(cadence.forSending(next.get()));
+      sentUpTo = next.get().getSeq();
+    }
+  }
+
+  private void acked(ReportAck ack) {
+    queue.ackUpTo(ack.getAckedSeq());
+    synchronized (this) {
+      ackedUpTo = Math.max(ackedUpTo, ack.getAckedSeq());
+    }
+    if (ack.hasRejected()) {
+      var r = ack.getRejected();
+      long n = rejected.incrementAndGet();
+      log.log(
+          Level.WARNING,
+          "collector refused report seq {0}: {1} {2}: {3} (refused so far: {4})",
+          Long.toString(r.getSeq()),
+          Status.fromCodeValue(r.getCode()).getCode(),
+          r.getField(),
+          r.getMessage(),
+          n);
+    }
+  }
+
+  private void ended(int which, Status status) {
+    AsyncExecution<Void> failed;
+    synchronized (this) {
+      if (which != stream) return;
+      call = null;
+      failed = attempt;
+      attempt = null;
+      if (closed) return;
+      log.log(
+          Level.WARNING,
+          "disconnected from {0}: {1}{2}; {3} reports unacknowledged",
+          target,
+          status.getCode(),
+          status.getDescription() == null ? "" : " " + status.getDescription(),
+          queue.size());
+    }
+    if (failed != null) {
+      // Still within an attempt: let the backoff schedule the next one.
+      failed.recordException(status.asException());
+    } else {
+      // The stream had been healthy: start afresh, after a short random pause so that a fleet
+      // whose collector restarted does not reconnect in one burst.
+      long pause = ThreadLocalRandom.current().nextLong(500);
+      scheduler.schedule(this::connect, pause, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private void healthy(int which) {
+    AsyncExecution<Void> done;
+    synchronized (this) {
+      if (which != stream || call == null || !connected || attempt == null) return;
+      done = attempt;
+      attempt = null;
+    }
+    done.recordResult(null);
+  }
+
+  /** Reports the collector refused since start. */
+  public long rejected() {
+    return rejected.get();
+  }
+
+  /** Streams opened since start (1 plus reconnects). */
+  public long streamsOpened() {
+    return streams.get();
+  }
+
+  public synchronized boolean isConnected() {
+    return call != null && connected;
+  }
+
+  public synchronized long ackedUpTo() {
+    return ackedUpTo;
+  }
+
+  /** Ends the stream cleanly (half-close) and stops reconnecting. */
+  @Override
+  public void close() {
+    ClientCallStreamObserver<HostReport> c;
+    AsyncExecution<Void> a;
+    synchronized (this) {
+      closed = true;
+      c = call;
+      a = attempt;
+      attempt = null;
+    }
+    if (c != null) {
+      try {
+        c.onCompleted();
+      } catch (IllegalStateException alreadyClosed) {
+        log.log(Level.DEBUG, "stream already closed: {0}", alreadyClosed.getMessage());
+      }
+    }
+    if (a != null) a.recordResult(null);
+  }
+}

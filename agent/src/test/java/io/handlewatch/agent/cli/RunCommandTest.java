@@ -1,0 +1,69 @@
+package io.handlewatch.agent.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** Start-up checks of `run`: each bad setting stops it with the setting's name. */
+class RunCommandTest {
+  private String[] expand(String... args) {
+    return ConfigFileArgs.expand(AgentMain.commandLine(), args);
+  }
+
+  private static String errorOf(String... args) {
+    PrintStream old = System.err;
+    var buf = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(buf, true, StandardCharsets.UTF_8));
+    try {
+      int rc = AgentMain.execute(args);
+      assertThat(rc).isEqualTo(2);
+    } finally {
+      System.setErr(old);
+    }
+    return buf.toString(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void configFileKeysBecomeOptionsAndFlagsWin(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("agent.properties");
+    Files.writeString(f, "collector=10.0.0.5:9400\ninterval=30s\ntcp-only=true\n");
+    String[] args = expand("run", "--config", f.toString(), "--interval", "5s");
+    assertThat(args)
+        .containsSubsequence(
+            "run", "--collector=10.0.0.5:9400", "--interval=30s", "--tcp-only", "--interval", "5s");
+    var parsed = AgentMain.commandLine();
+    parsed.getSubcommands().get("run").setOverwrittenOptionsAllowed(true);
+    CommandLine.ParseResult result = parsed.parseArgs(args);
+    RunCommand run = (RunCommand) result.subcommand().commandSpec().userObject();
+    assertThat(run.interval).hasSeconds(5);
+    assertThat(run.collector).isEqualTo("10.0.0.5:9400");
+  }
+
+  @Test
+  void anUnknownConfigKeyIsNamed(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("agent.properties");
+    Files.writeString(f, "collector=10.0.0.5:9400\nintervall=30s\n");
+    assertThat(errorOf("run", "--config", f.toString()))
+        .contains("intervall")
+        .contains(f.toString());
+  }
+
+  @Test
+  void badFlagsAreNamed(@TempDir Path dir) {
+    assertThat(errorOf("run", "--collector", "nohost", "--state-dir", dir.toString()))
+        .contains("--collector");
+    assertThat(
+            errorOf(
+                "run", "--collector", "h:1", "--interval", "5ms", "--state-dir", dir.toString()))
+        .contains("--interval");
+    assertThat(errorOf("run", "--collector", "h:1", "--queue-max-bytes", "lots"))
+        .contains("--queue-max-bytes");
+  }
+}
