@@ -53,8 +53,8 @@ DUR_S=$(secs "$DURATION"); WARM_S=$(secs "$WARMUP")
 HW_JAVA_HOME=$(hw_find_java_home) || exit 1
 JAVA="$HW_JAVA_HOME/bin/java"
 if [ "$BUILD" = 1 ]; then
-  hw_ensure_built "$ROOT/collector/target/handlewatch-collector.jar" || exit 1
-  hw_ensure_built "$ROOT/agent/target/handlewatch-agent.jar" || exit 1
+  hw_ensure_built "$ROOT/collector/target/handlewatch-collector.jar" collector || exit 1
+  hw_ensure_built "$ROOT/agent/target/handlewatch-agent.jar" agent || exit 1
 fi
 
 STAMP=$(date -u +%Y-%m-%dT%H%MZ)

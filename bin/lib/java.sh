@@ -29,10 +29,10 @@ hw_find_java_home() {
 
 hw_root() { cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd; }
 
-hw_ensure_built() { # $1 = jar that must exist
-  local root; root=$(hw_root)
-  if [ ! -f "$1" ] || [ -n "$(find "$root/agent/src" "$root/agent/pom.xml" "$root/collector/src" "$root/collector/pom.xml" "$root/proto/src" "$root/pom.xml" -newer "$1" -print -quit 2>/dev/null)" ]; then
-    echo "handlewatch: building (mvn package, tests skipped) ..." >&2
+hw_ensure_built() { # $1 = jar that must exist, $2 = its module (agent, collector)
+  local root module; root=$(hw_root); module=${2:-agent}
+  if [ ! -f "$1" ] || [ -n "$(find "$root/$module/src" "$root/$module/pom.xml" "$root/proto/src" "$root/pom.xml" -newer "$1" -print -quit 2>/dev/null)" ]; then
+    echo "handlewatch: building (mvn install, tests skipped) ..." >&2
     (cd "$root" && JAVA_HOME="$HW_JAVA_HOME" mvn -B -q -DskipTests -Dfmt.skip=true install >&2) || {
       echo "handlewatch: build failed; run 'mvn -B install' in $root to see why" >&2
       return 1

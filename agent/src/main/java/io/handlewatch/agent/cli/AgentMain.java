@@ -9,7 +9,12 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = AgentMain.Version.class,
     description = "Watches this host's TCP connection states and file handles.",
-    subcommands = {SampleCommand.class, RunCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      SampleCommand.class,
+      RunCommand.class,
+      SimulateCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class AgentMain implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
