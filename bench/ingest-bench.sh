@@ -117,7 +117,7 @@ logging:
   level: WARN
   loggers: {io.handlewatch: INFO}
 YML
-"$JAVA" -XX:+UseParallelGC -XX:+UseCompactObjectHeaders -Xms"$HEAP" -Xmx"$HEAP" \
+"$JAVA" -XX:+UseG1GC -XX:MaxGCPauseMillis=100 -XX:+UseCompactObjectHeaders --enable-native-access=ALL-UNNAMED -Xms"$HEAP" -Xmx"$HEAP" \
   -jar "$ROOT/collector/target/handlewatch-collector.jar" server "$WORK/collector.yml" >"$RAW/collector.log" 2>&1 &
 COLLECTOR=$!; pids+=($COLLECTOR)
 for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$ADMIN/healthcheck" >/dev/null && break; sleep 0.5; done
@@ -137,7 +137,8 @@ t1=$(date +%s.%N); c1=$(cpu_ticks $COLLECTOR); r1=$(meter ingest.reports); p1=$(
 HZ=$(getconf CLK_TCK)
 curl -fs "http://127.0.0.1:$ADMIN/metrics" >"$RAW/metrics-end.json"
 "$HW_JAVA_HOME/bin/jcmd" $COLLECTOR GC.run >/dev/null 2>&1
-HEAP_USED=$("$HW_JAVA_HOME/bin/jcmd" $COLLECTOR GC.heap_info 2>/dev/null | grep -oE 'used [0-9]+K' | head -1 | grep -oE '[0-9]+')
+# G1's first heap_info line: " garbage-first heap   total 2097152K, used 612345K [...]".
+HEAP_USED=$("$HW_JAVA_HOME/bin/jcmd" $COLLECTOR GC.heap_info 2>/dev/null | grep -m1 -oE 'used [0-9]+K' | grep -oE '[0-9]+')
 RSS_PEAK=$(awk '/VmHWM/ {print $2}' /proc/$COLLECTOR/status)
 python3 - "$t0" "$t1" "$c0" "$c1" "$r0" "$r1" "$p0" "$p1" "$HZ" "${HEAP_USED:-0}" "${RSS_PEAK:-0}" \
   "$STORE" "$HOSTS" "$INTERVAL" "$RAW" "$SIM_RC" "$(nproc)" "$(free -g | awk '/Mem:/ {print $2}')" <<'PY' | tee "$RAW.md"
@@ -160,6 +161,14 @@ print(f"| collector CPU | {cpu/dt:.2f} cores |")
 print(f"| collector CPU per report | {cpu/max(reports,1)*1e6:,.0f} µs |")
 print(f"| collector heap used after full GC | {heap/1024:,.0f} MiB |")
 print(f"| collector peak RSS | {rss/1024:,.0f} MiB |")
+try:
+    g=json.load(open(raw+"/metrics-end.json"))["gauges"]
+    if "store.memory.bytes" in g:
+        print(f"| memory store: bytes held at the end / hosts | {g['store.memory.bytes']['value']/1048576:,.1f} MiB / {g['store.memory.hosts']['value']:,} |")
+    if "store.influxdb.buffered.points" in g:
+        print(f"| InfluxDB points waiting at the end | {g['store.influxdb.buffered.points']['value']:,} |")
+except Exception as e:
+    print(f"| store gauges | unreadable: {e} |")
 if p99s:
     print(f"| sample → queryable (ack) p50, median over 10 s windows | {sorted(p50s)[len(p50s)//2]:,.0f} ms |")
     print(f"| sample → queryable (ack) p99, worst 10 s window | {max(p99s):,.0f} ms |")

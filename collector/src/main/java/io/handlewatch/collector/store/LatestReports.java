@@ -2,6 +2,7 @@ package io.handlewatch.collector.store;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.handlewatch.proto.v1.HostReport;
+import io.handlewatch.proto.v1.Sysctl;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,7 +21,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * protobuf), so 50,000 hosts cost tens of MiB, not hundreds.
  */
 public final class LatestReports {
-  private record Entry(Instant time, byte[] report, boolean hasSysctls) {}
+  /**
+   * A host's newest report, serialized, and the sysctls it last sent (shared with the report they
+   * came in, not copied): merged only when read, so a write never parses a stored report.
+   */
+  private record Entry(Instant time, byte[] report, List<Sysctl> sysctls) {}
 
   // ConcurrentHashMap.compute runs its function exactly once, so the byte count stays exact.
   private final ConcurrentHashMap<String, Entry> byHost = new ConcurrentHashMap<>();
@@ -30,42 +35,30 @@ public final class LatestReports {
   public void update(HostReport report) {
     String host = ReportPoints.hostOf(report);
     Instant time = ReportPoints.timeOf(report);
+    List<Sysctl> sent = report.getSample().getSysctlsList();
     byHost.compute(
         host,
         (h, previous) -> {
           Entry next;
           if (previous == null) {
-            next = entry(time, report);
+            next = new Entry(time, report.toByteArray(), sent);
           } else if (time.isBefore(previous.time)) {
-            if (previous.hasSysctls || report.getSample().getSysctlsCount() == 0) return previous;
-            HostReport newer = parse(previous);
-            next = entry(previous.time, withSysctls(newer, report));
-          } else if (report.getSample().getSysctlsCount() == 0 && previous.hasSysctls) {
-            next = entry(time, withSysctls(report, parse(previous)));
+            // A late replay: keep the newer report, but take its sysctls if we had none.
+            if (!previous.sysctls.isEmpty() || sent.isEmpty()) return previous;
+            next = new Entry(previous.time, previous.report, sent);
           } else {
-            next = entry(time, report);
+            next = new Entry(time, report.toByteArray(), sent.isEmpty() ? previous.sysctls : sent);
           }
           bytes.addAndGet(next.report.length - (previous == null ? 0 : previous.report.length));
           return next;
         });
   }
 
-  private static Entry entry(Instant time, HostReport r) {
-    return new Entry(time, r.toByteArray(), r.getSample().getSysctlsCount() > 0);
-  }
-
-  private static HostReport withSysctls(HostReport target, HostReport source) {
-    return target.toBuilder()
-        .setSample(
-            target.getSample().toBuilder()
-                .clearSysctls()
-                .addAllSysctls(source.getSample().getSysctlsList()))
-        .build();
-  }
-
   private static HostReport parse(Entry e) {
     try {
-      return HostReport.parseFrom(e.report);
+      HostReport r = HostReport.parseFrom(e.report);
+      if (r.getSample().getSysctlsCount() > 0 || e.sysctls.isEmpty()) return r;
+      return r.toBuilder().setSample(r.getSample().toBuilder().addAllSysctls(e.sysctls)).build();
     } catch (InvalidProtocolBufferException ex) {
       throw new IllegalStateException("latest report kept in memory does not parse", ex);
     }
