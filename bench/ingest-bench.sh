@@ -141,17 +141,20 @@ curl -fs "http://127.0.0.1:$ADMIN/metrics" >"$RAW/metrics-end.json"
 HEAP_USED=$("$HW_JAVA_HOME/bin/jcmd" $COLLECTOR GC.heap_info 2>/dev/null | grep -m1 -oE 'used [0-9]+K' | grep -oE '[0-9]+')
 RSS_PEAK=$(awk '/VmHWM/ {print $2}' /proc/$COLLECTOR/status)
 python3 - "$t0" "$t1" "$c0" "$c1" "$r0" "$r1" "$p0" "$p1" "$HZ" "${HEAP_USED:-0}" "${RSS_PEAK:-0}" \
-  "$STORE" "$HOSTS" "$INTERVAL" "$RAW" "$SIM_RC" "$(nproc)" "$(free -g | awk '/Mem:/ {print $2}')" <<'PY' | tee "$RAW.md"
+  "$STORE" "$HOSTS" "$INTERVAL" "$RAW" "$SIM_RC" "$(nproc)" "$(free -g | awk '/Mem:/ {print $2}')" "$WARM_S" <<'PY' | tee "$RAW.md"
 import sys, re, json
 t0,t1,c0,c1,r0,r1,p0,p1,hz,heap,rss = (float(x) for x in sys.argv[1:12])
 store,hosts,interval,raw,simrc,ncpu,memg = sys.argv[12:19]
 dt=t1-t0; reports=r1-r0; points=p1-p0; cpu=(c1-c0)/hz
-lat=[l for l in open(raw+"/simulate.log") if "p99" in l]
-last=lat[-1].strip() if lat else "(no simulator line)"
+# Only the simulator's 10 s windows that ended after the warm-up count.
+warm=float(sys.argv[19])
 p50s=[]; p99s=[]
-for l in lat:
-    m=re.search(r"p50[= ]+([0-9.]+)\s*ms.*p99[= ]+([0-9.]+)\s*ms", l)
-    if m: p50s.append(float(m.group(1))); p99s.append(float(m.group(2)))
+for l in open(raw+"/simulate.log"):
+    m=re.search(r"^t=([0-9]+)s .*p50=(-?[0-9]+) ms p99=(-?[0-9]+) ms", l)
+    if m and float(m.group(1)) > warm + 10 and int(m.group(2)) >= 0:
+        p50s.append(float(m.group(2))); p99s.append(float(m.group(3)))
+last=[l.strip() for l in open(raw+"/simulate.log") if l.startswith("simulate: done")]
+last=last[-1] if last else "(no summary line)"
 print(f"## ingest: {hosts} hosts every {interval}, {store} store\n")
 print(f"Machine: {ncpu} cores, {memg} GiB. Steady window {dt:.0f} s after warm-up. Simulator exit {simrc}.\n")
 print("| measure | value |\n| --- | --- |")
@@ -170,7 +173,8 @@ try:
 except Exception as e:
     print(f"| store gauges | unreadable: {e} |")
 if p99s:
-    print(f"| sample → queryable (ack) p50, median over 10 s windows | {sorted(p50s)[len(p50s)//2]:,.0f} ms |")
-    print(f"| sample → queryable (ack) p99, worst 10 s window | {max(p99s):,.0f} ms |")
-print(f"\nSimulator's last line: `{last}`")
+    med=lambda xs: sorted(xs)[len(xs)//2]
+    print(f"| sample → queryable (ack) p50: median / worst of {len(p50s)} 10 s windows | {med(p50s):,.0f} / {max(p50s):,.0f} ms |")
+    print(f"| sample → queryable (ack) p99: median / worst of the same windows | {med(p99s):,.0f} / {max(p99s):,.0f} ms |")
+print(f"\nSimulator: `{last}`")
 PY

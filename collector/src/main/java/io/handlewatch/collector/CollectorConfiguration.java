@@ -2,11 +2,14 @@ package io.handlewatch.collector;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.dropwizard.core.Configuration;
+import io.dropwizard.core.server.DefaultServerFactory;
+import io.dropwizard.jetty.HttpConnectorFactory;
 import io.handlewatch.collector.ingest.IngestServerFactory;
 import io.handlewatch.collector.store.StoreFactory;
 import io.handlewatch.collector.store.memory.MemoryStoreFactory;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotNull;
+import java.util.List;
 
 /**
  * The collector's configuration: Dropwizard's {@code server}, {@code logging} and {@code metrics}
@@ -17,4 +20,12 @@ public class CollectorConfiguration extends Configuration {
   @Valid @NotNull @JsonProperty public IngestServerFactory ingest = new IngestServerFactory();
 
   @Valid @NotNull @JsonProperty public StoreFactory store = new MemoryStoreFactory();
+
+  public CollectorConfiguration() {
+    // Admin (metrics, health checks, tasks) on loopback unless the configuration says otherwise.
+    HttpConnectorFactory admin = new HttpConnectorFactory();
+    admin.setBindHost("127.0.0.1");
+    admin.setPort(8081);
+    ((DefaultServerFactory) getServerFactory()).setAdminConnectors(List.of(admin));
+  }
 }

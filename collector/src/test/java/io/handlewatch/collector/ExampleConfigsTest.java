@@ -91,4 +91,14 @@ class ExampleConfigsTest {
         .isInstanceOf(ConfigurationException.class)
         .hasMessageContaining("store.url");
   }
+
+  @Test
+  void theAdminPortIsOnLoopbackByDefault(@TempDir Path dir) throws Exception {
+    Path minimal = dir.resolve("minimal.yml");
+    Files.writeString(minimal, "store:\n  type: memory\n");
+    var server = (io.dropwizard.core.server.DefaultServerFactory) load(minimal).getServerFactory();
+    var admin = (io.dropwizard.jetty.HttpConnectorFactory) server.getAdminConnectors().getFirst();
+    assertThat(admin.getBindHost()).isEqualTo("127.0.0.1");
+    assertThat(admin.getPort()).isEqualTo(8081);
+  }
 }

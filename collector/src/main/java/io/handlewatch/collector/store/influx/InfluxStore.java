@@ -76,7 +76,7 @@ public final class InfluxStore implements SampleStore {
   private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
   private final AtomicInteger bufferedPoints = new AtomicInteger();
   private final LatestReports latest = new LatestReports();
-  private final Thread writer;
+  private final List<Thread> writers = new ArrayList<>();
   private volatile boolean closing;
   private volatile String configurationError;
   private volatile boolean databaseReady;
@@ -120,7 +120,10 @@ public final class InfluxStore implements SampleStore {
     splits = metrics.counter("store.influxdb.splits");
     writeLatency = metrics.timer("store.influxdb.write.latency");
     metrics.gauge("store.influxdb.buffered.points", () -> bufferedPoints::get);
-    writer = Thread.ofPlatform().name("influxdb-writer").daemon(true).start(this::writeLoop);
+    for (int i = 0; i < config.writeConcurrency; i++) {
+      writers.add(
+          Thread.ofPlatform().name("influxdb-writer-" + i).daemon(true).start(this::writeLoop));
+    }
   }
 
   private static String authorization(InfluxStoreFactory c) {
@@ -559,8 +562,13 @@ public final class InfluxStore implements SampleStore {
   @Override
   public void close() {
     closing = true;
+    long deadline =
+        System.nanoTime()
+            + TimeUnit.MILLISECONDS.toNanos(config.maxRetryTime.toMilliseconds() + 5000);
     try {
-      writer.join(TimeUnit.MILLISECONDS.toMillis(config.maxRetryTime.toMilliseconds() + 5000));
+      for (Thread w : writers) {
+        w.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

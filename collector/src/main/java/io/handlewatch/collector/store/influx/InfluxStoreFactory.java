@@ -52,6 +52,12 @@ public class InfluxStoreFactory implements StoreFactory {
   /** v1: issue CREATE DATABASE at start (retried in the background until InfluxDB answers). */
   @JsonProperty public boolean createDatabase = true;
 
+  /** Write requests in flight at once (one writer thread each). */
+  @Min(1)
+  @Max(64)
+  @JsonProperty
+  public int writeConcurrency = 4;
+
   /** Points per write request. */
   @Min(1)
   @Max(100_000)
