@@ -1,0 +1,52 @@
+package io.handlewatch.collector.detect;
+
+import java.time.Instant;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * One alert transition as the detector decides it: an incident starting (or still) {@link
+ * Status#FIRING}, or {@link Status#RESOLVED} after its quiet period. Every notifier (Alertmanager,
+ * the webhook) and {@code replay} consume exactly this; nothing downstream re-derives it.
+ *
+ * @param status firing or resolved
+ * @param dedupKey one key per (host, kind, subject), stable for the incident's lifetime: the
+ *     webhook's PagerDuty {@code dedup_key}, and what the collector's books are keyed by
+ * @param labels Alertmanager labels: {@code alertname}, {@code host}, {@code severity}, and {@code
+ *     pid}/{@code comm}/{@code remote} where they apply
+ * @param annotations {@code summary}, {@code description} (with the evidence and ETA) and {@code
+ *     runbook_url}
+ * @param startsAt when the incident began firing
+ * @param endsAt when it resolved; null while firing
+ * @param at when this transition was decided (the trace's clock in replay)
+ */
+public record Alert(
+    Status status,
+    String dedupKey,
+    Map<String, String> labels,
+    Map<String, String> annotations,
+    Instant startsAt,
+    Instant endsAt,
+    Instant at) {
+
+  /** Whether an incident is under way or over. */
+  public enum Status {
+    FIRING,
+    RESOLVED
+  }
+
+  public Alert {
+    Objects.requireNonNull(status, "status");
+    Objects.requireNonNull(dedupKey, "dedupKey");
+    labels = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(labels));
+    annotations = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(annotations));
+    Objects.requireNonNull(startsAt, "startsAt");
+    Objects.requireNonNull(at, "at");
+    if (status == Status.RESOLVED) Objects.requireNonNull(endsAt, "endsAt of a resolved alert");
+  }
+
+  public String host() {
+    return labels.get("host");
+  }
+}
