@@ -33,7 +33,7 @@ hw_ensure_built() { # $1 = jar that must exist, $2 = its module (agent, collecto
   local root module; root=$(hw_root); module=${2:-agent}
   if [ ! -f "$1" ] || [ -n "$(find "$root/$module/src" "$root/$module/pom.xml" "$root/proto/src" "$root/pom.xml" -newer "$1" -print -quit 2>/dev/null)" ]; then
     echo "handlewatch: building (mvn install, tests skipped) ..." >&2
-    (cd "$root" && JAVA_HOME="$HW_JAVA_HOME" mvn -B -q -DskipTests -Dfmt.skip=true install >&2) || {
+    (cd "$root" && JAVA_HOME="$HW_JAVA_HOME" MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow" mvn -B -q -Dstyle.color=never -DskipTests -Dfmt.skip=true install >&2) || {
       echo "handlewatch: build failed; run 'mvn -B install' in $root to see why" >&2
       return 1
     }
