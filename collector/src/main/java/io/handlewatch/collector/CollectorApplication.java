@@ -44,6 +44,7 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
     bootstrap.setConfigurationSourceProvider(
         new SubstitutingSourceProvider(
             bootstrap.getConfigurationSourceProvider(), new EnvironmentVariableSubstitutor(true)));
+    bootstrap.addCommand(new ReplayCommand());
   }
 
   @Override

@@ -6,7 +6,10 @@ import io.handlewatch.collector.detect.Kind;
 import io.handlewatch.collector.detect.evaluation.TraceGenerator.Curve;
 import io.handlewatch.collector.detect.evaluation.TraceGenerator.Process;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The evaluation's traces, each from its own seed: leaks that must page (fds at three rates,
@@ -20,19 +23,32 @@ public final class Traces {
   static final Instant T0 = Instant.parse("2026-11-20T08:00:00Z");
   static final double QUIET = 20;
 
+  private static final Map<String, Supplier<Trace>> TRACES = new LinkedHashMap<>();
+
+  static {
+    TRACES.put("fd-leak-1h", () -> fdLeak("fd-leak-1h", 101, 20_000, 2_000, 60, 40));
+    TRACES.put("fd-leak-2h", () -> fdLeak("fd-leak-2h", 102, 65_536, 3_000, 120, 90));
+    TRACES.put("fd-leak-12h", () -> fdLeak("fd-leak-12h", 103, 4_096, 500, 720, 8));
+    TRACES.put("close-wait-1/s", () -> closeWaitLeak("close-wait-1/s", 104, 60));
+    TRACES.put("close-wait-10/min", () -> closeWaitLeak("close-wait-10/min", 105, 10));
+    TRACES.put("step", Traces::step);
+    TRACES.put("sawtooth", Traces::sawtooth);
+    TRACES.put("diurnal", Traces::diurnal);
+    TRACES.put("noisy", Traces::noisy);
+    TRACES.put("stable-5000", Traces::stableCloseWait);
+    TRACES.put("restart", Traces::restart);
+  }
+
+  /** Every trace, leaks first. */
   public static List<Trace> all() {
-    return List.of(
-        fdLeak("fd-leak-1h", 101, 20_000, 2_000, 60, 40),
-        fdLeak("fd-leak-2h", 102, 65_536, 3_000, 120, 90),
-        fdLeak("fd-leak-12h", 103, 4_096, 500, 720, 8),
-        closeWaitLeak("close-wait-1/s", 104, 60),
-        closeWaitLeak("close-wait-10/min", 105, 10),
-        step(),
-        sawtooth(),
-        diurnal(),
-        noisy(),
-        stableCloseWait(),
-        restart());
+    return TRACES.values().stream().map(Supplier::get).toList();
+  }
+
+  /** One trace by its name. */
+  public static Trace named(String name) {
+    Supplier<Trace> t = TRACES.get(name);
+    if (t == null) throw new IllegalArgumentException("no trace " + name + "; have " + TRACES.keySet());
+    return t.get();
   }
 
   /**
