@@ -30,9 +30,9 @@ import net.sourceforge.argparse4j.inf.Subparser;
  * HostReports (one protobuf-JSON report per line, in time order, any number of hosts) through the
  * detector the collector runs, on the trace's own clock, and prints each alert transition as one
  * JSON line: {@code time}, {@code status} (firing/resolved), {@code labels}, {@code annotations}.
- * Detection settings come from the configuration's {@code detection:} section, or the defaults.
- * A malformed line is reported on stderr with its number, counted and skipped; a summary follows
- * on stderr at the end. Exits 0 unless the trace or the configuration cannot be read.
+ * Detection settings come from the configuration's {@code detection:} section, or the defaults. A
+ * malformed line is reported on stderr with its number, counted and skipped; a summary follows on
+ * stderr at the end. Exits 0 unless the trace or the configuration cannot be read.
  */
 public final class ReplayCommand extends Command {
   private final PrintStream out;
@@ -115,13 +115,7 @@ public final class ReplayCommand extends Command {
     err.printf(
         "replay: %d reports of %d hosts from %s, %d malformed lines skipped; %d firing and %d"
             + " resolved transitions, %d alerts still firing at the end of the trace%n",
-        reports,
-        hosts.size(),
-        trace,
-        malformed,
-        transitions[0],
-        transitions[1],
-        engine.firing());
+        reports, hosts.size(), trace, malformed, transitions[0], transitions[1], engine.firing());
     out.flush();
   }
 

@@ -90,8 +90,10 @@ class ReplayCommandTest {
 
     assertThat(lines()).isEmpty();
     String e = err.toString(StandardCharsets.UTF_8);
-    assertThat(e).contains("mixed.jsonl:4: skipped", "mixed.jsonl:8: skipped, not a HostReport: no sample");
-    assertThat(e).contains(quiet.reports().size() + " reports of 1 hosts", "2 malformed lines skipped");
+    assertThat(e)
+        .contains("mixed.jsonl:4: skipped", "mixed.jsonl:8: skipped, not a HostReport: no sample");
+    assertThat(e)
+        .contains(quiet.reports().size() + " reports of 1 hosts", "2 malformed lines skipped");
   }
 
   @Test

@@ -47,7 +47,8 @@ public final class Traces {
   /** One trace by its name. */
   public static Trace named(String name) {
     Supplier<Trace> t = TRACES.get(name);
-    if (t == null) throw new IllegalArgumentException("no trace " + name + "; have " + TRACES.keySet());
+    if (t == null)
+      throw new IllegalArgumentException("no trace " + name + "; have " + TRACES.keySet());
     return t.get();
   }
 
