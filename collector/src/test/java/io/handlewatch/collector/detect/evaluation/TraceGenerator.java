@@ -93,14 +93,16 @@ public final class TraceGenerator {
   public List<HostReport> generate(double minutes) {
     List<HostReport> out = new ArrayList<>();
     long steps = (long) (minutes * 60 / INTERVAL.toSeconds());
-    for (long i = 0; i <= steps; i++) {
-      double minute = i * INTERVAL.toSeconds() / 60.0;
-      // Agents sample on a jittered schedule: a few hundred ms either way.
-      Instant t = at(minute).plusMillis(rng.nextInt(400) - 200);
-      out.add(
-          HostReport.newBuilder().setSeq(i + 1).setSample(sample(minute, t, i % 360 == 0)).build());
-    }
+    for (long i = 0; i <= steps; i++) out.add(report(i));
     return out;
+  }
+
+  /** The report of step {@code i} (one step per 10 s interval); call in step order. */
+  public HostReport report(long i) {
+    double minute = i * INTERVAL.toSeconds() / 60.0;
+    // Agents sample on a jittered schedule: a few hundred ms either way.
+    Instant t = at(minute).plusMillis(rng.nextInt(400) - 200);
+    return HostReport.newBuilder().setSeq(i + 1).setSample(sample(minute, t, i % 360 == 0)).build();
   }
 
   private HostSample sample(double minute, Instant t, boolean withSysctls) {
