@@ -30,10 +30,13 @@ public final class DetectionBench {
       var g = new TraceGenerator(String.format(Locale.ROOT, "host-%05d", h), t0, h);
       boolean leaks = h % 100 == 0;
       for (int p = 0; p < 8; p++) {
-        Curve cw = leaks && p == 0 ? (m, r) -> 60 * Math.max(0, m - 20) : TraceGenerator.jitter(3, 2);
+        Curve cw =
+            leaks && p == 0 ? (m, r) -> 60 * Math.max(0, m - 20) : TraceGenerator.jitter(3, 2);
         Curve fds = TraceGenerator.jitter(500 + 300 * p, 20);
         Curve withCw = (m, r) -> fds.at(m, r) + cw.at(m, r);
-        g.add(new Process(1000 + p, 100 + p, "svc" + p, 65_536, withCw, cw, "10.0.0." + p + ":80", 0, 1e9));
+        g.add(
+            new Process(
+                1000 + p, 100 + p, "svc" + p, 65_536, withCw, cw, "10.0.0." + p + ":80", 0, 1e9));
       }
       fleet.add(g);
     }
