@@ -62,7 +62,7 @@ final class HandleExhaustionDetector {
               + " of its soft RLIMIT_NOFILE "
               + count(p.softLimit)
               + "; it fails with EMFILE (Too many open files) there. "
-              + trendSentence(trend, j.eta(), "fds", buckets, p.fds)
+              + trendSentence(trend, j.eta(), "fds", buckets)
               + closeWaitShare(p);
       out.add(
           verdict(
@@ -77,7 +77,8 @@ final class HandleExhaustionDetector {
               p.labels(),
               summary,
               description,
-              p.identity()));
+              p.identity(),
+              buckets));
     }
 
     double allocated = w.systemFds.last();
@@ -101,7 +102,7 @@ final class HandleExhaustionDetector {
                 + " allocated of fs.file-max "
                 + count(w.fileMax)
                 + "; past it every process's open() fails with ENFILE. "
-                + trendSentence(trend, j.eta(), "handles", buckets, w.systemFds);
+                + trendSentence(trend, j.eta(), "handles", buckets);
         out.add(
             verdict(
                 w,
@@ -115,7 +116,8 @@ final class HandleExhaustionDetector {
                 Map.of(),
                 summary,
                 description,
-                w.host));
+                w.host,
+                buckets));
       }
     }
   }
@@ -126,8 +128,7 @@ final class HandleExhaustionDetector {
   }
 
   /** The trend and its ETA as a sentence, or why there is none. */
-  static String trendSentence(
-      Trend trend, Duration eta, String unit, Buckets buckets, SeriesWindow s) {
+  static String trendSentence(Trend trend, Duration eta, String unit, Buckets buckets) {
     if (eta == null) return "No sustained growth in the last " + span(buckets.window()) + ".";
     Instant since = buckets.start(trend.onsetBucket());
     return "Rising "
@@ -182,34 +183,5 @@ final class HandleExhaustionDetector {
         summary,
         description,
         w.host + "/" + kind.tag() + "/" + identity);
-  }
-
-  private Verdict verdict(
-      HostWindow w,
-      Kind kind,
-      String subject,
-      ExhaustionJudge.Judgement j,
-      Instant at,
-      Trend trend,
-      double value,
-      double limit,
-      Map<String, String> labels,
-      String summary,
-      String description,
-      String identity) {
-    return verdict(
-        w,
-        kind,
-        subject,
-        j,
-        at,
-        trend,
-        value,
-        limit,
-        labels,
-        summary,
-        description,
-        identity,
-        buckets);
   }
 }

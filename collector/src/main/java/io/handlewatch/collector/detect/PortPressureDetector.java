@@ -65,7 +65,7 @@ final class PortPressureDetector {
               + " have at most as many connections from one local address as the range is wide ("
               + count(w.portRange)
               + "); then connect() fails with EADDRNOTAVAIL. "
-              + HandleExhaustionDetector.trendSentence(trend, j.eta(), "ports", buckets, p.inUse)
+              + HandleExhaustionDetector.trendSentence(trend, j.eta(), "ports", buckets)
               + " Remedies: connection reuse (keep-alive, pooling), a wider ip_local_port_range,"
               + " more local addresses, or tcp_tw_reuse for outgoing connections.";
       out.add(
@@ -109,7 +109,7 @@ final class PortPressureDetector {
             + ". Past it the kernel destroys new TIME_WAIT sockets at once and logs \"time wait"
             + " bucket table overflow\": late segments of old connections can then corrupt new"
             + " ones. "
-            + HandleExhaustionDetector.trendSentence(trend, j.eta(), "sockets", buckets, w.timeWait)
+            + HandleExhaustionDetector.trendSentence(trend, j.eta(), "sockets", buckets)
             + " TIME_WAIT sits on the side that closes first: let clients close, or reuse"
             + " connections.";
     out.add(
