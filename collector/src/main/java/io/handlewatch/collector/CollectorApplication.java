@@ -8,8 +8,10 @@ import io.dropwizard.core.setup.Bootstrap;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.lifecycle.Managed;
 import io.handlewatch.collector.api.HostsResource;
+import io.handlewatch.collector.detect.Detector;
 import io.handlewatch.collector.ingest.IngestMetrics;
 import io.handlewatch.collector.ingest.IngestServer;
+import io.handlewatch.collector.store.ListeningStore;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.collector.store.StoreHealth;
 
@@ -25,6 +27,7 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
 
   private volatile SampleStore store;
   private volatile IngestMetrics ingestMetrics;
+  private volatile Detector detector;
 
   public static void main(String[] args) throws Exception {
     new CollectorApplication().run(args);
@@ -41,6 +44,7 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
     bootstrap.setConfigurationSourceProvider(
         new SubstitutingSourceProvider(
             bootstrap.getConfigurationSourceProvider(), new EnvironmentVariableSubstitutor(true)));
+    bootstrap.addCommand(new ReplayCommand());
   }
 
   @Override
@@ -54,8 +58,12 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
                 store.close();
               }
             });
+    // Detection sees each report once the store holds it; its queue never blocks ingest.
+    Detector detector =
+        new Detector(config.detection, store, env.metrics(), java.time.Clock.systemUTC());
+    env.lifecycle().manage(detector);
     IngestMetrics metrics = new IngestMetrics(env.metrics());
-    IngestServer ingest = config.ingest.build(store, metrics);
+    IngestServer ingest = config.ingest.build(new ListeningStore(store, detector), metrics);
     env.lifecycle().manage(ingest);
 
     env.healthChecks()
@@ -92,6 +100,7 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
     this.store = store;
     this.ingest = ingest;
     this.ingestMetrics = metrics;
+    this.detector = detector;
   }
 
   public IngestServer ingest() {
@@ -104,5 +113,10 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
 
   public IngestMetrics ingestMetrics() {
     return ingestMetrics;
+  }
+
+  /** The detector: its view() is the read side of verdicts, alerts, findings and drift. */
+  public Detector detector() {
+    return detector;
   }
 }

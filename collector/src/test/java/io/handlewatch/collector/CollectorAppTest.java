@@ -9,6 +9,11 @@ import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
+import io.handlewatch.collector.detect.Alert;
+import io.handlewatch.collector.detect.DetectionView;
+import io.handlewatch.collector.detect.evaluation.TraceGenerator;
+import io.handlewatch.collector.store.SeriesPoint;
+import io.handlewatch.collector.store.SeriesQuery;
 import io.handlewatch.collector.testing.TestReports;
 import io.handlewatch.proto.v1.HostReport;
 import io.handlewatch.proto.v1.IngestGrpc;
@@ -16,6 +21,8 @@ import io.handlewatch.proto.v1.ReportAck;
 import jakarta.ws.rs.core.Response;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -92,6 +99,54 @@ class CollectorAppTest {
   }
 
   @Test
+  void aLeakInTheReportStreamBecomesAnAlertAndAStoredVerdict() throws Exception {
+    // 25 minutes of reports, sampled until now: CLOSE_WAIT leaks 1/s from minute 18.
+    Instant start = Instant.now().minusSeconds(25 * 60).truncatedTo(ChronoUnit.SECONDS);
+    TraceGenerator.Curve cw = (m, r) -> 2 + 60 * Math.max(0, m - 18);
+    TraceGenerator.Curve fds = (m, r) -> 1_000 + cw.at(m, r);
+    var reports =
+        new TraceGenerator("app-leak", start, 5)
+            .add(
+                new TraceGenerator.Process(
+                    4121, 7, "java", 65_536, fds, cw, "10.0.0.5:5432", 0, 1e9))
+            .generate(25);
+    stream(reports.toArray(HostReport[]::new));
+
+    CollectorApplication app = APP.getApplication();
+    DetectionView view = app.detector().view();
+    Alert alert = null;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (alert == null && System.nanoTime() < deadline) {
+      alert = view.activeAlerts("app-leak").stream().findFirst().orElse(null);
+      if (alert == null) Thread.sleep(50);
+    }
+    assertThat(alert).as("alert for app-leak").isNotNull();
+    assertThat(alert.status()).isEqualTo(Alert.Status.FIRING);
+    assertThat(alert.labels())
+        .containsEntry("alertname", "CloseWaitGrowing")
+        .containsEntry("pid", "4121")
+        .containsEntry("remote", "10.0.0.5:5432");
+
+    List<SeriesPoint> verdicts = List.of();
+    while (verdicts.isEmpty() && System.nanoTime() < deadline) {
+      verdicts =
+          app.store()
+              .series(
+                  new SeriesQuery(
+                      "app-leak",
+                      "verdict",
+                      "slope_per_min",
+                      Map.of("kind", "close_wait"),
+                      start,
+                      Instant.now()));
+      if (verdicts.isEmpty()) Thread.sleep(50);
+    }
+    assertThat(verdicts).isNotEmpty();
+    assertThat(verdicts.getFirst().tags()).containsEntry("subject", "java[4121]");
+    assertThat(verdicts.getLast().value()).isBetween(50.0, 70.0);
+  }
+
+  @Test
   void anUnknownHostIsA404WithAMessage() {
     Response r = APP.client().target(api("/api/v1/hosts/nope")).request().get();
     assertThat(r.getStatus()).isEqualTo(404);
@@ -108,5 +163,7 @@ class CollectorAppTest {
     JsonNode metrics = APP.client().target(admin + "/metrics").request().get(JsonNode.class);
     assertThat(metrics.at("/meters/ingest.reports")).isNotNull();
     assertThat(metrics.at("/gauges/ingest.agents.connected/value").isNumber()).isTrue();
+    assertThat(metrics.at("/gauges/detect.queue.depth/value").isNumber()).isTrue();
+    assertThat(metrics.at("/timers/detect.cost").isObject()).isTrue();
   }
 }

@@ -55,6 +55,7 @@ class ExampleConfigsTest {
     CollectorConfiguration c = load(file);
     assertThat(c.ingest.port).isEqualTo(9400);
     assertThat(c.store).isNotNull();
+    assertThat(c.detection.window.toMinutes()).isEqualTo(30);
   }
 
   @Test
@@ -65,6 +66,36 @@ class ExampleConfigsTest {
         .isInstanceOf(ConfigurationException.class)
         .hasMessageContaining("ingest.port")
         .hasMessageContaining("ingest.maxInFlightPerStream");
+  }
+
+  @Test
+  void badDetectionSettingsAreReportedByTheirKeys(@TempDir Path dir) throws Exception {
+    Path bad = dir.resolve("bad.yml");
+    Files.writeString(
+        bad,
+        "detection:\n  window: 1m\n  processFds:\n    criticalUsedRatio: 1.5\n"
+            + "  closeWait:\n    minGrowth: 0\n");
+    assertThatThrownBy(() -> load(bad))
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("detection.window")
+        .hasMessageContaining("detection.processFds.criticalUsedRatio")
+        .hasMessageContaining("detection.closeWait.minGrowth");
+    Path crossed = dir.resolve("crossed.yml");
+    Files.writeString(crossed, "detection:\n  resolution: 10m\n  ports:\n    warningEta: 1m\n");
+    assertThatThrownBy(() -> load(crossed))
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("resolution must be at most a quarter of window")
+        .hasMessageContaining("criticalEta must not exceed warningEta");
+  }
+
+  @Test
+  void theQuickstartDocumentsEveryDetectionDefault() throws Exception {
+    var documented = load(CONFIG_DIR.resolve("quickstart.yml")).detection;
+    var defaults = new io.handlewatch.collector.detect.DetectionFactory();
+    var json = io.dropwizard.jackson.Jackson.newObjectMapper();
+    com.fasterxml.jackson.databind.JsonNode mine = json.valueToTree(documented);
+    com.fasterxml.jackson.databind.JsonNode builtIn = json.valueToTree(defaults);
+    assertThat(mine).isEqualTo(builtIn);
   }
 
   @Test

@@ -10,6 +10,14 @@ import java.util.TreeMap;
  * Status#FIRING}, or {@link Status#RESOLVED} after its quiet period. Every notifier (Alertmanager,
  * the webhook) and {@code replay} consume exactly this; nothing downstream re-derives it.
  *
+ * <p>Only transitions are emitted: one FIRING when an incident starts, one RESOLVED when it ends;
+ * re-sending while firing is the notifier's job. Escalation from warning to critical arrives as
+ * RESOLVED (the warning's labels) immediately followed by FIRING (the critical labels) with the
+ * same dedupKey, because Alertmanager identifies an alert by its label set; severity never drops
+ * within an incident. Beyond summary, description and runbook_url, annotations carry the evidence
+ * as plain values for templates: value, limit, slope_per_min, eta_seconds, since, window (each
+ * where it applies).
+ *
  * @param status firing or resolved
  * @param dedupKey one key per (host, kind, subject), stable for the incident's lifetime: the
  *     webhook's PagerDuty {@code dedup_key}, and what the collector's books are keyed by

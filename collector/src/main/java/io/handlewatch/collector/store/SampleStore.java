@@ -23,6 +23,14 @@ public interface SampleStore extends AutoCloseable {
   CompletableFuture<WriteOutcome> write(HostReport report);
 
   /**
+   * Stores points that do not come from a report, such as the detector's {@code verdict} points,
+   * with the same guarantees as {@link #write}: the future completes once they are stored (or
+   * dropped as malformed and counted), never blocking the caller on I/O. Each point names its host
+   * in its {@code host} tag.
+   */
+  CompletableFuture<WriteOutcome> writePoints(List<StoredPoint> points);
+
+  /**
    * The most recent stored report of a host, with the sysctls it last sent (reports carry sysctls
    * only when they change), or empty for a host this store has not seen.
    */

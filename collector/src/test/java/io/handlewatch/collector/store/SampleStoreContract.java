@@ -256,6 +256,57 @@ public abstract class SampleStoreContract {
   }
 
   @Test
+  void pointsBesideReportsReadBackByTagAndField() throws Exception {
+    String h = host("verdict");
+    Map<String, Object> firing = new java.util.LinkedHashMap<>();
+    firing.put("severity", "critical");
+    firing.put("eta_seconds", 3600L);
+    firing.put("slope_per_min", 12.5);
+    firing.put("value", 900.0);
+    firing.put("limit", 1024.0);
+    // No ETA once the trend is gone: the field is absent, not zero.
+    Map<String, Object> calm = Map.of("severity", "ok", "value", 910.0);
+    var tags =
+        new java.util.TreeMap<>(Map.of("host", h, "kind", "process_fds", "subject", "java[42]"));
+    var other =
+        new java.util.TreeMap<>(Map.of("host", h, "kind", "close_wait", "subject", "java[42]"));
+    WriteOutcome o =
+        store
+            .writePoints(
+                List.of(
+                    new StoredPoint("verdict", tags, firing, t0),
+                    new StoredPoint(
+                        "verdict", other, Map.of("severity", "critical", "value", 5.0), t0),
+                    new StoredPoint("verdict", tags, calm, t0.plusSeconds(10))))
+            .get(30, TimeUnit.SECONDS);
+    assertThat(o).isEqualTo(WriteOutcome.written(3));
+
+    var eta =
+        store.series(
+            new SeriesQuery(
+                h,
+                "verdict",
+                "eta_seconds",
+                Map.of("kind", "process_fds"),
+                t0,
+                t0.plusSeconds(60)));
+    assertThat(eta)
+        .containsExactly(
+            SeriesPoint.numeric(
+                t0, Map.of("host", h, "kind", "process_fds", "subject", "java[42]"), 3600));
+    var severity =
+        store.series(
+            new SeriesQuery(
+                h, "verdict", "severity", Map.of("kind", "process_fds"), t0, t0.plusSeconds(60)));
+    assertThat(severity).extracting(SeriesPoint::text).containsExactly("critical", "ok");
+    assertThat(series(h, "verdict", "value"))
+        .extracting(SeriesPoint::value)
+        .contains(900., 910., 5.);
+    // Points are not reports: the latest view is untouched.
+    assertThat(store.latest(h)).isEmpty();
+  }
+
+  @Test
   void healthCheckAnswers() {
     StoreHealth health = store.check();
     assertThat(health.healthy()).as(health.message()).isTrue();

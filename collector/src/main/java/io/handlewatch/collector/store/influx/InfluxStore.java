@@ -62,9 +62,21 @@ public final class InfluxStore implements SampleStore {
   private static final ObjectMapper json = new ObjectMapper();
   private static final Duration NO_RETRY_AFTER = Duration.ofMillis(-1);
 
-  /** One report waiting to be written. */
+  /** One report (or, with a null report, points of the detector) waiting to be written. */
   private record Pending(
-      HostReport report, List<String> lines, CompletableFuture<WriteOutcome> done) {}
+      HostReport report, List<String> lines, CompletableFuture<WriteOutcome> done) {
+    String describe() {
+      return report == null
+          ? "points of host " + host()
+          : "report seq=" + report.getSeq() + " of host " + ReportPoints.hostOf(report);
+    }
+
+    private String host() {
+      String line = lines.isEmpty() ? "" : lines.getFirst();
+      int at = line.indexOf(",host=");
+      return at < 0 ? "?" : line.substring(at + 6).split("[, ]", 2)[0];
+    }
+  }
 
   /** The outcome of one POST, already classified. */
   private record Answer(int status, String body, Optional<Duration> retryAfter) {}
@@ -156,7 +168,15 @@ public final class InfluxStore implements SampleStore {
 
   @Override
   public CompletableFuture<WriteOutcome> write(HostReport report) {
-    List<StoredPoint> points = ReportPoints.of(report);
+    return enqueue(report, ReportPoints.of(report));
+  }
+
+  @Override
+  public CompletableFuture<WriteOutcome> writePoints(List<StoredPoint> points) {
+    return enqueue(null, points);
+  }
+
+  private CompletableFuture<WriteOutcome> enqueue(HostReport report, List<StoredPoint> points) {
     CompletableFuture<WriteOutcome> done = new CompletableFuture<>();
     if (closing) {
       done.completeExceptionally(
@@ -227,7 +247,7 @@ public final class InfluxStore implements SampleStore {
   /** Completes a report's future; the latest view and the buffer count change first. */
   private void settle(Pending p, WriteOutcome outcome) {
     bufferedPoints.addAndGet(-p.lines.size());
-    if (outcome.pointsDropped() == 0) latest.update(p.report);
+    if (outcome.pointsDropped() == 0 && p.report != null) latest.update(p.report);
     p.done.complete(outcome);
   }
 
@@ -316,9 +336,8 @@ public final class InfluxStore implements SampleStore {
       Pending p = batch.getFirst();
       pointsDropped.inc(p.lines.size());
       log.warn(
-          "influxdb: dropped report seq={} of host {} ({} points): {} {}",
-          p.report.getSeq(),
-          ReportPoints.hostOf(p.report),
+          "influxdb: dropped {} ({} points): {} {}",
+          p.describe(),
           p.lines.size(),
           s,
           a.body.strip());

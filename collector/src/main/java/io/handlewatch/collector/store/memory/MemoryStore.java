@@ -14,9 +14,12 @@ import io.handlewatch.collector.store.WriteOutcome;
 import io.handlewatch.proto.v1.HostReport;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -70,6 +73,30 @@ public final class MemoryStore implements SampleStore {
       push(ReportPoints.timeOf(report).toEpochMilli(), h);
       evict();
     }
+    return CompletableFuture.completedFuture(WriteOutcome.written(points.size()));
+  }
+
+  @Override
+  public CompletableFuture<WriteOutcome> writePoints(List<StoredPoint> points) {
+    // Grouped by host and time, each group evicted like the report it belongs with.
+    Map<String, Map<Long, List<StoredPoint>>> groups = new TreeMap<>();
+    for (StoredPoint p : points) {
+      groups
+          .computeIfAbsent(p.host() == null ? "-" : p.host(), h -> new TreeMap<>())
+          .computeIfAbsent(p.time().toEpochMilli(), t -> new ArrayList<>())
+          .add(p);
+    }
+    for (var byHost : groups.entrySet()) {
+      HostHistory h = hosts.computeIfAbsent(byHost.getKey(), HostHistory::new);
+      for (var byTime : byHost.getValue().entrySet()) {
+        seriesBytes.addAndGet(h.put(byTime.getValue()));
+        synchronized (ringLock) {
+          push(byTime.getKey(), h);
+          evict();
+        }
+      }
+    }
+    pointsWritten.mark(points.size());
     return CompletableFuture.completedFuture(WriteOutcome.written(points.size()));
   }
 

@@ -41,6 +41,42 @@ class InfluxStoreIT extends SampleStoreContract {
   }
 
   @Test
+  void verdictPointsLandAsTheSchemaSaysAndReadBackThroughInfluxQl() throws Exception {
+    String db = "verdicts";
+    SampleStore s = config(influxd.url(), db).build(new MetricRegistry());
+    try {
+      var tags =
+          new java.util.TreeMap<>(
+              java.util.Map.of("host", "db-17", "kind", "close_wait", "subject", "java[4121]"));
+      java.util.Map<String, Object> fields = new java.util.LinkedHashMap<>();
+      fields.put("severity", "critical");
+      fields.put("eta_seconds", 6600L);
+      fields.put("slope_per_min", 40.5);
+      fields.put("value", 3812.0);
+      fields.put("limit", 65536.0);
+      var outcome =
+          s.writePoints(
+                  List.of(
+                      new io.handlewatch.collector.store.StoredPoint("verdict", tags, fields, t0)))
+              .get(30, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(outcome.pointsWritten()).isEqualTo(1);
+
+      String rows =
+          influxd.query(
+              db,
+              "SELECT severity, eta_seconds, slope_per_min, value, \"limit\" FROM verdict"
+                  + " WHERE host = 'db-17' AND kind = 'close_wait' AND subject = 'java[4121]'");
+      assertThat(rows).contains("\"critical\"", "6600", "40.5", "3812", "65536");
+      String keys = influxd.query(db, "SHOW FIELD KEYS FROM verdict");
+      assertThat(keys)
+          .contains("[\"eta_seconds\",\"integer\"]", "[\"severity\",\"string\"]")
+          .contains("[\"slope_per_min\",\"float\"]");
+    } finally {
+      s.close();
+    }
+  }
+
+  @Test
   void hostileProcessNamesCreateNoExtraMeasurementOrSeries() throws Exception {
     String db = "hostile";
     SampleStore s = config(influxd.url(), db).build(new MetricRegistry());

@@ -1,0 +1,267 @@
+package io.handlewatch.collector.detect;
+
+import io.handlewatch.collector.store.ReportPoints;
+import io.handlewatch.collector.store.StoredPoint;
+import io.handlewatch.collector.store.TagValues;
+import io.handlewatch.proto.v1.HostReport;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * The detector's core: each report goes into its host's {@link HostWindow}, the detectors judge the
+ * window, the {@link AlertBook} turns paging verdicts into alert transitions, and verdicts become
+ * {@code verdict} points. Time is the reports' own (their sample time), so {@code replay} runs a
+ * trace exactly as the live collector would have. Single-threaded: {@link Detector} runs it on one
+ * thread; replay on the caller's.
+ */
+public final class DetectionEngine {
+  /** What was last stored for one verdict key, to write its end once it clears. */
+  private record Stored(Kind kind, String subject, Severity severity) {}
+
+  private final Buckets buckets;
+  private final Duration window;
+  private final Duration quiet;
+  private final Map<String, HostWindow> windows = new HashMap<>();
+  private final Map<String, Map<String, Stored>> stored = new HashMap<>();
+  private final HandleExhaustionDetector handles;
+  private final CloseWaitGrowthDetector closeWait;
+  private final PortPressureDetector ports;
+  private final SysctlFindings findings;
+  private final FleetDrift drift;
+  private final AlertBook book;
+  private final DetectionView view;
+  private final Consumer<List<StoredPoint>> points;
+  private final Function<String, Map<String, String>> knownSysctls;
+  private boolean alertsChanged;
+
+  /**
+   * @param alerts receives every alert transition, in order, on the evaluating thread
+   * @param points receives the {@code verdict} points of each evaluation (may be empty: not called)
+   * @param knownSysctls a host's last known sysctls when its first report seen here has none (the
+   *     store's latest view after a collector restart); empty when unknown
+   */
+  public DetectionEngine(
+      DetectionFactory config,
+      Consumer<Alert> alerts,
+      Consumer<List<StoredPoint>> points,
+      Function<String, Map<String, String>> knownSysctls) {
+    this.window = Duration.ofMillis(config.window.toMilliseconds());
+    this.quiet = Duration.ofMillis(config.quietPeriod.toMilliseconds());
+    this.buckets = Buckets.of(window, Duration.ofMillis(config.resolution.toMilliseconds()));
+    EnvelopeTrend trends =
+        new EnvelopeTrend(
+            buckets.count(), buckets.minutes(), config.minHistory.toMilliseconds() / 60_000.0);
+    this.handles = new HandleExhaustionDetector(config, buckets, trends);
+    this.closeWait = new CloseWaitGrowthDetector(config, buckets, trends);
+    this.ports = new PortPressureDetector(config, buckets, trends);
+    this.findings = new SysctlFindings(config);
+    this.drift = new FleetDrift(config.drift);
+    this.view = new DetectionView(drift);
+    this.points = points;
+    this.knownSysctls = knownSysctls;
+    this.book =
+        new AlertBook(
+            quiet,
+            config.runbookUrl,
+            a -> {
+              alertsChanged = true;
+              alerts.accept(a);
+            });
+  }
+
+  public DetectionView view() {
+    return view;
+  }
+
+  /** Hosts with a window. */
+  public int hosts() {
+    return windows.size();
+  }
+
+  /** Open incidents. */
+  public int firing() {
+    return book.size();
+  }
+
+  /**
+   * Adds a stored report to its host's window and judges the host as of the report's time; returns
+   * the verdicts. A report older than the host's newest (a replay after a reconnect) only fills its
+   * window.
+   */
+  public List<Verdict> evaluate(HostReport report) {
+    String host = ReportPoints.hostOf(report);
+    Instant at = ReportPoints.timeOf(report);
+    long ms = at.toEpochMilli();
+    HostWindow w = windows.get(host);
+    if (w == null) {
+      w = new HostWindow(host, buckets.count());
+      windows.put(host, w);
+      if (report.getSample().getSysctlsCount() == 0) {
+        Map<String, String> known = knownSysctls.apply(host);
+        if (!known.isEmpty()) {
+          w.sysctls = Map.copyOf(known);
+          drift.update(host, w.sysctls);
+        }
+      }
+    }
+    boolean late = ms < w.lastMs;
+    if (w.add(report.getSample(), ms, buckets.bucketOf(ms))) drift.update(host, w.sysctls);
+    if (late) return List.of();
+    w.forgetOlderThan(ms - window.toMillis());
+
+    List<Verdict> verdicts = new ArrayList<>();
+    handles.evaluate(w, at, verdicts);
+    closeWait.evaluate(w, at, verdicts);
+    ports.evaluate(w, at, verdicts);
+    foldIntoCloseWait(verdicts);
+    List<Verdict> found = new ArrayList<>();
+    findings.evaluate(w, at, found);
+    for (FleetDrift.SysctlDrift d : drift.of(host).values()) found.add(driftFinding(w, d, at));
+
+    for (Verdict v : verdicts) book.observe(v);
+    book.sweep(host, at);
+    store(host, at, verdicts, found);
+
+    verdicts.sort(DetectionView.WORST_FIRST);
+    view.publish(new DetectionView.HostVerdicts(host, at, verdicts, found));
+    publishAlerts();
+    List<Verdict> all = new ArrayList<>(verdicts);
+    all.addAll(found);
+    return all;
+  }
+
+  /**
+   * Resolves incidents quiet for the quiet period as of {@code now} (hosts that stopped reporting
+   * included), and forgets hosts silent for longer than the window and the quiet period.
+   */
+  public void sweep(Instant now) {
+    book.sweepAll(now);
+    long forgetBefore = now.toEpochMilli() - window.toMillis() - quiet.toMillis();
+    for (Iterator<HostWindow> it = windows.values().iterator(); it.hasNext(); ) {
+      HostWindow w = it.next();
+      if (w.lastMs < forgetBefore && !book.hasIncidents(w.host)) {
+        it.remove();
+        drift.remove(w.host);
+        view.forget(w.host);
+        stored.remove(w.host);
+      }
+    }
+    publishAlerts();
+  }
+
+  private void publishAlerts() {
+    if (!alertsChanged) return;
+    alertsChanged = false;
+    view.publishAlerts(book.active());
+  }
+
+  /**
+   * A process's fd warning while its CLOSE_WAIT growth already pages critical is the same incident:
+   * the CLOSE_WAIT page carries the fd ETA, so the warning stays a verdict (INFO) and pages only
+   * once it turns critical on its own.
+   */
+  private static void foldIntoCloseWait(List<Verdict> verdicts) {
+    Map<String, Verdict> closeWaitBySubject = new HashMap<>();
+    for (Verdict v : verdicts) {
+      if (v.kind() == Kind.CLOSE_WAIT && v.severity() == Severity.CRITICAL) {
+        closeWaitBySubject.put(v.subject(), v);
+      }
+    }
+    if (closeWaitBySubject.isEmpty()) return;
+    for (int i = 0; i < verdicts.size(); i++) {
+      Verdict v = verdicts.get(i);
+      if (v.kind() != Kind.PROCESS_FDS || v.severity() != Severity.WARNING) continue;
+      Verdict cw = closeWaitBySubject.get(v.subject());
+      if (cw != null && v.slopePerMin() != null && cw.slopePerMin() >= v.slopePerMin() / 2) {
+        verdicts.set(i, v.withSeverity(Severity.INFO));
+      }
+    }
+  }
+
+  private static Verdict driftFinding(HostWindow w, FleetDrift.SysctlDrift d, Instant at) {
+    String mine = d.differing().get(w.host);
+    return SysctlFindings.finding(
+        w,
+        Kind.SYSCTL_DRIFT,
+        d.name(),
+        at,
+        PortPressureDetector.parse(mine),
+        d.name()
+            + " = "
+            + mine
+            + " differs from the fleet ("
+            + d.majority()
+            + " on "
+            + d.majorityHosts()
+            + " of "
+            + d.reportingHosts()
+            + " hosts)",
+        "Most hosts set "
+            + d.name()
+            + " to "
+            + d.majority()
+            + "; this one has "
+            + mine
+            + ". A host tuned differently from its peers behaves differently under the same"
+            + " load: make it match, or make the difference deliberate (configuration"
+            + " management).");
+  }
+
+  /**
+   * Writes the evaluation's verdict points: every paging verdict at warning or above on each
+   * evaluation (its ETA over time), a finding when it appears or changes, and one {@code ok} point
+   * when a stored verdict clears, so a graph shows where it ended.
+   */
+  private void store(String host, Instant at, List<Verdict> verdicts, List<Verdict> found) {
+    Map<String, Stored> before = stored.getOrDefault(host, Map.of());
+    Map<String, Stored> now = new LinkedHashMap<>();
+    List<StoredPoint> out = new ArrayList<>();
+    for (Verdict v : verdicts) {
+      if (!v.severity().pages()) continue;
+      now.put(v.dedupKey(), new Stored(v.kind(), v.subject(), v.severity()));
+      out.add(point(v));
+    }
+    for (Verdict v : found) {
+      Stored s = new Stored(v.kind(), v.subject(), v.severity());
+      now.put(v.dedupKey(), s);
+      if (!s.equals(before.get(v.dedupKey()))) out.add(point(v));
+    }
+    for (var e : before.entrySet()) {
+      if (now.containsKey(e.getKey())) continue;
+      Stored s = e.getValue();
+      out.add(
+          new StoredPoint(
+              "verdict", tags(host, s.kind(), s.subject()), Map.of("severity", "ok"), at));
+    }
+    if (now.isEmpty()) stored.remove(host);
+    else stored.put(host, now);
+    if (!out.isEmpty()) points.accept(out);
+  }
+
+  private static StoredPoint point(Verdict v) {
+    Map<String, Object> f = new LinkedHashMap<>();
+    f.put("severity", v.severity().label());
+    if (v.eta() != null) f.put("eta_seconds", v.eta().toSeconds());
+    if (v.slopePerMin() != null) f.put("slope_per_min", v.slopePerMin());
+    if (!Double.isNaN(v.value())) f.put("value", v.value());
+    if (v.limit() != null && !Double.isNaN(v.limit())) f.put("limit", v.limit());
+    return new StoredPoint("verdict", tags(v.host(), v.kind(), v.subject()), f, v.at());
+  }
+
+  private static TreeMap<String, String> tags(String host, Kind kind, String subject) {
+    TreeMap<String, String> t = new TreeMap<>();
+    t.put("host", host);
+    t.put("kind", kind.tag());
+    t.put("subject", TagValues.safe(subject));
+    return t;
+  }
+}

@@ -1,0 +1,191 @@
+package io.handlewatch.collector.detect;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.dropwizard.util.Duration;
+import io.dropwizard.validation.MinDuration;
+import io.dropwizard.validation.ValidationMethod;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.DecimalMax;
+import jakarta.validation.constraints.DecimalMin;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotNull;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The {@code detection:} section of the configuration: the window, the thresholds of each verdict,
+ * and how alerts resolve. Every key has a default; collector/config/quickstart.yml documents them.
+ */
+public class DetectionFactory {
+
+  /** How far back each host's trends look. */
+  @NotNull
+  @MinDuration(value = 2, unit = TimeUnit.MINUTES)
+  @JsonProperty
+  public Duration window = Duration.minutes(30);
+
+  /**
+   * The window keeps one minimum and one maximum per this much time per series (so a host costs the
+   * same whatever its agents' interval): finer reacts sooner, coarser uses less memory.
+   */
+  @NotNull
+  @MinDuration(value = 1, unit = TimeUnit.SECONDS)
+  @JsonProperty
+  public Duration resolution = Duration.seconds(30);
+
+  /**
+   * How long a series (a host's, or a process's since it started) must have been watched before its
+   * trend may page: a pool that releases what it holds every few minutes looks like a leak until a
+   * release is in view. Limits by usage (criticalUsedRatio) apply at once.
+   */
+  @NotNull
+  @MinDuration(value = 0, unit = TimeUnit.SECONDS)
+  @JsonProperty
+  public Duration minHistory = Duration.minutes(15);
+
+  /** An alert resolves once its verdict has been inactive this long; flapping stays one alert. */
+  @NotNull
+  @MinDuration(value = 0, unit = TimeUnit.SECONDS)
+  @JsonProperty
+  public Duration quietPeriod = Duration.minutes(10);
+
+  /** Stored reports waiting for the detector; beyond it reports are skipped and counted. */
+  @Min(1)
+  @Max(10_000_000)
+  @JsonProperty
+  public int queueCapacity = 10_000;
+
+  /**
+   * Where RUNBOOK.md is published for your team (e.g. your Git web UI's link to it): the {@code
+   * runbook_url} annotation is this plus {@code #} and the kind.
+   */
+  @NotNull @JsonProperty public String runbookUrl = "RUNBOOK.md";
+
+  /** Per-process fds against the soft RLIMIT_NOFILE. */
+  @Valid @NotNull @JsonProperty public Exhaustion processFds = new Exhaustion();
+
+  /** file-nr allocated against fs.file-max. */
+  @Valid @NotNull @JsonProperty public Exhaustion systemFds = new Exhaustion();
+
+  /** Local ephemeral ports per remote endpoint against the width of ip_local_port_range. */
+  @Valid @NotNull @JsonProperty public Exhaustion ports = new Exhaustion();
+
+  /** TIME_WAIT sockets against net.ipv4.tcp_max_tw_buckets. */
+  @Valid @NotNull @JsonProperty public Exhaustion timeWaitBuckets = new Exhaustion();
+
+  @Valid @NotNull @JsonProperty public CloseWait closeWait = new CloseWait();
+
+  @Valid @NotNull @JsonProperty public Findings findings = new Findings();
+
+  @Valid @NotNull @JsonProperty public Drift drift = new Drift();
+
+  @JsonIgnore
+  @ValidationMethod(message = "minHistory must not exceed window")
+  public boolean isMinHistoryWithinWindow() {
+    return window == null
+        || minHistory == null
+        || minHistory.toMilliseconds() <= window.toMilliseconds();
+  }
+
+  @JsonIgnore
+  @ValidationMethod(message = "resolution must be at most a quarter of window")
+  public boolean isResolutionWithinWindow() {
+    return window == null
+        || resolution == null
+        || resolution.toMilliseconds() * 4 <= window.toMilliseconds();
+  }
+
+  /** Time to a limit, and how full it may be, before a page. */
+  public static class Exhaustion {
+    /** Warning when the trend reaches the limit within this. */
+    @NotNull @JsonProperty public Duration warningEta = Duration.hours(24);
+
+    /** Critical when the trend reaches the limit within this. */
+    @NotNull @JsonProperty public Duration criticalEta = Duration.hours(1);
+
+    /** Critical when this share of the limit is used, trend or not. */
+    @DecimalMin("0.01")
+    @DecimalMax("1.0")
+    @JsonProperty
+    public double criticalUsedRatio = 0.90;
+
+    /**
+     * A trend must have held this long before it counts: longer than a process's warm-up after a
+     * restart, short enough to page a fast leak early.
+     */
+    @NotNull
+    @MinDuration(value = 1, unit = TimeUnit.SECONDS)
+    @JsonProperty
+    public Duration minTrend = Duration.minutes(5);
+
+    @JsonIgnore
+    @ValidationMethod(message = "criticalEta must not exceed warningEta")
+    public boolean isEtaOrdered() {
+      return warningEta == null
+          || criticalEta == null
+          || criticalEta.toMilliseconds() <= warningEta.toMilliseconds();
+    }
+  }
+
+  /** What sustained CLOSE_WAIT growth is; it pages critical. */
+  public static class CloseWait {
+    /** Growth must have held this long. */
+    @NotNull
+    @MinDuration(value = 1, unit = TimeUnit.SECONDS)
+    @JsonProperty
+    public Duration minTrend = Duration.minutes(2);
+
+    /** ... added at least this many CLOSE_WAIT sockets, */
+    @Min(1)
+    @JsonProperty
+    public long minGrowth = 50;
+
+    /** ... at this rate per minute or faster. */
+    @DecimalMin("0.001")
+    @JsonProperty
+    public double minRatePerMinute = 2;
+  }
+
+  /** Sysctl findings (informational, never page). */
+  public static class Findings {
+    /** net.core.somaxconn below this is a finding. */
+    @Min(1)
+    @JsonProperty
+    public long minSomaxconn = 1024;
+
+    /** A process holding this many TCP sockets with a soft nofile of 1024 or less is a finding. */
+    @Min(1)
+    @JsonProperty
+    public long socketHeavyProcess = 256;
+
+    /**
+     * TIME_WAIT towards one endpoint above this share of ip_local_port_range: the range is narrower
+     * than the churn needs (each TIME_WAIT holds its port for 60 s).
+     */
+    @DecimalMin("0.01")
+    @DecimalMax("1.0")
+    @JsonProperty
+    public double timeWaitShareOfPortRange = 0.25;
+  }
+
+  /** Fleet drift: a host whose sysctl differs from the majority of hosts. */
+  public static class Drift {
+    /** Fewer hosts reporting a sysctl than this: no majority to drift from. */
+    @Min(2)
+    @JsonProperty
+    public int minHosts = 3;
+
+    /** Sysctls the kernel sizes from memory, so they differ by machine size: not drift. */
+    @NotNull @JsonProperty
+    public List<String> ignore =
+        new ArrayList<>(
+            List.of(
+                "fs.file-max",
+                "net.ipv4.tcp_max_tw_buckets",
+                "net.ipv4.tcp_max_syn_backlog",
+                "net.ipv4.tcp_mem"));
+  }
+}

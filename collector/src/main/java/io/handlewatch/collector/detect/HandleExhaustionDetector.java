@@ -1,0 +1,187 @@
+package io.handlewatch.collector.detect;
+
+import static io.handlewatch.collector.detect.EvidenceText.count;
+import static io.handlewatch.collector.detect.EvidenceText.eta;
+import static io.handlewatch.collector.detect.EvidenceText.percent;
+import static io.handlewatch.collector.detect.EvidenceText.rate;
+import static io.handlewatch.collector.detect.EvidenceText.span;
+import static io.handlewatch.collector.detect.EvidenceText.time;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * File handle exhaustion: each sampled process's open fds against its soft RLIMIT_NOFILE (where
+ * EMFILE strikes first), and the host's file-nr against fs.file-max.
+ */
+final class HandleExhaustionDetector {
+  /** Counts jitter by a few fds from one sample to the next without anything happening. */
+  private static final double TOLERANCE = 2;
+
+  private final Buckets buckets;
+  private final EnvelopeTrend trends;
+  private final ExhaustionJudge process;
+  private final ExhaustionJudge system;
+
+  HandleExhaustionDetector(DetectionFactory config, Buckets buckets, EnvelopeTrend trends) {
+    this.buckets = buckets;
+    this.trends = trends;
+    this.process = new ExhaustionJudge(config.processFds);
+    this.system = new ExhaustionJudge(config.systemFds);
+  }
+
+  void evaluate(HostWindow w, Instant at, List<Verdict> out) {
+    long now = w.lastBucket;
+    long first = buckets.first(now);
+    for (ProcessWindow p : w.processes.values()) {
+      if (p.lastMs < w.lastMs) continue; // not in this sample: no claim about it now
+      double fds = p.fds.last();
+      Trend trend = trends.analyze(p.fds, first, now, process.minTrendMinutes(), TOLERANCE);
+      var j = process.judge(trend, fds, p.softLimit);
+      if (j.severity() == null) continue;
+      String what = p.comm + " (pid " + Integer.toUnsignedString(p.pid) + ")";
+      String summary =
+          w.host
+              + ": "
+              + p.subject()
+              + " has "
+              + count(fds)
+              + " fds open of its soft limit "
+              + count(p.softLimit)
+              + " ("
+              + percent(fds, p.softLimit)
+              + ")"
+              + growthClause(trend, j.eta());
+      String description =
+          "Open file descriptors of "
+              + what
+              + ": "
+              + count(fds)
+              + " of its soft RLIMIT_NOFILE "
+              + count(p.softLimit)
+              + "; it fails with EMFILE (Too many open files) there. "
+              + trendSentence(trend, j.eta(), "fds", buckets)
+              + closeWaitShare(p);
+      out.add(
+          verdict(
+              w,
+              Kind.PROCESS_FDS,
+              p.subject(),
+              j,
+              at,
+              trend,
+              fds,
+              p.softLimit,
+              p.labels(),
+              summary,
+              description,
+              p.identity(),
+              buckets));
+    }
+
+    double allocated = w.systemFds.last();
+    if (w.systemFds.lastMs() == w.lastMs) {
+      Trend trend = trends.analyze(w.systemFds, first, now, system.minTrendMinutes(), TOLERANCE);
+      var j = system.judge(trend, allocated, w.fileMax);
+      if (j.severity() != null) {
+        String summary =
+            w.host
+                + ": "
+                + count(allocated)
+                + " file handles allocated of fs.file-max "
+                + count(w.fileMax)
+                + " ("
+                + percent(allocated, w.fileMax)
+                + ")"
+                + growthClause(trend, j.eta());
+        String description =
+            "System-wide file handles (/proc/sys/fs/file-nr): "
+                + count(allocated)
+                + " allocated of fs.file-max "
+                + count(w.fileMax)
+                + "; past it every process's open() fails with ENFILE. "
+                + trendSentence(trend, j.eta(), "handles", buckets);
+        out.add(
+            verdict(
+                w,
+                Kind.SYSTEM_FDS,
+                w.host,
+                j,
+                at,
+                trend,
+                allocated,
+                w.fileMax,
+                Map.of(),
+                summary,
+                description,
+                w.host,
+                buckets));
+      }
+    }
+  }
+
+  static String growthClause(Trend trend, Duration eta) {
+    if (eta == null) return "";
+    return ", " + rate(trend.slopePerMin()) + ": exhausted in " + eta(eta);
+  }
+
+  /** The trend and its ETA as a sentence, or why there is none. */
+  static String trendSentence(Trend trend, Duration eta, String unit, Buckets buckets) {
+    if (eta == null) return "No sustained growth in the last " + span(buckets.window()) + ".";
+    Instant since = buckets.start(trend.onsetBucket());
+    return "Rising "
+        + rate(trend.slopePerMin())
+        + " since "
+        + time(since)
+        + " (lower envelope +"
+        + count(trend.rise())
+        + " "
+        + unit
+        + " over "
+        + span(Duration.ofSeconds((long) (trend.spanMinutes() * 60)))
+        + ", Theil–Sen): the limit is reached in "
+        + eta(eta)
+        + ".";
+  }
+
+  private static String closeWaitShare(ProcessWindow p) {
+    if (p.closeWait == null || !(p.closeWait.last() > 0)) return "";
+    return " " + count(p.closeWait.last()) + " of its fds are CLOSE_WAIT sockets.";
+  }
+
+  /** A verdict from a judgement, with the trend's evidence when it is growing. */
+  static Verdict verdict(
+      HostWindow w,
+      Kind kind,
+      String subject,
+      ExhaustionJudge.Judgement j,
+      Instant at,
+      Trend trend,
+      double value,
+      double limit,
+      Map<String, String> labels,
+      String summary,
+      String description,
+      String identity,
+      Buckets buckets) {
+    boolean growing = j.eta() != null;
+    return new Verdict(
+        w.host,
+        kind,
+        subject,
+        j.severity(),
+        at,
+        growing ? Duration.ofSeconds((long) (trend.spanMinutes() * 60)) : buckets.window(),
+        growing ? trend.slopePerMin() : null,
+        value,
+        limit,
+        j.eta(),
+        growing ? buckets.start(trend.onsetBucket()) : null,
+        labels,
+        summary,
+        description,
+        w.host + "/" + kind.tag() + "/" + identity);
+  }
+}

@@ -1,0 +1,141 @@
+package io.handlewatch.collector.detect;
+
+import io.handlewatch.proto.v1.EndpointCount;
+import io.handlewatch.proto.v1.HostSample;
+import io.handlewatch.proto.v1.PortPressureEntry;
+import io.handlewatch.proto.v1.ProcessSample;
+import io.handlewatch.proto.v1.Sysctl;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One host's recent history as the detector keeps it: a {@link SeriesWindow} per value that can run
+ * out (file handles, each sampled process's fds and CLOSE_WAIT, TIME_WAIT, ports per remote
+ * endpoint) and the newest figures the findings need. What the agent could not read is simply not
+ * added: absent, never zero.
+ */
+final class HostWindow {
+  /** One remote endpoint's ephemeral-port use. */
+  static final class PortWindow {
+    final SeriesWindow inUse;
+    double timeWait;
+    long lastMs;
+
+    PortWindow(int buckets) {
+      inUse = new SeriesWindow(buckets);
+    }
+  }
+
+  /** Identifies a process for its lifetime: pid and start time. */
+  record ProcessKey(int pid, long startTicks) {}
+
+  final String host;
+  private final int buckets;
+  final SeriesWindow systemFds;
+  final SeriesWindow closeWait;
+  final SeriesWindow timeWait;
+  final Map<ProcessKey, ProcessWindow> processes = new HashMap<>();
+  final Map<String, PortWindow> ports = new HashMap<>();
+  double fileMax = Double.NaN;
+  double portRange = Double.NaN;
+
+  /** The newest known sysctls (reports carry them only when they change). */
+  Map<String, String> sysctls = Map.of();
+
+  long lastMs;
+  long lastBucket;
+
+  HostWindow(String host, int buckets) {
+    this.host = host;
+    this.buckets = buckets;
+    systemFds = new SeriesWindow(buckets);
+    closeWait = new SeriesWindow(buckets);
+    timeWait = new SeriesWindow(buckets);
+  }
+
+  /** Adds one sample; returns whether it carried sysctls that differ from the known ones. */
+  boolean add(HostSample s, long timeMs, long bucket) {
+    if (timeMs >= lastMs) {
+      lastMs = timeMs;
+      lastBucket = bucket;
+    }
+    if (s.hasFileHandles()) {
+      var fh = s.getFileHandles();
+      if (fh.hasAllocated()) systemFds.add(bucket, timeMs, fh.getAllocated());
+      if (fh.hasMax()) fileMax = fh.getMax();
+    }
+    if (s.hasTcp() && s.getTcp().hasTotal()) {
+      closeWait.add(bucket, timeMs, s.getTcp().getTotal().getCloseWait());
+      timeWait.add(bucket, timeMs, s.getTcp().getTotal().getTimeWait());
+    }
+    for (ProcessSample p : s.getProcessesList()) addProcess(p, timeMs, bucket);
+    if (s.hasPortPressure()) {
+      var pp = s.getPortPressure();
+      if (pp.hasRangeSize()) portRange = pp.getRangeSize();
+      for (PortPressureEntry e : pp.getTopList()) {
+        PortWindow w = ports.computeIfAbsent(e.getRemote(), r -> new PortWindow(buckets));
+        w.inUse.add(bucket, timeMs, e.getInUse());
+        w.timeWait = e.getTimeWait();
+        w.lastMs = timeMs;
+      }
+    }
+    return s.getSysctlsCount() > 0 && setSysctls(s.getSysctlsList());
+  }
+
+  /** Replaces the known sysctls; returns whether anything changed. */
+  boolean setSysctls(List<Sysctl> list) {
+    Map<String, String> next = new HashMap<>(list.size() * 2);
+    for (Sysctl sc : list) next.put(sc.getName(), sc.getValue());
+    if (next.equals(sysctls)) return false;
+    sysctls = Map.copyOf(next);
+    return true;
+  }
+
+  private void addProcess(ProcessSample p, long timeMs, long bucket) {
+    ProcessKey key = new ProcessKey(p.getPid(), p.getStartTicks());
+    ProcessWindow w =
+        processes.computeIfAbsent(
+            key, k -> new ProcessWindow(k.pid(), k.startTicks(), p.getComm(), buckets));
+    w.comm = p.getComm();
+    w.lastMs = Math.max(w.lastMs, timeMs);
+    if (p.hasFds()) w.fds.add(bucket, timeMs, p.getFds());
+    if (p.hasSoftLimit()) w.softLimit = p.getSoftLimit();
+    if (p.hasSockets()) {
+      var c = p.getSockets();
+      long cw = c.getCloseWait();
+      if (cw > 0 && w.closeWait == null) w.closeWait = new SeriesWindow(buckets);
+      if (w.closeWait != null) w.closeWait.add(bucket, timeMs, cw);
+      w.tcpSockets =
+          c.getEstablished()
+              + c.getCloseWait()
+              + c.getSynSent()
+              + c.getSynRecv()
+              + c.getFinWait1()
+              + c.getFinWait2()
+              + c.getLastAck()
+              + c.getClosing()
+              + c.getListen();
+      w.latestPeers = List.copyOf(p.getCloseWaitPeersList());
+      for (EndpointCount peer : p.getCloseWaitPeersList()) {
+        w.peers
+            .computeIfAbsent(peer.getEndpoint(), e -> new SeriesWindow(buckets))
+            .add(bucket, timeMs, peer.getCount());
+      }
+    }
+  }
+
+  /** Forgets processes, peers and endpoints with no sample since {@code beforeMs}. */
+  void forgetOlderThan(long beforeMs) {
+    for (Iterator<ProcessWindow> it = processes.values().iterator(); it.hasNext(); ) {
+      ProcessWindow p = it.next();
+      if (p.lastMs < beforeMs) {
+        it.remove();
+        continue;
+      }
+      p.peers.values().removeIf(peer -> peer.lastMs() < beforeMs);
+    }
+    ports.values().removeIf(w -> w.lastMs < beforeMs);
+  }
+}

@@ -1,0 +1,48 @@
+package io.handlewatch.collector.detect;
+
+import io.handlewatch.proto.v1.EndpointCount;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One process (pid and start time: a restarted process or a reused pid is another one) on one host:
+ * the windows of its fds and CLOSE_WAIT sockets, and what its newest sample said. Windows are made
+ * only for what the process has (one that never held a CLOSE_WAIT socket costs none).
+ */
+final class ProcessWindow {
+  final int pid;
+  final long startTicks;
+  String comm;
+  final SeriesWindow fds;
+  SeriesWindow closeWait;
+
+  /** CLOSE_WAIT sockets per remote endpoint, for attribution. */
+  final Map<String, SeriesWindow> peers = new HashMap<>(4);
+
+  double softLimit = Double.NaN;
+  double tcpSockets = Double.NaN;
+  List<EndpointCount> latestPeers = List.of();
+  long lastMs;
+
+  ProcessWindow(int pid, long startTicks, String comm, int buckets) {
+    this.pid = pid;
+    this.startTicks = startTicks;
+    this.comm = comm;
+    this.fds = new SeriesWindow(buckets);
+  }
+
+  /** {@code comm[pid]}, as SREs read it in logs. */
+  String subject() {
+    return comm + "[" + Integer.toUnsignedString(pid) + "]";
+  }
+
+  /** A key unique to this process's lifetime on its host. */
+  String identity() {
+    return subject() + "@" + startTicks;
+  }
+
+  Map<String, String> labels() {
+    return Map.of("pid", Integer.toUnsignedString(pid), "comm", comm);
+  }
+}

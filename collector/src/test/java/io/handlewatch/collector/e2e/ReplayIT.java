@@ -1,0 +1,47 @@
+package io.handlewatch.collector.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.handlewatch.collector.detect.evaluation.Traces;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** `bin/handlewatch-collector replay` as a user runs it: the script passes its arguments on. */
+class ReplayIT {
+  @Test
+  void theScriptReplaysATraceFileAndPrintsAlertTransitions(@TempDir Path dir) throws Exception {
+    Path trace = dir.resolve("leak.jsonl");
+    Traces.named("close-wait-1/s").writeJsonLines(trace);
+    Files.writeString(
+        trace, "this line is not a report\n", java.nio.file.StandardOpenOption.APPEND);
+
+    ProcessBuilder pb =
+        new ProcessBuilder(
+                "bash",
+                Path.of("../bin/handlewatch-collector").toAbsolutePath().normalize().toString(),
+                "replay",
+                trace.toString())
+            .redirectOutput(dir.resolve("out").toFile())
+            .redirectError(dir.resolve("err").toFile());
+    pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+    Process p = pb.start();
+    assertThat(p.waitFor(180, TimeUnit.SECONDS)).as("replay finished").isTrue();
+    String err = Files.readString(dir.resolve("err"));
+    assertThat(p.exitValue()).as("exit; stderr:\n%s", err).isZero();
+
+    List<String> lines = Files.readAllLines(dir.resolve("out"));
+    assertThat(lines).as("stdout").hasSize(1);
+    JsonNode alert = new ObjectMapper().readTree(lines.getFirst());
+    assertThat(alert.get("status").asText()).isEqualTo("firing");
+    assertThat(alert.at("/labels/alertname").asText()).isEqualTo("CloseWaitGrowing");
+    assertThat(alert.at("/labels/remote").asText()).isEqualTo("10.0.0.5:5432");
+    assertThat(alert.at("/annotations/description").asText()).contains("CLOSE_WAIT");
+    assertThat(err).contains(":482: skipped", "1 malformed lines skipped");
+  }
+}
