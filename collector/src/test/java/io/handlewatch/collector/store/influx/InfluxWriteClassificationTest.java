@@ -67,6 +67,9 @@ class InfluxWriteClassificationTest {
     InfluxStoreFactory f = new InfluxStoreFactory();
     f.url = url;
     f.createDatabase = false;
+    // One writer, so reports written together share a batch: these tests are about how one
+    // batch's answer is classified (with several writers the reports could each go alone).
+    f.writeConcurrency = 1;
     f.flushInterval = io.dropwizard.util.Duration.milliseconds(50);
     f.maxRetryTime = io.dropwizard.util.Duration.seconds(10);
     store = (InfluxStore) f.build(metrics);
