@@ -196,16 +196,29 @@ final class Segment implements AutoCloseable {
     dirty = true;
   }
 
-  /** The payload of record {@code i}, checked against its CRC. */
+  /** The payload of record {@code i}, checked against its header and CRC. */
   byte[] payload(int i) throws IOException {
     long pos = offsets[i];
-    long[] found = recordAt(pos, seqs[i] - 1);
-    if (found == null || found[0] != seqs[i]) {
+    ByteBuffer h = ByteBuffer.allocate(SpoolRecord.HEADER);
+    int length = -1;
+    if (size - pos >= SpoolRecord.HEADER) {
+      readFully(h, pos);
+      h.flip();
+      if (h.getInt(0) == SpoolRecord.MAGIC && h.getLong(8) == seqs[i]) length = h.getInt(4);
+    }
+    if (length < 0 || length > size - pos - SpoolRecord.HEADER) {
       throw new IOException(file + ": record seq " + seqs[i] + " at offset " + pos + " is damaged");
     }
-    ByteBuffer b = ByteBuffer.allocate((int) found[1]);
-    readFully(b, pos + SpoolRecord.HEADER);
-    return b.array();
+    ByteBuffer payload = ByteBuffer.allocate(length);
+    readFully(payload, pos + SpoolRecord.HEADER);
+    CRC32C c = new CRC32C();
+    c.update(h.array(), 4, 12);
+    c.update(payload.array());
+    if ((int) c.getValue() != h.getInt(16)) {
+      throw new IOException(
+          file + ": record seq " + seqs[i] + " at offset " + pos + " fails its checksum");
+    }
+    return payload.array();
   }
 
   /** Forgets record {@code i} (found damaged); the file keeps its bytes until rewritten. */

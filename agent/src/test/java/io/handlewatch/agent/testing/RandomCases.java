@@ -10,6 +10,10 @@ import java.util.stream.Stream;
  * #seeds(int)} runs one case per seed, each drawing its input from {@code new
  * SplittableRandom(seed)}. Every run tries new seeds; a failure's name carries its seed, and {@code
  * -Dhandlewatch.seed=N} runs exactly that case again.
+ *
+ * <p>Plain JUnit rather than jqwik: from 1.10 jqwik's authors ask that it not be used by AI coding
+ * agents, which write much of this project, and its releases target JUnit Platform 1, not 6. What
+ * this gives up is shrinking: a failing case is reported as generated, not minimized.
  */
 public final class RandomCases {
   public static final String SEED_PROPERTY = "handlewatch.seed";
