@@ -283,10 +283,16 @@ class DiskSpoolTest {
     assertThat(smaller.dropped()).isEqualTo(300 - kept.size());
   }
 
-  @Test
-  void anUnusableDirectoryKeepsReportsInMemoryAndTheDiskIsTriedAgain() throws IOException {
+  /** A file where the spool directory's parent should be: the directory cannot be made. */
+  private Path blockedDir() throws IOException {
     Path blocker = dir.resolve("not-a-dir");
     Files.writeString(blocker, "a file where the spool directory should be");
+    return blocker;
+  }
+
+  @Test
+  void anUnusableDirectoryKeepsReportsInMemoryAndTheDiskIsTriedAgain() throws IOException {
+    Path blocker = blockedDir();
     DiskSpool s =
         open(
             new SpoolConfig(
@@ -313,8 +319,7 @@ class DiskSpoolTest {
 
   @Test
   void reportsStillInMemoryAtStopAreCountedAsDropped() throws IOException {
-    Path blocker = dir.resolve("not-a-dir");
-    Files.writeString(blocker, "x");
+    Path blocker = blockedDir();
     DiskSpool s =
         open(
             new SpoolConfig(
