@@ -184,7 +184,13 @@ public final class DiskSpool implements ReportQueue, AutoCloseable {
   private Segment recover(Path file, long previous, boolean newest) throws IOException {
     long first = Segment.firstSeqOf(file.getFileName().toString());
     Segment seg = Segment.open(file, first);
-    Segment.Scan scan = seg.scan(Math.max(previous, first - 1));
+    Segment.Scan scan;
+    try {
+      scan = seg.scan(Math.max(previous, first - 1));
+    } catch (IOException e) {
+      seg.close();
+      throw e;
+    }
     boolean torn = scan.garbageAtEnd() && newest;
     int damagedHere = scan.damagedRegions() + (scan.garbageAtEnd() && !newest ? 1 : 0);
     if (torn) {
