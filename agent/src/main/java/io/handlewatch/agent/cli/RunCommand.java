@@ -155,6 +155,13 @@ final class RunCommand implements Callable<Integer> {
                 spoolFsync,
                 queueMaxReports,
                 queueMaxBytes));
+    if (!queue.onDisk()) {
+      log.log(
+          Level.ERROR,
+          "--spool-dir {0} cannot be used (see above): reports are kept in memory only"
+              + " (--queue-max-reports, --queue-max-bytes) until it can",
+          spoolDir == null ? state.resolve("spool") : spoolDir);
+    }
     // Numbering continues above every report the spool holds, whatever the seq file says.
     seq.skipPast(queue.lastSeq());
 
