@@ -3,8 +3,10 @@ package io.handlewatch.agent.cli;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.handlewatch.agent.sample.Sampler;
+import io.handlewatch.agent.spool.DiskSpool;
+import io.handlewatch.agent.spool.FsyncPolicy;
+import io.handlewatch.agent.spool.SpoolConfig;
 import io.handlewatch.agent.transport.CollectorLink;
-import io.handlewatch.agent.transport.MemoryReportQueue;
 import io.handlewatch.agent.transport.ReportQueue;
 import io.handlewatch.agent.transport.SequenceFile;
 import io.handlewatch.agent.transport.SysctlCadence;
@@ -64,17 +66,46 @@ final class RunCommand implements Callable<Integer> {
       names = "--state-dir",
       paramLabel = "DIR",
       description =
-          "Where the report sequence number is kept. Default: /var/lib/handlewatch if writable,"
-              + " else $XDG_STATE_HOME/handlewatch or ~/.local/state/handlewatch.")
+          "Where the report sequence number (and by default the spool) is kept. Default:"
+              + " /var/lib/handlewatch if writable, else $XDG_STATE_HOME/handlewatch or"
+              + " ~/.local/state/handlewatch.")
   Path stateDir;
+
+  @Option(
+      names = "--spool-dir",
+      paramLabel = "DIR",
+      description =
+          "Where reports wait on disk until the collector acknowledges them; they survive"
+              + " restarts and crashes of the agent. Default: spool/ under --state-dir.")
+  Path spoolDir;
+
+  @Option(
+      names = "--spool-max-bytes",
+      defaultValue = "64MiB",
+      converter = DataSizeConverter.class,
+      paramLabel = "SIZE",
+      description =
+          "Bound of the spool on disk; when full the oldest reports go first and are counted"
+              + " (health.dropped_reports). At least 64KiB. Default: ${DEFAULT-VALUE}.")
+  long spoolMaxBytes;
+
+  @Option(
+      names = "--spool-fsync",
+      defaultValue = "always",
+      paramLabel = "always|interval|never",
+      description =
+          "When spooled reports are synced to disk: every report, once a second, or when the"
+              + " kernel likes. All survive a crash of the agent; they differ on a power cut."
+              + " Default: ${DEFAULT-VALUE}.")
+  FsyncPolicy spoolFsync;
 
   @Option(
       names = "--queue-max-reports",
       defaultValue = "2000",
       paramLabel = "N",
       description =
-          "Unacknowledged reports kept while the collector is away; the oldest go first."
-              + " Default: ${DEFAULT-VALUE} (5.5 h at 10 s).")
+          "Reports kept in memory while the spool directory cannot be written (disk full,"
+              + " read-only); the oldest go first. Default: ${DEFAULT-VALUE}.")
   int queueMaxReports;
 
   @Option(
@@ -82,7 +113,8 @@ final class RunCommand implements Callable<Integer> {
       defaultValue = "8MiB",
       converter = DataSizeConverter.class,
       paramLabel = "SIZE",
-      description = "Byte bound of the same queue, e.g. 8MiB, 512KiB. Default: ${DEFAULT-VALUE}.")
+      description =
+          "Byte bound of that memory queue, e.g. 8MiB, 512KiB. Default: ${DEFAULT-VALUE}.")
   long queueMaxBytes;
 
   @Option(
@@ -102,14 +134,36 @@ final class RunCommand implements Callable<Integer> {
     if (queueMaxReports < 1) {
       throw new ParameterException(spec.commandLine(), "--queue-max-reports must be at least 1");
     }
+    if (spoolMaxBytes < SpoolConfig.MIN_BYTES) {
+      throw new ParameterException(
+          spec.commandLine(),
+          "--spool-max-bytes must be at least 64KiB, got " + spoolMaxBytes + " bytes");
+    }
     int colon = collector.lastIndexOf(':');
     if (colon <= 0 || colon == collector.length() - 1) {
       throw new ParameterException(
           spec.commandLine(), "--collector: expected HOST:PORT, got \"" + collector + "\"");
     }
     Sampler sampler = sampling.sampler(spec);
-    SequenceFile seq = new SequenceFile(stateDir == null ? defaultStateDir() : stateDir);
-    ReportQueue queue = new MemoryReportQueue(queueMaxReports, queueMaxBytes);
+    Path state = stateDir == null ? defaultStateDir() : stateDir;
+    SequenceFile seq = new SequenceFile(state);
+    DiskSpool queue =
+        DiskSpool.open(
+            SpoolConfig.of(
+                spoolDir == null ? state.resolve("spool") : spoolDir,
+                spoolMaxBytes,
+                spoolFsync,
+                queueMaxReports,
+                queueMaxBytes));
+    if (!queue.onDisk()) {
+      log.log(
+          Level.ERROR,
+          "--spool-dir {0} cannot be used (see above): reports are kept in memory only"
+              + " (--queue-max-reports, --queue-max-bytes) until it can",
+          spoolDir == null ? state.resolve("spool") : spoolDir);
+    }
+    // Numbering continues above every report the spool holds, whatever the seq file says.
+    seq.skipPast(queue.lastSeq());
 
     ManagedChannel channel =
         NettyChannelBuilder.forTarget(collector)
@@ -153,14 +207,19 @@ final class RunCommand implements Callable<Integer> {
                       channel.shutdown();
                       log.log(
                           Level.INFO,
-                          "stopping: {0} reports unacknowledged, {1} dropped, {2} samples failed",
+                          "stopping: {0} reports unacknowledged (kept in the spool), {1} dropped,"
+                              + " {2} samples failed",
                           queue.size(),
                           queue.dropped(),
                           samplesFailed.get());
+                      queue.close();
                       stopped.countDown();
                     }));
 
     link.start();
+    if (spoolFsync == FsyncPolicy.INTERVAL) {
+      sampleExec.scheduleWithFixedDelay(queue::flush, 1, 1, TimeUnit.SECONDS);
+    }
     long intervalMs = interval.toMillis();
     long firstDelay = ThreadLocalRandom.current().nextLong(intervalMs);
     long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(firstDelay);

@@ -6,9 +6,9 @@ import java.util.Optional;
 /**
  * The reports taken and not yet acknowledged by the collector, oldest first. Bounded: when full,
  * the oldest reports go first and are counted, and the count travels in later reports ({@code
- * health.dropped_reports}) so loss is never silent. The in-memory queue is one implementation; a
- * disk spool that survives restarts is another behind the same interface. Implementations are
- * thread-safe: the sampler appends while the sender reads and acks.
+ * health.dropped_reports}) so loss is never silent. The in-memory queue is one implementation; the
+ * disk spool ({@code agent.spool.DiskSpool}), which survives restarts, is the one the agent runs
+ * with. Implementations are thread-safe: the sampler appends while the sender reads and acks.
  */
 public interface ReportQueue {
 
@@ -27,6 +27,9 @@ public interface ReportQueue {
   /** Bytes of the queued reports (serialized size). */
   long bytes();
 
-  /** Reports evicted unacknowledged since the agent started. */
+  /**
+   * Reports taken and never to be delivered: since the agent started for the in-memory queue, since
+   * the spool directory was created for the disk spool.
+   */
   long dropped();
 }

@@ -47,6 +47,14 @@ public final class SequenceFile {
     }
   }
 
+  /**
+   * Makes the next seq larger than {@code seq}: the spool may hold reports numbered past what this
+   * file says (it was deleted, or restored from an older backup), and seq must keep increasing.
+   */
+  public synchronized void skipPast(long seq) {
+    if (seq >= next) next = seq + 1;
+  }
+
   /** The next seq; persists a new block first when the current one is used up. */
   public synchronized long next() {
     if (next > reservedUpTo) {

@@ -2,6 +2,7 @@ package io.handlewatch.agent.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.handlewatch.agent.spool.FsyncPolicy;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -65,5 +66,51 @@ class RunCommandTest {
         .contains("--interval");
     assertThat(errorOf("run", "--collector", "h:1", "--queue-max-bytes", "lots"))
         .contains("--queue-max-bytes");
+    assertThat(
+            errorOf(
+                "run",
+                "--collector",
+                "h:1",
+                "--spool-max-bytes",
+                "1KiB",
+                "--state-dir",
+                dir.toString()))
+        .contains("--spool-max-bytes")
+        .contains("64KiB");
+    assertThat(errorOf("run", "--collector", "h:1", "--spool-fsync", "sometimes"))
+        .contains("--spool-fsync")
+        .contains("sometimes");
+  }
+
+  @Test
+  void spoolOptionsComeFromTheConfigFileToo(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("agent.properties");
+    Files.writeString(
+        f,
+        "collector=10.0.0.5:9400\nspool-dir=/var/spool/hw\nspool-max-bytes=16MiB\n"
+            + "spool-fsync=interval\n");
+    var parsed = AgentMain.commandLine();
+    parsed.getSubcommands().get("run").setOverwrittenOptionsAllowed(true);
+    RunCommand run =
+        (RunCommand)
+            parsed
+                .parseArgs(expand("run", "--config", f.toString()))
+                .subcommand()
+                .commandSpec()
+                .userObject();
+    assertThat(run.spoolDir).isEqualTo(Path.of("/var/spool/hw"));
+    assertThat(run.spoolMaxBytes).isEqualTo(16L << 20);
+    assertThat(run.spoolFsync).isEqualTo(FsyncPolicy.INTERVAL);
+
+    RunCommand defaults =
+        (RunCommand)
+            AgentMain.commandLine()
+                .parseArgs("run", "--collector", "h:1")
+                .subcommand()
+                .commandSpec()
+                .userObject();
+    assertThat(defaults.spoolDir).as("spool/ under --state-dir, decided at start").isNull();
+    assertThat(defaults.spoolMaxBytes).isEqualTo(64L << 20);
+    assertThat(defaults.spoolFsync).isEqualTo(FsyncPolicy.ALWAYS);
   }
 }

@@ -57,6 +57,17 @@ class QueueAndSequenceTest {
   }
 
   @Test
+  void numberingSkipsPastWhatTheSpoolHoldsAndStaysAboveItAfterARestart(@TempDir Path dir) {
+    SequenceFile seq = new SequenceFile(dir);
+    assertThat(seq.next()).isEqualTo(1);
+    seq.skipPast(5000); // the seq file was lost while the spool kept reports up to 5000
+    assertThat(seq.next()).isEqualTo(5001);
+    seq.skipPast(10);
+    assertThat(seq.next()).as("never backwards").isEqualTo(5002);
+    assertThat(new SequenceFile(dir).next()).isGreaterThan(5002);
+  }
+
+  @Test
   void aCorruptSequenceFileIsNamed(@TempDir Path dir) throws Exception {
     Files.writeString(dir.resolve("seq"), "garbage");
     assertThatThrownBy(() -> new SequenceFile(dir))
