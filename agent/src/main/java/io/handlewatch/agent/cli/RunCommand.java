@@ -1,9 +1,10 @@
 package io.handlewatch.agent.cli;
 
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.handlewatch.agent.sample.Sampler;
+import io.handlewatch.agent.transport.CollectorChannels;
 import io.handlewatch.agent.transport.CollectorLink;
+import io.handlewatch.agent.transport.LinkSecurity;
 import io.handlewatch.agent.transport.MemoryReportQueue;
 import io.handlewatch.agent.transport.ReportQueue;
 import io.handlewatch.agent.transport.SequenceFile;
@@ -44,6 +45,8 @@ final class RunCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Mixin SamplingOptions sampling;
+
+  @Mixin LinkSecurityOptions linkSecurity;
 
   @Option(
       names = "--collector",
@@ -111,14 +114,14 @@ final class RunCommand implements Callable<Integer> {
     SequenceFile seq = new SequenceFile(stateDir == null ? defaultStateDir() : stateDir);
     ReportQueue queue = new MemoryReportQueue(queueMaxReports, queueMaxBytes);
 
-    ManagedChannel channel =
-        NettyChannelBuilder.forTarget(collector)
-            .usePlaintext()
-            .keepAliveTime(30, TimeUnit.SECONDS)
-            .keepAliveTimeout(10, TimeUnit.SECONDS)
-            .keepAliveWithoutCalls(true)
-            .build();
+    LinkSecurity security = linkSecurity.security(spec, collector);
     ScheduledExecutorService linkExec = daemonScheduler("handlewatch-link");
+    ManagedChannel channel;
+    try {
+      channel = CollectorChannels.open(collector, security, linkExec);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage(), e, null, null);
+    }
     ScheduledExecutorService sampleExec = daemonScheduler("handlewatch-sampler");
     CollectorLink link =
         new CollectorLink(

@@ -128,7 +128,7 @@ public class IngestServerFactory {
     var builder =
         (tls == null
                 ? NettyServerBuilder.forAddress(address)
-                : NettyServerBuilder.forAddress(address, tls.credentials(reloader, closeables)))
+                : NettyServerBuilder.forAddress(address, tls.credentials(reloader)))
             .addService(
                 io.grpc.ServerInterceptors.intercept(
                     service,

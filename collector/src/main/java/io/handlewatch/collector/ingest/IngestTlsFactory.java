@@ -10,10 +10,9 @@ import io.grpc.util.AdvancedTlsX509KeyManager;
 import io.grpc.util.AdvancedTlsX509TrustManager;
 import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.NotNull;
-import java.io.File;
-import java.io.IOException;
-import java.security.GeneralSecurityException;
-import java.util.List;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.CertificateException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -56,67 +55,50 @@ public class IngestTlsFactory {
   }
 
   /**
-   * Loads the files once (a missing or unreadable one stops start-up, naming its key) and keeps
-   * re-reading them on {@code reloader}; what must be closed to stop that goes into {@code
-   * closeables}.
+   * Loads the files once (one that cannot be used stops start-up, naming its key) and checks them
+   * for a change every {@code reloadInterval} on {@code reloader}.
    */
-  ServerCredentials credentials(ScheduledExecutorService reloader, List<AutoCloseable> closeables) {
-    long period = reloadInterval.toMilliseconds();
+  ServerCredentials credentials(ScheduledExecutorService reloader) {
     var keys = new AdvancedTlsX509KeyManager();
-    try {
-      closeables.add(
-          keys.updateIdentityCredentials(
-                  readable("ingest.tls.certFile", certFile),
-                  readable("ingest.tls.keyFile", keyFile),
-                  period,
-                  TimeUnit.MILLISECONDS,
-                  reloader)
-              ::close);
-    } catch (IOException | GeneralSecurityException e) {
-      throw new IllegalArgumentException(
-          "ingest.tls.certFile/keyFile: cannot load "
-              + certFile
-              + " and "
-              + keyFile
-              + " (PEM certificate chain and unencrypted PKCS#8 key): "
-              + e,
-          e);
-    }
-    var builder = TlsServerCredentials.newBuilder().keyManager(keys);
+    AdvancedTlsX509TrustManager trust = null;
     if (clientAuth != ClientAuth.NONE) {
       try {
         // The chain is checked against the CA here; which host a certificate speaks for is
         // decided per call by AgentAuthenticator, so no host name check on client certificates.
-        var trust =
+        trust =
             AdvancedTlsX509TrustManager.newBuilder()
                 .setVerification(
                     AdvancedTlsX509TrustManager.Verification.CERTIFICATE_ONLY_VERIFICATION)
                 .build();
-        closeables.add(
-            trust.updateTrustCredentials(
-                    readable("ingest.tls.clientCaFile", clientCaFile),
-                    period,
-                    TimeUnit.MILLISECONDS,
-                    reloader)
-                ::close);
-        builder
-            .trustManager(trust)
-            .clientAuth(
-                clientAuth == ClientAuth.REQUIRE
-                    ? TlsServerCredentials.ClientAuth.REQUIRE
-                    : TlsServerCredentials.ClientAuth.OPTIONAL);
-      } catch (IOException | GeneralSecurityException e) {
-        throw new IllegalArgumentException(
-            "ingest.tls.clientCaFile: cannot load " + clientCaFile + " (PEM certificates): " + e,
-            e);
+      } catch (CertificateException e) {
+        throw new IllegalStateException("cannot make a trust manager: " + e, e);
       }
+    }
+    var files =
+        new TlsFilesReloader(
+            readable("ingest.tls.certFile", certFile),
+            readable("ingest.tls.keyFile", keyFile),
+            trust == null ? null : readable("ingest.tls.clientCaFile", clientCaFile),
+            keys,
+            trust);
+    files.load();
+    long period = reloadInterval.toMilliseconds();
+    reloader.scheduleWithFixedDelay(files::reloadIfChanged, period, period, TimeUnit.MILLISECONDS);
+    var builder = TlsServerCredentials.newBuilder().keyManager(keys);
+    if (trust != null) {
+      builder
+          .trustManager(trust)
+          .clientAuth(
+              clientAuth == ClientAuth.REQUIRE
+                  ? TlsServerCredentials.ClientAuth.REQUIRE
+                  : TlsServerCredentials.ClientAuth.OPTIONAL);
     }
     return builder.build();
   }
 
-  private static File readable(String key, String path) {
-    File f = new File(path);
-    if (!f.isFile() || !f.canRead()) {
+  private static Path readable(String key, String path) {
+    Path f = Path.of(path);
+    if (!Files.isRegularFile(f) || !Files.isReadable(f)) {
       throw new IllegalArgumentException(key + ": cannot read " + path);
     }
     return f;
