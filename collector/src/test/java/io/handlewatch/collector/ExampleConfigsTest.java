@@ -46,7 +46,48 @@ class ExampleConfigsTest {
   void thereAreExamplesForBothStores() throws Exception {
     assertThat(examples())
         .extracting(p -> p.getFileName().toString())
-        .contains("quickstart.yml", "influxdb.yml");
+        .contains("quickstart.yml", "influxdb.yml", "secure.yml");
+  }
+
+  @Test
+  void theSecureExampleTurnsEverythingOn() throws Exception {
+    CollectorConfiguration c = load(CONFIG_DIR.resolve("secure.yml"));
+    assertThat(c.ingest.tls.clientAuth)
+        .isEqualTo(io.handlewatch.collector.ingest.IngestTlsFactory.ClientAuth.OPTIONAL);
+    assertThat(c.ingest.auth.mode)
+        .isEqualTo(io.handlewatch.collector.ingest.IngestAuthFactory.Mode.MTLS_OR_TOKEN);
+    assertThat(c.api.auth.tokens).hasSize(1);
+    assertThat(c.api.auth.adminTokens).isEmpty();
+  }
+
+  @Test
+  void inconsistentSecuritySettingsAreReportedByTheirKeys(@TempDir Path dir) throws Exception {
+    Path noTls = dir.resolve("notls.yml");
+    Files.writeString(noTls, "ingest:\n  auth:\n    mode: mtls\n");
+    assertThatThrownBy(() -> load(noTls)).hasMessageContaining("ingest.auth.mode");
+    Path noTokens = dir.resolve("notokens.yml");
+    Files.writeString(noTokens, "ingest:\n  auth:\n    mode: token\n");
+    assertThatThrownBy(() -> load(noTokens))
+        .hasMessageContaining("ingest.auth.tokensFile")
+        .hasMessageContaining("ingest.auth.mode token needs ingest.tls");
+    Path noCa = dir.resolve("noca.yml");
+    Files.writeString(
+        noCa, "ingest:\n  tls:\n    certFile: a\n    keyFile: b\n    clientAuth: require\n");
+    assertThatThrownBy(() -> load(noCa)).hasMessageContaining("ingest.tls.clientCaFile");
+    Path badToken = dir.resolve("badtoken.yml");
+    Files.writeString(badToken, "api:\n  auth:\n    tokens: [short]\n");
+    assertThatThrownBy(() -> load(badToken))
+        .hasMessageContaining("api.auth.tokens")
+        .hasMessageNotContaining("[short]");
+    Path badMode = dir.resolve("badmode.yml");
+    Files.writeString(badMode, "ingest:\n  auth:\n    mode: kerberos\n");
+    assertThatThrownBy(() -> load(badMode)).hasMessageContaining("ingest.auth.mode");
+    Path plaintextTokens = dir.resolve("plain.yml");
+    Files.writeString(
+        plaintextTokens,
+        "ingest:\n  bindHost: 127.0.0.1\n  auth:\n    mode: token\n    tokensFile: t\n"
+            + "    allowPlaintextTokens: true\n");
+    assertThat(load(plaintextTokens).ingest.auth.allowPlaintextTokens).isTrue();
   }
 
   @ParameterizedTest
