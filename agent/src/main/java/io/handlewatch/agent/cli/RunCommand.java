@@ -120,7 +120,7 @@ final class RunCommand implements Callable<Integer> {
     try {
       channel = CollectorChannels.open(collector, security, linkExec);
     } catch (IllegalArgumentException e) {
-      throw new ParameterException(spec.commandLine(), e.getMessage(), e, null, null);
+      throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }
     ScheduledExecutorService sampleExec = daemonScheduler("handlewatch-sampler");
     CollectorLink link =
