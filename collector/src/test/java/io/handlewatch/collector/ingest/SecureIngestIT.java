@@ -9,17 +9,16 @@ import io.dropwizard.util.Duration;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.stub.StreamObserver;
 import io.handlewatch.agent.transport.CollectorChannels;
 import io.handlewatch.agent.transport.CollectorLink;
 import io.handlewatch.agent.transport.LinkSecurity;
 import io.handlewatch.agent.transport.MemoryReportQueue;
 import io.handlewatch.agent.transport.SysctlCadence;
-import io.handlewatch.collector.testing.RecordingStore;
+import io.handlewatch.collector.testing.AgentStream;
+import io.handlewatch.collector.testing.ControllableStore;
 import io.handlewatch.collector.testing.TestCa;
 import io.handlewatch.collector.testing.TestReports;
 import io.handlewatch.proto.v1.HostReport;
-import io.handlewatch.proto.v1.IngestGrpc;
 import io.handlewatch.proto.v1.ReportAck;
 import java.io.FileInputStream;
 import java.io.InputStream;
@@ -34,7 +33,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -62,7 +60,7 @@ class SecureIngestIT {
   static Path db1Token;
   static Path badToken;
 
-  private final RecordingStore store = new RecordingStore();
+  private final ControllableStore store = new ControllableStore().autoComplete();
   private final IngestMetrics metrics = new IngestMetrics(new MetricRegistry());
   private final ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2);
   private final List<ManagedChannel> channels = new ArrayList<>();
@@ -138,60 +136,13 @@ class SecureIngestIT {
     return c;
   }
 
-  /** One Report stream as a test drives it: what came back, in order. */
-  private static final class Stream implements StreamObserver<ReportAck> {
-    final LinkedBlockingQueue<ReportAck> acks = new LinkedBlockingQueue<>();
-    final LinkedBlockingQueue<Status> end = new LinkedBlockingQueue<>();
-    StreamObserver<HostReport> out;
-
-    static Stream open(ManagedChannel channel) {
-      Stream s = new Stream();
-      s.out = IngestGrpc.newStub(channel).report(s);
-      return s;
-    }
-
-    ReportAck nextAck() throws InterruptedException {
-      ReportAck a = acks.poll(15, TimeUnit.SECONDS);
-      if (a == null) throw new AssertionError("no ack within 15 s; ended: " + end.peek());
-      return a;
-    }
-
-    /** Waits for the cumulative ack of {@code seq}, returning the acks seen on the way. */
-    List<ReportAck> ackedUpTo(long seq) throws InterruptedException {
-      List<ReportAck> seen = new ArrayList<>();
-      while (seen.isEmpty() || seen.getLast().getAckedSeq() < seq) seen.add(nextAck());
-      return seen;
-    }
-
-    Status ended() throws InterruptedException {
-      Status s = end.poll(15, TimeUnit.SECONDS);
-      if (s == null) throw new AssertionError("stream did not end within 15 s");
-      return s;
-    }
-
-    @Override
-    public void onNext(ReportAck a) {
-      acks.add(a);
-    }
-
-    @Override
-    public void onError(Throwable t) {
-      end.add(Status.fromThrowable(t));
-    }
-
-    @Override
-    public void onCompleted() {
-      end.add(Status.OK);
-    }
-  }
-
   @Test
   void plaintextIsRefusedWhenTheCollectorSpeaksTls() throws Exception {
     start(f -> f.tls = tls(IngestTlsFactory.ClientAuth.NONE));
     ManagedChannel plain =
         NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
     channels.add(plain);
-    Stream s = Stream.open(plain);
+    AgentStream s = AgentStream.open(plain);
     s.out.onNext(report("web-1", 1, now));
     assertThat(s.ended().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
     assertThat(s.acks).isEmpty();
@@ -228,11 +179,11 @@ class SecureIngestIT {
   void certificatesOfAnotherCaAreRefusedBothWays() throws Exception {
     start(SecureIngestIT::mtls);
     // The agent's certificate is signed by a CA the collector does not trust.
-    Stream foreignAgent = Stream.open(channel(asAgent(ca, otherCa, "web-1")));
+    AgentStream foreignAgent = AgentStream.open(channel(asAgent(ca, otherCa, "web-1")));
     foreignAgent.out.onNext(report("web-1", 1, now));
     assertThat(foreignAgent.ended().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
     // The agent trusts another CA than the one that signed the collector's certificate.
-    Stream foreignCollector = Stream.open(channel(asAgent(otherCa, ca, "web-1")));
+    AgentStream foreignCollector = AgentStream.open(channel(asAgent(otherCa, ca, "web-1")));
     foreignCollector.out.onNext(report("web-1", 1, now));
     assertThat(foreignCollector.ended().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
     assertThat(store.seqs("web-1")).isEmpty();
@@ -241,7 +192,7 @@ class SecureIngestIT {
   @Test
   void aCertificateForOneHostCannotReportForAnother() throws Exception {
     start(SecureIngestIT::mtls);
-    Stream web1 = Stream.open(channel(asAgent(ca, ca, "web-1")));
+    AgentStream web1 = AgentStream.open(channel(asAgent(ca, ca, "web-1")));
     web1.out.onNext(report("db-1", 1, now));
     ReportAck refused = web1.nextAck();
     assertThat(refused.getRejected().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED.value());
@@ -265,7 +216,7 @@ class SecureIngestIT {
           f.auth.mode = IngestAuthFactory.Mode.MTLS;
         });
     var noCert = new LinkSecurity(true, ca.caCert(), null, null, null, null, false);
-    Stream s = Stream.open(channel(noCert));
+    AgentStream s = AgentStream.open(channel(noCert));
     s.out.onNext(report("web-1", 1, now));
     Status end = s.ended();
     assertThat(end.getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
@@ -277,7 +228,7 @@ class SecureIngestIT {
   @Test
   void aTokenSpeaksForItsHostAndABadOneIsUnauthenticated() throws Exception {
     start(SecureIngestIT::tokens);
-    Stream db1 = Stream.open(channel(withToken(db1Token)));
+    AgentStream db1 = AgentStream.open(channel(withToken(db1Token)));
     db1.out.onNext(report("db-1", 1, now));
     db1.out.onNext(report("web-1", 2, now));
     db1.out.onNext(report("db-1", 3, now));
@@ -294,13 +245,13 @@ class SecureIngestIT {
     assertThat(store.seqs("db-1")).containsExactly(1L, 3L);
     assertThat(metrics.rejectedCount("identity_mismatch")).isEqualTo(1);
 
-    Stream bad = Stream.open(channel(withToken(badToken)));
+    AgentStream bad = AgentStream.open(channel(withToken(badToken)));
     bad.out.onNext(report("db-1", 4, now));
     Status end = bad.ended();
     assertThat(end.getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
     assertThat(end.getDescription()).contains("unknown bearer token");
 
-    Stream none = Stream.open(channel(withToken(null)));
+    AgentStream none = AgentStream.open(channel(withToken(null)));
     none.out.onNext(report("db-1", 5, now));
     assertThat(none.ended().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
     assertThat(metrics.unauthenticatedCount()).isEqualTo(2);
@@ -310,7 +261,7 @@ class SecureIngestIT {
   @Test
   void aRenewedServerCertificateIsServedWithoutARestart() throws Exception {
     start(f -> f.tls = tls(IngestTlsFactory.ClientAuth.NONE));
-    Stream before = Stream.open(channel(asAgent(ca, ca, "web-1")));
+    AgentStream before = AgentStream.open(channel(asAgent(ca, ca, "web-1")));
     before.out.onNext(report("web-1", 1, now));
     assertThat(before.nextAck().getAckedSeq()).isEqualTo(1);
     BigInteger first = servedCertificate().getSerialNumber();
@@ -334,7 +285,7 @@ class SecureIngestIT {
     // does a new one.
     before.out.onNext(report("web-1", 2, now));
     assertThat(before.nextAck().getAckedSeq()).isEqualTo(2);
-    Stream after = Stream.open(channel(asAgent(ca, ca, "web-1")));
+    AgentStream after = AgentStream.open(channel(asAgent(ca, ca, "web-1")));
     after.out.onNext(report("web-1", 3, now));
     assertThat(after.nextAck().getAckedSeq()).isEqualTo(3);
     assertThat(server.isRunning()).isTrue();
@@ -348,8 +299,8 @@ class SecureIngestIT {
           f.limits.maxReportsPerSecond = 0.5;
           f.limits.reportBurst = 5;
         });
-    Stream flood = Stream.open(channel(asAgent(ca, ca, "web-1")));
-    Stream honest = Stream.open(channel(asAgent(ca, ca, "db-1")));
+    AgentStream flood = AgentStream.open(channel(asAgent(ca, ca, "web-1")));
+    AgentStream honest = AgentStream.open(channel(asAgent(ca, ca, "db-1")));
     for (long seq = 1; seq <= 50; seq++) flood.out.onNext(report("web-1", seq, now));
     for (long seq = 1; seq <= 5; seq++) honest.out.onNext(report("db-1", seq, now));
 
@@ -370,8 +321,8 @@ class SecureIngestIT {
           mtls(f);
           f.limits.maxSeriesPerHost = 20;
         });
-    Stream churn = Stream.open(channel(asAgent(ca, ca, "web-1")));
-    Stream honest = Stream.open(channel(asAgent(ca, ca, "db-1")));
+    AgentStream churn = AgentStream.open(channel(asAgent(ca, ca, "web-1")));
+    AgentStream honest = AgentStream.open(channel(asAgent(ca, ca, "db-1")));
     // Every report of web-1 names 5 new processes: 5 new series each time.
     int reports = 10;
     for (int seq = 1; seq <= reports; seq++) {
@@ -407,9 +358,9 @@ class SecureIngestIT {
           f.maxMessageSize = DataSize.kibibytes(64);
         });
     ManagedChannel web1 = channel(asAgent(ca, ca, "web-1"));
-    Stream big = Stream.open(web1);
-    Stream sameConnection = Stream.open(web1);
-    Stream otherAgent = Stream.open(channel(asAgent(ca, ca, "db-1")));
+    AgentStream big = AgentStream.open(web1);
+    AgentStream sameConnection = AgentStream.open(web1);
+    AgentStream otherAgent = AgentStream.open(channel(asAgent(ca, ca, "db-1")));
 
     var sample = TestReports.sample("web-1", 1, now).toBuilder();
     sample.setProcesses(0, sample.getProcesses(0).toBuilder().setCmdline("x".repeat(100_000)));
