@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** Every example under collector/config loads and validates, as `check` would. */
 class ExampleConfigsTest {
@@ -86,6 +88,24 @@ class ExampleConfigsTest {
         "ingest:\n  bindHost: 127.0.0.1\n  auth:\n    mode: token\n    tokensFile: t\n"
             + "    allowPlaintextTokens: true\n");
     assertThat(load(plaintextTokens).ingest.auth.allowPlaintextTokens).isTrue();
+  }
+
+  @ParameterizedTest
+  @MethodSource("examples")
+  void exampleLoadsAndValidates(Path file) throws Exception {
+    CollectorConfiguration c = load(file);
+    assertThat(c.ingest.port).isEqualTo(9400);
+    assertThat(c.store).isNotNull();
+  }
+
+  @Test
+  void aBadValueIsReportedByItsKey(@TempDir Path dir) throws Exception {
+    Path bad = dir.resolve("bad.yml");
+    Files.writeString(bad, "ingest:\n  port: 70000\n  maxInFlightPerStream: 0\n");
+    assertThatThrownBy(() -> load(bad))
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("ingest.port")
+        .hasMessageContaining("ingest.maxInFlightPerStream");
   }
 
   @Test
