@@ -97,6 +97,7 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
             });
 
     env.jersey().register(new HostsResource(store));
+    config.api.auth.register(env);
     this.store = store;
     this.ingest = ingest;
     this.ingestMetrics = metrics;

@@ -46,7 +46,48 @@ class ExampleConfigsTest {
   void thereAreExamplesForBothStores() throws Exception {
     assertThat(examples())
         .extracting(p -> p.getFileName().toString())
-        .contains("quickstart.yml", "influxdb.yml");
+        .contains("quickstart.yml", "influxdb.yml", "secure.yml");
+  }
+
+  @Test
+  void theSecureExampleTurnsEverythingOn() throws Exception {
+    CollectorConfiguration c = load(CONFIG_DIR.resolve("secure.yml"));
+    assertThat(c.ingest.tls.clientAuth)
+        .isEqualTo(io.handlewatch.collector.ingest.IngestTlsFactory.ClientAuth.OPTIONAL);
+    assertThat(c.ingest.auth.mode)
+        .isEqualTo(io.handlewatch.collector.ingest.IngestAuthFactory.Mode.MTLS_OR_TOKEN);
+    assertThat(c.api.auth.tokens).hasSize(1);
+    assertThat(c.api.auth.adminTokens).isEmpty();
+  }
+
+  /** A configuration that fails to load, with a message naming each of {@code keys}. */
+  private static void refused(Path dir, String yaml, String... keys) throws Exception {
+    Path f = Files.createTempFile(dir, "bad", ".yml");
+    Files.writeString(f, yaml);
+    var thrown = assertThatThrownBy(() -> load(f));
+    for (String k : keys) thrown.hasMessageContaining(k);
+  }
+
+  @Test
+  void inconsistentSecuritySettingsAreReportedByTheirKeys(@TempDir Path dir) throws Exception {
+    refused(dir, "ingest:\n  auth:\n    mode: mtls\n", "ingest.auth.mode");
+    refused(
+        dir,
+        "ingest:\n  auth:\n    mode: token\n",
+        "ingest.auth.tokensFile",
+        "ingest.auth.mode token needs ingest.tls");
+    refused(
+        dir,
+        "ingest:\n  tls:\n    certFile: a\n    keyFile: b\n    clientAuth: require\n",
+        "ingest.tls.clientCaFile");
+    refused(dir, "api:\n  auth:\n    tokens: [short]\n", "api.auth.tokens");
+    refused(dir, "ingest:\n  auth:\n    mode: kerberos\n", "ingest.auth.mode");
+    Path plaintextTokens = dir.resolve("plain.yml");
+    Files.writeString(
+        plaintextTokens,
+        "ingest:\n  bindHost: 127.0.0.1\n  auth:\n    mode: token\n    tokensFile: t\n"
+            + "    allowPlaintextTokens: true\n");
+    assertThat(load(plaintextTokens).ingest.auth.allowPlaintextTokens).isTrue();
   }
 
   @ParameterizedTest

@@ -1,12 +1,13 @@
 package io.handlewatch.agent.cli;
 
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.handlewatch.agent.sample.Sampler;
 import io.handlewatch.agent.spool.DiskSpool;
 import io.handlewatch.agent.spool.FsyncPolicy;
 import io.handlewatch.agent.spool.SpoolConfig;
+import io.handlewatch.agent.transport.CollectorChannels;
 import io.handlewatch.agent.transport.CollectorLink;
+import io.handlewatch.agent.transport.LinkSecurity;
 import io.handlewatch.agent.transport.ReportQueue;
 import io.handlewatch.agent.transport.SequenceFile;
 import io.handlewatch.agent.transport.SysctlCadence;
@@ -46,6 +47,8 @@ final class RunCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Mixin SamplingOptions sampling;
+
+  @Mixin LinkSecurityOptions linkSecurity;
 
   @Option(
       names = "--collector",
@@ -165,14 +168,14 @@ final class RunCommand implements Callable<Integer> {
     // Numbering continues above every report the spool holds, whatever the seq file says.
     seq.skipPast(queue.lastSeq());
 
-    ManagedChannel channel =
-        NettyChannelBuilder.forTarget(collector)
-            .usePlaintext()
-            .keepAliveTime(30, TimeUnit.SECONDS)
-            .keepAliveTimeout(10, TimeUnit.SECONDS)
-            .keepAliveWithoutCalls(true)
-            .build();
+    LinkSecurity security = linkSecurity.security(spec, collector);
     ScheduledExecutorService linkExec = daemonScheduler("handlewatch-link");
+    ManagedChannel channel;
+    try {
+      channel = CollectorChannels.open(collector, security, linkExec);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+    }
     ScheduledExecutorService sampleExec = daemonScheduler("handlewatch-sampler");
     CollectorLink link =
         new CollectorLink(

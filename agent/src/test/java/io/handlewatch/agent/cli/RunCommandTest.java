@@ -18,7 +18,7 @@ class RunCommandTest {
     return ConfigFileArgs.expand(AgentMain.commandLine(), args);
   }
 
-  private static String errorOf(String... args) {
+  static String errorOf(String... args) {
     PrintStream old = System.err;
     var buf = new ByteArrayOutputStream();
     System.setErr(new PrintStream(buf, true, StandardCharsets.UTF_8));

@@ -44,6 +44,17 @@ public final class IngestMetrics {
     registry.counter("ingest.rejected." + reason).inc();
   }
 
+  /** A call refused at its start for want of a valid credential. */
+  void unauthenticated(String reason) {
+    registry.counter("ingest.unauthenticated").inc();
+    registry.counter("ingest.unauthenticated." + reason).inc();
+  }
+
+  /** Calls refused as unauthenticated so far, all reasons together. */
+  public long unauthenticatedCount() {
+    return registry.counter("ingest.unauthenticated").getCount();
+  }
+
   /** Rejected reports so far for one reason. */
   public long rejectedCount(String reason) {
     return registry.counter("ingest.rejected." + reason).getCount();

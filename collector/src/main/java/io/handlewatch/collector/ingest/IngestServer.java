@@ -5,6 +5,7 @@ import io.dropwizard.util.Duration;
 import io.grpc.Server;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,12 +18,22 @@ public final class IngestServer implements Managed {
   private final String bindHost;
   private final int configuredPort;
   private final Duration shutdownGrace;
+  private final String security;
+  private final List<AutoCloseable> closeables;
 
-  IngestServer(Server server, String bindHost, int port, Duration shutdownGrace) {
+  IngestServer(
+      Server server,
+      String bindHost,
+      int port,
+      Duration shutdownGrace,
+      String security,
+      List<AutoCloseable> closeables) {
     this.server = server;
     this.bindHost = bindHost;
     this.configuredPort = port;
     this.shutdownGrace = shutdownGrace;
+    this.security = security;
+    this.closeables = List.copyOf(closeables);
   }
 
   @Override
@@ -39,7 +50,7 @@ public final class IngestServer implements Managed {
               + e.getMessage(),
           e);
     }
-    log.info("ingest listening for agents on {}:{}", bindHost, port());
+    log.info("ingest listening for agents on {}:{} ({})", bindHost, port(), security);
   }
 
   /** The port actually bound (differs from the configured one when that is 0). */
@@ -62,6 +73,13 @@ public final class IngestServer implements Managed {
       log.info("ingest: streams still open after {}, closing them", shutdownGrace);
       server.shutdownNow();
       server.awaitTermination(5, TimeUnit.SECONDS);
+    }
+    for (AutoCloseable c : closeables) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        log.warn("ingest: closing {} failed: {}", c, e.toString());
+      }
     }
     log.info("ingest stopped");
   }

@@ -5,7 +5,9 @@ import io.dropwizard.util.DataSize;
 import io.dropwizard.util.Duration;
 import io.dropwizard.validation.MinDataSize;
 import io.dropwizard.validation.MinDuration;
+import io.dropwizard.validation.ValidationMethod;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.handlewatch.collector.security.AgentTokens;
 import io.handlewatch.collector.store.SampleStore;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
@@ -13,7 +15,12 @@ import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.NotNull;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /** The {@code ingest:} section of the configuration: the gRPC port agents stream to. */
@@ -65,21 +72,81 @@ public class IngestServerFactory {
 
   @Valid @NotNull @JsonProperty public ReportLimits limits = new ReportLimits();
 
+  /** TLS on the gRPC port; absent means plaintext. */
+  @Valid @JsonProperty public IngestTlsFactory tls;
+
+  /** How agents authenticate; the default lets any agent report any host. */
+  @Valid @NotNull @JsonProperty public IngestAuthFactory auth = new IngestAuthFactory();
+
+  @ValidationMethod(
+      message =
+          "ingest.auth.mode mtls and mtls_or_token need ingest.tls with clientAuth optional or"
+              + " require")
+  public boolean isTlsGivenForCertificates() {
+    return !auth.mode.certificates()
+        || (tls != null && tls.clientAuth != IngestTlsFactory.ClientAuth.NONE);
+  }
+
+  @ValidationMethod(
+      message =
+          "ingest.auth.mode token needs ingest.tls (bearer tokens travel over TLS only);"
+              + " ingest.auth.allowPlaintextTokens is for tests on a loopback ingest.bindHost")
+  public boolean isTokenTransportSafe() {
+    if (!auth.mode.tokens() || tls != null) return true;
+    return auth.allowPlaintextTokens && isLoopback(bindHost);
+  }
+
+  private static boolean isLoopback(String host) {
+    return host.equals("localhost") || host.startsWith("127.") || host.equals("::1");
+  }
+
   /** Builds the (not yet started) server; the caller manages its lifecycle. */
   public IngestServer build(SampleStore store, IngestMetrics metrics) {
     var service =
         new IngestService(
-            store, new ReportValidator(limits, Clock.systemUTC()), metrics, maxInFlightPerStream);
+            store,
+            new ReportValidator(limits, Clock.systemUTC()),
+            metrics,
+            maxInFlightPerStream,
+            AgentQuotas.of(limits));
+    List<AutoCloseable> closeables = new ArrayList<>();
+    ScheduledExecutorService reloader =
+        Executors.newSingleThreadScheduledExecutor(
+            r ->
+                Thread.ofPlatform()
+                    .name("handlewatch-credentials-reload")
+                    .daemon(true)
+                    .unstarted(r));
+    closeables.add(reloader::shutdownNow);
+    AgentTokens tokens = null;
+    if (auth.mode.tokens()) {
+      tokens = AgentTokens.load("ingest.auth.tokensFile", Path.of(auth.tokensFile));
+      long every = auth.tokensReloadInterval.toMilliseconds();
+      reloader.scheduleWithFixedDelay(tokens::reloadIfChanged, every, every, TimeUnit.MILLISECONDS);
+    }
+    var address = new InetSocketAddress(bindHost, port);
     var builder =
-        NettyServerBuilder.forAddress(new InetSocketAddress(bindHost, port))
+        (tls == null
+                ? NettyServerBuilder.forAddress(address)
+                : NettyServerBuilder.forAddress(address, tls.credentials(reloader)))
             .addService(
                 io.grpc.ServerInterceptors.intercept(
-                    service, IngestService.PeerAddress.interceptor()))
+                    service,
+                    new AgentAuthenticator(auth.mode, tokens, auth.allowPlaintextTokens, metrics),
+                    IngestService.PeerAddress.interceptor()))
             .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, maxMessageSize.toBytes()))
             .permitKeepAliveTime(permitKeepAliveTime.toMilliseconds(), TimeUnit.MILLISECONDS)
             .permitKeepAliveWithoutCalls(true)
             .keepAliveTime(keepAliveTime.toMilliseconds(), TimeUnit.MILLISECONDS)
             .keepAliveTimeout(keepAliveTimeout.toMilliseconds(), TimeUnit.MILLISECONDS);
-    return new IngestServer(builder.build(), bindHost, port, shutdownGrace);
+    return new IngestServer(
+        builder.build(),
+        bindHost,
+        port,
+        shutdownGrace,
+        (tls == null ? "plaintext" : "TLS, client certificates " + tls.clientAuth)
+            + ", agent auth "
+            + auth.mode,
+        closeables);
   }
 }

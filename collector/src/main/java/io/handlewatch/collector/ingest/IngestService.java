@@ -14,22 +14,41 @@ public final class IngestService extends IngestGrpc.IngestImplBase {
   private final ReportValidator validator;
   private final IngestMetrics metrics;
   private final int maxInFlightPerStream;
+  private final AgentQuotas quotas;
 
   public IngestService(
       SampleStore store,
       ReportValidator validator,
       IngestMetrics metrics,
       int maxInFlightPerStream) {
+    this(store, validator, metrics, maxInFlightPerStream, AgentQuotas.of(new ReportLimits()));
+  }
+
+  IngestService(
+      SampleStore store,
+      ReportValidator validator,
+      IngestMetrics metrics,
+      int maxInFlightPerStream,
+      AgentQuotas quotas) {
     this.store = store;
     this.validator = validator;
     this.metrics = metrics;
     this.maxInFlightPerStream = maxInFlightPerStream;
+    this.quotas = quotas;
   }
 
   @Override
   public StreamObserver<HostReport> report(StreamObserver<ReportAck> acks) {
     var call = (ServerCallStreamObserver<ReportAck>) acks;
-    return new ReportStream(call, store, validator, metrics, peer(), maxInFlightPerStream);
+    return new ReportStream(
+        call,
+        store,
+        validator,
+        metrics,
+        peer(),
+        maxInFlightPerStream,
+        AgentAuthenticator.IDENTITY.get(),
+        quotas);
   }
 
   private static String peer() {

@@ -2,9 +2,13 @@ package io.handlewatch.collector.ingest;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.dropwizard.util.Duration;
+import io.dropwizard.validation.MinDuration;
+import jakarta.validation.constraints.DecimalMax;
+import jakarta.validation.constraints.DecimalMin;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Limits a report must stay within ({@code ingest.limits} in the configuration). The defaults fit
@@ -72,4 +76,38 @@ public class ReportLimits {
   @Max(65_536)
   @JsonProperty
   public int maxTextLength = 1024;
+
+  /**
+   * Sustained reports per second one agent (its authenticated identity, else its host) may send. An
+   * agent samples every 10 s; replays after an outage go faster, within {@link #reportBurst}.
+   * Beyond it the agent's stream ends with RESOURCE_EXHAUSTED (counted as {@code
+   * ingest.rejected.rate_limit}); the agent keeps what was not acknowledged and replays it after
+   * its reconnect backoff, so an honest agent loses nothing and a flooding one is slowed down.
+   */
+  @DecimalMin("0.01")
+  @DecimalMax("100000")
+  @JsonProperty
+  public double maxReportsPerSecond = 20;
+
+  /** Reports an agent may send at once above the sustained rate (a replayed backlog). */
+  @Min(1)
+  @Max(1_000_000)
+  @JsonProperty
+  public int reportBurst = 2000;
+
+  /**
+   * Distinct series one host may create within {@link #seriesWindow}: processes (pid, comm), their
+   * CLOSE_WAIT peers (pid, comm, remote), port pressure remotes and sysctl names. A report that
+   * would take a host past it is refused with RESOURCE_EXHAUSTED ({@code
+   * ingest.rejected.cardinality}); reports on series the host already has still pass.
+   */
+  @Min(10)
+  @Max(10_000_000)
+  @JsonProperty
+  public int maxSeriesPerHost = 10_000;
+
+  @NotNull
+  @MinDuration(value = 1, unit = TimeUnit.MINUTES)
+  @JsonProperty
+  public Duration seriesWindow = Duration.hours(1);
 }

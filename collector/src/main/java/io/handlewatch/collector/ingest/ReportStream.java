@@ -44,6 +44,8 @@ final class ReportStream implements StreamObserver<HostReport> {
   private final ReportValidator validator;
   private final IngestMetrics metrics;
   private final String peer;
+  private final AgentIdentity identity;
+  private final AgentQuotas quotas;
   private final ArrayDeque<Pending> pending = new ArrayDeque<>();
   private String host;
   private long lastSeq;
@@ -59,8 +61,12 @@ final class ReportStream implements StreamObserver<HostReport> {
       ReportValidator validator,
       IngestMetrics metrics,
       String peer,
-      int maxInFlight) {
+      int maxInFlight,
+      AgentIdentity identity,
+      AgentQuotas quotas) {
     this.acks = acks;
+    this.identity = identity;
+    this.quotas = quotas;
     this.store = store;
     this.validator = validator;
     this.metrics = metrics;
@@ -77,6 +83,10 @@ final class ReportStream implements StreamObserver<HostReport> {
     Pending p;
     synchronized (this) {
       if (closed) return;
+      if (!quotas.rate().tryTake(agentKey(report))) {
+        endOverRate(report);
+        return;
+      }
       p = new Pending(report.getSeq());
       pending.addLast(p);
       metrics.unacked.incrementAndGet();
@@ -111,6 +121,19 @@ final class ReportStream implements StreamObserver<HostReport> {
               "seq " + report.getSeq() + " does not follow " + lastSeq + " on this stream"));
     }
     String h = report.getSample().getHost().getHostname();
+    if (identity != null && !identity.allows(h)) {
+      return Optional.of(
+          new Violation(
+              Status.Code.PERMISSION_DENIED,
+              "sample.host.hostname",
+              "this stream's credential ("
+                  + identity.credential()
+                  + ") speaks for "
+                  + String.join(", ", identity.hosts())
+                  + ", not for "
+                  + ReportValidator.printable(h, 64),
+              "identity_mismatch"));
+    }
     if (host == null) {
       host = h;
       metrics.connected.incrementAndGet();
@@ -127,8 +150,45 @@ final class ReportStream implements StreamObserver<HostReport> {
                   + " needs its own stream",
               "host_mismatch"));
     }
+    Optional<Violation> overCap = quotas.series().admit(h, report);
+    if (overCap.isPresent()) return overCap;
     lastSeq = report.getSeq();
     return Optional.empty();
+  }
+
+  /** Per-agent limits are keyed by the credential's host when there is one, else the stream's. */
+  private String agentKey(HostReport report) {
+    if (identity != null) return identity.key();
+    if (host != null) return host;
+    String claimed = report.getSample().getHost().getHostname();
+    return claimed.length() > 253 ? claimed.substring(0, 253) : claimed;
+  }
+
+  /**
+   * Ends a stream that sends faster than its agent's rate limit. Refusing the report instead would
+   * settle it, and the agent would forget it: an honest agent replaying a backlog would lose data.
+   * Ending the stream keeps every unacknowledged report in the agent, which replays it after its
+   * reconnect backoff, so an honest agent loses nothing and a flooding one pays the backoff. Caller
+   * holds the lock.
+   */
+  private void endOverRate(HostReport report) {
+    metrics.rejected("rate_limit");
+    rejectedCount++;
+    log.warn(
+        "agent over its rate limit, ending its stream: host={} peer={} seq={} acked_up_to={}",
+        host,
+        peer,
+        report.getSeq(),
+        lastAcked);
+    finish();
+    acks.onError(
+        Status.RESOURCE_EXHAUSTED
+            .withDescription(
+                "over the rate limit (ingest.limits.maxReportsPerSecond, reportBurst);"
+                    + " replay from seq "
+                    + (lastAcked + 1)
+                    + " after a pause")
+            .asRuntimeException());
   }
 
   private void reject(Pending p, HostReport report, Violation v) {

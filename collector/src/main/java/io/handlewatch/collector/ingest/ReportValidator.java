@@ -80,6 +80,10 @@ public final class ReportValidator {
     if (t.getNanos() < 0 || t.getNanos() > 999_999_999) {
       return bad("sample.time", "time", "nanos out of range: " + t.getNanos());
     }
+    // google.protobuf.Timestamp's range (years 1..9999); beyond it Instant itself overflows.
+    if (t.getSeconds() < -62_135_596_800L || t.getSeconds() > 253_402_300_799L) {
+      return bad("sample.time", "time", "seconds out of range: " + t.getSeconds());
+    }
     Instant time = Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
     Instant now = clock.instant();
     if (time.isAfter(now.plusMillis(limits.maxFutureSkew.toMilliseconds()))) {

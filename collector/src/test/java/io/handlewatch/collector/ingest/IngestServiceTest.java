@@ -9,16 +9,14 @@ import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
-import io.grpc.stub.StreamObserver;
 import io.handlewatch.collector.store.StoreException;
+import io.handlewatch.collector.testing.AgentStream;
 import io.handlewatch.collector.testing.ControllableStore;
 import io.handlewatch.proto.v1.HostReport;
-import io.handlewatch.proto.v1.IngestGrpc;
 import io.handlewatch.proto.v1.ReportAck;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -54,49 +52,13 @@ class IngestServiceTest {
     server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
   }
 
-  /** The agent's side of one stream: what came back, in order. */
-  private static final class Agent implements StreamObserver<ReportAck> {
-    final LinkedBlockingQueue<ReportAck> acks = new LinkedBlockingQueue<>();
-    final LinkedBlockingQueue<Status> end = new LinkedBlockingQueue<>();
-    StreamObserver<HostReport> out;
-
-    ReportAck nextAck() throws InterruptedException {
-      ReportAck a = acks.poll(10, TimeUnit.SECONDS);
-      if (a == null) throw new AssertionError("no ack within 10 s");
-      return a;
-    }
-
-    Status ended() throws InterruptedException {
-      Status s = end.poll(10, TimeUnit.SECONDS);
-      if (s == null) throw new AssertionError("stream did not end within 10 s");
-      return s;
-    }
-
-    @Override
-    public void onNext(ReportAck a) {
-      acks.add(a);
-    }
-
-    @Override
-    public void onError(Throwable t) {
-      end.add(Status.fromThrowable(t));
-    }
-
-    @Override
-    public void onCompleted() {
-      end.add(Status.OK);
-    }
-  }
-
-  private Agent connect() {
-    Agent a = new Agent();
-    a.out = IngestGrpc.newStub(channel).report(a);
-    return a;
+  private AgentStream connect() {
+    return AgentStream.open(channel);
   }
 
   @Test
   void acksAreCumulativeAndInOrderEvenWhenTheStoreFinishesOutOfOrder() throws Exception {
-    Agent agent = connect();
+    AgentStream agent = connect();
     for (long seq = 1; seq <= 3; seq++) agent.out.onNext(report("web-1", seq, now));
     var w1 = store.next();
     var w2 = store.next();
@@ -119,7 +81,7 @@ class IngestServiceTest {
   @Test
   void aBadReportIsRefusedByFieldAndTheStreamStaysUp() throws Exception {
     store.autoComplete();
-    Agent agent = connect();
+    AgentStream agent = connect();
     agent.out.onNext(report("web-1", 1, now));
     assertThat(agent.nextAck().getAckedSeq()).isEqualTo(1);
 
@@ -150,7 +112,7 @@ class IngestServiceTest {
   @Test
   void anotherHostOnTheSameStreamIsRefused() throws Exception {
     store.autoComplete();
-    Agent agent = connect();
+    AgentStream agent = connect();
     agent.out.onNext(report("web-1", 1, now));
     assertThat(agent.nextAck().getAckedSeq()).isEqualTo(1);
     agent.out.onNext(report("db-1", 2, now));
@@ -161,7 +123,7 @@ class IngestServiceTest {
 
   @Test
   void aFailingStoreEndsTheStreamUnacknowledgedAndTheAgentCanReplay() throws Exception {
-    Agent first = connect();
+    AgentStream first = connect();
     first.out.onNext(report("web-1", 1, now));
     first.out.onNext(report("web-1", 2, now.plusSeconds(10)));
     store.next().complete();
@@ -177,7 +139,7 @@ class IngestServiceTest {
     assertThat(first.acks).isEmpty();
 
     store.autoComplete();
-    Agent again = connect();
+    AgentStream again = connect();
     again.out.onNext(report("web-1", 2, now.plusSeconds(10)));
     assertThat(again.nextAck().getAckedSeq()).isEqualTo(2);
     assertThat(metrics.connectedAgents()).isEqualTo(1);
@@ -188,7 +150,7 @@ class IngestServiceTest {
 
   @Test
   void aSlowStoreHoldsTheStreamAtItsInFlightLimit() throws Exception {
-    Agent agent = connect();
+    AgentStream agent = connect();
     int sent = MAX_IN_FLIGHT * 5;
     for (long seq = 1; seq <= sent; seq++)
       agent.out.onNext(report("web-1", seq, now.plusMillis(seq)));

@@ -11,6 +11,8 @@ import io.handlewatch.proto.v1.HostReport;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -28,6 +30,8 @@ public final class ControllableStore implements SampleStore {
 
   private final LinkedBlockingQueue<Write> writes = new LinkedBlockingQueue<>();
   private final LatestReports latest = new LatestReports();
+  private final ConcurrentHashMap<String, ConcurrentSkipListSet<Long>> stored =
+      new ConcurrentHashMap<>();
   private volatile boolean autoComplete;
 
   public ControllableStore autoComplete() {
@@ -55,7 +59,14 @@ public final class ControllableStore implements SampleStore {
   @Override
   public CompletableFuture<WriteOutcome> write(HostReport report) {
     var f = new CompletableFuture<WriteOutcome>();
-    f.thenRun(() -> latest.update(report));
+    f.thenRun(
+        () -> {
+          latest.update(report);
+          stored
+              .computeIfAbsent(
+                  report.getSample().getHost().getHostname(), h -> new ConcurrentSkipListSet<>())
+              .add(report.getSeq());
+        });
     Write w = new Write(report, f);
     if (autoComplete) {
       w.complete();
@@ -63,6 +74,12 @@ public final class ControllableStore implements SampleStore {
       writes.add(w);
     }
     return f;
+  }
+
+  /** The seqs of a host's reports whose write completed, ascending. */
+  public List<Long> seqs(String host) {
+    var s = stored.get(host);
+    return s == null ? List.of() : List.copyOf(s);
   }
 
   @Override

@@ -3,15 +3,24 @@ package io.handlewatch.collector.store.influx;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.codahale.metrics.MetricRegistry;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.collector.store.SampleStoreContract;
+import io.handlewatch.collector.store.TagValues;
 import io.handlewatch.collector.testing.InfluxdHarness;
 import io.handlewatch.collector.testing.TestReports;
+import io.handlewatch.proto.v1.EndpointCount;
 import io.handlewatch.proto.v1.HostReport;
+import io.handlewatch.proto.v1.PortPressureEntry;
+import io.handlewatch.proto.v1.Sysctl;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The shared store suite against a real influxd 1.6.7, plus what only InfluxDB can get wrong. */
 class InfluxStoreIT extends SampleStoreContract {
@@ -125,4 +134,87 @@ class InfluxStoreIT extends SampleStoreContract {
       s.close();
     }
   }
+
+  /**
+   * One hostile value in every tag a report sets from agent data (process comm, CLOSE_WAIT peer,
+   * port pressure remote, sysctl name): the database holds exactly the 8 measurements and 8 series
+   * of such a report, and each tag reads back as {@link TagValues#safe} of the value.
+   */
+  @ParameterizedTest(name = "[{index}] {0}")
+  @ValueSource(
+      strings = {
+        "line\nbreak",
+        "cr\rlf\r\n",
+        "trailing\\",
+        "trailing\\\\\\",
+        "a,b",
+        "k=v",
+        "with space",
+        " leading and trailing ",
+        "../../etc/passwd",
+        "cpu,host=evil value=1\nmem,host=evil value=2",
+        "x\\ y\\,z\\=",
+        "tab\there"
+      })
+  void aHostileTagValueCreatesNoExtraMeasurementOrSeries(String value) throws Exception {
+    String db = "hostile_" + Integer.toHexString(value.hashCode());
+    SampleStore s = config(influxd.url(), db).build(new MetricRegistry());
+    try {
+      var sample =
+          TestReports.sample("hostile-2", 1, t0).toBuilder().clearProcesses().clearSysctls();
+      sample.addProcesses(
+          TestReports.process(100, value, 5, 1024, 0).toBuilder()
+              .addCloseWaitPeers(EndpointCount.newBuilder().setEndpoint(value).setCount(3)));
+      sample.setPortPressure(
+          sample.getPortPressure().toBuilder()
+              .setTop(0, PortPressureEntry.newBuilder().setRemote(value).setInUse(7)));
+      sample.addSysctls(Sysctl.newBuilder().setName(value).setValue("1"));
+      store.close();
+      store = s;
+      write(HostReport.newBuilder().setSeq(1).setSample(sample).build());
+
+      assertThat(values(influxd.query(db, "SHOW MEASUREMENTS")))
+          .containsExactlyInAnyOrder(
+              "agent",
+              "close_wait_peer",
+              "fd",
+              "port_pressure",
+              "process",
+              "sockstat",
+              "sysctl",
+              "tcp");
+      assertThat(values(influxd.query(db, "SHOW SERIES"))).hasSize(8);
+      String safe = TagValues.safe(value);
+      assertThat(tagValues(db, "process", "comm")).containsExactly(safe);
+      assertThat(tagValues(db, "close_wait_peer", "comm")).containsExactly(safe);
+      assertThat(tagValues(db, "close_wait_peer", "remote")).containsExactly(safe);
+      assertThat(tagValues(db, "port_pressure", "remote")).containsExactly(safe);
+      assertThat(tagValues(db, "sysctl", "name")).containsExactly(safe);
+      assertThat(tagValues(db, "tcp", "host")).containsExactly("hostile-2");
+    } finally {
+      s.close();
+    }
+  }
+
+  private List<String> tagValues(String db, String measurement, String key) throws Exception {
+    JsonNode values =
+        JSON.readTree(
+                influxd.query(
+                    db, "SHOW TAG VALUES FROM \"" + measurement + "\" WITH KEY = \"" + key + "\""))
+            .at("/results/0/series/0/values");
+    List<String> out = new ArrayList<>();
+    for (JsonNode row : values) out.add(row.get(1).asText());
+    return out;
+  }
+
+  /** The first column of every row of every series of a query's answer. */
+  private static List<String> values(String json) throws Exception {
+    List<String> out = new ArrayList<>();
+    for (JsonNode series : JSON.readTree(json).at("/results/0/series")) {
+      for (JsonNode row : series.get("values")) out.add(row.get(0).asText());
+    }
+    return out;
+  }
+
+  private static final ObjectMapper JSON = new ObjectMapper();
 }

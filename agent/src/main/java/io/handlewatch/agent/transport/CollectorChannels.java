@@ -1,0 +1,88 @@
+package io.handlewatch.agent.transport;
+
+import io.grpc.ChannelCredentials;
+import io.grpc.CompositeChannelCredentials;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.util.AdvancedTlsX509KeyManager;
+import io.grpc.util.AdvancedTlsX509TrustManager;
+import java.io.IOException;
+import java.security.GeneralSecurityException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Builds the channel to a collector, plaintext or TLS, with the agent's client certificate and
+ * bearer token when it has them. Certificate, key and CA files are re-read every minute on {@code
+ * reloader} when they change, so a renewed client certificate is used from the next connection on.
+ */
+public final class CollectorChannels {
+  private static final long RELOAD_MINUTES = 1;
+
+  private CollectorChannels() {}
+
+  /**
+   * @throws IllegalArgumentException naming the option whose file cannot be used
+   */
+  public static ManagedChannel open(
+      String target, LinkSecurity security, ScheduledExecutorService reloader) {
+    ChannelCredentials creds =
+        security.tls() ? tls(security, reloader) : InsecureChannelCredentials.create();
+    if (security.tokenFile() != null) {
+      creds =
+          CompositeChannelCredentials.create(
+              creds,
+              new BearerTokenCredentials(security.tokenFile(), security.allowPlaintextToken()));
+    }
+    var builder =
+        NettyChannelBuilder.forTarget(target, creds)
+            .keepAliveTime(30, TimeUnit.SECONDS)
+            .keepAliveTimeout(10, TimeUnit.SECONDS)
+            .keepAliveWithoutCalls(true);
+    if (security.serverName() != null) builder.overrideAuthority(security.serverName());
+    return builder.build();
+  }
+
+  private static ChannelCredentials tls(LinkSecurity s, ScheduledExecutorService reloader) {
+    var builder = TlsChannelCredentials.newBuilder();
+    if (s.caCert() != null) {
+      try {
+        var trust =
+            AdvancedTlsX509TrustManager.newBuilder()
+                .setVerification(
+                    AdvancedTlsX509TrustManager.Verification.CERTIFICATE_AND_HOST_NAME_VERIFICATION)
+                .build();
+        trust.updateTrustCredentials(
+            s.caCert().toFile(), RELOAD_MINUTES, TimeUnit.MINUTES, reloader);
+        builder.trustManager(trust);
+      } catch (IOException | GeneralSecurityException e) {
+        throw new IllegalArgumentException(
+            "--ca-cert: cannot load " + s.caCert() + " (PEM certificates): " + e, e);
+      }
+    }
+    if (s.clientCert() != null) {
+      try {
+        var keys = new AdvancedTlsX509KeyManager();
+        keys.updateIdentityCredentials(
+            s.clientCert().toFile(),
+            s.clientKey().toFile(),
+            RELOAD_MINUTES,
+            TimeUnit.MINUTES,
+            reloader);
+        builder.keyManager(keys);
+      } catch (IOException | GeneralSecurityException e) {
+        throw new IllegalArgumentException(
+            "--client-cert/--client-key: cannot load "
+                + s.clientCert()
+                + " and "
+                + s.clientKey()
+                + " (PEM certificate and unencrypted PKCS#8 key): "
+                + e,
+            e);
+      }
+    }
+    return builder.build();
+  }
+}
