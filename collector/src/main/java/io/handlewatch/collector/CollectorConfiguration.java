@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import io.dropwizard.core.Configuration;
 import io.dropwizard.core.server.DefaultServerFactory;
 import io.dropwizard.jetty.HttpConnectorFactory;
+import io.handlewatch.collector.api.ApiFactory;
 import io.handlewatch.collector.ingest.IngestServerFactory;
 import io.handlewatch.collector.store.StoreFactory;
 import io.handlewatch.collector.store.memory.MemoryStoreFactory;
@@ -20,6 +21,9 @@ public class CollectorConfiguration extends Configuration {
   @Valid @NotNull @JsonProperty public IngestServerFactory ingest = new IngestServerFactory();
 
   @Valid @NotNull @JsonProperty public StoreFactory store = new MemoryStoreFactory();
+
+  /** The REST API: staleness and the bounds of its answers (every key has a default). */
+  @Valid @NotNull @JsonProperty public ApiFactory api = new ApiFactory();
 
   public CollectorConfiguration() {
     // Admin (metrics, health checks, tasks) on loopback unless the configuration says otherwise.

@@ -79,10 +79,10 @@ class CollectorAppTest {
     for (JsonNode h : hosts.get("hosts")) if (h.get("host").asText().equals("app-1")) app1 = h;
     assertThat(app1).as("app-1 in %s", hosts).isNotNull();
     assertThat(app1.get("seq").asLong()).isEqualTo(2);
-    assertThat(app1.get("last_sample").asText()).isEqualTo(t.toString());
+    assertThat(app1.get("last_seen").asText()).isEqualTo(t.toString());
     assertThat(app1.at("/tcp/close_wait").asLong()).isEqualTo(2);
     assertThat(app1.at("/tcp/established").asLong()).isEqualTo(TestReports.established(2));
-    assertThat(app1.at("/top_process/comm").asText()).isEqualTo("java");
+    assertThat(app1.at("/top_offender/comm").asText()).isEqualTo("java");
 
     JsonNode one = APP.client().target(api("/api/v1/hosts/app-2")).request().get(JsonNode.class);
     assertThat(one.get("seq").asLong()).isEqualTo(9);
