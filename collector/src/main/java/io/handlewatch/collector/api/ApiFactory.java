@@ -12,6 +12,7 @@ import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -69,6 +70,11 @@ public class ApiFactory {
         .addMapping("/*");
     JerseyEnvironment jersey = env.jersey();
     jersey.setUrlPattern(URL_PATTERN);
+    for (Object r : resources(store, detection, clock)) jersey.register(r);
+  }
+
+  /** The API's resources and providers, for Jersey (tests register them on their own). */
+  public List<Object> resources(SampleStore store, DetectionReadModel detection, Clock clock) {
     HostSummaries summaries =
         new HostSummaries(
             store,
@@ -76,11 +82,12 @@ public class ApiFactory {
             clock,
             java.time.Duration.ofMillis(defaultReportInterval.toMilliseconds()),
             staleAfterIntervals);
-    jersey.register(new ApiExceptionMapper());
-    jersey.register(new HostsResource(store, summaries, detection, maxPageSize));
-    jersey.register(new SeriesResource(store, clock, maxPointsPerSeries, maxSeries));
-    jersey.register(new AlertsResource(detection));
-    jersey.register(new SysctlDriftResource(detection));
-    jersey.register(new OpenApiResource());
+    return List.of(
+        new ApiExceptionMapper(),
+        new HostsResource(store, summaries, detection, maxPageSize),
+        new SeriesResource(store, clock, maxPointsPerSeries, maxSeries),
+        new AlertsResource(detection),
+        new SysctlDriftResource(detection),
+        new OpenApiResource());
   }
 }
