@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -69,7 +70,8 @@ public final class SeriesResource {
    * @param stepSeconds the step in seconds
    * @param filter the tag filters applied
    * @param points points over all series
-   * @param series one per tag set, each point {@code [epoch_ms, value]} at its step's start
+   * @param series one per tag set, in tag order, each point {@code [epoch_ms, value]} at its step's
+   *     start
    */
   @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
   public record Series(
@@ -199,6 +201,8 @@ public final class SeriesResource {
     }
     List<Line> lines = new ArrayList<>();
     bySeries.forEach((tags, pts) -> lines.add(new Line(tags, pts)));
+    // Series in the order of their tags (pid=4242 before pid=77), whatever the store's order.
+    lines.sort(Comparator.comparing(l -> l.tags().toString()));
     return new Series(
         host,
         metric.name(),
