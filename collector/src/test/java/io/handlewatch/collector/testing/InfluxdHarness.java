@@ -159,25 +159,7 @@ public final class InfluxdHarness implements AutoCloseable {
     for (String p : new String[] {"/usr/bin/influxd", "/usr/local/bin/influxd"}) {
       if (Files.isExecutable(Path.of(p))) return p;
     }
-    boolean root = "root".equals(System.getProperty("user.name"));
-    if (!root) {
-      throw new IOException(
-          "influxd not found: install Debian's influxdb package (apt-get install -y influxdb); bin/test does this");
-    }
-    for (String[] cmd :
-        new String[][] {
-          {"apt-get", "update", "-qq"}, {"apt-get", "install", "-y", "-qq", "influxdb"}
-        }) {
-      Process p =
-          new ProcessBuilder(cmd)
-              .redirectErrorStream(true)
-              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-              .start();
-      p.getOutputStream().close();
-      if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
-        throw new IOException("installing influxdb failed: " + String.join(" ", cmd));
-      }
-    }
+    DebianPackages.install("influxd", "influxdb");
     return "/usr/bin/influxd";
   }
 }
