@@ -141,6 +141,20 @@ public final class InfluxdHarness implements AutoCloseable {
     return r.body();
   }
 
+  /** Writes line protocol (millisecond timestamps) into {@code database}, as a writer would. */
+  public void write(String database, String lines) throws IOException, InterruptedException {
+    String uri =
+        url() + "/write?precision=ms&db=" + URLEncoder.encode(database, StandardCharsets.UTF_8);
+    var r =
+        http.send(
+            HttpRequest.newBuilder(URI.create(uri))
+                .POST(HttpRequest.BodyPublishers.ofString(lines))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() != 204)
+      throw new IOException("influxd refused the write with " + r.statusCode() + ": " + r.body());
+  }
+
   @Override
   public void close() throws Exception {
     stop(true);
