@@ -1,5 +1,6 @@
 package io.handlewatch.collector.api;
 
+import io.handlewatch.collector.store.ReportPoints;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,21 +29,7 @@ public final class MetricCatalog {
 
   private static Map<String, Metric> build() {
     Map<String, Metric> m = new LinkedHashMap<>();
-    add(
-        m,
-        "tcp",
-        List.of(),
-        "established",
-        "syn_sent",
-        "syn_recv",
-        "fin_wait1",
-        "fin_wait2",
-        "time_wait",
-        "close",
-        "close_wait",
-        "last_ack",
-        "listen",
-        "closing");
+    add(m, "tcp", List.of(), ReportPoints.TCP_FIELDS.toArray(String[]::new));
     add(m, "sockstat", List.of(), "inuse", "orphan", "tw", "alloc", "mem");
     add(m, "fd", List.of(), "allocated", "max", "nr_open", "used_ratio");
     add(

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import io.dropwizard.testing.junit5.ResourceExtension;
 import io.handlewatch.collector.store.memory.MemoryStore;
+import io.handlewatch.collector.testing.ApiExtension;
 import io.handlewatch.collector.testing.FixedDetection;
 import io.handlewatch.collector.testing.MutableClock;
 import io.handlewatch.collector.testing.TestFleet;
@@ -31,13 +32,7 @@ class FleetApiTest {
       new MemoryStore(64L << 20, Duration.ofHours(6), clock, new MetricRegistry());
   static final FixedDetection detection = new FixedDetection();
 
-  static final ResourceExtension API = api();
-
-  private static ResourceExtension api() {
-    var b = ResourceExtension.builder();
-    for (Object r : new ApiFactory().resources(store, detection, clock)) b.addResource(r);
-    return b.build();
-  }
+  static final ResourceExtension API = ApiExtension.over(store, detection, clock);
 
   @BeforeAll
   static void fleet() throws Exception {

@@ -16,6 +16,7 @@ import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import io.dropwizard.testing.junit5.ResourceExtension;
 import io.handlewatch.collector.store.Aggregation;
 import io.handlewatch.collector.store.memory.MemoryStore;
+import io.handlewatch.collector.testing.ApiExtension;
 import io.handlewatch.collector.testing.FixedDetection;
 import io.handlewatch.collector.testing.MutableClock;
 import io.handlewatch.collector.testing.TestFleet;
@@ -55,16 +56,10 @@ class OpenApiConsistencyTest {
       new MemoryStore(64L << 20, Duration.ofHours(6), clock, new MetricRegistry());
   static final FixedDetection detection = new FixedDetection();
   static final List<Object> resources = new ApiFactory().resources(store, detection, clock);
-  static final ResourceExtension API = api();
+  static final ResourceExtension API = ApiExtension.over(store, detection, clock);
   static final ObjectMapper JSON = new ObjectMapper();
   static final SchemaRegistry schemas = SchemaRegistry.withDialect(Dialects.getOpenApi31());
   static JsonNode spec;
-
-  private static ResourceExtension api() {
-    var b = ResourceExtension.builder();
-    for (Object r : resources) b.addResource(r);
-    return b.build();
-  }
 
   @BeforeAll
   static void load() throws Exception {

@@ -10,6 +10,7 @@ import io.dropwizard.testing.junit5.ResourceExtension;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.collector.store.influx.InfluxStoreFactory;
 import io.handlewatch.collector.store.memory.MemoryStore;
+import io.handlewatch.collector.testing.ApiExtension;
 import io.handlewatch.collector.testing.FixedDetection;
 import io.handlewatch.collector.testing.InfluxdHarness;
 import io.handlewatch.collector.testing.MutableClock;
@@ -38,8 +39,10 @@ class SeriesApiIT {
   static final SampleStore influx = influxStore();
   static final SampleStore memory =
       new MemoryStore(64L << 20, Duration.ofHours(6), clock, new MetricRegistry());
-  static final ResourceExtension OVER_INFLUX = api(influx);
-  static final ResourceExtension OVER_MEMORY = api(memory);
+  static final ResourceExtension OVER_INFLUX =
+      ApiExtension.over(influx, new FixedDetection(), clock);
+  static final ResourceExtension OVER_MEMORY =
+      ApiExtension.over(memory, new FixedDetection(), clock);
   static final ObjectMapper JSON = new ObjectMapper();
 
   private static InfluxdHarness startInfluxd() {
@@ -56,14 +59,6 @@ class SeriesApiIT {
     f.database = "series";
     f.flushInterval = io.dropwizard.util.Duration.milliseconds(20);
     return f.build(new MetricRegistry());
-  }
-
-  private static ResourceExtension api(SampleStore store) {
-    var b = ResourceExtension.builder();
-    for (Object r : new ApiFactory().resources(store, new FixedDetection(), clock)) {
-      b.addResource(r);
-    }
-    return b.build();
   }
 
   @BeforeAll

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import io.dropwizard.testing.junit5.ResourceExtension;
 import io.handlewatch.collector.store.memory.MemoryStore;
+import io.handlewatch.collector.testing.ApiExtension;
 import io.handlewatch.collector.testing.FixedDetection;
 import io.handlewatch.collector.testing.MutableClock;
 import io.handlewatch.collector.testing.TestReports;
@@ -32,17 +33,9 @@ class SeriesApiTest {
   static final MemoryStore store =
       new MemoryStore(64L << 20, Duration.ofHours(6), clock, new MetricRegistry());
 
-  static final ResourceExtension API = api();
+  static final ResourceExtension API = ApiExtension.over(store, new FixedDetection(), clock);
   static final com.fasterxml.jackson.databind.ObjectMapper JSON =
       new com.fasterxml.jackson.databind.ObjectMapper();
-
-  private static ResourceExtension api() {
-    var b = ResourceExtension.builder();
-    for (Object r : new ApiFactory().resources(store, new FixedDetection(), clock)) {
-      b.addResource(r);
-    }
-    return b.build();
-  }
 
   @BeforeAll
   static void history() {
