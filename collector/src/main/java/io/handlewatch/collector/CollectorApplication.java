@@ -7,13 +7,15 @@ import io.dropwizard.core.Application;
 import io.dropwizard.core.setup.Bootstrap;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.lifecycle.Managed;
-import io.handlewatch.collector.api.HostsResource;
+import io.handlewatch.collector.api.DetectionReadModel;
+import io.handlewatch.collector.api.NoDetection;
 import io.handlewatch.collector.detect.Detector;
 import io.handlewatch.collector.ingest.IngestMetrics;
 import io.handlewatch.collector.ingest.IngestServer;
 import io.handlewatch.collector.store.ListeningStore;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.collector.store.StoreHealth;
+import java.time.Clock;
 
 /**
  * The collector: {@code handlewatch-collector server CONFIG.yml} runs it, {@code check CONFIG.yml}
@@ -96,7 +98,9 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
               }
             });
 
-    env.jersey().register(new HostsResource(store));
+    // The detector's read model replaces NoDetection once the detector runs in the collector.
+    DetectionReadModel detection = new NoDetection();
+    config.api.register(env, store, detection, Clock.systemUTC());
     config.api.auth.register(env);
     this.store = store;
     this.ingest = ingest;

@@ -4,9 +4,9 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import io.dropwizard.core.Configuration;
 import io.dropwizard.core.server.DefaultServerFactory;
 import io.dropwizard.jetty.HttpConnectorFactory;
+import io.handlewatch.collector.api.ApiFactory;
 import io.handlewatch.collector.detect.DetectionFactory;
 import io.handlewatch.collector.ingest.IngestServerFactory;
-import io.handlewatch.collector.security.ApiAuthFactory;
 import io.handlewatch.collector.store.StoreFactory;
 import io.handlewatch.collector.store.memory.MemoryStoreFactory;
 import jakarta.validation.Valid;
@@ -26,13 +26,8 @@ public class CollectorConfiguration extends Configuration {
   /** Trends, thresholds and alert hysteresis of the detector. */
   @Valid @NotNull @JsonProperty public DetectionFactory detection = new DetectionFactory();
 
-  @Valid @NotNull @JsonProperty public Api api = new Api();
-
-  /** The {@code api:} section. */
-  public static class Api {
-    /** Bearer tokens for the REST API and for admin tasks. */
-    @Valid @NotNull @JsonProperty public ApiAuthFactory auth = new ApiAuthFactory();
-  }
+  /** The REST API: staleness and the bounds of its answers (every key has a default). */
+  @Valid @NotNull @JsonProperty public ApiFactory api = new ApiFactory();
 
   public CollectorConfiguration() {
     // Admin (metrics, health checks, tasks) on loopback unless the configuration says otherwise.

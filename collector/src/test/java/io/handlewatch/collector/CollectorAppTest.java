@@ -6,24 +6,19 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.dropwizard.testing.ResourceHelpers;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
-import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.stub.StreamObserver;
 import io.handlewatch.collector.detect.Alert;
 import io.handlewatch.collector.detect.DetectionView;
 import io.handlewatch.collector.detect.evaluation.TraceGenerator;
 import io.handlewatch.collector.store.SeriesPoint;
 import io.handlewatch.collector.store.SeriesQuery;
+import io.handlewatch.collector.testing.IngestClient;
 import io.handlewatch.collector.testing.TestReports;
 import io.handlewatch.proto.v1.HostReport;
-import io.handlewatch.proto.v1.IngestGrpc;
-import io.handlewatch.proto.v1.ReportAck;
 import jakarta.ws.rs.core.Response;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -39,40 +34,9 @@ class CollectorAppTest {
     return "http://127.0.0.1:" + APP.getLocalPort() + path;
   }
 
-  /** Sends reports on one stream and waits for the ack of the last one. */
   private static void stream(HostReport... reports) throws Exception {
-    CollectorApplication app = APP.getApplication();
-    ManagedChannel ch =
-        NettyChannelBuilder.forAddress("127.0.0.1", app.ingest().port()).usePlaintext().build();
-    try {
-      var acks = new LinkedBlockingQueue<ReportAck>();
-      StreamObserver<HostReport> out =
-          IngestGrpc.newStub(ch)
-              .report(
-                  new StreamObserver<>() {
-                    @Override
-                    public void onNext(ReportAck a) {
-                      acks.add(a);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {}
-
-                    @Override
-                    public void onCompleted() {}
-                  });
-      for (HostReport r : reports) out.onNext(r);
-      long want = reports[reports.length - 1].getSeq();
-      long got = 0;
-      while (got < want) {
-        ReportAck a = acks.poll(10, TimeUnit.SECONDS);
-        assertThat(a).as("ack of seq %d", want).isNotNull();
-        got = a.getAckedSeq();
-      }
-      out.onCompleted();
-    } finally {
-      ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-    }
+    IngestClient.stream(
+        APP.<CollectorApplication>getApplication().ingest().port(), List.of(reports));
   }
 
   @Test
@@ -86,10 +50,10 @@ class CollectorAppTest {
     for (JsonNode h : hosts.get("hosts")) if (h.get("host").asText().equals("app-1")) app1 = h;
     assertThat(app1).as("app-1 in %s", hosts).isNotNull();
     assertThat(app1.get("seq").asLong()).isEqualTo(2);
-    assertThat(app1.get("last_sample").asText()).isEqualTo(t.toString());
+    assertThat(app1.get("last_seen").asText()).isEqualTo(t.toString());
     assertThat(app1.at("/tcp/close_wait").asLong()).isEqualTo(2);
     assertThat(app1.at("/tcp/established").asLong()).isEqualTo(TestReports.established(2));
-    assertThat(app1.at("/top_process/comm").asText()).isEqualTo("java");
+    assertThat(app1.at("/top_offender/comm").asText()).isEqualTo("java");
 
     JsonNode one = APP.client().target(api("/api/v1/hosts/app-2")).request().get(JsonNode.class);
     assertThat(one.get("seq").asLong()).isEqualTo(9);
@@ -152,6 +116,32 @@ class CollectorAppTest {
     assertThat(r.getStatus()).isEqualTo(404);
     JsonNode body = r.readEntity(JsonNode.class);
     assertThat(body.get("message").asText()).contains("nope");
+  }
+
+  @Test
+  void theFleetPageOwnsTheRootAndTheApiKeepsApi() {
+    Response page = APP.client().target(api("/")).request().get();
+    assertThat(page.getStatus()).isEqualTo(200);
+    assertThat(page.getMediaType().toString()).startsWith("text/html");
+    assertThat(page.readEntity(String.class)).contains("<title>handlewatch fleet</title>");
+    Response js = APP.client().target(api("/app.js")).request().get();
+    assertThat(js.getStatus()).isEqualTo(200);
+    assertThat(js.readEntity(String.class)).contains("api/v1/");
+
+    Response spec = APP.client().target(api("/api/v1/openapi.json")).request().get();
+    assertThat(spec.getStatus()).isEqualTo(200);
+    assertThat(spec.readEntity(JsonNode.class).get("openapi").asText()).isEqualTo("3.1.0");
+    Response none = APP.client().target(api("/api/v1/no-such-thing")).request().get();
+    assertThat(none.getStatus()).as("Jersey answers under /api, not the page").isEqualTo(404);
+    assertThat(none.readEntity(JsonNode.class).get("code").asInt()).isEqualTo(404);
+    Response bad =
+        APP.client()
+            .target(api("/api/v1/hosts/app-1/series"))
+            .queryParam("metric", "tcp.nope")
+            .request()
+            .get();
+    assertThat(bad.getStatus()).isEqualTo(400);
+    assertThat(bad.readEntity(JsonNode.class).get("parameter").asText()).isEqualTo("metric");
   }
 
   @Test

@@ -2,113 +2,168 @@ package io.handlewatch.collector.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.MessageOrBuilder;
 import com.google.protobuf.util.JsonFormat;
 import io.handlewatch.collector.store.ReportPoints;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.proto.v1.HostReport;
 import io.handlewatch.proto.v1.HostSample;
+import io.handlewatch.proto.v1.PortPressureEntry;
 import io.handlewatch.proto.v1.ProcessSample;
+import io.handlewatch.proto.v1.Sysctl;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
-import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 
 /**
- * {@code /api/v1/hosts}: the hosts the collector knows with their latest TCP counts and fd usage,
- * and {@code /api/v1/hosts/{host}}: a host's latest sample. (Sorting, paging, verdicts and history
- * come with the drilldown API.)
+ * {@code /api/v1/hosts}: the fleet, sortable, filterable and paged; {@code /api/v1/hosts/{host}}:
+ * one host in full.
  */
-@Path("/api/v1/hosts")
+@Path("/v1/hosts")
 @Produces(MediaType.APPLICATION_JSON)
 public final class HostsResource {
-  private static final JsonNodeFactory json = JsonNodeFactory.instance;
   private static final ObjectMapper mapper = new ObjectMapper();
   private static final JsonFormat.Printer printer =
       JsonFormat.printer().preservingProtoFieldNames().omittingInsignificantWhitespace();
 
   private final SampleStore store;
+  private final HostSummaries summaries;
+  private final DetectionReadModel detection;
+  private final int maxPageSize;
 
-  public HostsResource(SampleStore store) {
+  public HostsResource(
+      SampleStore store, HostSummaries summaries, DetectionReadModel detection, int maxPageSize) {
     this.store = store;
+    this.summaries = summaries;
+    this.detection = detection;
+    this.maxPageSize = maxPageSize;
   }
 
   @GET
-  public JsonNode hosts() {
-    ObjectNode out = json.objectNode();
-    var list = out.putArray("hosts");
-    for (HostReport r : store.latestPerHost()) {
-      list.add(summary(r));
-    }
-    return out;
+  public Fleet hosts(
+      @QueryParam("sort") String sort,
+      @QueryParam("order") String order,
+      @QueryParam("status") List<String> status,
+      @QueryParam("q") String q,
+      @QueryParam("limit") String limit,
+      @QueryParam("offset") String offset) {
+    return FleetQuery.parse(sort, order, status, q, limit, offset, maxPageSize)
+        .apply(summaries.all());
   }
 
   @GET
   @Path("/{host}")
-  public JsonNode host(@PathParam("host") String host) {
-    HostReport r =
-        store
-            .latest(host)
-            .orElseThrow(
-                () -> new WebApplicationException("no reports from host " + host + " yet", 404));
-    ObjectNode out = summary(r);
+  public HostDetail host(@PathParam("host") String host) {
+    HostReport r = store.latest(host).orElseThrow(() -> ApiException.unknownHost(host));
+    HostSample s = r.getSample();
+    HostSummary summary = summaries.of(r);
+    List<SysctlFinding> findings = detection.sysctlFindings(host);
+    List<VerdictView> verdicts =
+        detection.verdicts(host).stream()
+            .sorted(
+                Comparator.comparing(VerdictView::severity)
+                    .reversed()
+                    .thenComparing(
+                        VerdictView::etaSeconds, Comparator.nullsLast(Comparator.naturalOrder())))
+            .toList();
+    List<AlertView> alerts =
+        detection.activeAlerts().stream()
+            .filter(a -> host.equals(a.host()))
+            .map(AlertView::of)
+            .toList();
+    return new HostDetail(
+        summary,
+        s.getProcessesList().stream()
+            .sorted(
+                Comparator.comparing(
+                    (ProcessSample p) -> p.hasUsedRatio() ? p.getUsedRatio() : null,
+                    Comparator.nullsLast(Comparator.reverseOrder())))
+            .map(HostsResource::process)
+            .toList(),
+        s.hasPortPressure() ? portPressure(s) : null,
+        sysctls(host, s.getSysctlsList(), findings),
+        verdicts,
+        alerts,
+        findings,
+        s.hasProcessWalk() ? json(s.getProcessWalk(), host) : null,
+        json(s, host));
+  }
+
+  private static HostDetail.ProcessView process(ProcessSample p) {
+    String selected = p.getSelectedBy().name().replace("SELECTED_BY_", "").toLowerCase(Locale.ROOT);
+    return new HostDetail.ProcessView(
+        Integer.toUnsignedLong(p.getPid()),
+        p.getComm(),
+        p.hasCmdline() ? p.getCmdline() : null,
+        p.hasFds() ? p.getFds() : null,
+        p.hasSoftLimit() ? p.getSoftLimit() : null,
+        p.hasHardLimit() ? p.getHardLimit() : null,
+        p.hasUsedRatio() ? HostSummaries.percent(p.getUsedRatio()) : null,
+        selected.equals("unspecified") ? null : selected,
+        p.hasSockets() ? ReportPoints.tcpFields(p.getSockets()) : null,
+        p.getCloseWaitPeersList().stream()
+            .map(e -> new HostDetail.Peer(e.getEndpoint(), e.getCount()))
+            .toList());
+  }
+
+  private static HostDetail.PortPressureView portPressure(HostSample s) {
+    var pp = s.getPortPressure();
+    Integer size = pp.hasRangeSize() ? pp.getRangeSize() : null;
+    return new HostDetail.PortPressureView(
+        pp.hasRangeLow() ? pp.getRangeLow() : null,
+        pp.hasRangeHigh() ? pp.getRangeHigh() : null,
+        size,
+        pp.getTopList().stream()
+            .map(
+                (PortPressureEntry e) ->
+                    new HostDetail.PortUse(
+                        e.getRemote(),
+                        e.getInUse(),
+                        e.getTimeWait(),
+                        size == null || size == 0
+                            ? null
+                            : HostSummaries.percent((double) e.getInUse() / size)))
+            .toList());
+  }
+
+  private List<HostDetail.SysctlView> sysctls(
+      String host, List<Sysctl> sysctls, List<SysctlFinding> findings) {
+    Map<String, String> majorityWhereDiffering = new HashMap<>();
+    for (SysctlDrift d : detection.sysctlDrift()) {
+      for (SysctlDrift.HostValue hv : d.differing()) {
+        if (hv.host().equals(host)) majorityWhereDiffering.put(d.name(), d.majorityValue());
+      }
+    }
+    return sysctls.stream()
+        .sorted(Comparator.comparing(Sysctl::getName))
+        .map(
+            sc ->
+                new HostDetail.SysctlView(
+                    sc.getName(),
+                    sc.getValue(),
+                    findings.stream().filter(f -> f.name().equals(sc.getName())).toList(),
+                    majorityWhereDiffering.get(sc.getName())))
+        .toList();
+  }
+
+  private static JsonNode json(MessageOrBuilder m, String host) {
     try {
-      out.set("sample", mapper.readTree(printer.print(r.getSample())));
+      return mapper.readTree(printer.print(m));
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalStateException("sample of " + host + " cannot be printed as JSON", e);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return out;
-  }
-
-  private static ObjectNode summary(HostReport r) {
-    HostSample s = r.getSample();
-    ObjectNode h = json.objectNode();
-    h.put("host", ReportPoints.hostOf(r));
-    h.put("last_sample", ReportPoints.timeOf(r).toString());
-    h.put("seq", r.getSeq());
-    if (s.hasTcp() && s.getTcp().hasTotal()) {
-      var t = s.getTcp().getTotal();
-      ObjectNode tcp = h.putObject("tcp");
-      tcp.put("established", t.getEstablished());
-      tcp.put("syn_sent", t.getSynSent());
-      tcp.put("syn_recv", t.getSynRecv());
-      tcp.put("fin_wait1", t.getFinWait1());
-      tcp.put("fin_wait2", t.getFinWait2());
-      tcp.put("time_wait", t.getTimeWait());
-      tcp.put("close", t.getClose());
-      tcp.put("close_wait", t.getCloseWait());
-      tcp.put("last_ack", t.getLastAck());
-      tcp.put("listen", t.getListen());
-      tcp.put("closing", t.getClosing());
-    }
-    if (s.hasFileHandles()) {
-      var f = s.getFileHandles();
-      ObjectNode fd = h.putObject("fd");
-      if (f.hasAllocated()) fd.put("allocated", f.getAllocated());
-      if (f.hasMax()) fd.put("max", f.getMax());
-      if (f.hasUsedRatio()) fd.put("used_ratio", f.getUsedRatio());
-    }
-    s.getProcessesList().stream()
-        .filter(ProcessSample::hasUsedRatio)
-        .max(Comparator.comparingDouble(ProcessSample::getUsedRatio))
-        .ifPresent(
-            p -> {
-              ObjectNode top = h.putObject("top_process");
-              top.put("pid", p.getPid());
-              top.put("comm", p.getComm());
-              if (p.hasFds()) top.put("fds", p.getFds());
-              if (p.hasSoftLimit()) top.put("soft_limit", p.getSoftLimit());
-              top.put("used_ratio", p.getUsedRatio());
-            });
-    return h;
   }
 }

@@ -3,8 +3,10 @@ package io.handlewatch.collector.store;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.handlewatch.proto.v1.HostReport;
 import io.handlewatch.proto.v1.Sysctl;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -25,7 +27,10 @@ public final class LatestReports {
    * A host's newest report, serialized, and the sysctls it last sent (shared with the report they
    * came in, not copied): merged only when read, so a write never parses a stored report.
    */
-  private record Entry(Instant time, byte[] report, List<Sysctl> sysctls) {}
+  private record Entry(Instant time, long seq, byte[] report, List<Sysctl> sysctls, long[] gaps) {}
+
+  /** How many recent gaps between a host's reports its interval is the median of. */
+  private static final int GAPS_KEPT = 5;
 
   // ConcurrentHashMap.compute runs its function exactly once, so the byte count stays exact.
   private final ConcurrentHashMap<String, Entry> byHost = new ConcurrentHashMap<>();
@@ -40,18 +45,53 @@ public final class LatestReports {
         host,
         (h, previous) -> {
           Entry next;
+          long seq = report.getSeq();
           if (previous == null) {
-            next = new Entry(time, report.toByteArray(), sent);
+            next = new Entry(time, seq, report.toByteArray(), sent, new long[0]);
           } else if (time.isBefore(previous.time)) {
             // A late replay: keep the newer report, but take its sysctls if we had none.
             if (!previous.sysctls.isEmpty() || sent.isEmpty()) return previous;
-            next = new Entry(previous.time, previous.report, sent);
+            next = new Entry(previous.time, previous.seq, previous.report, sent, previous.gaps);
           } else {
-            next = new Entry(time, report.toByteArray(), sent.isEmpty() ? previous.sysctls : sent);
+            next =
+                new Entry(
+                    time,
+                    seq,
+                    report.toByteArray(),
+                    sent.isEmpty() ? previous.sysctls : sent,
+                    withGap(previous, time, seq));
           }
           bytes.addAndGet(next.report.length - (previous == null ? 0 : previous.report.length));
           return next;
         });
+  }
+
+  /**
+   * The previous gaps plus this one. A gap spanning several sequence numbers (reports the agent
+   * dropped, or sampled while it was cut off) counts per report, so it measures the interval.
+   */
+  private static long[] withGap(Entry previous, Instant time, long seq) {
+    long gap = time.toEpochMilli() - previous.time.toEpochMilli();
+    if (gap <= 0) return previous.gaps; // the same report again
+    if (seq > previous.seq) gap /= Math.max(1, seq - previous.seq);
+    long[] g = previous.gaps;
+    long[] next = new long[Math.min(GAPS_KEPT, g.length + 1)];
+    System.arraycopy(g, g.length - (next.length - 1), next, 0, next.length - 1);
+    next[next.length - 1] = gap;
+    return next;
+  }
+
+  /**
+   * The host's report interval: the median of its last few gaps between reports, so one long
+   * silence (an agent restart) or one burst (a replay) does not move it. Empty before the second
+   * report.
+   */
+  public Optional<Duration> interval(String host) {
+    Entry e = byHost.get(host);
+    if (e == null || e.gaps.length == 0) return Optional.empty();
+    long[] sorted = e.gaps.clone();
+    Arrays.sort(sorted);
+    return Optional.of(Duration.ofMillis(sorted[sorted.length / 2]));
   }
 
   private static HostReport parse(Entry e) {

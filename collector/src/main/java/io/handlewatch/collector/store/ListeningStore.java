@@ -64,6 +64,16 @@ public final class ListeningStore implements SampleStore {
   }
 
   @Override
+  public List<SeriesPoint> aggregate(AggregateQuery query) throws StoreException {
+    return delegate.aggregate(query);
+  }
+
+  @Override
+  public Optional<java.time.Duration> reportInterval(String host) {
+    return delegate.reportInterval(host);
+  }
+
+  @Override
   public StoreHealth check() {
     return delegate.check();
   }

@@ -132,7 +132,8 @@ public final class ReportPoints {
     return points;
   }
 
-  private static Map<String, Object> tcpFields(TcpStateCounts c) {
+  /** The {@code tcp} measurement's fields: every state's count, by field name. */
+  public static Map<String, Object> tcpFields(TcpStateCounts c) {
     Map<String, Object> f = new LinkedHashMap<>();
     f.put("established", c.getEstablished());
     f.put("syn_sent", c.getSynSent());

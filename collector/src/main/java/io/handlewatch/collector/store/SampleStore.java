@@ -1,6 +1,7 @@
 package io.handlewatch.collector.store;
 
 import io.handlewatch.proto.v1.HostReport;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -41,6 +42,24 @@ public interface SampleStore extends AutoCloseable {
 
   /** The stored values of one field of one measurement for one host, oldest first. */
   List<SeriesPoint> series(SeriesQuery query) throws StoreException;
+
+  /**
+   * The series of {@link #series} summarised in steps ({@link AggregateQuery}): what history views
+   * chart. The default summarises the raw points in memory, as a store that keeps them at hand (the
+   * memory store) should; a database store lets the database do it.
+   */
+  default List<SeriesPoint> aggregate(AggregateQuery query) throws StoreException {
+    return SeriesBuckets.aggregate(series(query.series()), query);
+  }
+
+  /**
+   * How often a host reports, as observed from its recent reports (the median gap between them, per
+   * sequence number), or empty while too few are known. The API marks a host stale when it has been
+   * silent for several of its own intervals.
+   */
+  default Optional<Duration> reportInterval(String host) {
+    return Optional.empty();
+  }
 
   /** A cheap check for the health endpoint: can the store take writes right now? */
   StoreHealth check();

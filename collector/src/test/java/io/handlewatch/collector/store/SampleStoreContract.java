@@ -255,6 +255,95 @@ public abstract class SampleStoreContract {
     assertThat(store.latest(host("never"))).isEmpty();
   }
 
+  private List<SeriesPoint> aggregate(
+      String host,
+      String m,
+      String field,
+      Map<String, String> tags,
+      long stepSeconds,
+      Aggregation agg)
+      throws StoreException {
+    return store.aggregate(
+        new AggregateQuery(
+            new SeriesQuery(
+                host, m, field, tags, t0.minus(1, ChronoUnit.HOURS), t0.plus(1, ChronoUnit.DAYS)),
+            java.time.Duration.ofSeconds(stepSeconds),
+            agg));
+  }
+
+  /** Ten reports 10 s apart from t0 (10:00:00.123), close_wait 1..10. */
+  private String tenReports(String name) throws Exception {
+    String h = host(name);
+    HostReport[] reports = new HostReport[10];
+    for (int i = 0; i < 10; i++) reports[i] = report(h, i + 1, t0.plusSeconds(10L * i));
+    write(reports);
+    return h;
+  }
+
+  @Test
+  void aggregateSummarisesStepsAlignedToTheEpoch() throws Exception {
+    String h = tenReports("agg");
+    Instant bucket0 = Instant.parse("2026-11-24T10:00:00Z");
+    List<Instant> starts =
+        List.of(bucket0, bucket0.plusSeconds(30), bucket0.plusSeconds(60), bucket0.plusSeconds(90));
+
+    var max = aggregate(h, "tcp", "close_wait", Map.of(), 30, Aggregation.MAX);
+    assertThat(max).extracting(SeriesPoint::time).containsExactlyElementsOf(starts);
+    assertThat(max).extracting(SeriesPoint::value).containsExactly(3., 6., 9., 10.);
+    assertThat(max).allSatisfy(p -> assertThat(p.tags()).containsEntry("host", h));
+    assertThat(aggregate(h, "tcp", "close_wait", Map.of(), 30, Aggregation.MEAN))
+        .extracting(SeriesPoint::value)
+        .containsExactly(2., 5., 8., 10.);
+    assertThat(aggregate(h, "tcp", "close_wait", Map.of(), 30, Aggregation.MIN))
+        .extracting(SeriesPoint::value)
+        .containsExactly(1., 4., 7., 10.);
+    assertThat(aggregate(h, "tcp", "close_wait", Map.of(), 30, Aggregation.LAST))
+        .extracting(SeriesPoint::value)
+        .containsExactly(3., 6., 9., 10.);
+  }
+
+  @Test
+  void aggregateKeepsSeriesApartAndHonoursTagsAndRange() throws Exception {
+    String h = tenReports("aggtags");
+    var perProcess = aggregate(h, "process", "fds", Map.of(), 60, Aggregation.MAX);
+    assertThat(perProcess).hasSize(4); // two processes, two one-minute steps
+    assertThat(perProcess)
+        .filteredOn(p -> "4242".equals(p.tags().get("pid")))
+        .extracting(SeriesPoint::value)
+        .containsExactly(806., 810.);
+    assertThat(perProcess)
+        .filteredOn(p -> "77".equals(p.tags().get("pid")))
+        .allSatisfy(p -> assertThat(p.tags()).containsEntry("comm", "nginx"))
+        .extracting(SeriesPoint::value)
+        .containsExactly(120., 120.);
+
+    var one = aggregate(h, "process", "fds", Map.of("pid", "77"), 60, Aggregation.MEAN);
+    assertThat(one).extracting(SeriesPoint::value).containsExactly(120., 120.);
+
+    var window =
+        store.aggregate(
+            new AggregateQuery(
+                SeriesQuery.of(h, "tcp", "close_wait", t0.plusSeconds(15), t0.plusSeconds(45)),
+                java.time.Duration.ofSeconds(30),
+                Aggregation.MAX));
+    assertThat(window).extracting(SeriesPoint::value).containsExactly(3., 5.);
+    assertThat(aggregate(host("none"), "tcp", "close_wait", Map.of(), 30, Aggregation.MAX))
+        .isEmpty();
+  }
+
+  @Test
+  void reportIntervalIsTheMedianGapPerSequenceNumber() throws Exception {
+    String h = host("interval");
+    write(report(h, 1, t0));
+    assertThat(store.reportInterval(h)).as("one report: no interval yet").isEmpty();
+    write(report(h, 2, t0.plusSeconds(10)));
+    write(report(h, 5, t0.plusSeconds(40))); // seq 3 and 4 were dropped by the agent
+    write(report(h, 6, t0.plusSeconds(50)));
+    write(report(h, 7, t0.plusSeconds(3600))); // back after a long outage
+    assertThat(store.reportInterval(h)).contains(java.time.Duration.ofSeconds(10));
+    assertThat(store.reportInterval(host("unknown"))).isEmpty();
+  }
+
   @Test
   void pointsBesideReportsReadBackByTagAndField() throws Exception {
     String h = host("verdict");

@@ -141,6 +141,20 @@ public final class InfluxdHarness implements AutoCloseable {
     return r.body();
   }
 
+  /** Writes line protocol (millisecond timestamps) into {@code database}, as a writer would. */
+  public void write(String database, String lines) throws IOException, InterruptedException {
+    String uri =
+        url() + "/write?precision=ms&db=" + URLEncoder.encode(database, StandardCharsets.UTF_8);
+    var r =
+        http.send(
+            HttpRequest.newBuilder(URI.create(uri))
+                .POST(HttpRequest.BodyPublishers.ofString(lines))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() != 204)
+      throw new IOException("influxd refused the write with " + r.statusCode() + ": " + r.body());
+  }
+
   @Override
   public void close() throws Exception {
     stop(true);
@@ -159,25 +173,7 @@ public final class InfluxdHarness implements AutoCloseable {
     for (String p : new String[] {"/usr/bin/influxd", "/usr/local/bin/influxd"}) {
       if (Files.isExecutable(Path.of(p))) return p;
     }
-    boolean root = "root".equals(System.getProperty("user.name"));
-    if (!root) {
-      throw new IOException(
-          "influxd not found: install Debian's influxdb package (apt-get install -y influxdb); bin/test does this");
-    }
-    for (String[] cmd :
-        new String[][] {
-          {"apt-get", "update", "-qq"}, {"apt-get", "install", "-y", "-qq", "influxdb"}
-        }) {
-      Process p =
-          new ProcessBuilder(cmd)
-              .redirectErrorStream(true)
-              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-              .start();
-      p.getOutputStream().close();
-      if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
-        throw new IOException("installing influxdb failed: " + String.join(" ", cmd));
-      }
-    }
+    DebianPackages.install("influxd", "influxdb");
     return "/usr/bin/influxd";
   }
 }

@@ -11,6 +11,7 @@ import com.influxdb.client.write.Point;
 import dev.failsafe.Failsafe;
 import dev.failsafe.FailsafeException;
 import dev.failsafe.RetryPolicy;
+import io.handlewatch.collector.store.AggregateQuery;
 import io.handlewatch.collector.store.LatestReports;
 import io.handlewatch.collector.store.ReportPoints;
 import io.handlewatch.collector.store.SampleStore;
@@ -462,25 +463,48 @@ public final class InfluxStore implements SampleStore {
 
   @Override
   public List<SeriesPoint> series(SeriesQuery q) throws StoreException {
-    StringBuilder sql =
-        new StringBuilder("SELECT ")
-            .append(identifier(q.field()))
-            .append(" FROM ")
-            .append(identifier(q.measurement()))
-            .append(" WHERE \"host\" = ")
-            .append(literal(q.host()));
+    String sql =
+        "SELECT " + identifier(q.field()) + " FROM " + identifier(q.measurement()) + where(q);
+    return points(query(sql + " GROUP BY *"));
+  }
+
+  /** InfluxDB summarises: {@code GROUP BY time(step), *} with {@code fill(none)}. */
+  @Override
+  public List<SeriesPoint> aggregate(AggregateQuery a) throws StoreException {
+    SeriesQuery q = a.series();
+    String sql =
+        "SELECT "
+            + a.aggregation().influxql()
+            + "("
+            + identifier(q.field())
+            + ") FROM "
+            + identifier(q.measurement())
+            + where(q)
+            + " GROUP BY time("
+            + a.step().toMillis()
+            + "ms), * fill(none)";
+    return points(query(sql));
+  }
+
+  /** The WHERE clause of a series query: host, tags, and the closed time range. */
+  private static String where(SeriesQuery q) {
+    StringBuilder sql = new StringBuilder(" WHERE \"host\" = ").append(literal(q.host()));
     for (var t : new TreeMap<>(q.tags()).entrySet()) {
       sql.append(" AND ")
           .append(identifier(t.getKey()))
           .append(" = ")
           .append(literal(t.getValue()));
     }
-    sql.append(" AND time >= ")
+    return sql.append(" AND time >= ")
         .append(q.from().toEpochMilli())
         .append("ms AND time <= ")
         .append(q.to().toEpochMilli())
-        .append("ms GROUP BY *");
-    JsonNode result = query(sql.toString());
+        .append("ms")
+        .toString();
+  }
+
+  /** The points of a query result, every series' tags (empty ones dropped), oldest first. */
+  private static List<SeriesPoint> points(JsonNode result) {
     List<SeriesPoint> out = new ArrayList<>();
     for (JsonNode series : result.path("series")) {
       Map<String, String> tags = new TreeMap<>();
@@ -553,6 +577,11 @@ public final class InfluxStore implements SampleStore {
   @Override
   public List<HostReport> latestPerHost() {
     return latest.all();
+  }
+
+  @Override
+  public Optional<Duration> reportInterval(String host) {
+    return latest.interval(host);
   }
 
   @Override

@@ -160,6 +160,11 @@ public final class MemoryStore implements SampleStore {
   }
 
   @Override
+  public Optional<Duration> reportInterval(String host) {
+    return latest.interval(host);
+  }
+
+  @Override
   public List<SeriesPoint> series(SeriesQuery query) {
     HostHistory h = hosts.get(query.host());
     if (h == null) return List.of();

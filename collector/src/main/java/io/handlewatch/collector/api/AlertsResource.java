@@ -1,0 +1,34 @@
+package io.handlewatch.collector.api;
+
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import java.util.Comparator;
+import java.util.List;
+
+/** {@code /api/v1/alerts}: alerts firing now, fleet-wide, optionally for one host. */
+@Path("/v1/alerts")
+@Produces(MediaType.APPLICATION_JSON)
+public final class AlertsResource {
+  private final DetectionReadModel detection;
+
+  public AlertsResource(DetectionReadModel detection) {
+    this.detection = detection;
+  }
+
+  /** The answer: the alerts, oldest incident first. */
+  public record Alerts(int total, List<AlertView> alerts) {}
+
+  @GET
+  public Alerts alerts(@QueryParam("host") String host) {
+    List<AlertView> alerts =
+        detection.activeAlerts().stream()
+            .filter(a -> host == null || host.isBlank() || host.equals(a.host()))
+            .map(AlertView::of)
+            .sorted(Comparator.comparing(AlertView::startsAt).thenComparing(AlertView::dedupKey))
+            .toList();
+    return new Alerts(alerts.size(), alerts);
+  }
+}

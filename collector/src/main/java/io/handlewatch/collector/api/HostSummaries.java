@@ -1,0 +1,157 @@
+package io.handlewatch.collector.api;
+
+import io.handlewatch.collector.store.ReportPoints;
+import io.handlewatch.collector.store.SampleStore;
+import io.handlewatch.proto.v1.EndpointCount;
+import io.handlewatch.proto.v1.HostReport;
+import io.handlewatch.proto.v1.HostSample;
+import io.handlewatch.proto.v1.ProcessSample;
+import io.handlewatch.proto.v1.TcpStateCounts;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Sums up a host's latest report, its report interval and its verdicts into a {@link HostSummary}:
+ * the one place that decides a host's status, staleness and worst ETA.
+ */
+public final class HostSummaries {
+  private final SampleStore store;
+  private final DetectionReadModel detection;
+  private final Clock clock;
+  private final Duration defaultInterval;
+  private final int staleAfterIntervals;
+
+  public HostSummaries(
+      SampleStore store,
+      DetectionReadModel detection,
+      Clock clock,
+      Duration defaultInterval,
+      int staleAfterIntervals) {
+    this.store = store;
+    this.detection = detection;
+    this.clock = clock;
+    this.defaultInterval = defaultInterval;
+    this.staleAfterIntervals = staleAfterIntervals;
+  }
+
+  /** Every host the store knows, in host-name order. */
+  public List<HostSummary> all() {
+    Instant now = clock.instant();
+    List<HostSummary> out = new ArrayList<>();
+    for (HostReport r : store.latestPerHost()) out.add(of(r, now));
+    return out;
+  }
+
+  /** The summary of a host whose latest report is {@code r}. */
+  public HostSummary of(HostReport r) {
+    return of(r, clock.instant());
+  }
+
+  HostSummary of(HostReport r, Instant now) {
+    String host = ReportPoints.hostOf(r);
+    HostSample s = r.getSample();
+    Instant seen = ReportPoints.timeOf(r);
+    Optional<Duration> observed = store.reportInterval(host);
+    Duration interval = observed.orElse(defaultInterval);
+    Duration age = Duration.between(seen, now);
+    boolean stale = age.compareTo(interval.multipliedBy(staleAfterIntervals)) > 0;
+    List<VerdictView> verdicts = detection.verdicts(host);
+
+    Map<String, Object> tcp = null;
+    Long established = null;
+    Long timeWait = null;
+    Long closeWait = null;
+    if (s.hasTcp() && s.getTcp().hasTotal()) {
+      TcpStateCounts t = s.getTcp().getTotal();
+      tcp = ReportPoints.tcpFields(t);
+      established = t.getEstablished();
+      timeWait = t.getTimeWait();
+      closeWait = t.getCloseWait();
+    }
+
+    Double systemRatio =
+        s.hasFileHandles() && s.getFileHandles().hasUsedRatio()
+            ? s.getFileHandles().getUsedRatio()
+            : null;
+    Optional<ProcessSample> byRatio =
+        s.getProcessesList().stream()
+            .filter(ProcessSample::hasUsedRatio)
+            .max(Comparator.comparingDouble(ProcessSample::getUsedRatio));
+    Optional<ProcessSample> byCloseWait =
+        s.getProcessesList().stream()
+            .filter(p -> p.hasSockets() && p.getSockets().getCloseWait() > 0)
+            .max(Comparator.comparingLong(p -> p.getSockets().getCloseWait()));
+    Double processRatio = byRatio.map(ProcessSample::getUsedRatio).orElse(null);
+    Double worstRatio = null;
+    String usedBy = null;
+    if (processRatio != null && (systemRatio == null || processRatio >= systemRatio)) {
+      worstRatio = processRatio;
+      usedBy = "process";
+    } else if (systemRatio != null) {
+      worstRatio = systemRatio;
+      usedBy = "system";
+    }
+
+    return new HostSummary(
+        host,
+        seen.toString(),
+        age.toMillis() / 1000.0,
+        interval.toMillis() / 1000.0,
+        observed.isPresent(),
+        status(stale, verdicts),
+        worstEta(verdicts),
+        r.getSeq(),
+        established,
+        timeWait,
+        closeWait,
+        tcp,
+        percent(worstRatio),
+        usedBy,
+        percent(systemRatio),
+        byRatio.map(HostSummaries::offender).orElse(null),
+        byCloseWait.map(HostSummaries::offender).orElse(null),
+        s.hasHealth() ? s.getHealth().getDroppedReports() : 0);
+  }
+
+  static HostStatus status(boolean stale, List<VerdictView> verdicts) {
+    if (stale) return HostStatus.STALE;
+    Severity worst = Severity.INFO;
+    for (VerdictView v : verdicts) if (v.severity().compareTo(worst) > 0) worst = v.severity();
+    return switch (worst) {
+      case CRITICAL -> HostStatus.CRITICAL;
+      case WARNING -> HostStatus.WARNING;
+      case INFO -> HostStatus.OK;
+    };
+  }
+
+  static HostSummary.WorstEta worstEta(List<VerdictView> verdicts) {
+    return verdicts.stream()
+        .filter(v -> v.etaSeconds() != null)
+        .min(Comparator.comparingDouble(VerdictView::etaSeconds))
+        .map(v -> new HostSummary.WorstEta(v.etaSeconds(), v.kind(), v.subject(), v.severity()))
+        .orElse(null);
+  }
+
+  static Double percent(Double ratio) {
+    return ratio == null ? null : Math.round(ratio * 100_000) / 1000.0;
+  }
+
+  static HostSummary.Offender offender(ProcessSample p) {
+    EndpointCount peer = p.getCloseWaitPeersCount() > 0 ? p.getCloseWaitPeers(0) : null;
+    return new HostSummary.Offender(
+        Integer.toUnsignedLong(p.getPid()),
+        p.getComm(),
+        p.hasFds() ? p.getFds() : null,
+        p.hasSoftLimit() ? p.getSoftLimit() : null,
+        p.hasUsedRatio() ? percent(p.getUsedRatio()) : null,
+        p.hasSockets() ? p.getSockets().getCloseWait() : null,
+        peer == null ? null : peer.getEndpoint(),
+        peer == null ? null : peer.getCount());
+  }
+}

@@ -1,0 +1,54 @@
+package io.handlewatch.collector.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.handlewatch.collector.store.ReportPoints;
+import io.handlewatch.collector.store.StoredPoint;
+import io.handlewatch.collector.testing.TestReports;
+import io.handlewatch.proto.v1.HostReport;
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+
+/** The series API's catalog is the storage schema: what ReportPoints writes, nothing else. */
+class MetricCatalogTest {
+  /** A report with every optional value present. */
+  private static List<StoredPoint> everything() {
+    HostReport r = TestReports.report("h", 1, Instant.parse("2026-11-24T10:00:00Z"));
+    var s = r.getSample().toBuilder();
+    s.getHealthBuilder().setRssBytes(40_000_000);
+    return ReportPoints.of(r.toBuilder().setSample(s).build());
+  }
+
+  @Test
+  void everyNumericFieldWrittenIsServedWithItsTags() {
+    Set<String> written = new TreeSet<>();
+    for (StoredPoint p : everything()) {
+      for (var f : p.fields().entrySet()) {
+        if (f.getValue() instanceof String) continue; // a sysctl's text: shown in the host view
+        String name = p.measurement() + "." + f.getKey();
+        written.add(name);
+        MetricCatalog.Metric m =
+            MetricCatalog.find(name).orElseThrow(() -> new AssertionError(name));
+        Set<String> tags = new TreeSet<>(p.tags().keySet());
+        tags.remove("host");
+        assertThat(new TreeSet<>(m.tags())).as("tags of %s", name).isEqualTo(tags);
+      }
+    }
+    Set<String> served = new TreeSet<>(MetricCatalog.names());
+    served.removeIf(n -> n.startsWith("verdict.")); // written by the detector
+    assertThat(served).isEqualTo(written);
+  }
+
+  @Test
+  void verdictMetricsFollowTheDesignSchema() {
+    assertThat(MetricCatalog.names())
+        .filteredOn(n -> n.startsWith("verdict."))
+        .containsExactlyInAnyOrder(
+            "verdict.eta_seconds", "verdict.slope_per_min", "verdict.value", "verdict.limit");
+    assertThat(MetricCatalog.find("verdict.eta_seconds").orElseThrow().tags())
+        .containsExactly("kind", "subject");
+  }
+}

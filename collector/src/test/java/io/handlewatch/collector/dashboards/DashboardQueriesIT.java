@@ -1,0 +1,282 @@
+package io.handlewatch.collector.dashboards;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.codahale.metrics.MetricRegistry;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.handlewatch.collector.store.SampleStore;
+import io.handlewatch.collector.store.influx.InfluxStoreFactory;
+import io.handlewatch.collector.testing.InfluxdHarness;
+import io.handlewatch.collector.testing.TestFleet;
+import io.handlewatch.proto.v1.HostReport;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every query of every Grafana dashboard under {@code dashboards/} (panels and template variables),
+ * with Grafana's macros substituted as Grafana does, returns data from a real influxd filled
+ * through the collector's InfluxDB store; verdict points, which the detector writes, are written
+ * here in the DESIGN.md schema. Also checks the provisioning files point where the dashboards
+ * expect.
+ */
+class DashboardQueriesIT {
+  static final Path DASHBOARDS = Path.of("..", "dashboards");
+  static final String DB = "handlewatch";
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+  /** The host the drilldown is opened on, and the sysctl the drift table is set to. */
+  static final Map<String, String> VARIABLES =
+      Map.of("host", "db-d", "sysctl", "net.core.somaxconn");
+
+  static InfluxdHarness influxd;
+  static Instant from;
+  static Instant to;
+
+  @BeforeAll
+  static void fill() throws Exception {
+    influxd = InfluxdHarness.start();
+    InfluxStoreFactory f = new InfluxStoreFactory();
+    f.url = influxd.url();
+    f.database = DB;
+    f.flushInterval = io.dropwizard.util.Duration.milliseconds(20);
+    Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+    to = now;
+    from = now.minus(1, ChronoUnit.HOURS);
+    try (SampleStore store = f.build(new MetricRegistry())) {
+      // Half an hour of the test fleet's reports, every 30 s, through the collector's store.
+      Object[][] hosts = {
+        {"api-a", 50L, 10L, 900L}, {"api-b", 5L, 500L, 100L}, {"db-d", 1L, 20L, 300L}
+      };
+      for (Object[] h : hosts) {
+        for (int i = 0; i < 60; i++) {
+          HostReport r =
+              TestFleet.report(
+                  (String) h[0],
+                  i + 1,
+                  now.minusSeconds(5 + 30L * (59 - i)),
+                  (Long) h[1] + i,
+                  (Long) h[2],
+                  (Long) h[3] + i);
+          assertThat(store.write(r).get(30, TimeUnit.SECONDS).pointsDropped()).isZero();
+        }
+      }
+    }
+    // What the detector writes (DESIGN.md: verdict, tags host/kind/subject, severity as a string).
+    StringBuilder verdicts = new StringBuilder();
+    for (int i = 0; i < 10; i++) {
+      long t = now.minusSeconds(60L * i).toEpochMilli();
+      verdicts
+          .append("verdict,host=db-d,kind=fd_exhaustion_process,subject=pid\\ 4242\\ java ")
+          .append("severity=\"critical\",eta_seconds=")
+          .append(3600 + 60 * i)
+          .append(",slope_per_min=12,value=300,limit=1024 ")
+          .append(t)
+          .append('\n')
+          .append("verdict,host=api-a,kind=close_wait_growth,subject=10.0.0.9:8080 ")
+          .append("severity=\"warning\",eta_seconds=")
+          .append(7200 + 60 * i)
+          .append(",slope_per_min=1.5,value=50 ")
+          .append(t)
+          .append('\n');
+    }
+    influxd.write(DB, verdicts.toString());
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (influxd != null) influxd.close();
+  }
+
+  static List<Path> dashboards() throws Exception {
+    try (Stream<Path> files = Files.list(DASHBOARDS)) {
+      List<Path> out = files.filter(p -> p.toString().endsWith(".json")).sorted().toList();
+      assertThat(out).as("dashboards in %s", DASHBOARDS.toAbsolutePath()).hasSizeGreaterThan(1);
+      return out;
+    }
+  }
+
+  /** Every panel, those inside collapsed rows included. */
+  private static List<JsonNode> panels(JsonNode dashboard) {
+    List<JsonNode> out = new ArrayList<>();
+    for (JsonNode p : dashboard.path("panels")) {
+      if (p.path("type").asText().equals("row")) {
+        p.path("panels").forEach(out::add);
+      } else {
+        out.add(p);
+      }
+    }
+    return out;
+  }
+
+  /** Grafana's InfluxQL interpolation: macros, and variables regex-escaped (used in =~ /.../). */
+  static String interpolate(String query) {
+    String q =
+        query
+            .replace(
+                "$timeFilter",
+                "time >= " + from.toEpochMilli() + "ms and time <= " + to.toEpochMilli() + "ms")
+            .replace("$__interval", "1m");
+    for (var v : VARIABLES.entrySet()) {
+      String escaped = v.getValue().replaceAll("([\\\\.*+?^${}()|\\[\\]/])", "\\\\$1");
+      q = q.replace("${" + v.getKey() + "}", escaped).replace("$" + v.getKey(), escaped);
+    }
+    return q;
+  }
+
+  /** The rows of every series a query returned, failing on an InfluxQL error. */
+  private static List<JsonNode> run(String query) throws Exception {
+    JsonNode result = JSON.readTree(influxd.query(DB, query)).path("results").path(0);
+    assertThat(result.path("error").asText()).as("error of %s", query).isEmpty();
+    List<JsonNode> rows = new ArrayList<>();
+    for (JsonNode series : result.path("series")) series.path("values").forEach(rows::add);
+    return rows;
+  }
+
+  private static boolean hasValue(JsonNode row) {
+    for (int i = 1; i < row.size(); i++) if (!row.get(i).isNull()) return true;
+    return false;
+  }
+
+  @ParameterizedTest
+  @MethodSource("dashboards")
+  void everyPanelQueryReturnsData(Path file) throws Exception {
+    JsonNode dashboard = JSON.readTree(file.toFile());
+    List<JsonNode> panels = panels(dashboard);
+    assertThat(panels).as("panels of %s", file).isNotEmpty();
+    Map<String, Integer> rowsPerPanel = new LinkedHashMap<>();
+    for (JsonNode panel : panels) {
+      String title = panel.path("title").asText();
+      assertThat(panel.at("/datasource/uid").asText())
+          .as("%s: datasource", title)
+          .isEqualTo("${datasource}");
+      assertThat(panel.path("targets")).as("%s: queries", title).isNotEmpty();
+      for (JsonNode target : panel.path("targets")) {
+        assertThat(target.path("rawQuery").asBoolean()).as("%s: raw InfluxQL", title).isTrue();
+        String query = interpolate(target.path("query").asText());
+        assertThat(query)
+            .as("%s: every variable substituted", title)
+            .doesNotContainPattern("\\$(\\w|\\{)");
+        List<JsonNode> rows = run(query);
+        assertThat(rows.stream().anyMatch(DashboardQueriesIT::hasValue))
+            .as("%s (%s) returns data: %s", title, target.path("refId").asText(), query)
+            .isTrue();
+        rowsPerPanel.merge(title, rows.size(), Integer::sum);
+      }
+    }
+    System.out.printf(
+        "%s: %d panels, rows per panel %s%n", file.getFileName(), panels.size(), rowsPerPanel);
+  }
+
+  /** The first query of the panel titled {@code title} in {@code file}, interpolated. */
+  private static String queryOf(String file, String title) throws Exception {
+    for (JsonNode p : panels(JSON.readTree(DASHBOARDS.resolve(file).toFile()))) {
+      if (p.path("title").asText().equals(title)) {
+        return interpolate(p.at("/targets/0/query").asText());
+      }
+    }
+    throw new AssertionError("no panel " + title + " in " + file);
+  }
+
+  @Test
+  void keyPanelsAnswerWhatTheFleetHolds() throws Exception {
+    String fleet = "fleet-overview.json";
+    assertThat(run(queryOf(fleet, "Hosts reporting")).getFirst().get(1).asInt()).isEqualTo(3);
+    assertThat(run(queryOf(fleet, "Critical verdicts")).getFirst().get(1).asInt()).isEqualTo(1);
+    assertThat(run(queryOf(fleet, "Warning verdicts")).getFirst().get(1).asInt()).isEqualTo(1);
+    // top(): [time, close_wait, host]; api-a leaks most (50 + 59 in its latest sample).
+    List<JsonNode> top = run(queryOf(fleet, "CLOSE_WAIT: top 10 hosts"));
+    JsonNode most = top.stream().max((a, b) -> a.get(1).asInt() - b.get(1).asInt()).orElseThrow();
+    assertThat(most.get(2).asText()).isEqualTo("api-a");
+    assertThat(most.get(1).asInt()).isEqualTo(109);
+    // db-d has somaxconn 128, the others 4096.
+    JsonNode drift =
+        JSON.readTree(influxd.query(DB, queryOf(fleet, "Sysctl drift: values per sysctl")));
+    for (JsonNode series : drift.at("/results/0/series")) {
+      int distinct = series.at("/values/0/1").asInt();
+      String name = series.at("/tags/name").asText();
+      assertThat(distinct).as(name).isEqualTo(name.equals("net.core.somaxconn") ? 2 : 1);
+    }
+    String host = "host-drilldown.json";
+    List<JsonNode> eta = run(queryOf(host, "Verdict ETA"));
+    assertThat(eta.getLast().get(1).asDouble())
+        .as("ETA of db-d's latest verdict")
+        .isEqualTo(3600.0);
+  }
+
+  @ParameterizedTest
+  @MethodSource("dashboards")
+  void templateVariablesListWhatThePanelsNeed(Path file) throws Exception {
+    JsonNode dashboard = JSON.readTree(file.toFile());
+    boolean datasourceVariable = false;
+    for (JsonNode v : dashboard.at("/templating/list")) {
+      String name = v.path("name").asText();
+      if (v.path("type").asText().equals("datasource")) {
+        assertThat(v.path("query").asText()).isEqualTo("influxdb");
+        datasourceVariable = name.equals("datasource");
+        continue;
+      }
+      assertThat(v.path("type").asText()).as("variable %s", name).isEqualTo("query");
+      assertThat(VARIABLES).as("a value chosen for $%s", name).containsKey(name);
+      List<String> values = new ArrayList<>();
+      for (JsonNode row : run(interpolate(v.path("query").asText()))) {
+        values.add(row.get(row.size() - 1).asText());
+      }
+      assertThat(values).as("$%s lists", name).contains(VARIABLES.get(name));
+    }
+    assertThat(datasourceVariable).as("a $datasource variable").isTrue();
+  }
+
+  @Test
+  void provisioningPointsGrafanaAtTheDashboardsAndTheCollectorsDatabase() throws Exception {
+    Path provisioning = DASHBOARDS.resolve("provisioning");
+    List<JsonNode> sources = new ArrayList<>();
+    try (Stream<Path> files = Files.list(provisioning.resolve("datasources"))) {
+      for (Path p : files.filter(f -> f.toString().endsWith(".yml")).toList()) {
+        YAML.readTree(p.toFile()).path("datasources").forEach(sources::add);
+      }
+    }
+    assertThat(sources).hasSize(1);
+    JsonNode ds = sources.getFirst();
+    assertThat(ds.path("type").asText()).isEqualTo("influxdb");
+    assertThat(ds.path("isDefault").asBoolean()).isTrue();
+    // The database the collector's example InfluxDB configuration writes to by default.
+    String collectorConfig = Files.readString(Path.of("config", "influxdb.yml"));
+    var db =
+        Pattern.compile("database: \\$\\{INFLUXDB_DATABASE:-([^}]+)}").matcher(collectorConfig);
+    assertThat(db.find()).isTrue();
+    assertThat(ds.at("/jsonData/dbName").asText()).isEqualTo(db.group(1));
+    assertThat(ds.path("database").asText()).isEqualTo(db.group(1));
+
+    List<JsonNode> providers = new ArrayList<>();
+    try (Stream<Path> files = Files.list(provisioning.resolve("dashboards"))) {
+      for (Path p : files.filter(f -> f.toString().endsWith(".yml")).toList()) {
+        YAML.readTree(p.toFile()).path("providers").forEach(providers::add);
+      }
+    }
+    assertThat(providers).hasSize(1);
+    assertThat(providers.getFirst().path("type").asText()).isEqualTo("file");
+    assertThat(providers.getFirst().at("/options/path").asText()).startsWith("/");
+
+    // Dashboards link to each other by uid; each uid is unique.
+    List<String> uids = new ArrayList<>();
+    for (Path p : dashboards()) uids.add(JSON.readTree(p.toFile()).path("uid").asText());
+    assertThat(uids).doesNotHaveDuplicates().contains("handlewatch-fleet", "handlewatch-host");
+  }
+}

@@ -1,0 +1,224 @@
+package io.handlewatch.collector.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dropwizard.testing.ConfigOverride;
+import io.dropwizard.testing.ResourceHelpers;
+import io.dropwizard.testing.junit5.DropwizardAppExtension;
+import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
+import io.handlewatch.collector.CollectorApplication;
+import io.handlewatch.collector.CollectorConfiguration;
+import io.handlewatch.collector.testing.HeadlessChromium;
+import io.handlewatch.collector.testing.IngestClient;
+import io.handlewatch.collector.testing.TestFleet;
+import io.handlewatch.proto.v1.HostReport;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.StaleElementReferenceException;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The fleet page in a real headless Chromium against a running collector (memory store) fed over
+ * gRPC: it lists the hosts the collector knows, most at risk first and coloured by status, picks up
+ * a new host by itself, sorts on a header click, and a click on a host opens its view whose charts
+ * draw the host's history. Screenshots go to {@code target/screenshots/}.
+ */
+@ExtendWith(DropwizardExtensionsSupport.class)
+class FleetPageIT {
+  static final DropwizardAppExtension<CollectorConfiguration> APP =
+      new DropwizardAppExtension<>(
+          CollectorApplication.class,
+          ResourceHelpers.resourceFilePath("test-memory.yml"),
+          // Fresh hosts stay fresh for 100 intervals (16 min) however slow the machine is; the
+          // stale one last reported two hours ago.
+          ConfigOverride.config("api.staleAfterIntervals", "100"));
+  static final Path SCREENSHOTS = Path.of("target", "screenshots");
+  static final Duration WAIT = Duration.ofSeconds(45);
+
+  static HeadlessChromium chromium;
+
+  /** Half an hour of reports, every 10 s; CLOSE_WAIT of api-a leaks 1 per report. */
+  static List<HostReport> history(String host, Instant end, long cw0, long leak, long fds) {
+    List<HostReport> out = new ArrayList<>();
+    for (int i = 0; i < 180; i++) {
+      long cw = cw0 + leak * i;
+      out.add(
+          TestFleet.report(
+              host, i + 1, end.minusSeconds(10L * (179 - i)), cw, 100 + (i % 7) * 10, fds + cw));
+    }
+    return out;
+  }
+
+  @BeforeAll
+  static void fleet() throws Exception {
+    int port = APP.<CollectorApplication>getApplication().ingest().port();
+    Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+    IngestClient.stream(port, history("api-a", now, 10, 1, 200));
+    IngestClient.stream(port, history("api-b", now, 3, 0, 100));
+    IngestClient.stream(port, history("cache-c", now.minus(Duration.ofHours(2)), 0, 0, 500));
+    IngestClient.stream(port, history("db-d", now, 40, 0, 50));
+    chromium = HeadlessChromium.start();
+  }
+
+  @AfterAll
+  static void quit() throws Exception {
+    if (chromium != null) chromium.close();
+  }
+
+  private static String base() {
+    return "http://127.0.0.1:" + APP.getLocalPort() + "/";
+  }
+
+  private static WebDriverWait waiting(WebDriver d) {
+    return new WebDriverWait(d, WAIT, Duration.ofMillis(100));
+  }
+
+  /**
+   * Reads the page in one script, so a refresh that re-renders the table between two WebDriver
+   * calls cannot leave a stale element in our hands.
+   */
+  @SuppressWarnings("unchecked")
+  private static <T> T read(WebDriver d, String script) {
+    return (T) ((JavascriptExecutor) d).executeScript(script);
+  }
+
+  private static List<String> rows(WebDriver d) {
+    return read(
+        d,
+        "return [...document.querySelectorAll('#fleet-table tbody tr[data-host]')]"
+            + ".map(r => r.dataset.host)");
+  }
+
+  /** Clicks what {@code css} selects, again if a refresh replaced it under the click. */
+  private static void click(WebDriver d, String css) {
+    waiting(d)
+        .ignoring(StaleElementReferenceException.class)
+        .until(
+            x -> {
+              x.findElement(By.cssSelector(css)).click();
+              return true;
+            });
+  }
+
+  /** Per chart: points, the first path's segments and width, the chart's width, all labels. */
+  private static Map<String, Map<String, Object>> charts(WebDriver d) {
+    return read(
+        d,
+        """
+        const out = {};
+        for (const c of document.querySelectorAll('svg.chart')) {
+          const paths = [...c.querySelectorAll('path.series')];
+          out[c.dataset.metric] = {
+            points: Number(c.dataset.points),
+            d: paths.length ? paths[0].getAttribute('d') : '',
+            pathWidth: paths.length ? paths[0].getBoundingClientRect().width : 0,
+            chartWidth: c.getBoundingClientRect().width,
+            labels: paths.map(p => p.dataset.label),
+          };
+        }
+        return out;
+        """);
+  }
+
+  @Test
+  void theFleetThenAHostAndItsCharts() throws Exception {
+    WebDriver d = chromium.driver();
+    d.get(base());
+    waiting(d).until(x -> rows(x).size() == 4);
+    // Most at risk first: the stale host (no detector yet), then by fd usage.
+    assertThat(rows(d)).containsExactly("cache-c", "api-a", "api-b", "db-d");
+    Map<String, String> badges =
+        read(
+            d,
+            """
+            const b = (h) => document.querySelector(`tr[data-host='${h}'] .status`);
+            return {stale: b('cache-c').textContent, ok: b('api-a').textContent,
+                    staleColour: getComputedStyle(b('cache-c')).backgroundColor,
+                    okColour: getComputedStyle(b('api-a')).backgroundColor,
+                    counts: document.getElementById('counts').textContent};
+            """);
+    assertThat(badges.get("stale")).isEqualTo("stale");
+    assertThat(badges.get("ok")).isEqualTo("ok");
+    assertThat(badges.get("staleColour")).as("status colours").isNotEqualTo(badges.get("okColour"));
+    assertThat(badges.get("counts")).contains("3 ok").contains("1 stale");
+    chromium.screenshot(SCREENSHOTS.resolve("fleet.png"));
+
+    // The table refreshes by itself: a host that reports now appears without a reload.
+    IngestClient.stream(
+        APP.<CollectorApplication>getApplication().ingest().port(),
+        history("edge-new", Instant.now().truncatedTo(ChronoUnit.SECONDS), 1, 0, 10));
+    waiting(d).until(x -> rows(x).contains("edge-new"));
+
+    // A click on a header sorts by it: most CLOSE_WAIT first.
+    click(d, "#fleet-table th[data-sort='close_wait']");
+    waiting(d).until(x -> rows(x).size() == 5 && rows(x).getFirst().equals("api-a"));
+    assertThat(rows(d)).startsWith("api-a", "db-d");
+
+    // A click on a host opens its view, and its charts draw its history.
+    click(d, "tr[data-host='api-a'] td:nth-child(3)");
+    waiting(d).until(x -> x.getCurrentUrl().endsWith("#/host/api-a"));
+    waiting(d).until(x -> charts(x).size() == 4);
+    assertThat(d.findElement(By.id("host-name")).getText()).isEqualTo("api-a");
+    Map<String, Map<String, Object>> charts = charts(d);
+    for (String metric :
+        List.of("tcp.close_wait", "tcp.time_wait", "tcp.established", "fd.used_ratio")) {
+      Map<String, Object> chart = charts.get(metric);
+      assertThat(((Number) chart.get("points")).intValue())
+          .as("%s points", metric)
+          .isGreaterThan(50);
+      assertThat(((String) chart.get("d")).split("L").length)
+          .as("%s segments", metric)
+          .isGreaterThan(50);
+      // Half an hour of history in the default one-hour range: about half the plot's width.
+      assertThat(((Number) chart.get("pathWidth")).doubleValue())
+          .as("%s drawn over its half hour", metric)
+          .isGreaterThan(((Number) chart.get("chartWidth")).doubleValue() * 2 / 5);
+    }
+    // CLOSE_WAIT leaks: the line climbs (SVG y grows downwards).
+    List<Double> ys = yValues((String) charts.get("tcp.close_wait").get("d"));
+    assertThat(ys.getLast())
+        .as("the last point is higher than the first")
+        .isLessThan(ys.getFirst());
+    // fd usage: system-wide plus the top processes, one line each.
+    assertThat((List<String>) charts.get("fd.used_ratio").get("labels"))
+        .contains("system (file-nr of file-max)", "java (4242) of its soft limit");
+
+    String host =
+        read(
+            d,
+            "return document.querySelector(\"#process-table tr[data-pid='4242']\").textContent"
+                + " + '|' + document.getElementById('verdicts').textContent"
+                + " + '|' + document.getElementById('sysctl-table').textContent");
+    assertThat(host)
+        .contains("java")
+        .contains("10.0.0.9:8080 ×189")
+        .contains("No verdicts")
+        .contains("net.core.somaxconn");
+    chromium.screenshot(SCREENSHOTS.resolve("host.png"));
+
+    // Back to the fleet.
+    click(d, "a[href='#/']:not(.brand)");
+    waiting(d).until(x -> x.findElement(By.id("fleet-view")).isDisplayed());
+  }
+
+  private static List<Double> yValues(String d) {
+    List<Double> ys = new ArrayList<>();
+    Matcher m = Pattern.compile("[ML]([\\d.]+) ([\\d.]+)").matcher(d);
+    while (m.find()) ys.add(Double.parseDouble(m.group(2)));
+    return ys;
+  }
+}
