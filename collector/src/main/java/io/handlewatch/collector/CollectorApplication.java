@@ -10,6 +10,7 @@ import io.dropwizard.lifecycle.Managed;
 import io.handlewatch.collector.api.HostsResource;
 import io.handlewatch.collector.ingest.IngestMetrics;
 import io.handlewatch.collector.ingest.IngestServer;
+import io.handlewatch.collector.notify.AlertDispatcher;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.collector.store.StoreHealth;
 
@@ -25,6 +26,7 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
 
   private volatile SampleStore store;
   private volatile IngestMetrics ingestMetrics;
+  private volatile AlertDispatcher alertDispatcher;
 
   public static void main(String[] args) throws Exception {
     new CollectorApplication().run(args);
@@ -89,6 +91,9 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
             });
 
     env.jersey().register(new HostsResource(store));
+
+    // Pages: the detector hands each alert transition to this Consumer<Alert>.
+    this.alertDispatcher = AlertDispatcher.build(config.notifiers, env);
     this.store = store;
     this.ingest = ingest;
     this.ingestMetrics = metrics;
@@ -104,5 +109,10 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
 
   public IngestMetrics ingestMetrics() {
     return ingestMetrics;
+  }
+
+  /** Takes alert transitions (a {@code Consumer<Alert>}) and pages the configured notifiers. */
+  public AlertDispatcher alertDispatcher() {
+    return alertDispatcher;
   }
 }

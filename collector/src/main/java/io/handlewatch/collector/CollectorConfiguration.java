@@ -5,6 +5,7 @@ import io.dropwizard.core.Configuration;
 import io.dropwizard.core.server.DefaultServerFactory;
 import io.dropwizard.jetty.HttpConnectorFactory;
 import io.handlewatch.collector.ingest.IngestServerFactory;
+import io.handlewatch.collector.notify.NotifierFactory;
 import io.handlewatch.collector.store.StoreFactory;
 import io.handlewatch.collector.store.memory.MemoryStoreFactory;
 import jakarta.validation.Valid;
@@ -20,6 +21,12 @@ public class CollectorConfiguration extends Configuration {
   @Valid @NotNull @JsonProperty public IngestServerFactory ingest = new IngestServerFactory();
 
   @Valid @NotNull @JsonProperty public StoreFactory store = new MemoryStoreFactory();
+
+  /**
+   * Where alerts page: {@code type: alertmanager} and/or {@code type: webhook} entries. Empty (the
+   * default) pages nobody; the detector still runs and its alerts are kept.
+   */
+  @Valid @NotNull @JsonProperty public List<NotifierFactory> notifiers = List.of();
 
   public CollectorConfiguration() {
     // Admin (metrics, health checks, tasks) on loopback unless the configuration says otherwise.
