@@ -30,14 +30,12 @@ import java.util.Map;
  * the old label set would otherwise stay firing in Alertmanager until its {@code endsAt}; this
  * notifier resolves it in the same request that sends the new one.
  */
-public final class AlertmanagerNotifier implements Notifier {
+public final class AlertmanagerNotifier extends HttpNotifier {
   /** Prometheus sets endsAt to 4 re-send intervals ahead: it survives two lost sends and more. */
   static final int ENDS_AT_RESENDS = 4;
 
   static final String ALERTS_PATH = "/api/v2/alerts";
 
-  private final String name;
-  private final JsonPoster poster;
   private final Duration resendInterval;
   private final String externalUrl;
   private final Clock clock;
@@ -59,17 +57,12 @@ public final class AlertmanagerNotifier implements Notifier {
       Duration resendInterval,
       String externalUrl,
       Clock clock) {
-    this.name = name;
-    this.poster =
-        new JsonPoster(URI.create(baseUrl.replaceAll("/+$", "") + ALERTS_PATH), timeout, headers);
+    super(
+        name,
+        new JsonPoster(URI.create(baseUrl.replaceAll("/+$", "") + ALERTS_PATH), timeout, headers));
     this.resendInterval = resendInterval;
     this.externalUrl = externalUrl == null ? null : externalUrl.replaceAll("/+$", "");
     this.clock = clock;
-  }
-
-  @Override
-  public String name() {
-    return name;
   }
 
   @Override
@@ -116,15 +109,5 @@ public final class AlertmanagerNotifier implements Notifier {
   private String generatorUrl(Alert a) {
     if (externalUrl == null || a.host() == null) return null;
     return externalUrl + "/api/v1/hosts/" + URLEncoder.encode(a.host(), StandardCharsets.UTF_8);
-  }
-
-  @Override
-  public void close() {
-    poster.close();
-  }
-
-  @Override
-  public String toString() {
-    return name + " (" + poster.uri() + ")";
   }
 }

@@ -16,12 +16,10 @@ import java.util.Map;
  * {@code resolve}, both with the alert's dedup key (one per host, kind and subject) as {@code
  * dedup_key}, so the receiver opens one incident and closes that same one.
  */
-public final class WebhookNotifier implements Notifier {
+public final class WebhookNotifier extends HttpNotifier {
   /** PagerDuty truncates a longer summary; we do it ourselves so the cut is visible. */
   static final int MAX_SUMMARY = 1024;
 
-  private final String name;
-  private final JsonPoster poster;
   private final String routingKey;
 
   /**
@@ -30,14 +28,8 @@ public final class WebhookNotifier implements Notifier {
    */
   public WebhookNotifier(
       String name, String url, String routingKey, Duration timeout, Map<String, String> headers) {
-    this.name = name;
-    this.poster = new JsonPoster(URI.create(url), timeout, headers);
+    super(name, new JsonPoster(URI.create(url), timeout, headers));
     this.routingKey = routingKey;
-  }
-
-  @Override
-  public String name() {
-    return name;
   }
 
   /** The Events API takes one event per request. */
@@ -123,15 +115,5 @@ public final class WebhookNotifier implements Notifier {
       case "critical", "error", "warning", "info" -> ours;
       default -> "error";
     };
-  }
-
-  @Override
-  public void close() {
-    poster.close();
-  }
-
-  @Override
-  public String toString() {
-    return name + " (" + poster.uri() + ")";
   }
 }

@@ -58,6 +58,10 @@ class AlertDispatcherTest {
       return List.copyOf(sent);
     }
 
+    synchronized void recover() {
+      failures.clear();
+    }
+
     synchronized void failNext(NotifyException... e) {
       failures.addAll(List.of(e));
     }
@@ -146,18 +150,20 @@ class AlertDispatcherTest {
   void retryableFailuresAreRetriedAndATransitionWaitingMeanwhileReplacesTheOlderOne()
       throws Exception {
     ScriptedNotifier n = new ScriptedNotifier(false);
-    for (int i = 0; i < 5; i++) n.failNext(NotifyException.unreachable("connection refused", null));
+    for (int i = 0; i < 10_000; i++)
+      n.failNext(NotifyException.unreachable("connection refused", null));
     AlertDispatcher d = start(n, Duration.ZERO, 100);
     Alert a = TestAlerts.firing("db-17", 1);
     d.accept(a);
-    await().atMost(DEADLINE).until(() -> counter("notify.scripted.failed") >= 1);
+    await().atMost(DEADLINE).until(() -> counter("notify.scripted.failed") >= 3);
     d.accept(TestAlerts.resolved(a)); // during the outage
+    n.recover();
     await().atMost(DEADLINE).until(() -> !n.sent().isEmpty());
 
     // The incident ended before the receiver could hear of it: only its resolution goes out.
     assertThat(n.sent()).extracting(Alert::status).containsExactly(Alert.Status.RESOLVED);
-    assertThat(counter("notify.scripted.failed")).isEqualTo(5);
-    assertThat(counter("notify.scripted.retries")).isEqualTo(5);
+    assertThat(counter("notify.scripted.failed")).isGreaterThanOrEqualTo(3);
+    assertThat(counter("notify.scripted.retries")).isEqualTo(counter("notify.scripted.failed"));
     assertThat(metrics.meter("notify.scripted.sent").getCount()).isEqualTo(1);
     await()
         .atMost(DEADLINE)

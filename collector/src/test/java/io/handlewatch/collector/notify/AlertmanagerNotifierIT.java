@@ -47,10 +47,7 @@ class AlertmanagerNotifierIT extends NotifierContract {
     var f = new AlertmanagerNotifierFactory();
     f.urls = List.of(url);
     f.resendInterval = io.dropwizard.util.Duration.seconds(resendInterval().toSeconds());
-    f.retryInitialDelay = io.dropwizard.util.Duration.milliseconds(retryInitial.toMillis());
-    f.retryMaxDelay = io.dropwizard.util.Duration.milliseconds(retryMax.toMillis());
-    f.timeout = io.dropwizard.util.Duration.seconds(5);
-    return f;
+    return retrying(f, retryInitial, retryMax);
   }
 
   @Override
@@ -92,12 +89,6 @@ class AlertmanagerNotifierIT extends NotifierContract {
       }
     }
     return pages;
-  }
-
-  private static Map<String, String> strings(JsonNode object) {
-    Map<String, String> m = new TreeMap<>();
-    object.properties().forEach(e -> m.put(e.getKey(), e.getValue().asText()));
-    return m;
   }
 
   @Override

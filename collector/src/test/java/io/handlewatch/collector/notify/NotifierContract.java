@@ -5,11 +5,13 @@ import static org.awaitility.Awaitility.await;
 
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.health.HealthCheck;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.handlewatch.collector.detect.Alert;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -52,6 +54,21 @@ abstract class NotifierContract {
 
   /** ... and up again, on the same address. */
   protected abstract void backendUp() throws Exception;
+
+  /** Sets a factory's retry backoff, and a request timeout a loaded test machine meets. */
+  protected static <F extends NotifierFactory> F retrying(F f, Duration initial, Duration max) {
+    f.retryInitialDelay = io.dropwizard.util.Duration.milliseconds(initial.toMillis());
+    f.retryMaxDelay = io.dropwizard.util.Duration.milliseconds(max.toMillis());
+    f.timeout = io.dropwizard.util.Duration.seconds(5);
+    return f;
+  }
+
+  /** A JSON object of strings (labels, annotations) as a sorted map. */
+  protected static Map<String, String> strings(JsonNode object) {
+    Map<String, String> m = new TreeMap<>();
+    object.properties().forEach(e -> m.put(e.getKey(), e.getValue().asText()));
+    return m;
+  }
 
   protected AlertDispatcher start(List<Destination> destinations) {
     dispatcher =

@@ -3,13 +3,8 @@ package io.handlewatch.collector.testing;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -24,8 +19,6 @@ import java.util.stream.Stream;
  * deletes its files.
  */
 public final class AlertmanagerHarness implements AutoCloseable {
-  private static final HttpClient http = HttpClient.newHttpClient();
-
   private final String binary;
   private final Path dir;
   private final int port;
@@ -94,20 +87,7 @@ public final class AlertmanagerHarness implements AutoCloseable {
   }
 
   private boolean ready() {
-    try {
-      var r =
-          http.send(
-              HttpRequest.newBuilder(URI.create(url() + "/-/ready"))
-                  .timeout(Duration.ofSeconds(1))
-                  .build(),
-              HttpResponse.BodyHandlers.discarding());
-      return r.statusCode() == 200;
-    } catch (IOException e) {
-      return false;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    }
+    return HttpProbe.answers(url() + "/-/ready", 200);
   }
 
   /** Its base URL (whether or not it runs yet). */

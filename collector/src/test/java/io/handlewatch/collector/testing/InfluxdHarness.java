@@ -10,7 +10,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -91,20 +90,7 @@ public final class InfluxdHarness implements AutoCloseable {
   }
 
   private boolean pingOk() {
-    try {
-      var r =
-          http.send(
-              HttpRequest.newBuilder(URI.create(url() + "/ping"))
-                  .timeout(Duration.ofSeconds(1))
-                  .build(),
-              HttpResponse.BodyHandlers.discarding());
-      return r.statusCode() == 204;
-    } catch (IOException e) {
-      return false;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    }
+    return HttpProbe.answers(url() + "/ping", 204);
   }
 
   /** Kills influxd (SIGKILL when {@code hard}), keeping its data. */
@@ -156,28 +142,6 @@ public final class InfluxdHarness implements AutoCloseable {
   }
 
   private static String findOrInstall() throws IOException, InterruptedException {
-    for (String p : new String[] {"/usr/bin/influxd", "/usr/local/bin/influxd"}) {
-      if (Files.isExecutable(Path.of(p))) return p;
-    }
-    boolean root = "root".equals(System.getProperty("user.name"));
-    if (!root) {
-      throw new IOException(
-          "influxd not found: install Debian's influxdb package (apt-get install -y influxdb); bin/test does this");
-    }
-    for (String[] cmd :
-        new String[][] {
-          {"apt-get", "update", "-qq"}, {"apt-get", "install", "-y", "-qq", "influxdb"}
-        }) {
-      Process p =
-          new ProcessBuilder(cmd)
-              .redirectErrorStream(true)
-              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-              .start();
-      p.getOutputStream().close();
-      if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
-        throw new IOException("installing influxdb failed: " + String.join(" ", cmd));
-      }
-    }
-    return "/usr/bin/influxd";
+    return DebianPackage.findOrInstall("influxdb", "/usr/bin/influxd", "/usr/local/bin/influxd");
   }
 }
