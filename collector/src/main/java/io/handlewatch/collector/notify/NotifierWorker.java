@@ -199,6 +199,7 @@ final class NotifierWorker {
     long nextResend = System.nanoTime() + resendNanos;
     try {
       while (running) {
+        boolean resendNow;
         lock.lock();
         try {
           while (running && pending.isEmpty() && !resendDue) {
@@ -206,15 +207,17 @@ final class NotifierWorker {
             else if (nextResend - System.nanoTime() <= 0) break;
             else work.awaitNanos(nextResend - System.nanoTime());
           }
-          if (resendDue || (policy.resends() && nextResend - System.nanoTime() <= 0)) {
-            resendDue = false;
-            nextResend = System.nanoTime() + resendNanos;
-            for (Alert a : firing.get()) offer(a, true);
-          }
+          resendNow = resendDue || (policy.resends() && nextResend - System.nanoTime() <= 0);
+          resendDue = false;
         } finally {
           lock.unlock();
         }
         if (!running) break;
+        if (resendNow) {
+          nextResend = System.nanoTime() + resendNanos;
+          // Outside our lock: the dispatcher's book is locked while it offers to us.
+          for (Alert a : firing.get()) offer(a, true);
+        }
         Failsafe.with(retryPolicy).run(this::sendPending);
       }
     } catch (InterruptedException e) {

@@ -107,6 +107,7 @@ class AlertDispatcherTest {
     AlertDispatcher d = start(hung, Duration.ZERO, 100);
     Thread caller =
         Thread.ofPlatform()
+            .daemon()
             .start(
                 () -> {
                   for (int pid = 0; pid < 10_000; pid++) d.accept(TestAlerts.firing("h", pid));
@@ -125,6 +126,27 @@ class AlertDispatcherTest {
     dispatcher = null;
     assertThat(senderThreadAlive()).isFalse();
     assertThat(hung.closed).isTrue();
+  }
+
+  @Test
+  void transitionsRacingResendsNeverDeadlock() throws Exception {
+    ScriptedNotifier n = new ScriptedNotifier(false);
+    AlertDispatcher d = start(n, Duration.ofMillis(1), 10_000);
+    Thread caller =
+        Thread.ofPlatform()
+            .daemon()
+            .start(
+                () -> {
+                  for (int i = 0; i < 5_000; i++) {
+                    Alert a = TestAlerts.firing("h", i % 200);
+                    d.accept(i % 3 == 0 ? TestAlerts.resolved(a) : a);
+                  }
+                });
+    caller.join(DEADLINE.toMillis());
+    assertThat(caller.isAlive()).as("caller blocked").isFalse();
+    Alert last = TestAlerts.firing("h", 100_000);
+    d.accept(last);
+    await().atMost(DEADLINE).until(() -> n.sent().contains(last)); // the sender still runs
   }
 
   @Test
