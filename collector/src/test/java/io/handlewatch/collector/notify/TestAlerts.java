@@ -39,7 +39,13 @@ final class TestAlerts {
             "3812 CLOSE_WAIT sockets, +40/min over 30 min; fds 61000 of 65536, exhausted in"
                 + " about 1 h 50 min",
             "runbook_url",
-            "https://runbooks.example/close-wait"),
+            "https://runbooks.example/close-wait",
+            "value",
+            "3812",
+            "slope_per_min",
+            "40",
+            "eta_seconds",
+            "6600"),
         start,
         null,
         start.plusSeconds(30));

@@ -148,7 +148,9 @@ class WebhookNotifierIT extends NotifierContract {
     assertThat(p.path("group").asText()).isEqualTo("10.0.0.5:5432");
     assertThat(p.path("class").asText()).isEqualTo("CloseWaitGrowth");
     JsonNode details = p.path("custom_details");
-    assertThat(details.path("evidence").asText()).contains("+40/min").contains("1 h 50 min");
+    assertThat(details.path("description").asText()).contains("+40/min").contains("1 h 50 min");
+    assertThat(strings(details.path("evidence")))
+        .isEqualTo(Map.of("value", "3812", "slope_per_min", "40", "eta_seconds", "6600"));
     assertThat(strings(details.path("labels"))).isEqualTo(leak.labels());
     assertThat(strings(details.path("annotations"))).isEqualTo(leak.annotations());
     assertThat(Instant.parse(details.path("starts_at").asText())).isEqualTo(leak.startsAt());

@@ -39,7 +39,7 @@ class WebhookNotifierTest {
     assertThat(e.payload().summary()).hasSize(WebhookNotifier.MAX_SUMMARY).endsWith("...");
     assertThat(e.payload().severity()).isEqualTo("error");
     assertThat(e.payload().component()).isNull();
-    assertThat(e.payload().customDetails()).doesNotContainKey("evidence");
+    assertThat(e.payload().customDetails()).doesNotContainKeys("evidence", "description");
 
     Alert nothing =
         new Alert(Alert.Status.FIRING, "k", Map.of(), Map.of(), f.startsAt(), null, f.at());
