@@ -7,11 +7,11 @@ import io.dropwizard.core.Application;
 import io.dropwizard.core.setup.Bootstrap;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.lifecycle.Managed;
-import io.handlewatch.collector.api.DetectionReadModel;
-import io.handlewatch.collector.api.NoDetection;
+import io.handlewatch.collector.api.DetectorReadModel;
 import io.handlewatch.collector.detect.Detector;
 import io.handlewatch.collector.ingest.IngestMetrics;
 import io.handlewatch.collector.ingest.IngestServer;
+import io.handlewatch.collector.notify.AlertDispatcher;
 import io.handlewatch.collector.store.ListeningStore;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.collector.store.StoreHealth;
@@ -30,6 +30,7 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
   private volatile SampleStore store;
   private volatile IngestMetrics ingestMetrics;
   private volatile Detector detector;
+  private volatile AlertDispatcher alertDispatcher;
 
   public static void main(String[] args) throws Exception {
     new CollectorApplication().run(args);
@@ -60,9 +61,13 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
                 store.close();
               }
             });
+    // Pages: built before the detector so it starts first and stops last; the detector hands it
+    // each alert transition on the detector thread, and it only queues.
+    AlertDispatcher alertDispatcher = AlertDispatcher.build(config.notifiers, env);
     // Detection sees each report once the store holds it; its queue never blocks ingest.
     Detector detector =
         new Detector(config.detection, store, env.metrics(), java.time.Clock.systemUTC());
+    detector.addAlertListener(alertDispatcher);
     env.lifecycle().manage(detector);
     IngestMetrics metrics = new IngestMetrics(env.metrics());
     IngestServer ingest = config.ingest.build(new ListeningStore(store, detector), metrics);
@@ -98,14 +103,13 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
               }
             });
 
-    // The detector's read model replaces NoDetection once the detector runs in the collector.
-    DetectionReadModel detection = new NoDetection();
-    config.api.register(env, store, detection, Clock.systemUTC());
+    config.api.register(env, store, new DetectorReadModel(detector.view()), Clock.systemUTC());
     config.api.auth.register(env);
     this.store = store;
     this.ingest = ingest;
     this.ingestMetrics = metrics;
     this.detector = detector;
+    this.alertDispatcher = alertDispatcher;
   }
 
   public IngestServer ingest() {
@@ -123,5 +127,10 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
   /** The detector: its view() is the read side of verdicts, alerts, findings and drift. */
   public Detector detector() {
     return detector;
+  }
+
+  /** Takes alert transitions (a {@code Consumer<Alert>}) and pages the configured notifiers. */
+  public AlertDispatcher alertDispatcher() {
+    return alertDispatcher;
   }
 }

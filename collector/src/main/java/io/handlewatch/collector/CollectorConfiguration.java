@@ -7,6 +7,7 @@ import io.dropwizard.jetty.HttpConnectorFactory;
 import io.handlewatch.collector.api.ApiFactory;
 import io.handlewatch.collector.detect.DetectionFactory;
 import io.handlewatch.collector.ingest.IngestServerFactory;
+import io.handlewatch.collector.notify.NotifierFactory;
 import io.handlewatch.collector.store.StoreFactory;
 import io.handlewatch.collector.store.memory.MemoryStoreFactory;
 import jakarta.validation.Valid;
@@ -28,6 +29,12 @@ public class CollectorConfiguration extends Configuration {
 
   /** The REST API: staleness and the bounds of its answers (every key has a default). */
   @Valid @NotNull @JsonProperty public ApiFactory api = new ApiFactory();
+
+  /**
+   * Where alerts page: {@code type: alertmanager} and/or {@code type: webhook} entries. Empty (the
+   * default) pages nobody; the detector still runs and its alerts are kept.
+   */
+  @Valid @NotNull @JsonProperty public List<NotifierFactory> notifiers = List.of();
 
   public CollectorConfiguration() {
     // Admin (metrics, health checks, tasks) on loopback unless the configuration says otherwise.

@@ -29,7 +29,7 @@ class ExampleConfigsTest {
     }
   }
 
-  private static CollectorConfiguration load(Path file) throws Exception {
+  static CollectorConfiguration load(Path file) throws Exception {
     var factory =
         new YamlConfigurationFactory<>(
             CollectorConfiguration.class,

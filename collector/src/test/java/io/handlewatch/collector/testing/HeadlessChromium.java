@@ -80,6 +80,6 @@ public final class HeadlessChromium implements AutoCloseable {
 
   private static void installIfMissing() throws IOException, InterruptedException {
     if (Files.isExecutable(Path.of(CHROMIUM)) && Files.isExecutable(Path.of(CHROMEDRIVER))) return;
-    DebianPackages.install("chromium and chromedriver", "chromium", "chromium-driver");
+    DebianPackage.install("chromium and chromedriver", "chromium", "chromium-driver");
   }
 }

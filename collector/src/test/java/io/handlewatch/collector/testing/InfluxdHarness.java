@@ -10,7 +10,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -91,20 +90,7 @@ public final class InfluxdHarness implements AutoCloseable {
   }
 
   private boolean pingOk() {
-    try {
-      var r =
-          http.send(
-              HttpRequest.newBuilder(URI.create(url() + "/ping"))
-                  .timeout(Duration.ofSeconds(1))
-                  .build(),
-              HttpResponse.BodyHandlers.discarding());
-      return r.statusCode() == 204;
-    } catch (IOException e) {
-      return false;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    }
+    return HttpProbe.answers(url() + "/ping", 204);
   }
 
   /** Kills influxd (SIGKILL when {@code hard}), keeping its data. */
@@ -170,10 +156,6 @@ public final class InfluxdHarness implements AutoCloseable {
   }
 
   private static String findOrInstall() throws IOException, InterruptedException {
-    for (String p : new String[] {"/usr/bin/influxd", "/usr/local/bin/influxd"}) {
-      if (Files.isExecutable(Path.of(p))) return p;
-    }
-    DebianPackages.install("influxd", "influxdb");
-    return "/usr/bin/influxd";
+    return DebianPackage.findOrInstall("influxdb", "/usr/bin/influxd", "/usr/local/bin/influxd");
   }
 }

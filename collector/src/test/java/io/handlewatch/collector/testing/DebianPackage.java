@@ -1,17 +1,30 @@
 package io.handlewatch.collector.testing;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Installs Debian packages a test needs when it runs as root (CI, fresh machines); otherwise says
- * which to install. bin/test installs the same ones before the build.
+ * Finds the binary of a Debian package the tests run for real, installing the package when it is
+ * missing and the tests run as root (bin/test installs it up front; this covers running one test
+ * from an IDE or a bare {@code mvn verify}).
  */
-public final class DebianPackages {
-  private DebianPackages() {}
+public final class DebianPackage {
+  private DebianPackage() {}
 
+  /** The first executable of {@code candidates}, after installing {@code pkg} if none is. */
+  public static String findOrInstall(String pkg, String... candidates)
+      throws IOException, InterruptedException {
+    for (String c : candidates) if (Files.isExecutable(Path.of(c))) return c;
+    install(pkg, pkg);
+    for (String c : candidates) if (Files.isExecutable(Path.of(c))) return c;
+    throw new IOException(pkg + " installed but none of its binaries found");
+  }
+
+  /** Installs {@code packages} as root, or says which to install; {@code what} names the need. */
   public static void install(String what, String... packages)
       throws IOException, InterruptedException {
     if (!"root".equals(System.getProperty("user.name"))) {

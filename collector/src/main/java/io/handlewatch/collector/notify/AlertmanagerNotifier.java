@@ -1,0 +1,113 @@
+package io.handlewatch.collector.notify;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.handlewatch.collector.detect.Alert;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Sends alerts to one Prometheus Alertmanager through its v2 API: {@code POST /api/v2/alerts} with
+ * a JSON array of postable alerts ({@code labels}, {@code annotations}, {@code startsAt}, {@code
+ * endsAt}, {@code generatorURL}). An Alertmanager cluster gets one of these per member, as
+ * Prometheus sends to every member and lets the cluster dedup the notifications.
+ *
+ * <p>Like Prometheus, a firing alert carries an {@code endsAt} a few re-send intervals ahead
+ * ({@value #ENDS_AT_RESENDS} of them): as long as re-sends arrive it stays firing, and if the
+ * collector vanishes Alertmanager resolves it by itself instead of paging forever. A resolved alert
+ * carries the time it resolved.
+ *
+ * <p>Alertmanager identifies an alert by its label set, the collector by its dedup key. When the
+ * labels of an incident change while it fires (its severity escalates from warning to critical),
+ * the old label set would otherwise stay firing in Alertmanager until its {@code endsAt}; this
+ * notifier resolves it in the same request that sends the new one.
+ */
+public final class AlertmanagerNotifier extends HttpNotifier {
+  /** Prometheus sets endsAt to 4 re-send intervals ahead: it survives two lost sends and more. */
+  static final int ENDS_AT_RESENDS = 4;
+
+  static final String ALERTS_PATH = "/api/v2/alerts";
+
+  private final Duration resendInterval;
+  private final String externalUrl;
+  private final Clock clock;
+
+  /** What this Alertmanager last accepted as firing, per dedup key. */
+  private final Map<String, Alert> firingSent = new HashMap<>();
+
+  /**
+   * @param baseUrl the Alertmanager's base URL (with its route prefix, if any)
+   * @param headers e.g. {@code Authorization}
+   * @param resendInterval how often the dispatcher re-sends firing alerts; endsAt is set from it
+   * @param externalUrl the collector's URL as users reach it, for {@code generatorURL}; may be null
+   */
+  public AlertmanagerNotifier(
+      String name,
+      String baseUrl,
+      Duration timeout,
+      Map<String, String> headers,
+      Duration resendInterval,
+      String externalUrl,
+      Clock clock) {
+    super(
+        name,
+        new JsonPoster(URI.create(baseUrl.replaceAll("/+$", "") + ALERTS_PATH), timeout, headers));
+    this.resendInterval = resendInterval;
+    this.externalUrl = externalUrl == null ? null : externalUrl.replaceAll("/+$", "");
+    this.clock = clock;
+  }
+
+  @Override
+  public int maxBatchSize() {
+    return 64;
+  }
+
+  /** One element of the {@code postableAlerts} array of Alertmanager's v2 OpenAPI spec. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  record PostableAlert(
+      @JsonProperty("labels") Map<String, String> labels,
+      @JsonProperty("annotations") Map<String, String> annotations,
+      @JsonProperty("startsAt") String startsAt,
+      @JsonProperty("endsAt") String endsAt,
+      @JsonProperty("generatorURL") String generatorURL) {}
+
+  @Override
+  public void send(List<Alert> alerts) throws NotifyException, InterruptedException {
+    Instant now = clock.instant();
+    List<PostableAlert> body = new ArrayList<>(alerts.size() + 1);
+    for (Alert a : alerts) {
+      Alert before = firingSent.get(a.dedupKey());
+      if (before != null && !before.labels().equals(a.labels())) {
+        body.add(postable(before, now)); // the superseded label set, resolved as of now
+      }
+      Instant endsAt =
+          a.status() == Alert.Status.RESOLVED
+              ? a.endsAt()
+              : now.plus(resendInterval.multipliedBy(ENDS_AT_RESENDS));
+      body.add(postable(a, endsAt));
+    }
+    poster.post(body);
+    for (Alert a : alerts) {
+      if (a.status() == Alert.Status.FIRING) firingSent.put(a.dedupKey(), a);
+      else firingSent.remove(a.dedupKey());
+    }
+  }
+
+  private PostableAlert postable(Alert a, Instant endsAt) {
+    return new PostableAlert(
+        a.labels(), a.annotations(), a.startsAt().toString(), endsAt.toString(), generatorUrl(a));
+  }
+
+  private String generatorUrl(Alert a) {
+    if (externalUrl == null || a.host() == null) return null;
+    return externalUrl + "/api/v1/hosts/" + URLEncoder.encode(a.host(), StandardCharsets.UTF_8);
+  }
+}
