@@ -139,22 +139,29 @@ class FleetPageIT {
     WebDriver d = chromium.driver();
     d.get(base());
     waiting(d).until(x -> rows(x).size() == 4);
-    // Most at risk first: the stale host (no detector yet), then by fd usage.
-    assertThat(rows(d)).containsExactly("cache-c", "api-a", "api-b", "db-d");
+    // Most at risk first: the detector pages api-a's CLOSE_WAIT leak (critical), then the stale
+    // host, then by fd usage.
+    assertThat(rows(d)).containsExactly("api-a", "cache-c", "api-b", "db-d");
     Map<String, String> badges =
         read(
             d,
             """
             const b = (h) => document.querySelector(`tr[data-host='${h}'] .status`);
-            return {stale: b('cache-c').textContent, ok: b('api-a').textContent,
+            return {stale: b('cache-c').textContent, ok: b('api-b').textContent,
                     staleColour: getComputedStyle(b('cache-c')).backgroundColor,
-                    okColour: getComputedStyle(b('api-a')).backgroundColor,
+                    okColour: getComputedStyle(b('api-b')).backgroundColor,
+                    critical: b('api-a').textContent,
+                    criticalColour: getComputedStyle(b('api-a')).backgroundColor,
                     counts: document.getElementById('counts').textContent};
             """);
     assertThat(badges.get("stale")).isEqualTo("stale");
     assertThat(badges.get("ok")).isEqualTo("ok");
+    assertThat(badges.get("critical")).isEqualTo("critical");
     assertThat(badges.get("staleColour")).as("status colours").isNotEqualTo(badges.get("okColour"));
-    assertThat(badges.get("counts")).contains("3 ok").contains("1 stale");
+    assertThat(badges.get("criticalColour"))
+        .as("status colours")
+        .isNotIn(badges.get("okColour"), badges.get("staleColour"));
+    assertThat(badges.get("counts")).contains("2 ok").contains("1 stale").contains("1 critical");
     chromium.screenshot(SCREENSHOTS.resolve("fleet.png"));
 
     // The table refreshes by itself: a host that reports now appears without a reload.
@@ -206,7 +213,9 @@ class FleetPageIT {
     assertThat(host)
         .contains("java")
         .contains("10.0.0.9:8080 ×189")
-        .contains("No verdicts")
+        .as("the verdict names the process, the remote endpoint, the rate and since when")
+        .containsPattern("critical\\s*close_wait\\s*java\\[4242\\]")
+        .contains("CLOSE_WAIT sockets to 10.0.0.9:8080, +6.0/min since")
         .contains("net.core.somaxconn");
     chromium.screenshot(SCREENSHOTS.resolve("host.png"));
 
