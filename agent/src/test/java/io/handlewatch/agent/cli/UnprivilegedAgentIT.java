@@ -106,16 +106,10 @@ class UnprivilegedAgentIT {
 
   @Test
   void withTheTwoCapabilitiesItReadsRootOwnedFdTables() throws Exception {
-    AgentLauncherIT.Result r =
-        run(
+    HostSample s =
+        sampleEveryProcess(
             List.of(ENTRYPOINT.toString()),
-            Map.of("HANDLEWATCH_AGENT", AgentLauncherIT.LAUNCHER.toString()),
-            "sample",
-            "--json",
-            "--top",
-            "100000");
-    assertThat(r.exit()).as(r.err()).isZero();
-    HostSample s = AgentLauncherIT.parse(r.out());
+            Map.of("HANDLEWATCH_AGENT", AgentLauncherIT.LAUNCHER.toString()));
     ProcessSample leaker =
         find(s)
             .orElseThrow(
@@ -135,8 +129,8 @@ class UnprivilegedAgentIT {
   @Test
   void withoutThemItDegradesAndCountsWhatItCouldNotRead() throws Exception {
     String caps = "-all";
-    AgentLauncherIT.Result r =
-        run(
+    HostSample s =
+        sampleEveryProcess(
             List.of(
                 "setpriv",
                 "--reuid=" + AGENT_UID,
@@ -147,13 +141,7 @@ class UnprivilegedAgentIT {
                 "--bounding-set=" + caps,
                 "--no-new-privs",
                 AgentLauncherIT.LAUNCHER.toString()),
-            Map.of(),
-            "sample",
-            "--json",
-            "--top",
-            "100000");
-    assertThat(r.exit()).as(r.err()).isZero();
-    HostSample s = AgentLauncherIT.parse(r.out());
+            Map.of());
     // System-wide figures do not need the capabilities.
     assertThat(s.getTcp().getTotal().getCloseWait()).isGreaterThanOrEqualTo(CLOSE_WAIT);
     assertThat(s.getFileHandles().getMax()).isPositive();
@@ -163,6 +151,14 @@ class UnprivilegedAgentIT {
     assertThat(s.getProcessWalk().getProcessesUnreadable()).isPositive();
     assertThat(s.getProcessWalk().getSocketsUnattributed()).isGreaterThanOrEqualTo(CLOSE_WAIT);
     find(s).ifPresent(p -> assertThat(p.hasSockets()).as(p.toString()).isFalse());
+  }
+
+  /** One sample as JSON, every process listed, from the agent started through {@code prefix}. */
+  static HostSample sampleEveryProcess(List<String> prefix, Map<String, String> env)
+      throws Exception {
+    AgentLauncherIT.Result r = run(prefix, env, "sample", "--json", "--top", "100000");
+    assertThat(r.exit()).as(r.err()).isZero();
+    return AgentLauncherIT.parse(r.out());
   }
 
   static Optional<ProcessSample> find(HostSample s) {
