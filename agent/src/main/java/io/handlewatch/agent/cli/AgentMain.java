@@ -36,6 +36,14 @@ public final class AgentMain implements Runnable {
     }
   }
 
+  /**
+   * The arguments main would parse: {@code run --config FILE} expanded into options. Deployment
+   * tests use it to check the command lines in deploy/ without running them.
+   */
+  public static String[] withConfigFile(CommandLine cmd, String... args) {
+    return ConfigFileArgs.expand(cmd, args);
+  }
+
   /** The command line, for tests that run commands in-process. */
   public static CommandLine commandLine() {
     return new CommandLine(new AgentMain()).setCaseInsensitiveEnumValuesAllowed(true);

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -30,9 +31,16 @@ class AgentLauncherIT {
     List<String> cmd = new ArrayList<>(prefix);
     cmd.add(LAUNCHER.toString());
     cmd.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(cmd);
     // The launcher must find JDK 25 without help: hide the one Maven runs on.
-    pb.environment().remove("JAVA_HOME");
+    return exec(cmd, Map.of(), List.of("JAVA_HOME"));
+  }
+
+  /** Runs a command to its end with these variables set and those removed. */
+  static Result exec(List<String> cmd, Map<String, String> set, List<String> remove)
+      throws IOException, InterruptedException {
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.environment().putAll(set);
+    remove.forEach(pb.environment()::remove);
     Path err = Files.createTempFile("agent-err", ".txt");
     pb.redirectError(err.toFile());
     Process p = pb.start();

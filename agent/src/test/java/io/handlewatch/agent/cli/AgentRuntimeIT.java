@@ -1,0 +1,191 @@
+package io.handlewatch.agent.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import io.handlewatch.proto.v1.HostReport;
+import io.handlewatch.proto.v1.HostSample;
+import io.handlewatch.proto.v1.IngestGrpc;
+import io.handlewatch.proto.v1.ReportAck;
+import io.handlewatch.proto.v1.SourceStatus;
+import io.handlewatch.proto.v1.TcpReader;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The self-contained agent runtime as a host gets it: {@code bin/dev/build-dist agent} makes the
+ * tarball (jlink image + jar + launcher), the test unpacks it and runs the agent with no JDK
+ * anywhere on PATH and no JAVA_HOME, and the agent must sample this host and stream to a real gRPC
+ * server on loopback, which exercises the modules jdeps chose (netty, protobuf, gRPC, FFM).
+ */
+class AgentRuntimeIT {
+  static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
+
+  @TempDir static Path dir;
+  static Path launcher;
+  static Path path;
+
+  @BeforeAll
+  static void buildAndUnpack() throws Exception {
+    Path log = dir.resolve("build-dist.log");
+    Process build =
+        new ProcessBuilder(ROOT.resolve("bin/dev/build-dist").toString(), "--no-build", "agent")
+            .directory(ROOT.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
+    assertThat(build.waitFor(5, TimeUnit.MINUTES)).as("build-dist finished").isTrue();
+    String out = Files.readString(log);
+    assertThat(build.exitValue()).as(out).isZero();
+    // The sizes go to the test log: they are the figures the README reports.
+    System.out.print(out);
+
+    Path tarball = ROOT.resolve("agent/target/handlewatch-agent-linux-" + arch() + ".tar.gz");
+    assertThat(tarball).exists();
+    Path install = Files.createDirectories(dir.resolve("opt"));
+    Process untar =
+        new ProcessBuilder("tar", "-C", install.toString(), "-xzf", tarball.toString())
+            .inheritIO()
+            .start();
+    assertThat(untar.waitFor(2, TimeUnit.MINUTES)).isTrue();
+    assertThat(untar.exitValue()).isZero();
+    launcher = install.resolve("handlewatch-agent/bin/handlewatch-agent");
+    assertThat(launcher).isExecutable();
+    assertThat(install.resolve("handlewatch-agent/runtime/bin/java")).isExecutable();
+    assertThat(install.resolve("handlewatch-agent/runtime/jmods")).doesNotExist();
+    assertThat(install.resolve("handlewatch-agent/runtime/bin/javac")).doesNotExist();
+
+    // A PATH with only what the launcher script itself runs: no java, no JDK.
+    path = Files.createDirectories(dir.resolve("path"));
+    for (String tool : List.of("bash", "dirname", "readlink")) {
+      Files.copy(which(tool), path.resolve(tool), StandardCopyOption.COPY_ATTRIBUTES);
+    }
+  }
+
+  @Test
+  void samplesThisHostWithoutAnyJdk() throws Exception {
+    Process p = start("sample", "--json");
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(2, TimeUnit.MINUTES)).isTrue();
+    assertThat(p.exitValue()).as(stderr("sample")).isZero();
+    HostSample s = AgentLauncherIT.parse(out);
+    assertThat(s.getTcp().getReader()).isEqualTo(TcpReader.TCP_READER_NETLINK);
+    assertThat(s.getTcp().getTotal().getListen()).isPositive();
+    assertThat(s.getFileHandles().getMax()).isPositive();
+    assertThat(s.getProcessWalk().getProcessesSeen()).isPositive();
+    assertThat(s.getSysctlsList())
+        .anySatisfy(k -> assertThat(k.getName()).isEqualTo("net.core.somaxconn"));
+    assertThat(s.getHealth().getSourcesList())
+        .isNotEmpty()
+        .allSatisfy(
+            src ->
+                assertThat(src.getStatus())
+                    .as(src.toString())
+                    .isNotEqualTo(SourceStatus.SOURCE_STATUS_FAILED));
+  }
+
+  @Test
+  void streamsToACollectorOverGrpc() throws Exception {
+    LinkedBlockingQueue<HostReport> received = new LinkedBlockingQueue<>();
+    Server server =
+        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+            .addService(
+                new IngestGrpc.IngestImplBase() {
+                  @Override
+                  public StreamObserver<HostReport> report(StreamObserver<ReportAck> acks) {
+                    return new StreamObserver<>() {
+                      @Override
+                      public void onNext(HostReport r) {
+                        received.add(r);
+                        acks.onNext(ReportAck.newBuilder().setAckedSeq(r.getSeq()).build());
+                      }
+
+                      @Override
+                      public void onError(Throwable t) {}
+
+                      @Override
+                      public void onCompleted() {
+                        acks.onCompleted();
+                      }
+                    };
+                  }
+                })
+            .build()
+            .start();
+    Process agent = null;
+    try {
+      agent =
+          start(
+              "run",
+              "--collector",
+              "127.0.0.1:" + server.getPort(),
+              "--interval",
+              "1s",
+              "--host",
+              "runtime-it",
+              "--state-dir",
+              dir.resolve("state").toString());
+      HostReport first = received.poll(90, TimeUnit.SECONDS);
+      assertThat(first).as("a report within 90 s; agent stderr: " + stderr("run")).isNotNull();
+      assertThat(first.getSample().getHost().getHostname()).isEqualTo("runtime-it");
+      assertThat(first.getSeq()).isPositive();
+      assertThat(first.getSample().getTcp().getReader()).isEqualTo(TcpReader.TCP_READER_NETLINK);
+    } finally {
+      if (agent != null) {
+        agent.destroy();
+        if (!agent.waitFor(30, TimeUnit.SECONDS)) agent.destroyForcibly().waitFor();
+      }
+      server.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Starts the unpacked launcher with an environment that holds no JDK. */
+  static Process start(String... args) throws IOException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(launcher.toString());
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.environment().clear();
+    pb.environment().put("PATH", path.toString());
+    pb.environment().put("LANG", "C.UTF-8");
+    pb.redirectError(dir.resolve("agent-" + args[0] + ".err").toFile());
+    return pb.start();
+  }
+
+  /** What the agent started with {@code command} wrote to stderr so far. */
+  static String stderr(String command) {
+    try {
+      return Files.readString(dir.resolve("agent-" + command + ".err"));
+    } catch (IOException e) {
+      return "(stderr unreadable: " + e + ")";
+    }
+  }
+
+  static Path which(String tool) {
+    for (String d : List.of("/usr/bin", "/bin")) {
+      Path p = Path.of(d, tool);
+      if (Files.isExecutable(p)) return p;
+    }
+    throw new AssertionError(tool + " not found in /usr/bin or /bin");
+  }
+
+  static String arch() throws IOException, InterruptedException {
+    Process p = new ProcessBuilder("uname", "-m").start();
+    String m = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).strip();
+    assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    return m;
+  }
+}

@@ -1,0 +1,270 @@
+package io.handlewatch.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.handlewatch.collector.CollectorConfiguration;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * deploy/kubernetes for shape: the agent DaemonSet sees the host (PID, network, /proc read-only)
+ * with two capabilities, runs on every node, keeps its spool on the node and is bounded; the
+ * collector runs two or more replicas behind a Service with probes on its admin health check; the
+ * ConfigMap'd collector configuration and the agent's arguments pass the programs' own checks; and
+ * every ConfigMap and Secret a pod mounts is defined or documented.
+ */
+class KubernetesManifestsTest {
+  static final Path DIR = DeployFiles.DEPLOY.resolve("kubernetes");
+
+  @TempDir static Path dir;
+  static List<JsonNode> objects;
+
+  @BeforeAll
+  static void read() throws IOException {
+    objects = new ArrayList<>();
+    try (Stream<Path> files = Files.list(DIR)) {
+      for (Path f : files.filter(p -> p.toString().endsWith(".yaml")).sorted().toList()) {
+        objects.addAll(DeployFiles.documents(f));
+      }
+    }
+  }
+
+  static JsonNode object(String kind, String name) {
+    return find(kind, name).orElseThrow(() -> new AssertionError("no " + kind + " " + name));
+  }
+
+  static Optional<JsonNode> find(String kind, String name) {
+    return objects.stream()
+        .filter(o -> o.path("kind").asText().equals(kind))
+        .filter(o -> o.path("metadata").path("name").asText().equals(name))
+        .findFirst();
+  }
+
+  static JsonNode pod(String kind, String name) {
+    return object(kind, name).get("spec").get("template").get("spec");
+  }
+
+  static JsonNode container(JsonNode pod, String name) {
+    for (JsonNode c : pod.get("containers")) if (c.get("name").asText().equals(name)) return c;
+    throw new AssertionError("no container " + name);
+  }
+
+  @Test
+  void everyObjectIsWellFormed() {
+    assertThat(objects).isNotEmpty();
+    for (JsonNode o : objects) {
+      if (o.path("kind").asText().equals("Kustomization")) continue;
+      assertThat(o.path("apiVersion").asText()).as(o.toString()).isNotBlank();
+      assertThat(o.path("metadata").path("name").asText()).as(o.toString()).isNotBlank();
+    }
+  }
+
+  @Test
+  void agentSeesTheHost() {
+    JsonNode pod = pod("DaemonSet", "handlewatch-agent");
+    assertThat(pod.path("hostPID").asBoolean()).isTrue();
+    assertThat(pod.path("hostNetwork").asBoolean()).isTrue();
+    assertThat(pod.path("dnsPolicy").asText()).isEqualTo("ClusterFirstWithHostNet");
+    JsonNode agent = container(pod, "agent");
+    JsonNode procMount = mount(agent, "/host/proc");
+    assertThat(procMount.path("readOnly").asBoolean()).isTrue();
+    assertThat(volume(pod, procMount.get("name").asText()).path("hostPath").path("path").asText())
+        .isEqualTo("/proc");
+    assertThat(DeployFiles.texts(agent.get("args"))).containsSequence("--proc-root", "/host/proc");
+  }
+
+  @Test
+  void agentHasTwoCapabilitiesAndNothingElse() {
+    JsonNode sc = container(pod("DaemonSet", "handlewatch-agent"), "agent").get("securityContext");
+    assertThat(sc.path("privileged").asBoolean(false)).isFalse();
+    assertThat(sc.path("allowPrivilegeEscalation").asBoolean(true)).isFalse();
+    assertThat(sc.path("readOnlyRootFilesystem").asBoolean()).isTrue();
+    assertThat(DeployFiles.texts(sc.path("capabilities").path("drop"))).containsExactly("ALL");
+    // SETUID and SETGID only let the entrypoint switch to uid 65532 keeping the other two
+    // (UnprivilegedAgentIT runs that entrypoint): the agent process itself is not root.
+    assertThat(DeployFiles.texts(sc.path("capabilities").path("add")))
+        .containsExactlyInAnyOrder("SYS_PTRACE", "DAC_READ_SEARCH", "SETUID", "SETGID");
+  }
+
+  @Test
+  void agentRunsOnEveryNodeBoundedAndKeepsItsSpoolOnTheNode() {
+    JsonNode pod = pod("DaemonSet", "handlewatch-agent");
+    assertThat(pod.get("tolerations"))
+        .anySatisfy(
+            t -> {
+              assertThat(t.path("operator").asText()).isEqualTo("Exists");
+              assertThat(t.has("key")).as("no key: every taint").isFalse();
+              assertThat(t.has("effect")).as("no effect: every effect").isFalse();
+            });
+    JsonNode agent = container(pod, "agent");
+    assertResourcesSet(agent);
+    assertThat(agent.get("resources").get("limits").get("memory").asText()).isEqualTo("128Mi");
+    JsonNode state = mount(agent, "/var/lib/handlewatch-agent");
+    assertThat(volume(pod, state.get("name").asText()).path("hostPath").path("path").asText())
+        .isEqualTo("/var/lib/handlewatch-agent");
+    assertThat(DeployFiles.texts(agent.get("args")))
+        .containsSequence("--state-dir", "/var/lib/handlewatch-agent");
+    // The init container hands the node directory to the agent's user, with CHOWN only.
+    JsonNode init = pod.get("initContainers").get(0);
+    assertThat(DeployFiles.texts(init.get("securityContext").get("capabilities").get("add")))
+        .containsExactly("CHOWN");
+    assertThat(String.join(" ", DeployFiles.texts(init.get("command")))).contains("65532:65532");
+    assertResourcesSet(init);
+    // /tmp is the only other writable place (the root file system is read-only).
+    assertThat(volume(pod, mount(agent, "/tmp").get("name").asText()).has("emptyDir")).isTrue();
+  }
+
+  @Test
+  void agentArgumentsAndPropertiesParse() throws Exception {
+    JsonNode pod = pod("DaemonSet", "handlewatch-agent");
+    JsonNode agent = container(pod, "agent");
+    assertThat(agent.get("env"))
+        .anySatisfy(
+            e -> {
+              assertThat(e.get("name").asText()).isEqualTo("NODE_NAME");
+              assertThat(e.at("/valueFrom/fieldRef/fieldPath").asText()).isEqualTo("spec.nodeName");
+            });
+    // The properties file as the ConfigMap mounts it, and $(NODE_NAME) as the kubelet expands it.
+    Path props = dir.resolve("agent.properties");
+    Files.writeString(
+        props,
+        object("ConfigMap", "handlewatch-agent-config")
+            .get("data")
+            .get("agent.properties")
+            .asText());
+    List<String> args = new ArrayList<>();
+    for (String a : DeployFiles.texts(agent.get("args"))) {
+      args.add(
+          a.equals("/etc/handlewatch/agent.properties")
+              ? props.toString()
+              : a.replace("$(NODE_NAME)", "node-a"));
+    }
+    var parsed = AgentCommandCheck.parse("DaemonSet handlewatch-agent", args, dir);
+    assertThat(parsed.subcommand().matchedOptionValue("--collector", ""))
+        .isEqualTo("handlewatch-collector.handlewatch.svc:9400");
+    assertThat(parsed.subcommand().matchedOptionValue("--host", "")).isEqualTo("node-a");
+  }
+
+  @Test
+  void collectorRunsReplicatedBehindAService() {
+    JsonNode deployment = object("Deployment", "handlewatch-collector");
+    assertThat(deployment.get("spec").get("replicas").asInt()).isGreaterThanOrEqualTo(2);
+    JsonNode pod = pod("Deployment", "handlewatch-collector");
+    assertThat(pod.get("securityContext").get("runAsNonRoot").asBoolean()).isTrue();
+    JsonNode c = container(pod, "collector");
+    assertResourcesSet(c);
+    assertThat(DeployFiles.texts(c.at("/securityContext/capabilities/drop")))
+        .containsExactly("ALL");
+    assertThat(c.at("/securityContext/capabilities/add").isMissingNode()).isTrue();
+    assertThat(c.at("/securityContext/readOnlyRootFilesystem").asBoolean()).isTrue();
+
+    JsonNode service = object("Service", "handlewatch-collector");
+    Map<Integer, String> ports = new HashMap<>();
+    service
+        .get("spec")
+        .get("ports")
+        .forEach(p -> ports.put(p.get("port").asInt(), p.get("name").asText()));
+    assertThat(ports).containsEntry(9400, "grpc").containsEntry(8080, "http");
+    assertThat(service.get("spec").get("selector"))
+        .isEqualTo(deployment.get("spec").get("template").get("metadata").get("labels"));
+    List<String> containerPorts = new ArrayList<>();
+    c.get("ports").forEach(p -> containerPorts.add(p.get("name").asText()));
+    assertThat(containerPorts).contains("grpc", "http");
+  }
+
+  @Test
+  void collectorProbesAskTheAdminHealthCheck() {
+    JsonNode c = container(pod("Deployment", "handlewatch-collector"), "collector");
+    // Ready only when every health check passes (ingest, store); alive while it answers at all,
+    // so an InfluxDB outage takes a replica out of the Service instead of restarting it.
+    assertThat(DeployFiles.texts(c.at("/readinessProbe/exec/command")))
+        .contains("http://127.0.0.1:8081/healthcheck");
+    assertThat(DeployFiles.texts(c.at("/livenessProbe/exec/command")))
+        .contains("http://127.0.0.1:8081/ping");
+  }
+
+  @Test
+  void collectorConfigValidates() throws Exception {
+    JsonNode c = container(pod("Deployment", "handlewatch-collector"), "collector");
+    Map<String, String> env = new HashMap<>();
+    c.get("env").forEach(e -> env.put(e.get("name").asText(), e.path("value").asText()));
+    String yaml =
+        object("ConfigMap", "handlewatch-collector-config")
+            .get("data")
+            .get("collector.yml")
+            .asText();
+    CollectorConfiguration config = CollectorConfigCheck.validate("collector.yml", yaml, env);
+    assertThat(config.ingest.port).isEqualTo(9400);
+    // The admin port stays on the pod's loopback: the probes run inside the pod.
+    var server = (io.dropwizard.core.server.DefaultServerFactory) config.getServerFactory();
+    var admin = (io.dropwizard.jetty.HttpConnectorFactory) server.getAdminConnectors().getFirst();
+    assertThat(admin.getBindHost()).isEqualTo("127.0.0.1");
+    assertThat(admin.getPort()).isEqualTo(8081);
+    // The TLS files it names are where the Secret is mounted.
+    assertThat(yaml)
+        .contains("certFile: " + mount(c, "/etc/handlewatch/tls").get("mountPath").asText());
+  }
+
+  @Test
+  void everyMountedConfigMapAndSecretIsDefinedOrDocumented() throws IOException {
+    List<JsonNode> examples = DeployFiles.documents(DIR.resolve("secrets.example.yaml"));
+    List<String> missing = new ArrayList<>();
+    for (String[] workload :
+        new String[][] {
+          {"DaemonSet", "handlewatch-agent"}, {"Deployment", "handlewatch-collector"}
+        }) {
+      for (JsonNode v : pod(workload[0], workload[1]).get("volumes")) {
+        if (v.has("configMap") && find("ConfigMap", v.at("/configMap/name").asText()).isEmpty()) {
+          missing.add(workload[1] + ": ConfigMap " + v.at("/configMap/name").asText());
+        }
+        if (v.has("secret")) {
+          String name = v.at("/secret/secretName").asText();
+          boolean documented =
+              examples.stream().anyMatch(s -> s.at("/metadata/name").asText().equals(name));
+          if (!documented) missing.add(workload[1] + ": Secret " + name);
+        }
+      }
+    }
+    assertThat(missing).isEmpty();
+    // The example Secrets are not applied by the kustomization: placeholders must not go live.
+    assertThat(DeployFiles.texts(object("Kustomization", "").path("resources")))
+        .doesNotContain("secrets.example.yaml")
+        .contains("collector.yaml", "agent.yaml");
+  }
+
+  static void assertResourcesSet(JsonNode container) {
+    JsonNode r = container.get("resources");
+    assertThat(r.at("/requests/cpu").asText())
+        .as(container.get("name") + " cpu request")
+        .isNotBlank();
+    assertThat(r.at("/requests/memory").asText())
+        .as(container.get("name") + " memory request")
+        .isNotBlank();
+    assertThat(r.at("/limits/memory").asText())
+        .as(container.get("name") + " memory limit")
+        .isNotBlank();
+  }
+
+  static JsonNode mount(JsonNode container, String path) {
+    for (JsonNode m : container.get("volumeMounts")) {
+      if (m.get("mountPath").asText().equals(path)) return m;
+    }
+    throw new AssertionError(container.get("name") + " mounts nothing at " + path);
+  }
+
+  static JsonNode volume(JsonNode pod, String name) {
+    for (JsonNode v : pod.get("volumes")) if (v.get("name").asText().equals(name)) return v;
+    throw new AssertionError("no volume " + name);
+  }
+}
