@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
 import io.dropwizard.configuration.ConfigurationFactory;
-import io.dropwizard.configuration.YamlConfigurationFactory;
 import io.dropwizard.core.cli.Command;
 import io.dropwizard.core.setup.Bootstrap;
 import io.handlewatch.collector.detect.Alert;
@@ -129,12 +128,16 @@ public final class ReplayCommand extends Command {
 
   private DetectionFactory detection(Bootstrap<?> bootstrap, String path) throws Exception {
     if (path == null) return new DetectionFactory();
+    // The same factory as `server` and `check`, so an unknown key is refused here too.
+    @SuppressWarnings("unchecked")
     ConfigurationFactory<CollectorConfiguration> factory =
-        new YamlConfigurationFactory<>(
-            CollectorConfiguration.class,
-            bootstrap.getValidatorFactory().getValidator(),
-            bootstrap.getObjectMapper(),
-            "dw");
+        ((io.dropwizard.configuration.ConfigurationFactoryFactory<CollectorConfiguration>)
+                bootstrap.getConfigurationFactoryFactory())
+            .create(
+                CollectorConfiguration.class,
+                bootstrap.getValidatorFactory().getValidator(),
+                bootstrap.getObjectMapper(),
+                "dw");
     return factory.build(bootstrap.getConfigurationSourceProvider(), path).detection;
   }
 

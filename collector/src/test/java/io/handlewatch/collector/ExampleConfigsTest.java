@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.dropwizard.configuration.ConfigurationException;
+import io.dropwizard.configuration.DefaultConfigurationFactoryFactory;
 import io.dropwizard.configuration.EnvironmentVariableSubstitutor;
 import io.dropwizard.configuration.FileConfigurationSourceProvider;
 import io.dropwizard.configuration.SubstitutingSourceProvider;
-import io.dropwizard.configuration.YamlConfigurationFactory;
 import io.dropwizard.jackson.Jackson;
 import io.dropwizard.jersey.validation.Validators;
 import java.nio.file.Files;
@@ -30,12 +30,15 @@ class ExampleConfigsTest {
   }
 
   static CollectorConfiguration load(Path file) throws Exception {
+    // The factory `server` and `check` use: unlike a bare YamlConfigurationFactory, it refuses an
+    // unknown key.
     var factory =
-        new YamlConfigurationFactory<>(
-            CollectorConfiguration.class,
-            Validators.newValidator(),
-            Jackson.newObjectMapper(),
-            "dw");
+        new DefaultConfigurationFactoryFactory<CollectorConfiguration>()
+            .create(
+                CollectorConfiguration.class,
+                Validators.newValidator(),
+                Jackson.newObjectMapper(),
+                "dw");
     return factory.build(
         new SubstitutingSourceProvider(
             new FileConfigurationSourceProvider(), new EnvironmentVariableSubstitutor(true)),
@@ -172,5 +175,14 @@ class ExampleConfigsTest {
     var admin = (io.dropwizard.jetty.HttpConnectorFactory) server.getAdminConnectors().getFirst();
     assertThat(admin.getBindHost()).isEqualTo("127.0.0.1");
     assertThat(admin.getPort()).isEqualTo(8081);
+  }
+
+  @Test
+  void anUnknownKeyIsRefusedByName(@TempDir Path dir) throws Exception {
+    Path typo = dir.resolve("typo.yml");
+    Files.writeString(typo, "ingest:\n  prot: 9400\nstore:\n  type: memory\n");
+    assertThatThrownBy(() -> load(typo))
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("prot");
   }
 }

@@ -41,17 +41,14 @@ class DeployChecksTest {
     assertThatThrownBy(
             () ->
                 AgentCommandCheck.parse(
-                    "test", List.of("run", "--collector", "c:9400", "--intervall", "5s"), dir))
+                    List.of("run", "--collector", "c:9400", "--intervall", "5s")))
         .isInstanceOf(CommandLine.ParameterException.class)
         .hasMessageContaining("--intervall");
     Path props = Files.writeString(dir.resolve("a.properties"), "collector=c:9400\nintervall=5s\n");
-    assertThatThrownBy(
-            () ->
-                AgentCommandCheck.parse("test", List.of("run", "--config", props.toString()), dir))
+    assertThatThrownBy(() -> AgentCommandCheck.parse(List.of("run", "--config", props.toString())))
         .isInstanceOf(CommandLine.ParameterException.class)
         .hasMessageContaining("intervall");
-    assertThatThrownBy(
-            () -> AgentCommandCheck.parse("test", List.of("run", "--interval", "5s"), dir))
+    assertThatThrownBy(() -> AgentCommandCheck.parse(List.of("run", "--interval", "5s")))
         .as("--collector is required")
         .isInstanceOf(CommandLine.ParameterException.class)
         .hasMessageContaining("--collector");

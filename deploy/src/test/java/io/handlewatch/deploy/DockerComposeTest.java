@@ -71,9 +71,7 @@ class DockerComposeTest {
 
   @Test
   void theAgentCommandParses() throws Exception {
-    var parsed =
-        AgentCommandCheck.parse(
-            "docker-compose agent", DeployFiles.texts(services.get("agent").get("command")), dir);
+    var parsed = AgentCommandCheck.parse(DeployFiles.texts(services.get("agent").get("command")));
     assertThat(parsed.subcommand().matchedOptionValue("--collector", ""))
         .isEqualTo("127.0.0.1:9400");
   }

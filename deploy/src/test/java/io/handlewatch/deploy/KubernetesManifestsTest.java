@@ -150,7 +150,7 @@ class KubernetesManifestsTest {
               ? props.toString()
               : a.replace("$(NODE_NAME)", "node-a"));
     }
-    var parsed = AgentCommandCheck.parse("DaemonSet handlewatch-agent", args, dir);
+    var parsed = AgentCommandCheck.parse(args);
     assertThat(parsed.subcommand().matchedOptionValue("--collector", ""))
         .isEqualTo("handlewatch-collector.handlewatch.svc:9400");
     assertThat(parsed.subcommand().matchedOptionValue("--host", "")).isEqualTo("node-a");

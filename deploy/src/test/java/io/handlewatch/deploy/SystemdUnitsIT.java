@@ -114,7 +114,7 @@ class SystemdUnitsIT {
     int config = words.indexOf("--config");
     assertThat(words.get(config + 1)).isEqualTo("/etc/handlewatch/agent.properties");
     words.set(config + 1, SYSTEMD.resolve("agent.properties").toString());
-    var parsed = AgentCommandCheck.parse("handlewatch-agent.service", words, dir);
+    var parsed = AgentCommandCheck.parse(words);
     assertThat(parsed.subcommand().matchedOptionValue("--collector", ""))
         .isEqualTo("collector.example.internal:9400");
   }
