@@ -14,6 +14,7 @@ import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.dialect.Dialects;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import io.dropwizard.testing.junit5.ResourceExtension;
+import io.handlewatch.collector.detect.Kind;
 import io.handlewatch.collector.store.Aggregation;
 import io.handlewatch.collector.store.memory.MemoryStore;
 import io.handlewatch.collector.testing.ApiExtension;
@@ -154,6 +155,10 @@ class OpenApiConsistencyTest {
     assertThat(enumOf("Status")).isEqualTo(HostStatus.names());
     assertThat(enumOf("Severity"))
         .isEqualTo(Arrays.stream(Severity.values()).map(Severity::json).toList());
+    assertThat(enumOf("VerdictKind"))
+        .isEqualTo(Arrays.stream(Kind.values()).filter(Kind::pages).map(Kind::tag).toList());
+    assertThat(enumOf("FindingCode"))
+        .isEqualTo(Arrays.stream(Kind.values()).filter(k -> !k.pages()).map(Kind::tag).toList());
     assertThat(queryEnum("/v1/hosts", "sort")).isEqualTo(FleetQuery.sortNames());
     assertThat(queryEnum("/v1/hosts", "status")).isEqualTo(HostStatus.names());
     assertThat(queryEnum("/v1/hosts/{host}/series", "agg"))
