@@ -8,10 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.networknt.schema.Error;
-import com.networknt.schema.Schema;
-import com.networknt.schema.SchemaLocation;
-import com.networknt.schema.SchemaRegistry;
-import com.networknt.schema.dialect.Dialects;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import io.dropwizard.testing.junit5.ResourceExtension;
 import io.handlewatch.collector.detect.Kind;
@@ -20,6 +16,7 @@ import io.handlewatch.collector.store.memory.MemoryStore;
 import io.handlewatch.collector.testing.ApiExtension;
 import io.handlewatch.collector.testing.FixedDetection;
 import io.handlewatch.collector.testing.MutableClock;
+import io.handlewatch.collector.testing.OpenApiSchemas;
 import io.handlewatch.collector.testing.TestFleet;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
@@ -59,7 +56,6 @@ class OpenApiConsistencyTest {
   static final List<Object> resources = new ApiFactory().resources(store, detection, clock);
   static final ResourceExtension API = ApiExtension.over(store, detection, clock);
   static final ObjectMapper JSON = new ObjectMapper();
-  static final SchemaRegistry schemas = SchemaRegistry.withDialect(Dialects.getOpenApi31());
   static JsonNode spec;
 
   @BeforeAll
@@ -178,14 +174,7 @@ class OpenApiConsistencyTest {
   }
 
   private static List<Error> errors(String schema, JsonNode answer) {
-    Schema s =
-        schemas.getSchema(
-            SchemaLocation.of(
-                "classpath:"
-                    + OpenApiResource.RESOURCE.substring(1)
-                    + "#/components/schemas/"
-                    + schema));
-    return s.validate(answer);
+    return OpenApiSchemas.errors(schema, answer);
   }
 
   private static void assertValid(String schema, JsonNode answer) {
