@@ -93,7 +93,9 @@ class DetectedFleetApiIT {
     assertThat(order.subList(0, 2))
         .as("the two leaking hosts first")
         .containsExactlyInAnyOrder(DetectedFleet.CLOSE_WAIT_HOST, DetectedFleet.FD_HOST);
+    assertThat(order.get(2)).isEqualTo(DetectedFleet.WARNING_HOST);
     assertThat(fleet.at("/status_counts/critical").asInt()).isEqualTo(2);
+    assertThat(fleet.at("/status_counts/warning").asInt()).isEqualTo(1);
     assertThat(fleet.at("/status_counts/ok").asInt()).isEqualTo(3);
 
     JsonNode cw = host(fleet, DetectedFleet.CLOSE_WAIT_HOST);
@@ -112,6 +114,13 @@ class DetectedFleetApiIT {
     assertThat(fd.at("/worst_eta/eta_seconds").asDouble())
         .as("ETA within 20 %% of the truth")
         .isCloseTo(trueEta, within(trueEta * 0.2));
+
+    JsonNode warning = host(fleet, DetectedFleet.WARNING_HOST);
+    assertThat(warning.get("status").asText()).isEqualTo("warning");
+    assertThat(warning.at("/worst_eta/subject").asText()).isEqualTo("consumer[6160]");
+    assertThat(warning.at("/worst_eta/eta_seconds").asDouble())
+        .as("between the warning and critical horizons")
+        .isBetween(3600.0, 86400.0);
 
     assertThat(host(fleet, DetectedFleet.ODD_HOST).get("status").asText())
         .as("findings never page")
@@ -206,8 +215,10 @@ class DetectedFleetApiIT {
         .forEach(a -> names.add(a.get("host").asText() + " " + a.get("alertname").asText()));
     assertThat(names)
         .containsExactlyInAnyOrder(
-            "web-cw CloseWaitGrowing", "batch-fd ProcessFileDescriptorsRunningOut");
-    assertThat(alerts.get("total").asInt()).isEqualTo(2);
+            "web-cw CloseWaitGrowing",
+            "batch-fd ProcessFileDescriptorsRunningOut",
+            "queue-w ProcessFileDescriptorsRunningOut");
+    assertThat(alerts.get("total").asInt()).isEqualTo(3);
     JsonNode fd = get("alerts?host=batch-fd", "Alerts").at("/alerts/0");
     assertThat(fd.at("/labels/pid").asText()).isEqualTo("5150");
     assertThat(fd.at("/labels/comm").asText()).isEqualTo("worker");
@@ -219,8 +230,8 @@ class DetectedFleetApiIT {
     JsonNode s = drift.at("/sysctls/0");
     assertThat(s.get("name").asText()).isEqualTo("net.core.somaxconn");
     assertThat(s.get("majority_value").asText()).isEqualTo("4096");
-    assertThat(s.get("hosts_with_majority").asInt()).isEqualTo(4);
-    assertThat(s.get("hosts_reporting").asInt()).isEqualTo(5);
+    assertThat(s.get("hosts_with_majority").asInt()).isEqualTo(5);
+    assertThat(s.get("hosts_reporting").asInt()).isEqualTo(6);
     assertThat(s.at("/differing/0/host").asText()).isEqualTo(DetectedFleet.ODD_HOST);
     assertThat(s.at("/differing/0/value").asText()).isEqualTo("128");
     // Only db-odd reports tcp_tw_recycle: no fleet to drift from, a finding all the same.

@@ -23,6 +23,8 @@ import java.util.Map;
  *           minute 25 (fds follow; soft limit 65,536)                  4121 comm java remote ...
  * batch-fd  worker[5150] leaks 300 fds/min from minute 20 towards its  critical process_fds, ETA
  *           soft limit 20,000 (exhausted at minute 80)                 about 40 min at the end
+ * queue-w   consumer[6160] leaks 174 fds/min from minute 20 towards     warning process_fds, ETA
+ *           its soft limit 65,536 (exhausted at minute 380)            about 5.7 h at the end
  * db-odd    healthy, but somaxconn 128 (the fleet has 4096) and        ok; findings
  *           tcp_tw_recycle = 1                                         tcp_tw_recycle,
  *                                                                      low_somaxconn, drift
@@ -35,6 +37,7 @@ public final class DetectedFleet {
   public static final double MINUTES = 40;
   public static final String CLOSE_WAIT_HOST = "web-cw";
   public static final String FD_HOST = "batch-fd";
+  public static final String WARNING_HOST = "queue-w";
   public static final String ODD_HOST = "db-odd";
   public static final List<String> HEALTHY = List.of("api-1", "api-2");
 
@@ -83,6 +86,15 @@ public final class DetectedFleet {
                     FD_PID, 80_000, FD_COMM, FD_LIMIT, fds, jitter(1, 1), null, 0, 1e9))
             .generate(MINUTES));
 
+    double slow = (65_536 - 3_000) / 360.0;
+    Curve slowFds = (m, r) -> 3_000 + Math.max(0, m - FD_START) * slow + r.nextInt(41) - 20;
+    out.put(
+        WARNING_HOST,
+        new TraceGenerator(WARNING_HOST, t0, 209)
+            .add(
+                new TraceGenerator.Process(
+                    6160, 90_000, "consumer", 65_536, slowFds, jitter(1, 1), null, 0, 1e9))
+            .generate(MINUTES));
     out.put(
         ODD_HOST,
         withSysctls(
