@@ -98,19 +98,10 @@ class DashboardQueriesIT {
           }
         }
         // Every host judged on its last report, and the verdict points of that judgement stored.
+        DetectedFleet.awaitJudged(detector.view(), now);
         await("the detector's verdict points")
             .atMost(Duration.ofSeconds(60))
-            .until(
-                () ->
-                    DetectedFleet.reports(now).keySet().stream()
-                            .allMatch(
-                                h ->
-                                    detector
-                                        .view()
-                                        .host(h)
-                                        .map(v -> !v.evaluatedAt().isBefore(now.minusSeconds(1)))
-                                        .orElse(false))
-                        && verdictHosts().containsAll(LEAKING));
+            .until(() -> verdictHosts().containsAll(LEAKING));
       } finally {
         detector.stop();
       }

@@ -2,7 +2,6 @@ package io.handlewatch.collector.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
-import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -51,19 +50,7 @@ class DetectedFleetApiIT {
     for (Map.Entry<String, List<HostReport>> h : DetectedFleet.reports(end).entrySet()) {
       IngestClient.stream(port, h.getValue());
     }
-    // The detector runs behind ingest: wait until it has judged every host's last report.
-    await("the detector caught up")
-        .atMost(Duration.ofSeconds(60))
-        .until(
-            () -> {
-              var view = APP.<CollectorApplication>getApplication().detector().view();
-              return DetectedFleet.reports(end).keySet().stream()
-                  .allMatch(
-                      h ->
-                          view.host(h)
-                              .map(v -> !v.evaluatedAt().isBefore(end.minusSeconds(1)))
-                              .orElse(false));
-            });
+    DetectedFleet.awaitJudged(APP.<CollectorApplication>getApplication().detector().view(), end);
   }
 
   static JsonNode get(String pathAndQuery, String schema) throws Exception {

@@ -14,19 +14,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** `bin/handlewatch-collector replay` as a user runs it: the script passes its arguments on. */
 class ReplayIT {
-  @Test
-  void theScriptReplaysATraceFileAndPrintsAlertTransitions(@TempDir Path dir) throws Exception {
-    Path trace = dir.resolve("leak.jsonl");
-    Traces.named("close-wait-1/s").writeJsonLines(trace);
-    Files.writeString(
-        trace, "this line is not a report\n", java.nio.file.StandardOpenOption.APPEND);
-
+  /**
+   * Runs {@code command} in {@code cwd}, stdout to {@code dir/out}; returns stderr after exit 0.
+   */
+  private static String run(Path dir, Path cwd, String... command) throws Exception {
     ProcessBuilder pb =
-        new ProcessBuilder(
-                "bash",
-                Path.of("../bin/handlewatch-collector").toAbsolutePath().normalize().toString(),
-                "replay",
-                trace.toString())
+        new ProcessBuilder(command)
+            .directory(cwd.toFile())
             .redirectOutput(dir.resolve("out").toFile())
             .redirectError(dir.resolve("err").toFile());
     pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
@@ -34,6 +28,24 @@ class ReplayIT {
     assertThat(p.waitFor(180, TimeUnit.SECONDS)).as("replay finished").isTrue();
     String err = Files.readString(dir.resolve("err"));
     assertThat(p.exitValue()).as("exit; stderr:\n%s", err).isZero();
+    return err;
+  }
+
+  @Test
+  void theScriptReplaysATraceFileAndPrintsAlertTransitions(@TempDir Path dir) throws Exception {
+    Path trace = dir.resolve("leak.jsonl");
+    Traces.named("close-wait-1/s").writeJsonLines(trace);
+    Files.writeString(
+        trace, "this line is not a report\n", java.nio.file.StandardOpenOption.APPEND);
+
+    String err =
+        run(
+            dir,
+            Path.of(".."),
+            "bash",
+            Path.of("../bin/handlewatch-collector").toAbsolutePath().normalize().toString(),
+            "replay",
+            trace.toString());
 
     List<String> lines = Files.readAllLines(dir.resolve("out"));
     assertThat(lines).as("stdout").hasSize(1);
@@ -54,16 +66,7 @@ class ReplayIT {
             .filter(l -> l.startsWith("bin/handlewatch-collector replay collector/src/test/"))
             .findFirst()
             .orElseThrow(() -> new AssertionError("no replay walk-through command in README.md"));
-    ProcessBuilder pb =
-        new ProcessBuilder("bash", "-c", command)
-            .directory(root.toFile())
-            .redirectOutput(dir.resolve("out").toFile())
-            .redirectError(dir.resolve("err").toFile());
-    pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
-    Process p = pb.start();
-    assertThat(p.waitFor(180, TimeUnit.SECONDS)).as("replay finished").isTrue();
-    String err = Files.readString(dir.resolve("err"));
-    assertThat(p.exitValue()).as("exit; stderr:\n%s", err).isZero();
+    String err = run(dir, root, "bash", "-c", command);
 
     List<String> lines = Files.readAllLines(dir.resolve("out"));
     assertThat(lines).as("stdout").hasSize(2);

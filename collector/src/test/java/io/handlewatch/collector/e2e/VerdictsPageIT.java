@@ -1,7 +1,6 @@
 package io.handlewatch.collector.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import io.dropwizard.testing.ResourceHelpers;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
@@ -50,19 +49,7 @@ class VerdictsPageIT {
     int port = APP.<CollectorApplication>getApplication().ingest().port();
     Map<String, List<HostReport>> fleet = DetectedFleet.reports(end);
     for (List<HostReport> reports : fleet.values()) IngestClient.stream(port, reports);
-    await("the detector caught up")
-        .atMost(Duration.ofSeconds(60))
-        .until(
-            () ->
-                fleet.keySet().stream()
-                    .allMatch(
-                        h ->
-                            APP.<CollectorApplication>getApplication()
-                                .detector()
-                                .view()
-                                .host(h)
-                                .map(v -> !v.evaluatedAt().isBefore(end.minusSeconds(1)))
-                                .orElse(false)));
+    DetectedFleet.awaitJudged(APP.<CollectorApplication>getApplication().detector().view(), end);
     chromium = HeadlessChromium.start();
   }
 

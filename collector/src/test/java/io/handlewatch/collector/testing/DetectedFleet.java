@@ -1,7 +1,9 @@
 package io.handlewatch.collector.testing;
 
 import static io.handlewatch.collector.detect.evaluation.TraceGenerator.jitter;
+import static org.awaitility.Awaitility.await;
 
+import io.handlewatch.collector.detect.DetectionView;
 import io.handlewatch.collector.detect.evaluation.TraceGenerator;
 import io.handlewatch.collector.detect.evaluation.TraceGenerator.Curve;
 import io.handlewatch.proto.v1.HostReport;
@@ -55,6 +57,23 @@ public final class DetectedFleet {
   public static final double FD_START = 20;
   public static final double FD_EXHAUSTED = 80;
   public static final long FD_LIMIT = 20_000;
+
+  /**
+   * Waits until the detector behind {@code view} has judged every host's last report of the history
+   * that ends at {@code end} (the detector runs behind ingest, on its own thread).
+   */
+  public static void awaitJudged(DetectionView view, Instant end) {
+    await("the detector judged every host's last report")
+        .atMost(Duration.ofSeconds(60))
+        .until(
+            () ->
+                reports(end).keySet().stream()
+                    .allMatch(
+                        h ->
+                            view.host(h)
+                                .map(v -> !v.evaluatedAt().isBefore(end.minusSeconds(1)))
+                                .orElse(false)));
+  }
 
   /** The start of the history that ends at {@code end}. */
   public static Instant start(Instant end) {
