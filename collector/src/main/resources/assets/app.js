@@ -151,6 +151,7 @@ async function renderHost(name) {
   renderFacts(host);
   renderVerdicts(host);
   renderAlerts(host);
+  renderFindings(host);
   renderProcesses(host);
   renderPorts(host);
   renderSysctls(host);
@@ -176,24 +177,39 @@ function renderFacts(h) {
     fact("reports dropped", fmt.int(h.dropped_reports)));
 }
 
+/** "10:42 (23 min ago)": the local time of an instant, and how long ago it was. */
+function since(iso) {
+  if (!iso) return "–";
+  const t = Date.parse(iso);
+  return fmt.time(t) + " (" + fmt.duration((Date.now() - t) / 1000) + " ago)";
+}
+
 function renderVerdicts(h) {
   const box = document.getElementById("verdicts");
   if (h.verdicts.length === 0) {
-    box.replaceChildren(el("p", { class: "empty" }, "No verdicts for this host."));
+    box.replaceChildren(el("p", { class: "empty" }, "No verdicts for this host: nothing is heading for a limit."));
     return;
   }
-  const rows = h.verdicts.map((v) => el("tr", { class: v.severity },
+  const rows = h.verdicts.map((v) => el("tr", { class: v.severity, "data-kind": v.kind, "data-subject": v.subject },
     el("td", {}, statusBadge(v.severity)),
     el("td", {}, v.kind),
     el("td", {}, v.subject),
     el("td", { class: "num" }, fmt.duration(v.eta_seconds)),
     el("td", { class: "num" }, v.slope_per_min === undefined ? "–" : (v.slope_per_min >= 0 ? "+" : "") + v.slope_per_min.toFixed(1) + "/min"),
     el("td", { class: "num" }, fmt.int(v.value) + (v.limit !== undefined ? " / " + fmt.int(v.limit) : "")),
-    el("td", {}, v.since || "–"),
+    el("td", { class: "num" }, v.window_seconds === undefined ? "–" : fmt.duration(v.window_seconds)),
+    el("td", { title: v.since || "" }, since(v.since)),
     el("td", {}, v.summary || "")));
   box.replaceChildren(el("table", { id: "verdict-table" },
-    el("thead", {}, el("tr", {}, ...["severity", "kind", "subject", "ETA", "trend", "value / limit", "since", "evidence"].map((t) => el("th", {}, t)))),
+    el("thead", {}, el("tr", {}, ...["severity", "kind", "subject", "ETA", "trend", "value / limit", "over", "since", "evidence"].map((t) => el("th", {}, t)))),
     el("tbody", {}, ...rows)));
+}
+
+/** Where an alert's runbook_url leads: as given when absolute, else the collector's own copy. */
+function runbookHref(url) {
+  if (/^[a-z]+:\/\//i.test(url)) return url;
+  const anchor = url.includes("#") ? url.slice(url.indexOf("#") + 1) : "";
+  return "#/runbook/" + encodeURIComponent(anchor);
 }
 
 function renderAlerts(h) {
@@ -202,8 +218,36 @@ function renderAlerts(h) {
     box.replaceChildren(el("p", { class: "empty" }, "No alerts firing for this host."));
     return;
   }
-  box.replaceChildren(el("ul", {}, ...h.alerts.map((a) =>
-    el("li", {}, statusBadge(a.severity || "warning"), " ", a.alertname || a.dedup_key, ": ", a.summary || "", " (since " + a.starts_at + ")"))));
+  box.replaceChildren(el("ul", { class: "alerts" }, ...h.alerts.map((a) => {
+    const l = a.labels || {};
+    const who = [l.comm && l.pid ? l.comm + "[" + l.pid + "]" : null, l.remote ? "→ " + l.remote : null].filter(Boolean).join(" ");
+    const runbook = a.annotations && a.annotations.runbook_url;
+    return el("li", { "data-alertname": a.alertname || "" },
+      statusBadge(a.severity || "warning"), " ",
+      el("strong", {}, a.alertname || a.dedup_key), who ? " " + who : "",
+      el("span", { class: "muted" }, " · firing since " + since(a.starts_at)),
+      runbook ? el("a", { class: "runbook", href: runbookHref(runbook) }, "runbook") : null,
+      el("div", { class: "muted" }, a.summary ? "paged as: " + a.summary : ""));
+  })));
+}
+
+function renderFindings(h) {
+  const box = document.getElementById("findings");
+  if (h.sysctl_findings.length === 0) {
+    box.replaceChildren(el("p", { class: "empty" }, "No findings: this host's settings look sound and match the fleet."));
+    return;
+  }
+  const rows = h.sysctl_findings.map((f) => el("tr", { "data-finding": f.finding },
+    el("td", {}, el("span", { class: "finding-code" }, f.finding)),
+    el("td", {}, f.name + (f.subject !== f.name ? " (" + f.subject + ")" : "")),
+    el("td", {}, f.value === undefined ? "–" : f.value.replace(/\t/g, " ")),
+    el("td", {}, f.recommended === undefined ? "–" : f.recommended.replace(/\t/g, " ")),
+    el("td", { title: f.message || "" }, f.message || f.summary || "")));
+  box.replaceChildren(
+    el("p", { class: "muted" }, "Informational: findings never page."),
+    el("table", { id: "finding-table" },
+      el("thead", {}, el("tr", {}, ...["finding", "setting", "value", "recommended", "why"].map((t) => el("th", {}, t)))),
+      el("tbody", {}, ...rows)));
 }
 
 function renderProcesses(h) {
@@ -248,12 +292,28 @@ function renderSysctls(h) {
   const body = document.querySelector("#sysctl-table tbody");
   body.replaceChildren();
   for (const s of h.sysctls) {
-    body.append(el("tr", {},
+    const drifts = s.fleet_majority !== undefined;
+    body.append(el("tr", { "data-sysctl": s.name, class: drifts ? "drift" : null },
       el("td", {}, s.name),
-      el("td", { class: s.fleet_majority !== undefined ? "differs" : null }, s.value.replace(/\t/g, " ")),
-      el("td", {}, s.fleet_majority !== undefined ? "fleet: " + s.fleet_majority.replace(/\t/g, " ") : ""),
-      el("td", { class: "finding" }, s.findings.map((f) => f.message || f.finding).join("; "))));
+      el("td", { class: drifts ? "differs" : null }, s.value.replace(/\t/g, " ")),
+      el("td", {}, drifts ? "differs: the fleet has " + s.fleet_majority.replace(/\t/g, " ") : "same"),
+      el("td", {}, ...s.findings.map((f) => el("span", { class: "finding-code", title: f.message || "" }, f.finding)))));
   }
+}
+
+// ---- runbook -----------------------------------------------------------------------------
+
+/** One section of RUNBOOK.md (served beside this page), as text: the alert's what-to-do. */
+async function renderRunbook(anchor) {
+  const r = await fetch("RUNBOOK.md");
+  if (!r.ok) throw new Error("RUNBOOK.md: " + r.status + " " + r.statusText);
+  const text = await r.text();
+  const sections = text.split(/^## /m).slice(1);
+  const section = sections.find((s) => s.split("\n")[0].trim().toLowerCase().replace(/[^a-z0-9_]+/g, "-") === anchor);
+  document.getElementById("runbook-title").textContent = section ? section.split("\n")[0].trim() : "Runbook";
+  document.getElementById("runbook-text").textContent = section
+    ? section.split("\n").slice(1).join("\n").trim()
+    : "No section " + anchor + " in RUNBOOK.md.\n\n" + text;
 }
 
 // ---- charts ------------------------------------------------------------------------------
@@ -340,15 +400,20 @@ function niceMax(v) {
 
 function route() {
   const m = location.hash.match(/^#\/host\/(.+)$/);
-  return m ? { view: "host", host: decodeURIComponent(m[1]) } : { view: "fleet" };
+  if (m) return { view: "host", host: decodeURIComponent(m[1]) };
+  const rb = location.hash.match(/^#\/runbook\/(.*)$/);
+  if (rb) return { view: "runbook", anchor: decodeURIComponent(rb[1]) };
+  return { view: "fleet" };
 }
 
 async function render() {
   const r = route();
   document.getElementById("fleet-view").hidden = r.view !== "fleet";
   document.getElementById("host-view").hidden = r.view !== "host";
+  document.getElementById("runbook-view").hidden = r.view !== "runbook";
   try {
     if (r.view === "host") await renderHost(r.host);
+    else if (r.view === "runbook") await renderRunbook(r.anchor);
     else await renderFleet();
     showError(null);
     document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString("en-GB");

@@ -7,6 +7,7 @@ import io.handlewatch.collector.detect.Kind;
 import io.handlewatch.collector.detect.Verdict;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -16,6 +17,9 @@ import java.util.Map;
  * detector.
  */
 public final class DetectorReadModel implements DetectionReadModel {
+  /** The setting a low-nofile finding names: a process's limit, not a sysctl. */
+  static final String RLIMIT_NOFILE = "RLIMIT_NOFILE";
+
   private final DetectionView view;
 
   public DetectorReadModel(DetectionView view) {
@@ -53,18 +57,33 @@ public final class DetectorReadModel implements DetectionReadModel {
 
   @Override
   public List<SysctlFinding> sysctlFindings(String host) {
-    Map<String, String> drifted = new java.util.HashMap<>();
+    Map<String, FleetDrift.SysctlDrift> drifted = new HashMap<>();
     for (FleetDrift.SysctlDrift d : view.drift()) {
-      String value = d.differing().get(host);
-      if (value != null) drifted.put(d.name(), value);
+      if (d.differing().containsKey(host)) drifted.put(d.name(), d);
     }
     List<SysctlFinding> out = new ArrayList<>();
     for (Verdict f : view.findings(host)) {
-      String name = sysctlOf(f);
-      String value = f.kind() == Kind.SYSCTL_DRIFT ? drifted.get(f.subject()) : number(f.value());
+      String value;
+      String recommended;
+      if (f.kind() == Kind.SYSCTL_DRIFT) {
+        // The host's own value (it may not parse as a number), and the fleet's: make it match.
+        FleetDrift.SysctlDrift d = drifted.get(f.subject());
+        value = d == null ? null : d.differing().get(host);
+        recommended = d == null ? null : d.majority();
+      } else {
+        value = f.kind() == Kind.NARROW_PORT_RANGE ? null : number(f.value());
+        recommended = recommended(f.kind());
+      }
       out.add(
           new SysctlFinding(
-              f.host(), name, value, f.kind().tag(), f.description(), recommended(f.kind())));
+              f.host(),
+              settingOf(f),
+              f.subject(),
+              value,
+              f.kind().tag(),
+              f.summary(),
+              f.description(),
+              recommended));
     }
     return out;
   }
@@ -96,16 +115,24 @@ public final class DetectorReadModel implements DetectionReadModel {
   }
 
   /**
-   * The sysctl a finding is about, so the host view can mark it in its sysctl table. A finding
-   * about a process (soft nofile) is about its RLIMIT_NOFILE, not a sysctl, and keeps its subject.
+   * The setting a finding is about, so the host view can mark it in its sysctl table: the sysctl,
+   * except for a narrow port range (subject: the remote endpoint whose churn it cannot carry, the
+   * setting: ip_local_port_range) and a low soft nofile (subject: the process, the setting: its
+   * RLIMIT_NOFILE, which is no sysctl).
    */
-  private static String sysctlOf(Verdict f) {
+  static String settingOf(Verdict f) {
     return switch (f.kind()) {
       case NARROW_PORT_RANGE -> "net.ipv4.ip_local_port_range";
+      case LOW_NOFILE -> RLIMIT_NOFILE;
       default -> f.subject();
     };
   }
 
+  /**
+   * The value to prefer, where one value is right whatever the host: tcp_tw_recycle off, somaxconn
+   * at the kernel's default since 5.4. A narrow range, a low nofile and a lowered fin_timeout
+   * depend on the host's load, so the finding's message says what to do instead of naming a number.
+   */
   private static String recommended(Kind kind) {
     return switch (kind) {
       case TCP_TW_RECYCLE -> "0";

@@ -12,8 +12,9 @@ import java.util.Objects;
  * fields, DESIGN.md, plus the window and since when).
  *
  * @param host the host it is about
- * @param kind what is judged, e.g. {@code fd_exhaustion_process}, {@code close_wait_growth}
- * @param subject what within the host: {@code host}, a process ({@code pid 4121 java}) or a remote
+ * @param kind what is judged: {@code process_fds}, {@code system_fds}, {@code close_wait}, {@code
+ *     port_pressure} or {@code time_wait_buckets} (the anchor of its section in RUNBOOK.md)
+ * @param subject what within the host: the host name, a process ({@code java[4121]}) or a remote
  *     endpoint ({@code 10.0.0.5:5432})
  * @param severity how bad
  * @param etaSeconds estimated seconds until {@code limit} is reached; null when not heading there
@@ -23,7 +24,8 @@ import java.util.Objects;
  * @param windowSeconds the window the trend was fitted over
  * @param since when this verdict first held
  * @param at when it was last evaluated
- * @param summary one line for people, e.g. "java (pid 4121) fds 61,000 of 65,536, +12/min"
+ * @param summary one line for people, e.g. "db-17: java[4121] has 61,000 fds open of its soft limit
+ *     65,536 (93.1%), +12/min: exhausted in about 6 min"
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -101,7 +101,7 @@ public final class WebhookNotifier extends HttpNotifier {
             a.host() == null ? "handlewatch" : a.host(),
             severity(labels.get("severity")),
             a.at().toString(),
-            labels.get("comm"),
+            component(labels),
             labels.get("remote"),
             alertname,
             details);
@@ -113,6 +113,17 @@ public final class WebhookNotifier extends HttpNotifier {
         payload,
         runbook == null || runbook.isBlank() ? null : List.of(new Link(runbook, "Runbook")),
         "handlewatch");
+  }
+
+  /**
+   * The process as the verdicts name it, {@code comm[pid]}: the comm alone does not tell an on-call
+   * which of a host's java processes leaks.
+   */
+  static String component(Map<String, String> labels) {
+    String comm = labels.get("comm");
+    String pid = labels.get("pid");
+    if (comm == null || pid == null) return comm;
+    return comm + "[" + pid + "]";
   }
 
   /**

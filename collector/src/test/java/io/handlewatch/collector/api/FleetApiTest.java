@@ -144,7 +144,7 @@ class FleetApiTest {
     JsonNode d = all.get("hosts").get(3);
     assertThat(d.get("status").asText()).isEqualTo("critical");
     assertThat(d.at("/worst_eta/eta_seconds").asDouble()).isEqualTo(3600.0);
-    assertThat(d.at("/worst_eta/subject").asText()).isEqualTo("pid 4242 java");
+    assertThat(d.at("/worst_eta/subject").asText()).isEqualTo("java[4242]");
 
     JsonNode f = all.get("hosts").get(5);
     assertThat(f.has("close_wait")).as("absent, not zero").isFalse();
@@ -228,10 +228,10 @@ class FleetApiTest {
     assertThat(somaxconn.at("/findings/0/finding").asText()).isEqualTo("low_somaxconn");
     assertThat(d.get("sysctls").get(1).has("fleet_majority")).isFalse();
 
-    assertThat(d.at("/verdicts/0/kind").asText()).isEqualTo("fd_exhaustion_process");
+    assertThat(d.at("/verdicts/0/kind").asText()).isEqualTo("process_fds");
     assertThat(d.at("/verdicts/0/severity").asText()).isEqualTo("critical");
     assertThat(d.at("/verdicts/0/since").asText()).isEqualTo(NOW.minusSeconds(1200).toString());
-    assertThat(d.at("/alerts/0/alertname").asText()).isEqualTo("HandleExhaustion");
+    assertThat(d.at("/alerts/0/alertname").asText()).isEqualTo("ProcessFileDescriptorsRunningOut");
     assertThat(d.at("/alerts/0/status").asText()).isEqualTo("firing");
     assertThat(d.at("/sysctl_findings/0/recommended").asText()).isEqualTo("4096");
     assertThat(d.at("/sample/host/hostname").asText()).isEqualTo("db-d");

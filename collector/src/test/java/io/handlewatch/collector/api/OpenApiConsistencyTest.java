@@ -8,17 +8,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.networknt.schema.Error;
-import com.networknt.schema.Schema;
-import com.networknt.schema.SchemaLocation;
-import com.networknt.schema.SchemaRegistry;
-import com.networknt.schema.dialect.Dialects;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import io.dropwizard.testing.junit5.ResourceExtension;
+import io.handlewatch.collector.detect.Kind;
 import io.handlewatch.collector.store.Aggregation;
 import io.handlewatch.collector.store.memory.MemoryStore;
 import io.handlewatch.collector.testing.ApiExtension;
 import io.handlewatch.collector.testing.FixedDetection;
 import io.handlewatch.collector.testing.MutableClock;
+import io.handlewatch.collector.testing.OpenApiSchemas;
 import io.handlewatch.collector.testing.TestFleet;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
@@ -58,7 +56,6 @@ class OpenApiConsistencyTest {
   static final List<Object> resources = new ApiFactory().resources(store, detection, clock);
   static final ResourceExtension API = ApiExtension.over(store, detection, clock);
   static final ObjectMapper JSON = new ObjectMapper();
-  static final SchemaRegistry schemas = SchemaRegistry.withDialect(Dialects.getOpenApi31());
   static JsonNode spec;
 
   @BeforeAll
@@ -154,6 +151,10 @@ class OpenApiConsistencyTest {
     assertThat(enumOf("Status")).isEqualTo(HostStatus.names());
     assertThat(enumOf("Severity"))
         .isEqualTo(Arrays.stream(Severity.values()).map(Severity::json).toList());
+    assertThat(enumOf("VerdictKind"))
+        .isEqualTo(Arrays.stream(Kind.values()).filter(Kind::pages).map(Kind::tag).toList());
+    assertThat(enumOf("FindingCode"))
+        .isEqualTo(Arrays.stream(Kind.values()).filter(k -> !k.pages()).map(Kind::tag).toList());
     assertThat(queryEnum("/v1/hosts", "sort")).isEqualTo(FleetQuery.sortNames());
     assertThat(queryEnum("/v1/hosts", "status")).isEqualTo(HostStatus.names());
     assertThat(queryEnum("/v1/hosts/{host}/series", "agg"))
@@ -173,14 +174,7 @@ class OpenApiConsistencyTest {
   }
 
   private static List<Error> errors(String schema, JsonNode answer) {
-    Schema s =
-        schemas.getSchema(
-            SchemaLocation.of(
-                "classpath:"
-                    + OpenApiResource.RESOURCE.substring(1)
-                    + "#/components/schemas/"
-                    + schema));
-    return s.validate(answer);
+    return OpenApiSchemas.errors(schema, answer);
   }
 
   private static void assertValid(String schema, JsonNode answer) {

@@ -1,18 +1,26 @@
 package io.handlewatch.collector.dashboards;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+import static org.awaitility.Awaitility.await;
 
 import com.codahale.metrics.MetricRegistry;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.handlewatch.collector.detect.DetectionFactory;
+import io.handlewatch.collector.detect.Detector;
+import io.handlewatch.collector.store.ListeningStore;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.collector.store.influx.InfluxStoreFactory;
+import io.handlewatch.collector.testing.DetectedFleet;
 import io.handlewatch.collector.testing.InfluxdHarness;
 import io.handlewatch.collector.testing.TestFleet;
 import io.handlewatch.proto.v1.HostReport;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -31,9 +39,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Every query of every Grafana dashboard under {@code dashboards/} (panels and template variables),
  * with Grafana's macros substituted as Grafana does, returns data from a real influxd filled
- * through the collector's InfluxDB store; verdict points, which the detector writes, are written
- * here in the DESIGN.md schema. Also checks the provisioning files point where the dashboards
- * expect.
+ * through the collector's InfluxDB store; the verdict points are the real detector's, judging
+ * {@link DetectedFleet} (leaks, a warning, odd sysctls) on the same store, and they follow
+ * DESIGN.md's schema. Also checks the provisioning files point where the dashboards expect.
  */
 class DashboardQueriesIT {
   static final Path DASHBOARDS = Path.of("..", "dashboards");
@@ -43,7 +51,7 @@ class DashboardQueriesIT {
 
   /** The host the drilldown is opened on, and the sysctl the drift table is set to. */
   static final Map<String, String> VARIABLES =
-      Map.of("host", "db-d", "sysctl", "net.core.somaxconn");
+      Map.of("host", DetectedFleet.CLOSE_WAIT_HOST, "sysctl", "net.core.somaxconn");
 
   static InfluxdHarness influxd;
   static Instant from;
@@ -77,26 +85,44 @@ class DashboardQueriesIT {
           assertThat(store.write(r).get(30, TimeUnit.SECONDS).pointsDropped()).isZero();
         }
       }
+      // The detected fleet through the store and the real detector, as the collector wires them:
+      // the verdict points the panels read are the ones the detector writes.
+      Detector detector =
+          new Detector(new DetectionFactory(), store, new MetricRegistry(), Clock.systemUTC());
+      detector.start();
+      try {
+        SampleStore listening = new ListeningStore(store, detector);
+        for (List<HostReport> reports : DetectedFleet.reports(now).values()) {
+          for (HostReport r : reports) {
+            assertThat(listening.write(r).get(30, TimeUnit.SECONDS).pointsDropped()).isZero();
+          }
+        }
+        // Every host judged on its last report, and the verdict points of that judgement stored.
+        DetectedFleet.awaitJudged(detector.view(), now);
+        await("the detector's verdict points")
+            .atMost(Duration.ofSeconds(60))
+            .until(() -> verdictHosts().containsAll(LEAKING));
+      } finally {
+        detector.stop();
+      }
     }
-    // What the detector writes (DESIGN.md: verdict, tags host/kind/subject, severity as a string).
-    StringBuilder verdicts = new StringBuilder();
-    for (int i = 0; i < 10; i++) {
-      long t = now.minusSeconds(60L * i).toEpochMilli();
-      verdicts
-          .append("verdict,host=db-d,kind=fd_exhaustion_process,subject=pid\\ 4242\\ java ")
-          .append("severity=\"critical\",eta_seconds=")
-          .append(3600 + 60 * i)
-          .append(",slope_per_min=12,value=300,limit=1024 ")
-          .append(t)
-          .append('\n')
-          .append("verdict,host=api-a,kind=close_wait_growth,subject=10.0.0.9:8080 ")
-          .append("severity=\"warning\",eta_seconds=")
-          .append(7200 + 60 * i)
-          .append(",slope_per_min=1.5,value=50 ")
-          .append(t)
-          .append('\n');
-    }
-    influxd.write(DB, verdicts.toString());
+  }
+
+  /** The hosts the detector judged at risk. */
+  static final List<String> LEAKING =
+      List.of(DetectedFleet.CLOSE_WAIT_HOST, DetectedFleet.FD_HOST, DetectedFleet.WARNING_HOST);
+
+  /** Hosts with a verdict point in the last hour. */
+  static List<String> verdictHosts() throws Exception {
+    List<String> out = new ArrayList<>();
+    JsonNode r =
+        JSON.readTree(
+            influxd.query(
+                DB,
+                "SELECT last(\"eta_seconds\") FROM \"verdict\" WHERE time > now() - 1h"
+                    + " GROUP BY \"host\""));
+    for (JsonNode series : r.at("/results/0/series")) out.add(series.at("/tags/host").asText());
+    return out;
   }
 
   @AfterAll
@@ -197,27 +223,73 @@ class DashboardQueriesIT {
   @Test
   void keyPanelsAnswerWhatTheFleetHolds() throws Exception {
     String fleet = "fleet-overview.json";
-    assertThat(run(queryOf(fleet, "Hosts reporting")).getFirst().get(1).asInt()).isEqualTo(3);
-    assertThat(run(queryOf(fleet, "Critical verdicts")).getFirst().get(1).asInt()).isEqualTo(1);
+    assertThat(run(queryOf(fleet, "Hosts reporting")).getFirst().get(1).asInt()).isEqualTo(9);
+    assertThat(run(queryOf(fleet, "Critical verdicts")).getFirst().get(1).asInt()).isEqualTo(2);
     assertThat(run(queryOf(fleet, "Warning verdicts")).getFirst().get(1).asInt()).isEqualTo(1);
-    // top(): [time, close_wait, host]; api-a leaks most (50 + 59 in its latest sample).
+    // top(): [time, close_wait, host]; web-cw leaks 1/s for its last 15 minutes.
     List<JsonNode> top = run(queryOf(fleet, "CLOSE_WAIT: top 10 hosts"));
     JsonNode most = top.stream().max((a, b) -> a.get(1).asInt() - b.get(1).asInt()).orElseThrow();
-    assertThat(most.get(2).asText()).isEqualTo("api-a");
-    assertThat(most.get(1).asInt()).isEqualTo(109);
-    // db-d has somaxconn 128, the others 4096.
+    assertThat(most.get(2).asText()).isEqualTo(DetectedFleet.CLOSE_WAIT_HOST);
+    assertThat(most.get(1).asInt()).isBetween(800, 1000);
+    // db-d and db-odd have somaxconn 128, the others 4096; only db-odd has tcp_tw_recycle.
     JsonNode drift =
         JSON.readTree(influxd.query(DB, queryOf(fleet, "Sysctl drift: values per sysctl")));
+    Map<String, Integer> distinct = new LinkedHashMap<>();
     for (JsonNode series : drift.at("/results/0/series")) {
-      int distinct = series.at("/values/0/1").asInt();
-      String name = series.at("/tags/name").asText();
-      assertThat(distinct).as(name).isEqualTo(name.equals("net.core.somaxconn") ? 2 : 1);
+      distinct.put(series.at("/tags/name").asText(), series.at("/values/0/1").asInt());
     }
+    assertThat(distinct).containsEntry("net.core.somaxconn", 2);
+    assertThat(distinct).containsEntry("net.ipv4.tcp_tw_recycle", 1);
+
+    // Hosts by ETA and status: one row per (host, kind, subject) with the detector's evidence.
+    Map<String, JsonNode> byHost = new LinkedHashMap<>();
+    JsonNode table = JSON.readTree(influxd.query(DB, queryOf(fleet, "Hosts by ETA and status")));
+    for (JsonNode series : table.at("/results/0/series")) {
+      if (series.at("/tags/kind").asText().equals("process_fds")) {
+        byHost.put(series.at("/tags/host").asText(), series);
+      }
+    }
+    JsonNode fd = byHost.get(DetectedFleet.FD_HOST);
+    assertThat(fd).as("batch-fd's row in %s", table).isNotNull();
+    assertThat(fd.at("/tags/subject").asText()).isEqualTo("worker[5150]");
+    List<String> columns = new ArrayList<>();
+    fd.get("columns").forEach(c -> columns.add(c.asText()));
+    JsonNode row = fd.at("/values/0");
+    assertThat(row.get(columns.indexOf("severity")).asText()).isEqualTo("critical");
+    assertThat(row.get(columns.indexOf("limit")).asDouble()).isEqualTo(20_000);
+    assertThat(row.get(columns.indexOf("slope_per_min")).asDouble()).isCloseTo(300, within(30.0));
+
     String host = "host-drilldown.json";
     List<JsonNode> eta = run(queryOf(host, "Verdict ETA"));
+    // web-cw's java: about 1,300 fds of 65,536, one more CLOSE_WAIT socket (and fd) per second.
     assertThat(eta.getLast().get(1).asDouble())
-        .as("ETA of db-d's latest verdict")
-        .isEqualTo(3600.0);
+        .as("fd ETA of web-cw's CLOSE_WAIT verdict")
+        .isCloseTo(64_236, within(64_236 * 0.15));
+  }
+
+  /** The detector's points have DESIGN.md's tags and fields, each field with one fixed type. */
+  @Test
+  void verdictPointsFollowTheStorageSchema() throws Exception {
+    Map<String, String> fields = new LinkedHashMap<>();
+    for (JsonNode row : run("SHOW FIELD KEYS FROM \"verdict\"")) {
+      fields.put(row.get(0).asText(), row.get(1).asText());
+    }
+    assertThat(fields)
+        .containsExactlyInAnyOrderEntriesOf(
+            Map.of(
+                "severity", "string",
+                "eta_seconds", "integer",
+                "slope_per_min", "float",
+                "value", "float",
+                "limit", "float"));
+    List<String> tags = new ArrayList<>();
+    for (JsonNode row : run("SHOW TAG KEYS FROM \"verdict\"")) tags.add(row.get(0).asText());
+    assertThat(tags).containsExactlyInAnyOrder("host", "kind", "subject");
+    List<String> severities = new ArrayList<>();
+    for (JsonNode row : run("SELECT \"severity\" FROM \"verdict\" WHERE time > now() - 2h")) {
+      severities.add(row.get(1).asText());
+    }
+    assertThat(severities).contains("critical", "warning", "info").doesNotContainNull();
   }
 
   @ParameterizedTest

@@ -14,19 +14,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** `bin/handlewatch-collector replay` as a user runs it: the script passes its arguments on. */
 class ReplayIT {
-  @Test
-  void theScriptReplaysATraceFileAndPrintsAlertTransitions(@TempDir Path dir) throws Exception {
-    Path trace = dir.resolve("leak.jsonl");
-    Traces.named("close-wait-1/s").writeJsonLines(trace);
-    Files.writeString(
-        trace, "this line is not a report\n", java.nio.file.StandardOpenOption.APPEND);
-
+  /**
+   * Runs {@code command} in {@code cwd}, stdout to {@code dir/out}; returns stderr after exit 0.
+   */
+  private static String run(Path dir, Path cwd, String... command) throws Exception {
     ProcessBuilder pb =
-        new ProcessBuilder(
-                "bash",
-                Path.of("../bin/handlewatch-collector").toAbsolutePath().normalize().toString(),
-                "replay",
-                trace.toString())
+        new ProcessBuilder(command)
+            .directory(cwd.toFile())
             .redirectOutput(dir.resolve("out").toFile())
             .redirectError(dir.resolve("err").toFile());
     pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
@@ -34,6 +28,24 @@ class ReplayIT {
     assertThat(p.waitFor(180, TimeUnit.SECONDS)).as("replay finished").isTrue();
     String err = Files.readString(dir.resolve("err"));
     assertThat(p.exitValue()).as("exit; stderr:\n%s", err).isZero();
+    return err;
+  }
+
+  @Test
+  void theScriptReplaysATraceFileAndPrintsAlertTransitions(@TempDir Path dir) throws Exception {
+    Path trace = dir.resolve("leak.jsonl");
+    Traces.named("close-wait-1/s").writeJsonLines(trace);
+    Files.writeString(
+        trace, "this line is not a report\n", java.nio.file.StandardOpenOption.APPEND);
+
+    String err =
+        run(
+            dir,
+            Path.of(".."),
+            "bash",
+            Path.of("../bin/handlewatch-collector").toAbsolutePath().normalize().toString(),
+            "replay",
+            trace.toString());
 
     List<String> lines = Files.readAllLines(dir.resolve("out"));
     assertThat(lines).as("stdout").hasSize(1);
@@ -43,5 +55,35 @@ class ReplayIT {
     assertThat(alert.at("/labels/remote").asText()).isEqualTo("10.0.0.5:5432");
     assertThat(alert.at("/annotations/description").asText()).contains("CLOSE_WAIT");
     assertThat(err).contains(":482: skipped", "1 malformed lines skipped");
+  }
+
+  /** The README's replay walk-through: its exact command, on the checked-in example trace. */
+  @Test
+  void theReadmeWalkThroughPagesOnceAndResolvesOnce(@TempDir Path dir) throws Exception {
+    Path root = Path.of("..").toAbsolutePath().normalize();
+    String command =
+        Files.readAllLines(root.resolve("README.md")).stream()
+            .filter(l -> l.startsWith("bin/handlewatch-collector replay collector/src/test/"))
+            .findFirst()
+            .orElseThrow(() -> new AssertionError("no replay walk-through command in README.md"));
+    String err = run(dir, root, "bash", "-c", command);
+
+    List<String> lines = Files.readAllLines(dir.resolve("out"));
+    assertThat(lines).as("stdout").hasSize(2);
+    ObjectMapper json = new ObjectMapper();
+    JsonNode firing = json.readTree(lines.get(0));
+    JsonNode resolved = json.readTree(lines.get(1));
+    assertThat(firing.get("status").asText()).isEqualTo("firing");
+    assertThat(firing.at("/labels/alertname").asText()).isEqualTo("CloseWaitGrowing");
+    assertThat(firing.at("/labels/pid").asText()).isEqualTo("2207");
+    assertThat(firing.at("/labels/comm").asText()).isEqualTo("java");
+    assertThat(firing.at("/labels/remote").asText()).isEqualTo("10.0.0.5:5432");
+    assertThat(firing.at("/annotations/since").asText()).isEqualTo("2026-11-20T08:15:00Z");
+    // What the README shows: paged two minutes after the leak began, resolved after the fix.
+    assertThat(firing.get("time").asText()).startsWith("2026-11-20T08:17");
+    assertThat(resolved.get("status").asText()).isEqualTo("resolved");
+    assertThat(resolved.get("dedupKey").asText()).isEqualTo(firing.get("dedupKey").asText());
+    assertThat(resolved.get("time").asText()).startsWith("2026-11-20T08:39");
+    assertThat(err).contains("1 firing and 1 resolved transitions");
   }
 }

@@ -144,7 +144,7 @@ class WebhookNotifierIT extends NotifierContract {
     assertThat(p.path("source").asText()).isEqualTo("db-17");
     assertThat(p.path("severity").asText()).isEqualTo("critical");
     assertThat(Instant.parse(p.path("timestamp").asText())).isEqualTo(leak.at());
-    assertThat(p.path("component").asText()).isEqualTo("java");
+    assertThat(p.path("component").asText()).isEqualTo("java[4121]");
     assertThat(p.path("group").asText()).isEqualTo("10.0.0.5:5432");
     assertThat(p.path("class").asText()).isEqualTo("CloseWaitGrowth");
     JsonNode details = p.path("custom_details");

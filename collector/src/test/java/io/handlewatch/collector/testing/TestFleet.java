@@ -25,7 +25,7 @@ import java.util.concurrent.TimeUnit;
  * api-a    50          10         900 (87.9 %)      -
  * api-b    5           500        100 (9.8 %)       -
  * cache-c  0           0          512 (50 %)        -        stale
- * db-d     1           20         300 (29.3 %)      critical, ETA 1 h (fds of pid 4242 java)
+ * db-d     1           20         300 (29.3 %)      critical, ETA 1 h (fds of java[4242])
  * db-e     2           30         200 (19.5 %)      warning, ETA 2 h (CLOSE_WAIT to 10.0.0.9:8080)
  * edge-f   (no TCP counts)        150 (14.6 %)      -
  * </pre>
@@ -95,8 +95,8 @@ public final class TestFleet {
     d.verdicts.add(
         new VerdictView(
             "db-d",
-            "fd_exhaustion_process",
-            "pid 4242 java",
+            "process_fds",
+            "java[4242]",
             Severity.CRITICAL,
             3600.0,
             12.0,
@@ -109,8 +109,8 @@ public final class TestFleet {
     d.verdicts.add(
         new VerdictView(
             "db-e",
-            "close_wait_growth",
-            "10.0.0.9:8080",
+            "close_wait",
+            "java[4242]",
             Severity.WARNING,
             7200.0,
             1.5,
@@ -123,9 +123,9 @@ public final class TestFleet {
     d.alerts.add(
         new Alert(
             Alert.Status.FIRING,
-            "db-d/fd_exhaustion_process/pid 4242 java",
+            "db-d/process_fds/java[4242]@9000",
             Map.of(
-                "alertname", "HandleExhaustion",
+                "alertname", "ProcessFileDescriptorsRunningOut",
                 "host", "db-d",
                 "severity", "critical",
                 "pid", "4242",
@@ -138,8 +138,10 @@ public final class TestFleet {
         new SysctlFinding(
             "db-d",
             "net.core.somaxconn",
+            "net.core.somaxconn",
             "128",
             "low_somaxconn",
+            "db-d: net.core.somaxconn = 128, below 1,024",
             "listen backlog capped at 128",
             "4096"));
     d.drift.add(

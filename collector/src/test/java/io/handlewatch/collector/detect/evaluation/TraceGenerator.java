@@ -1,6 +1,7 @@
 package io.handlewatch.collector.detect.evaluation;
 
 import com.google.protobuf.Timestamp;
+import io.handlewatch.proto.v1.AgentHealth;
 import io.handlewatch.proto.v1.EndpointCount;
 import io.handlewatch.proto.v1.FileHandles;
 import io.handlewatch.proto.v1.HostIdentity;
@@ -10,6 +11,7 @@ import io.handlewatch.proto.v1.PortPressure;
 import io.handlewatch.proto.v1.PortPressureEntry;
 import io.handlewatch.proto.v1.ProcessSample;
 import io.handlewatch.proto.v1.SelectedBy;
+import io.handlewatch.proto.v1.Sockstat;
 import io.handlewatch.proto.v1.Sysctl;
 import io.handlewatch.proto.v1.TcpReader;
 import io.handlewatch.proto.v1.TcpSockets;
@@ -23,8 +25,9 @@ import java.util.Random;
 /**
  * Builds a host's reports, every 10 s, from simulated processes whose fds and CLOSE_WAIT counts are
  * functions of time (plus seeded noise): deterministic for a given seed. Around them the host looks
- * like a real one: a few quiet processes, file-nr that follows the fds, TIME_WAIT churn, port
- * pressure towards a database, and sysctls in the first report and hourly, as agents send them.
+ * like a real one: a few quiet processes, file-nr that follows the fds, TIME_WAIT churn, sockstat,
+ * agent health, port pressure towards a database, and sysctls in the first report and hourly, as
+ * agents send them.
  */
 public final class TraceGenerator {
   /** A value over time: minutes since the trace began, and the trace's random source. */
@@ -151,6 +154,18 @@ public final class TraceGenerator {
                     .setCloseWait(closeWaitTotal)
                     .setTimeWait(timeWait)
                     .setListen(12)));
+    // Derived from the counts above, not drawn: the traces' random sequence stays as evaluated.
+    long inuse = established + closeWaitTotal + 12;
+    s.setSockstat(
+        Sockstat.newBuilder()
+            .setSocketsUsed(inuse + 400)
+            .setTcpInuse(inuse)
+            .setTcpOrphan(0)
+            .setTcpTw(timeWait)
+            .setTcpAlloc(inuse + timeWait)
+            .setTcpMemPages(inuse / 10));
+    // What the agent says of itself: a fixed, typical cost (again no draw).
+    s.setHealth(AgentHealth.newBuilder().setWallMicros(40_000).setCpuMicros(35_000));
     s.setFileHandles(
         FileHandles.newBuilder()
             .setAllocated(allocated)
