@@ -39,6 +39,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -484,6 +485,66 @@ public final class InfluxStore implements SampleStore {
             + a.step().toMillis()
             + "ms), * fill(none)";
     return points(query(sql));
+  }
+
+  /**
+   * One query for all the measurements: {@code SELECT * FROM m1, m2 ... GROUP BY *}, so each series
+   * comes back with its tags and its rows hold exactly the fields written together.
+   */
+  @Override
+  public List<StoredPoint> history(String host, Set<String> measurements, Instant from, Instant to)
+      throws StoreException {
+    if (measurements.isEmpty()) return List.of();
+    String sql =
+        "SELECT * FROM "
+            + String.join(",", measurements.stream().sorted().map(InfluxStore::identifier).toList())
+            + " WHERE \"host\" = "
+            + literal(host)
+            + " AND time >= "
+            + from.toEpochMilli()
+            + "ms AND time <= "
+            + to.toEpochMilli()
+            + "ms GROUP BY *";
+    JsonNode result = query(sql);
+    if (result.path("partial").asBoolean(false)) {
+      // A cut history would make a wrong trend: better none (the caller starts the host cold).
+      throw new StoreException(
+          StoreException.Kind.TRANSIENT,
+          "InfluxDB at "
+              + config.url
+              + " returned a partial history of host "
+              + host
+              + " (its [http] max-row-limit is lower than the window's points)");
+    }
+    List<StoredPoint> out = new ArrayList<>();
+    for (JsonNode series : result.path("series")) {
+      String measurement = series.path("name").asText();
+      TreeMap<String, String> tags = new TreeMap<>();
+      series
+          .path("tags")
+          .fields()
+          .forEachRemaining(
+              e -> {
+                if (!e.getValue().asText().isEmpty()) tags.put(e.getKey(), e.getValue().asText());
+              });
+      JsonNode columns = series.path("columns");
+      for (JsonNode row : series.path("values")) {
+        Map<String, Object> fields = new java.util.LinkedHashMap<>();
+        for (int i = 1; i < row.size(); i++) {
+          JsonNode v = row.get(i);
+          if (v == null || v.isNull()) continue;
+          String name = columns.path(i).asText();
+          if (v.isNumber()) fields.put(name, v.asDouble());
+          else if (v.isBoolean()) fields.put(name, v.asBoolean() ? 1.0 : 0.0);
+          else fields.put(name, v.asText());
+        }
+        if (fields.isEmpty()) continue;
+        out.add(
+            new StoredPoint(measurement, tags, fields, Instant.ofEpochMilli(row.get(0).asLong())));
+      }
+    }
+    out.sort(Comparator.comparing(StoredPoint::time));
+    return out;
   }
 
   /** The WHERE clause of a series query: host, tags, and the closed time range. */
