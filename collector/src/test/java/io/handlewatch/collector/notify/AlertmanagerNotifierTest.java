@@ -117,4 +117,32 @@ class AlertmanagerNotifierTest {
           .isAfter(warning.startsAt());
     }
   }
+
+  @Test
+  void aReleasedIncidentsLabelsAreForgottenNotResolved() throws Exception {
+    try (HttpReceiver am = HttpReceiver.start()) {
+      var n =
+          new AlertmanagerNotifier(
+              "am",
+              am.url(),
+              Duration.ofSeconds(5),
+              java.util.Map.of(),
+              Duration.ofSeconds(60),
+              null,
+              Clock.fixed(NOW, ZoneOffset.UTC));
+      Alert warning = TestAlerts.firing("db-17", 4121, "warning");
+      n.send(List.of(warning));
+      n.released(TestAlerts.released(warning));
+      // The host came back to this collector later, its incident critical by now (another
+      // collector escalated it and resolved the warning itself): nothing to resolve from here.
+      n.send(List.of(TestAlerts.withLabel(warning, "severity", "critical")));
+      n.close();
+
+      List<HttpReceiver.Request> rs = am.requests();
+      assertThat(rs).hasSize(2);
+      JsonNode second = JSON.readTree(rs.get(1).body());
+      assertThat(second.size()).isEqualTo(1);
+      assertThat(second.get(0).path("labels").path("severity").asText()).isEqualTo("critical");
+    }
+  }
 }
