@@ -14,7 +14,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Builds the channel to a collector, plaintext or TLS, with the agent's client certificate and
+ * Builds the channel to the collectors ({@link CollectorTargets}: one stream to one of them, picked
+ * at random, the next one when it fails), plaintext or TLS, with the agent's client certificate and
  * bearer token when it has them. Certificate, key and CA files are re-read every minute on {@code
  * reloader} when they change, so a renewed client certificate is used from the next connection on.
  */
@@ -26,8 +27,9 @@ public final class CollectorChannels {
   /**
    * @throws IllegalArgumentException naming the option whose file cannot be used
    */
+  @SuppressWarnings("deprecation") // nameResolverFactory: a resolver for this channel only
   public static ManagedChannel open(
-      String target, LinkSecurity security, ScheduledExecutorService reloader) {
+      CollectorTargets targets, LinkSecurity security, ScheduledExecutorService reloader) {
     ChannelCredentials creds =
         security.tls() ? tls(security, reloader) : InsecureChannelCredentials.create();
     if (security.tokenFile() != null) {
@@ -37,10 +39,17 @@ public final class CollectorChannels {
               new BearerTokenCredentials(security.tokenFile(), security.allowPlaintextToken()));
     }
     var builder =
-        NettyChannelBuilder.forTarget(target, creds)
+        NettyChannelBuilder.forTarget(targets.grpcTarget(), creds)
             .keepAliveTime(30, TimeUnit.SECONDS)
             .keepAliveTimeout(10, TimeUnit.SECONDS)
-            .keepAliveWithoutCalls(true);
+            .keepAliveWithoutCalls(true)
+            .defaultServiceConfig(CollectorTargets.SERVICE_CONFIG)
+            .disableServiceConfigLookUp()
+            .intercept(new CollectorPeerLog(targets.spec()));
+    if (targets.isList()) {
+      builder.nameResolverFactory(
+          CollectorListResolver.provider(targets, security.serverName() == null));
+    }
     if (security.serverName() != null) builder.overrideAuthority(security.serverName());
     return builder.build();
   }
