@@ -519,14 +519,7 @@ public final class InfluxStore implements SampleStore {
     List<StoredPoint> out = new ArrayList<>();
     for (JsonNode series : result.path("series")) {
       String measurement = series.path("name").asText();
-      TreeMap<String, String> tags = new TreeMap<>();
-      series
-          .path("tags")
-          .fields()
-          .forEachRemaining(
-              e -> {
-                if (!e.getValue().asText().isEmpty()) tags.put(e.getKey(), e.getValue().asText());
-              });
+      TreeMap<String, String> tags = tagsOf(series);
       JsonNode columns = series.path("columns");
       for (JsonNode row : series.path("values")) {
         Map<String, Object> fields = new java.util.LinkedHashMap<>();
@@ -564,18 +557,24 @@ public final class InfluxStore implements SampleStore {
         .toString();
   }
 
+  /** A result series' tags; empty ones (a tag key the series lacks) dropped. */
+  private static TreeMap<String, String> tagsOf(JsonNode series) {
+    TreeMap<String, String> tags = new TreeMap<>();
+    series
+        .path("tags")
+        .fields()
+        .forEachRemaining(
+            e -> {
+              if (!e.getValue().asText().isEmpty()) tags.put(e.getKey(), e.getValue().asText());
+            });
+    return tags;
+  }
+
   /** The points of a query result, every series' tags (empty ones dropped), oldest first. */
   private static List<SeriesPoint> points(JsonNode result) {
     List<SeriesPoint> out = new ArrayList<>();
     for (JsonNode series : result.path("series")) {
-      Map<String, String> tags = new TreeMap<>();
-      series
-          .path("tags")
-          .fields()
-          .forEachRemaining(
-              e -> {
-                if (!e.getValue().asText().isEmpty()) tags.put(e.getKey(), e.getValue().asText());
-              });
+      Map<String, String> tags = tagsOf(series);
       for (JsonNode row : series.path("values")) {
         Instant t = Instant.ofEpochMilli(row.get(0).asLong());
         JsonNode v = row.get(1);
