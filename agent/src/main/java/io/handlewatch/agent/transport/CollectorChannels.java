@@ -25,6 +25,17 @@ public final class CollectorChannels {
   private CollectorChannels() {}
 
   /**
+   * The channel to {@code --collector}'s value ({@link CollectorTargets#parse}).
+   *
+   * @throws IllegalArgumentException saying what is wrong with it, or naming the option whose file
+   *     cannot be used
+   */
+  public static ManagedChannel open(
+      String collector, LinkSecurity security, ScheduledExecutorService reloader) {
+    return open(CollectorTargets.parse(collector), security, reloader);
+  }
+
+  /**
    * @throws IllegalArgumentException naming the option whose file cannot be used
    */
   @SuppressWarnings("deprecation") // nameResolverFactory: a resolver for this channel only
