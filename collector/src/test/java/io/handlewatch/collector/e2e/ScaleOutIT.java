@@ -106,7 +106,8 @@ class ScaleOutIT {
     assertThat(o.releasedByA()).as("A let go of the host").isEqualTo(1);
     assertThat(o.resolvedByA()).as("A never resolved what B kept firing").isZero();
     JsonNode end = alertOf(o.resolved().getFirst()).orElseThrow();
-    assertThat(end.path("startsAt").asText()).isEqualTo(o.pagedByA().startsAt().toString());
+    assertThat(java.time.Instant.parse(end.path("startsAt").asText()))
+        .isEqualTo(o.pagedByA().startsAt());
   }
 
   @Test
