@@ -63,12 +63,12 @@ public final class ReplayCommand extends Command {
   public void run(Bootstrap<?> bootstrap, Namespace namespace) throws Exception {
     DetectionFactory detection = detection(bootstrap, namespace.getString("config"));
     ObjectMapper json = bootstrap.getObjectMapper();
-    int[] transitions = new int[2];
+    int[] transitions = new int[Alert.Status.values().length];
     DetectionEngine engine =
         new DetectionEngine(
             detection,
             a -> {
-              transitions[a.status() == Alert.Status.FIRING ? 0 : 1]++;
+              transitions[a.status().ordinal()]++;
               out.println(line(json, a));
             },
             points -> {},
@@ -104,7 +104,7 @@ public final class ReplayCommand extends Command {
         engine.evaluate(report);
         Instant t = io.handlewatch.collector.store.ReportPoints.timeOf(report);
         if (t.isAfter(clock)) clock = t;
-        // Hosts that fall silent in the trace resolve on the trace's clock, as they would live.
+        // Hosts that fall silent in the trace are released on the trace's clock, as live.
         if (!clock.isBefore(nextSweep)) {
           engine.sweep(clock);
           nextSweep = clock.plusMillis(sweepMs);
@@ -112,9 +112,17 @@ public final class ReplayCommand extends Command {
       }
     }
     err.printf(
-        "replay: %d reports of %d hosts from %s, %d malformed lines skipped; %d firing and %d"
-            + " resolved transitions, %d alerts still firing at the end of the trace%n",
-        reports, hosts.size(), trace, malformed, transitions[0], transitions[1], engine.firing());
+        "replay: %d reports of %d hosts from %s, %d malformed lines skipped; %d firing, %d"
+            + " resolved and %d released transitions, %d alerts still firing at the end of the"
+            + " trace%n",
+        reports,
+        hosts.size(),
+        trace,
+        malformed,
+        transitions[Alert.Status.FIRING.ordinal()],
+        transitions[Alert.Status.RESOLVED.ordinal()],
+        transitions[Alert.Status.RELEASED.ordinal()],
+        engine.firing());
     out.flush();
   }
 

@@ -130,6 +130,14 @@ class ExampleConfigsTest {
         .isInstanceOf(ConfigurationException.class)
         .hasMessageContaining("resolution must be at most a quarter of window")
         .hasMessageContaining("criticalEta must not exceed warningEta");
+    Path release = dir.resolve("release.yml");
+    Files.writeString(
+        release,
+        "detection:\n  quietPeriod: 5m\n  releaseAfter: 5m\n  warmUp:\n    concurrency: 0\n");
+    assertThatThrownBy(() -> load(release))
+        .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("releaseAfter must be shorter than quietPeriod")
+        .hasMessageContaining("detection.warmUp.concurrency");
   }
 
   @Test

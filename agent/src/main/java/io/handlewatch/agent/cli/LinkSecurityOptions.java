@@ -1,6 +1,7 @@
 package io.handlewatch.agent.cli;
 
 import io.handlewatch.agent.transport.BearerTokenCredentials;
+import io.handlewatch.agent.transport.CollectorTargets;
 import io.handlewatch.agent.transport.LinkSecurity;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -62,7 +63,7 @@ final class LinkSecurityOptions {
   boolean allowPlaintextToken;
 
   /** The options as a {@link LinkSecurity}, checked; an error names the option at fault. */
-  LinkSecurity security(CommandSpec spec, String collector) {
+  LinkSecurity security(CommandSpec spec, CollectorTargets collector) {
     if (!tls) {
       requireTls(spec, "--ca-cert", caCert != null);
       requireTls(spec, "--client-cert", clientCert != null);
@@ -102,7 +103,7 @@ final class LinkSecurityOptions {
       if (!tls && !isLoopback(collector)) {
         throw new ParameterException(
             spec.commandLine(),
-            "--allow-plaintext-token: only for a collector on loopback, not " + collector);
+            "--allow-plaintext-token: only for a collector on loopback, not " + collector.spec());
       }
     }
     return new LinkSecurity(
@@ -119,13 +120,14 @@ final class LinkSecurityOptions {
     }
   }
 
-  private static boolean isLoopback(String target) {
-    int colon = target.lastIndexOf(':');
-    String host = colon > 0 ? target.substring(0, colon) : target;
-    if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
+  /** Every collector named is on loopback (a URI target is not looked into: not loopback). */
+  private static boolean isLoopback(CollectorTargets targets) {
+    if (targets.addresses().isEmpty()) return false;
     try {
-      for (InetAddress a : InetAddress.getAllByName(host)) {
-        if (!a.isLoopbackAddress()) return false;
+      for (CollectorTargets.Address t : targets.addresses()) {
+        for (InetAddress a : InetAddress.getAllByName(t.host())) {
+          if (!a.isLoopbackAddress()) return false;
+        }
       }
       return true;
     } catch (UnknownHostException e) {

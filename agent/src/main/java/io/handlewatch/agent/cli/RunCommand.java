@@ -7,6 +7,7 @@ import io.handlewatch.agent.spool.FsyncPolicy;
 import io.handlewatch.agent.spool.SpoolConfig;
 import io.handlewatch.agent.transport.CollectorChannels;
 import io.handlewatch.agent.transport.CollectorLink;
+import io.handlewatch.agent.transport.CollectorTargets;
 import io.handlewatch.agent.transport.LinkSecurity;
 import io.handlewatch.agent.transport.ReportQueue;
 import io.handlewatch.agent.transport.SequenceFile;
@@ -54,7 +55,11 @@ final class RunCommand implements Callable<Integer> {
       names = "--collector",
       required = true,
       paramLabel = "HOST:PORT",
-      description = "The collector's ingest address, e.g. collector.example:9400.")
+      description =
+          "The collectors' ingest address: HOST:PORT (a load balancer, or a DNS name with an"
+              + " address per collector), a comma-separated list HOST:PORT,HOST:PORT, or a gRPC"
+              + " target such as dns:///collectors.example:9400. One stream goes to one collector,"
+              + " picked at random; when it fails the agent moves to another and replays there.")
   String collector;
 
   @Option(
@@ -142,10 +147,11 @@ final class RunCommand implements Callable<Integer> {
           spec.commandLine(),
           "--spool-max-bytes must be at least 64KiB, got " + spoolMaxBytes + " bytes");
     }
-    int colon = collector.lastIndexOf(':');
-    if (colon <= 0 || colon == collector.length() - 1) {
-      throw new ParameterException(
-          spec.commandLine(), "--collector: expected HOST:PORT, got \"" + collector + "\"");
+    CollectorTargets targets;
+    try {
+      targets = CollectorTargets.parse(collector);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), "--collector: " + e.getMessage());
     }
     Sampler sampler = sampling.sampler(spec);
     Path state = stateDir == null ? defaultStateDir() : stateDir;
@@ -168,11 +174,11 @@ final class RunCommand implements Callable<Integer> {
     // Numbering continues above every report the spool holds, whatever the seq file says.
     seq.skipPast(queue.lastSeq());
 
-    LinkSecurity security = linkSecurity.security(spec, collector);
+    LinkSecurity security = linkSecurity.security(spec, targets);
     ScheduledExecutorService linkExec = daemonScheduler("handlewatch-link");
     ManagedChannel channel;
     try {
-      channel = CollectorChannels.open(collector, security, linkExec);
+      channel = CollectorChannels.open(targets, security, linkExec);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }

@@ -14,7 +14,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Builds the channel to a collector, plaintext or TLS, with the agent's client certificate and
+ * Builds the channel to the collectors ({@link CollectorTargets}: one stream to one of them, picked
+ * at random, the next one when it fails), plaintext or TLS, with the agent's client certificate and
  * bearer token when it has them. Certificate, key and CA files are re-read every minute on {@code
  * reloader} when they change, so a renewed client certificate is used from the next connection on.
  */
@@ -24,10 +25,22 @@ public final class CollectorChannels {
   private CollectorChannels() {}
 
   /**
-   * @throws IllegalArgumentException naming the option whose file cannot be used
+   * The channel to {@code --collector}'s value ({@link CollectorTargets#parse}).
+   *
+   * @throws IllegalArgumentException saying what is wrong with it, or naming the option whose file
+   *     cannot be used
    */
   public static ManagedChannel open(
-      String target, LinkSecurity security, ScheduledExecutorService reloader) {
+      String collector, LinkSecurity security, ScheduledExecutorService reloader) {
+    return open(CollectorTargets.parse(collector), security, reloader);
+  }
+
+  /**
+   * @throws IllegalArgumentException naming the option whose file cannot be used
+   */
+  @SuppressWarnings("deprecation") // nameResolverFactory: a resolver for this channel only
+  public static ManagedChannel open(
+      CollectorTargets targets, LinkSecurity security, ScheduledExecutorService reloader) {
     ChannelCredentials creds =
         security.tls() ? tls(security, reloader) : InsecureChannelCredentials.create();
     if (security.tokenFile() != null) {
@@ -37,10 +50,17 @@ public final class CollectorChannels {
               new BearerTokenCredentials(security.tokenFile(), security.allowPlaintextToken()));
     }
     var builder =
-        NettyChannelBuilder.forTarget(target, creds)
+        NettyChannelBuilder.forTarget(targets.grpcTarget(), creds)
             .keepAliveTime(30, TimeUnit.SECONDS)
             .keepAliveTimeout(10, TimeUnit.SECONDS)
-            .keepAliveWithoutCalls(true);
+            .keepAliveWithoutCalls(true)
+            .defaultServiceConfig(CollectorTargets.SERVICE_CONFIG)
+            .disableServiceConfigLookUp()
+            .intercept(new CollectorPeerLog(targets.spec()));
+    if (targets.isList()) {
+      builder.nameResolverFactory(
+          CollectorListResolver.provider(targets, security.serverName() == null));
+    }
     if (security.serverName() != null) builder.overrideAuthority(security.serverName());
     return builder.build();
   }

@@ -42,7 +42,8 @@ public final class MetricCatalog {
         "used_ratio",
         "close_wait",
         "established",
-        "time_wait");
+        "time_wait",
+        "start_ticks");
     add(m, "close_wait_peer", List.of("pid", "comm", "remote"), "count");
     add(m, "port_pressure", List.of("remote"), "in_use", "time_wait", "range_size");
     add(m, "sysctl", List.of("name"), "numeric");

@@ -7,8 +7,9 @@ import java.util.TreeMap;
 
 /**
  * One alert transition as the detector decides it: an incident starting (or still) {@link
- * Status#FIRING}, or {@link Status#RESOLVED} after its quiet period. Every notifier (Alertmanager,
- * the webhook) and {@code replay} consume exactly this; nothing downstream re-derives it.
+ * Status#FIRING}, {@link Status#RESOLVED} after its quiet period, or {@link Status#RELEASED} when
+ * its host stopped reporting here. Every notifier (Alertmanager, the webhook) and {@code replay}
+ * consume exactly this; nothing downstream re-derives it.
  *
  * <p>Only transitions are emitted: one FIRING when an incident starts, one RESOLVED when it ends;
  * re-sending while firing is the notifier's job. Escalation from warning to critical arrives as
@@ -26,7 +27,7 @@ import java.util.TreeMap;
  * @param annotations {@code summary}, {@code description} (with the evidence and ETA) and {@code
  *     runbook_url}
  * @param startsAt when the incident began firing
- * @param endsAt when it resolved; null while firing
+ * @param endsAt when it resolved; null while firing or released
  * @param at when this transition was decided (the trace's clock in replay)
  */
 public record Alert(
@@ -38,10 +39,17 @@ public record Alert(
     Instant endsAt,
     Instant at) {
 
-  /** Whether an incident is under way or over. */
+  /** Whether an incident is under way or over, or no longer this collector's to tell. */
   public enum Status {
     FIRING,
-    RESOLVED
+    RESOLVED,
+    /**
+     * The host has sent nothing here for {@code detection.releaseAfter}: it moved to another
+     * collector behind the same address (which takes the incident over from the store), or it died.
+     * The incident is neither resolved nor re-sent any more: receivers are told nothing, and
+     * Alertmanager ends the alert at its {@code endsAt} unless another collector keeps sending it.
+     */
+    RELEASED
   }
 
   public Alert {

@@ -25,13 +25,38 @@ import java.util.function.Consumer;
  *       keyed by dedupKey (PagerDuty) sees the incident move to critical. Severity never goes back
  *       down within an incident: a critical leak whose ETA lengthens stays critical until it
  *       resolves.
+ *   <li>Takeover: a collector that gains a host (from another collector behind the same address, or
+ *       after its own restart) {@link #inherit inherits} the incidents the store shows open. The
+ *       first verdict here with an inherited dedupKey fires it with the inherited labels and
+ *       startsAt, so Alertmanager sees the same alert continue, not a new one (a new page); it
+ *       escalates as above if the verdict is worse. An inherited incident that no verdict here
+ *       confirms within the quiet period is dropped without a word: this collector never sent it.
+ *   <li>Release: a host that stopped reporting here is {@link #release released}: its incidents end
+ *       with RELEASED (re-sends stop; nothing is resolved), because the host may be reporting to
+ *       another collector that now keeps the incident firing.
  * </ul>
  *
  * Not thread-safe: the detector thread owns it; {@link #active()} copies.
  */
 final class AlertBook {
+  /**
+   * An incident the store shows open on a host this book just gained: not sent from here yet.
+   *
+   * @param labels the alert's labels as last sent, severity included
+   * @param lastActive the sample time its verdict was last seen
+   */
+  record Inherited(
+      String dedupKey, Map<String, String> labels, Instant startsAt, Instant lastActive) {
+    Inherited {
+      labels = Map.copyOf(labels);
+    }
+  }
+
   private static final class Incident {
+    /** What was sent; null while an inherited incident waits for a verdict here. */
     Alert firing;
+
+    Inherited inherited;
     Verdict last;
     Instant lastActive;
   }
@@ -57,7 +82,9 @@ final class AlertBook {
       i.firing = firing(v, v.at());
       open.put(v.dedupKey(), i);
       out.accept(i.firing);
-    } else if (v.severity().compareTo(severityOf(i.firing)) > 0) {
+    } else if (i.firing == null) {
+      takeOver(i, v);
+    } else if (v.severity().compareTo(severityOf(i.firing.labels())) > 0) {
       out.accept(resolved(i.firing, i.last, v.at()));
       i.firing = firing(v, v.at());
       out.accept(i.firing);
@@ -66,7 +93,57 @@ final class AlertBook {
     i.lastActive = v.at();
   }
 
-  /** Resolves the host's incidents whose verdict has been absent for the quiet period. */
+  /**
+   * The inherited incident's first verdict here: it fires with the labels and startsAt last sent
+   * (Alertmanager merges it into the alert already there), or escalates if the verdict is worse.
+   */
+  private void takeOver(Incident i, Verdict v) {
+    Inherited h = i.inherited;
+    if (v.severity().compareTo(severityOf(h.labels())) > 0) {
+      out.accept(
+          new Alert(
+              Alert.Status.RESOLVED,
+              h.dedupKey(),
+              h.labels(),
+              annotations(v),
+              h.startsAt(),
+              v.at(),
+              v.at()));
+      i.firing = firing(v, v.at());
+    } else {
+      i.firing =
+          new Alert(
+              Alert.Status.FIRING,
+              h.dedupKey(),
+              h.labels(),
+              annotations(v),
+              h.startsAt(),
+              null,
+              v.at());
+    }
+    out.accept(i.firing);
+  }
+
+  /**
+   * Takes over the incidents the store shows open on a host this book just gained; keys already
+   * open here are kept as they are.
+   */
+  void inherit(String host, List<Inherited> incidents) {
+    if (incidents.isEmpty()) return;
+    Map<String, Incident> open = byHost.computeIfAbsent(host, h -> new LinkedHashMap<>());
+    for (Inherited h : incidents) {
+      if (open.containsKey(h.dedupKey())) continue;
+      Incident i = new Incident();
+      i.inherited = h;
+      i.lastActive = h.lastActive();
+      open.put(h.dedupKey(), i);
+    }
+  }
+
+  /**
+   * Resolves the host's incidents whose verdict has been absent for the quiet period (an inherited
+   * one never confirmed here is dropped: it was not sent from here).
+   */
   void sweep(String host, Instant now) {
     Map<String, Incident> open = byHost.get(host);
     if (open == null) return;
@@ -74,40 +151,67 @@ final class AlertBook {
       Incident i = it.next();
       if (Duration.between(i.lastActive, now).compareTo(quiet) >= 0) {
         it.remove();
-        out.accept(resolved(i.firing, i.last, now));
+        if (i.firing != null) out.accept(resolved(i.firing, i.last, now));
       }
     }
     if (open.isEmpty()) byHost.remove(host);
   }
 
-  /** {@link #sweep(String, Instant)} for every host (hosts that stopped reporting included). */
-  void sweepAll(Instant now) {
-    for (String host : new ArrayList<>(byHost.keySet())) sweep(host, now);
+  /**
+   * Lets go of a host that stopped reporting here: each of its incidents sent from here ends with
+   * RELEASED (no longer re-sent, not resolved).
+   */
+  void release(String host, Instant now) {
+    Map<String, Incident> open = byHost.remove(host);
+    if (open == null) return;
+    for (Incident i : open.values()) {
+      if (i.firing == null) continue;
+      Alert f = i.firing;
+      out.accept(
+          new Alert(
+              Alert.Status.RELEASED,
+              f.dedupKey(),
+              f.labels(),
+              f.annotations(),
+              f.startsAt(),
+              null,
+              now));
+    }
   }
 
-  /** Whether the host has an open incident. */
+  /** Whether the host has an open incident (inherited ones included). */
   boolean hasIncidents(String host) {
     return byHost.containsKey(host);
+  }
+
+  /** The alert sent for this incident, or null (none open, or inherited and not confirmed). */
+  Alert sent(String host, String dedupKey) {
+    Map<String, Incident> open = byHost.get(host);
+    Incident i = open == null ? null : open.get(dedupKey);
+    return i == null ? null : i.firing;
   }
 
   /** The firing alerts, oldest first. */
   List<Alert> active() {
     List<Alert> all = new ArrayList<>();
     for (Map<String, Incident> open : byHost.values()) {
-      for (Incident i : open.values()) all.add(i.firing);
+      for (Incident i : open.values()) if (i.firing != null) all.add(i.firing);
     }
     all.sort(java.util.Comparator.comparing(Alert::startsAt).thenComparing(Alert::dedupKey));
     return all;
   }
 
+  /** Incidents sent from here and still firing. */
   int size() {
     int n = 0;
-    for (Map<String, Incident> open : byHost.values()) n += open.size();
+    for (Map<String, Incident> open : byHost.values()) {
+      for (Incident i : open.values()) if (i.firing != null) n++;
+    }
     return n;
   }
 
-  private static Severity severityOf(Alert a) {
-    return Severity.valueOf(a.labels().get("severity").toUpperCase(java.util.Locale.ROOT));
+  private static Severity severityOf(Map<String, String> labels) {
+    return Severity.valueOf(labels.get("severity").toUpperCase(java.util.Locale.ROOT));
   }
 
   private Alert firing(Verdict v, Instant at) {

@@ -30,6 +30,7 @@ public final class DetectionEngine {
   private final Buckets buckets;
   private final Duration window;
   private final Duration quiet;
+  private final Duration releaseAfter;
   private final Map<String, HostWindow> windows = new HashMap<>();
   private final Map<String, Map<String, Stored>> stored = new HashMap<>();
   private final HandleExhaustionDetector handles;
@@ -56,6 +57,7 @@ public final class DetectionEngine {
       Function<String, Map<String, String>> knownSysctls) {
     this.window = Duration.ofMillis(config.window.toMilliseconds());
     this.quiet = Duration.ofMillis(config.quietPeriod.toMilliseconds());
+    this.releaseAfter = Duration.ofMillis(config.releaseAfter.toMilliseconds());
     this.buckets = Buckets.of(window, Duration.ofMillis(config.resolution.toMilliseconds()));
     EnvelopeTrend trends =
         new EnvelopeTrend(
@@ -105,13 +107,7 @@ public final class DetectionEngine {
     if (w == null) {
       w = new HostWindow(host, buckets.count());
       windows.put(host, w);
-      if (report.getSample().getSysctlsCount() == 0) {
-        Map<String, String> known = knownSysctls.apply(host);
-        if (!known.isEmpty()) {
-          w.sysctls = Map.copyOf(known);
-          drift.update(host, w.sysctls);
-        }
-      }
+      if (report.getSample().getSysctlsCount() == 0) useKnownSysctls(w);
     }
     boolean late = ms < w.lastMs;
     if (w.add(report.getSample(), ms, buckets.bucketOf(ms))) drift.update(host, w.sysctls);
@@ -139,12 +135,53 @@ public final class DetectionEngine {
     return all;
   }
 
+  private void useKnownSysctls(HostWindow w) {
+    Map<String, String> known = knownSysctls.apply(w.host);
+    if (!known.isEmpty()) {
+      w.sysctls = Map.copyOf(known);
+      drift.update(w.host, w.sysctls);
+    }
+  }
+
   /**
-   * Resolves incidents quiet for the quiet period as of {@code now} (hosts that stopped reporting
-   * included), and forgets hosts silent for longer than the window and the quiet period.
+   * Whether a report of {@code host} at {@code at} finds it new here: no window, or one whose
+   * newest sample is older than {@code releaseAfter} (the host was let go; another collector may
+   * have had it since). Its window should then be {@link #warm warmed} from the store first.
+   */
+  public boolean isNew(String host, Instant at) {
+    HostWindow w = windows.get(host);
+    return w == null || at.toEpochMilli() - w.lastMs > releaseAfter.toMillis();
+  }
+
+  /**
+   * Rebuilds a host's window from its stored history (reports oldest first, as {@code
+   * StoredReports} makes them) and takes over the incidents the store shows open, before the host's
+   * next report is evaluated. Judges nothing and sends nothing: the next report does.
+   */
+  public void warm(String host, List<HostReport> history, List<AlertBook.Inherited> incidents) {
+    HostWindow w = new HostWindow(host, buckets.count());
+    HostWindow before = windows.put(host, w);
+    if (before != null) w.sysctls = before.sysctls;
+    else useKnownSysctls(w);
+    for (HostReport r : history) {
+      long ms = ReportPoints.timeOf(r).toEpochMilli();
+      w.add(r.getSample(), ms, buckets.bucketOf(ms));
+    }
+    if (w.lastMs > 0) w.forgetOlderThan(w.lastMs - window.toMillis());
+    book.inherit(host, incidents);
+  }
+
+  /**
+   * Lets go of hosts silent for {@code releaseAfter} as of {@code now}: their incidents end with
+   * RELEASED, neither resolved nor re-sent, since the host may now report to another collector that
+   * keeps them firing (a dead host's alert ends in Alertmanager at its endsAt). Forgets hosts
+   * silent for longer than the window and the quiet period.
    */
   public void sweep(Instant now) {
-    book.sweepAll(now);
+    long releaseBefore = now.toEpochMilli() - releaseAfter.toMillis();
+    for (HostWindow w : windows.values()) {
+      if (w.lastMs < releaseBefore && book.hasIncidents(w.host)) book.release(w.host, now);
+    }
     long forgetBefore = now.toEpochMilli() - window.toMillis() - quiet.toMillis();
     for (Iterator<HostWindow> it = windows.values().iterator(); it.hasNext(); ) {
       HostWindow w = it.next();
@@ -228,12 +265,12 @@ public final class DetectionEngine {
     for (Verdict v : verdicts) {
       if (!v.severity().pages()) continue;
       now.put(v.dedupKey(), new Stored(v.kind(), v.subject(), v.severity()));
-      out.add(point(v));
+      out.add(point(v, book.sent(host, v.dedupKey())));
     }
     for (Verdict v : found) {
       Stored s = new Stored(v.kind(), v.subject(), v.severity());
       now.put(v.dedupKey(), s);
-      if (!s.equals(before.get(v.dedupKey()))) out.add(point(v));
+      if (!s.equals(before.get(v.dedupKey()))) out.add(point(v, null));
     }
     for (var e : before.entrySet()) {
       if (now.containsKey(e.getKey())) continue;
@@ -247,13 +284,18 @@ public final class DetectionEngine {
     if (!out.isEmpty()) points.accept(out);
   }
 
-  private static StoredPoint point(Verdict v) {
+  /**
+   * A verdict as a point; {@code firing}, the incident it keeps open, goes along so that a
+   * collector that gains the host takes the incident over ({@link StoredIncidents}).
+   */
+  private static StoredPoint point(Verdict v, Alert firing) {
     Map<String, Object> f = new LinkedHashMap<>();
     f.put("severity", v.severity().label());
     if (v.eta() != null) f.put("eta_seconds", v.eta().toSeconds());
     if (v.slopePerMin() != null) f.put("slope_per_min", v.slopePerMin());
     if (!Double.isNaN(v.value())) f.put("value", v.value());
     if (v.limit() != null && !Double.isNaN(v.limit())) f.put("limit", v.limit());
+    if (firing != null) f.put(StoredIncidents.FIELD, StoredIncidents.encode(firing));
     return new StoredPoint("verdict", tags(v.host(), v.kind(), v.subject()), f, v.at());
   }
 

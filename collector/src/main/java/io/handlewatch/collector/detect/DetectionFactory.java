@@ -52,6 +52,21 @@ public class DetectionFactory {
   @JsonProperty
   public Duration quietPeriod = Duration.minutes(10);
 
+  /**
+   * A host that has sent nothing for this long is let go: its firing alerts are no longer re-sent,
+   * and not resolved either, since it may be reporting to another collector behind the same address
+   * that now keeps them firing. Alertmanager ends the alert of a host that really went away at its
+   * endsAt (four re-send intervals after the last send). Must be shorter than the quiet period, so
+   * that this collector has stopped re-sending before the one that gained the host can resolve.
+   */
+  @NotNull
+  @MinDuration(value = 1, unit = TimeUnit.SECONDS)
+  @JsonProperty
+  public Duration releaseAfter = Duration.minutes(5);
+
+  /** How a collector rebuilds the window of a host it gains (scale-out, restarts). */
+  @Valid @NotNull @JsonProperty public WarmUp warmUp = new WarmUp();
+
   /** Stored reports waiting for the detector; beyond it reports are skipped and counted. */
   @Min(1)
   @Max(10_000_000)
@@ -96,6 +111,44 @@ public class DetectionFactory {
     return window == null
         || resolution == null
         || resolution.toMilliseconds() * 4 <= window.toMilliseconds();
+  }
+
+  @JsonIgnore
+  @ValidationMethod(message = "releaseAfter must be shorter than quietPeriod")
+  public boolean isReleaseBeforeQuiet() {
+    return releaseAfter == null
+        || quietPeriod == null
+        || releaseAfter.toMilliseconds() < quietPeriod.toMilliseconds();
+  }
+
+  /**
+   * A host new to this collector (first report here, or back after releaseAfter) has its window
+   * rebuilt from the store (the last window of samples) and its open incidents taken over (the
+   * verdict points of the last quiet period) before its report is judged: a host that moves between
+   * collectors keeps its trends and its page. The store is read off the ingest path, a few hosts at
+   * a time; the host's reports wait meanwhile.
+   */
+  public static class WarmUp {
+    /** Off: a new host starts with an empty window (a moved leak pages again after minHistory). */
+    @JsonProperty public boolean enabled = true;
+
+    /** Hosts read from the store at once. */
+    @Min(1)
+    @Max(64)
+    @JsonProperty
+    public int concurrency = 2;
+
+    /** Hosts waiting for a read; beyond it a new host starts cold (counted, logged). */
+    @Min(1)
+    @Max(1_000_000)
+    @JsonProperty
+    public int maxWaiting = 10_000;
+
+    /** A read not answered within this: the host starts cold (counted, logged). */
+    @NotNull
+    @MinDuration(value = 1, unit = TimeUnit.SECONDS)
+    @JsonProperty
+    public Duration timeout = Duration.seconds(30);
   }
 
   /** Time to a limit, and how full it may be, before a page. */

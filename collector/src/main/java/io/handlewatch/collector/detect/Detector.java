@@ -14,11 +14,13 @@ import io.handlewatch.proto.v1.Sysctl;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -33,10 +35,17 @@ import org.slf4j.LoggerFactory;
  * so in the log; a host's window tolerates the gap. Alert transitions go to the listeners added
  * with {@link #addAlertListener} (the notifiers), verdict points to the store.
  *
+ * <p>A host new here (another collector behind the same address had it, this one restarted, or it
+ * comes back after {@code releaseAfter}) is warmed first: its window and open incidents are read
+ * from the store by a {@link WindowWarmer}, its reports wait meanwhile (in the bound of {@code
+ * queueCapacity}), and once the read is back the detector thread rebuilds the window and judges the
+ * waiting reports in order. If the store cannot answer, the host starts cold and the log says why.
+ *
  * <p>Metrics: {@code detect.evaluations}, {@code detect.cost} (per report), {@code
  * detect.queue.dropped}, {@code detect.queue.depth}, {@code detect.alerts.firing}, {@code
- * detect.transitions.firing|resolved}, {@code detect.verdicts.<kind>.<severity>}, {@code
- * detect.points.failed}.
+ * detect.transitions.firing|resolved|released}, {@code detect.verdicts.<kind>.<severity>}, {@code
+ * detect.points.failed}, {@code detect.warmup.hosts|cold|reports|incidents}, {@code
+ * detect.warmup.latency}, {@code detect.warmup.waiting} (reads queued).
  */
 public final class Detector implements Managed, StoreListener {
   private static final Logger log = LoggerFactory.getLogger(Detector.class);
@@ -53,6 +62,27 @@ public final class Detector implements Managed, StoreListener {
   private final Counter pointsFailed;
   private final Counter firing;
   private final Counter resolved;
+  private final Counter released;
+  private final WindowWarmer warmer;
+  private final Counter warmedHosts;
+  private final Counter coldHosts;
+  private final Counter warmedReports;
+  private final Counter takenOver;
+  private final Timer warmLatency;
+  private final AtomicLong coldSinceLog = new AtomicLong();
+
+  /** Reports of hosts being warmed, in arrival order; detector thread only. */
+  private final Map<String, List<HostReport>> waiting = new HashMap<>();
+
+  private int waitingReports;
+  private final int queueCapacity;
+
+  /** Reads back from the warm-up threads, applied on the detector thread. */
+  private final ConcurrentLinkedQueue<WindowWarmer.Warmth> warmed = new ConcurrentLinkedQueue<>();
+
+  /** Queued to wake the detector thread when a read is back; never evaluated. */
+  private static final HostReport WAKE = HostReport.getDefaultInstance();
+
   private final Map<String, Counter> verdictCounters = new ConcurrentHashMap<>();
   private final AtomicLong droppedSinceLog = new AtomicLong();
   private volatile int openIncidents;
@@ -70,8 +100,17 @@ public final class Detector implements Managed, StoreListener {
     this.pointsFailed = metrics.counter("detect.points.failed");
     this.firing = metrics.counter("detect.transitions.firing");
     this.resolved = metrics.counter("detect.transitions.resolved");
+    this.released = metrics.counter("detect.transitions.released");
+    this.warmedHosts = metrics.counter("detect.warmup.hosts");
+    this.coldHosts = metrics.counter("detect.warmup.cold");
+    this.warmedReports = metrics.counter("detect.warmup.reports");
+    this.takenOver = metrics.counter("detect.warmup.incidents");
+    this.warmLatency = metrics.timer("detect.warmup.latency");
+    this.queueCapacity = config.queueCapacity;
     metrics.gauge("detect.queue.depth", () -> queue::size);
     metrics.gauge("detect.alerts.firing", () -> () -> openIncidents);
+    this.warmer = config.warmUp.enabled ? new WindowWarmer(store, config) : null;
+    metrics.gauge("detect.warmup.waiting", () -> () -> warmer == null ? 0 : warmer.waiting());
     this.engine =
         new DetectionEngine(
             config, this::transition, points -> write(store, points), h -> known(store, h));
@@ -89,7 +128,10 @@ public final class Detector implements Managed, StoreListener {
 
   @Override
   public void stored(HostReport report) {
-    if (queue.offer(report)) return;
+    if (!queue.offer(report)) skip(report);
+  }
+
+  private void skip(HostReport report) {
     dropped.inc();
     long n = droppedSinceLog.incrementAndGet();
     if (n == 1 || Long.bitCount(n) == 1) {
@@ -117,6 +159,7 @@ public final class Detector implements Managed, StoreListener {
       t.interrupt();
       t.join(10_000);
     }
+    if (warmer != null) warmer.close();
   }
 
   private void loop() {
@@ -124,7 +167,8 @@ public final class Detector implements Managed, StoreListener {
     while (running) {
       try {
         HostReport r = queue.poll(sweepEvery.toMillis(), TimeUnit.MILLISECONDS);
-        if (r != null) evaluate(r);
+        if (r != null && r != WAKE) accept(r);
+        for (WindowWarmer.Warmth w; (w = warmed.poll()) != null; ) warmed(w);
         Instant now = clock.instant();
         if (!now.isBefore(nextSweep)) {
           engine.sweep(now);
@@ -138,6 +182,95 @@ public final class Detector implements Managed, StoreListener {
         // One bad report must not end detection for the fleet.
         log.error("detector: evaluation failed, continuing", e);
       }
+    }
+  }
+
+  /** A report off the queue: judged now, or held while its host's window is read. */
+  private void accept(HostReport r) {
+    if (warmer != null) {
+      String host = ReportPoints.hostOf(r);
+      List<HostReport> held = waiting.get(host);
+      if (held != null) {
+        hold(held, r);
+        return;
+      }
+      if (engine.isNew(host, ReportPoints.timeOf(r))) {
+        if (warmer.submit(host, ReportPoints.timeOf(r), this::readBack)) {
+          held = new ArrayList<>();
+          waiting.put(host, held);
+          hold(held, r);
+          return;
+        }
+        cold(host, "too many hosts wait for a read (detection.warmUp.maxWaiting)");
+      }
+    }
+    evaluate(r);
+  }
+
+  private void hold(List<HostReport> held, HostReport r) {
+    if (waitingReports >= queueCapacity) {
+      skip(r); // the queue's bound and the same gap, counted and logged the same way
+      return;
+    }
+    held.add(r);
+    waitingReports++;
+  }
+
+  /** On a warm-up thread: hand the read to the detector thread, and wake it. */
+  private void readBack(WindowWarmer.Warmth w) {
+    warmed.add(w);
+    queue.offer(WAKE); // a full queue wakes the thread anyway
+  }
+
+  /** On the detector thread: rebuild the host's window, then judge the reports that waited. */
+  private void warmed(WindowWarmer.Warmth w) {
+    warmLatency.update(w.took());
+    if (w.failed()) {
+      cold(w.host(), "the store could not answer: " + w.failure());
+    } else {
+      engine.warm(w.host(), w.history(), w.incidents());
+      warmedHosts.inc();
+      warmedReports.inc(w.history().size());
+      takenOver.inc(w.incidents().size());
+      if (w.unreadable() > 0) {
+        log.warn(
+            "host {}: {} verdict points name an incident that cannot be read back; skipped",
+            w.host(),
+            w.unreadable());
+      }
+      if (w.incidents().isEmpty()) {
+        log.debug(
+            "host {}: window warmed from the store: {} reports in {} ms",
+            w.host(),
+            w.history().size(),
+            w.took().toMillis());
+      } else {
+        log.info(
+            "host {}: window warmed from the store ({} reports in {} ms); taking over {} open"
+                + " incident(s): {}",
+            w.host(),
+            w.history().size(),
+            w.took().toMillis(),
+            w.incidents().size(),
+            w.incidents().stream().map(AlertBook.Inherited::dedupKey).toList());
+      }
+    }
+    List<HostReport> held = waiting.remove(w.host());
+    if (held == null) return;
+    waitingReports -= held.size();
+    for (HostReport r : held) evaluate(r);
+  }
+
+  private void cold(String host, String why) {
+    coldHosts.inc();
+    long n = coldSinceLog.incrementAndGet();
+    if (n == 1 || Long.bitCount(n) == 1) {
+      log.warn(
+          "host {}: detection window not warmed, starting cold ({} host(s) so far): {}; a leak"
+              + " under way pages again only after detection.minHistory",
+          host,
+          n,
+          why);
     }
   }
 
@@ -159,14 +292,22 @@ public final class Detector implements Managed, StoreListener {
   }
 
   private void transition(Alert a) {
-    (a.status() == Alert.Status.FIRING ? firing : resolved).inc();
+    (switch (a.status()) {
+          case FIRING -> firing;
+          case RESOLVED -> resolved;
+          case RELEASED -> released;
+        })
+        .inc();
     log.info(
-        "alert {}: {} {} {} ({})",
+        "alert {}: {} {} {} ({}){}",
         a.status().name().toLowerCase(java.util.Locale.ROOT),
         a.labels().get("severity"),
         a.labels().get("alertname"),
         a.dedupKey(),
-        a.annotations().get("summary"));
+        a.annotations().get("summary"),
+        a.status() == Alert.Status.RELEASED
+            ? "; its host stopped reporting here: no longer re-sent, not resolved"
+            : "");
     for (Consumer<Alert> l : listeners) {
       try {
         l.accept(a);

@@ -95,9 +95,12 @@ final class HostWindow {
 
   private void addProcess(ProcessSample p, long timeMs, long bucket) {
     ProcessKey key = new ProcessKey(p.getPid(), p.getStartTicks());
-    ProcessWindow w =
-        processes.computeIfAbsent(
-            key, k -> new ProcessWindow(k.pid(), k.startTicks(), p.getComm(), buckets));
+    ProcessWindow w = processes.get(key);
+    if (w == null && key.startTicks() != 0) w = adopt(key, p.getComm());
+    if (w == null) {
+      w = new ProcessWindow(key.pid(), key.startTicks(), p.getComm(), buckets);
+      processes.put(key, w);
+    }
     w.comm = p.getComm();
     w.lastMs = Math.max(w.lastMs, timeMs);
     if (p.hasFds()) w.fds.add(bucket, timeMs, p.getFds());
@@ -124,6 +127,21 @@ final class HostWindow {
             .add(bucket, timeMs, peer.getCount());
       }
     }
+  }
+
+  /**
+   * A window rebuilt from points stored before the store kept start times knows its processes by
+   * pid only: the first report that names one with its start time takes the window over, if the
+   * name matches (a reused pid would have another name, or at worst one mixed window for a while).
+   */
+  private ProcessWindow adopt(ProcessKey key, String comm) {
+    ProcessKey unknown = new ProcessKey(key.pid(), 0);
+    ProcessWindow w = processes.get(unknown);
+    if (w == null || !w.comm.equals(comm)) return null;
+    processes.remove(unknown);
+    w.startTicks = key.startTicks();
+    processes.put(key, w);
+    return w;
   }
 
   /** Forgets processes, peers and endpoints with no sample since {@code beforeMs}. */

@@ -12,7 +12,10 @@ import java.util.Map;
  */
 final class ProcessWindow {
   final int pid;
-  final long startTicks;
+
+  /** 0 while unknown (a window rebuilt from points stored without it), see HostWindow. */
+  long startTicks;
+
   String comm;
   final SeriesWindow fds;
   SeriesWindow closeWait;

@@ -24,9 +24,11 @@ import org.slf4j.LoggerFactory;
 /**
  * Where the detector hands its alert transitions: {@link #accept} records the transition in the
  * book of active alerts and queues it for every notifier, and returns at once, whatever the
- * notifiers do. Each notifier has its own sender thread that sends transitions promptly, re-sends
- * every firing alert each {@link DeliveryPolicy#resendInterval()}, and retries failures with
- * backoff (see {@link NotifierWorker}).
+ * notifiers do. A {@link Alert.Status#RELEASED released} alert leaves the book without a word to
+ * any receiver: it is no longer re-sent, and whatever waited to be sent for it is dropped. Each
+ * notifier has its own sender thread that sends transitions promptly, re-sends every firing alert
+ * each {@link DeliveryPolicy#resendInterval()}, and retries failures with backoff (see {@link
+ * NotifierWorker}).
  *
  * <p>Metrics: {@code notify.transitions}, {@code notify.duplicates} (a firing alert handed over
  * again unchanged: not sent again), {@code notify.active} (firing alerts), {@code notify.dropped}
@@ -98,6 +100,7 @@ public final class AlertDispatcher implements Consumer<Alert>, Managed {
           return;
         }
       } else {
+        // RESOLVED goes out; RELEASED only stops the re-sends (the workers forget it).
         active.remove(alert.dedupKey());
       }
       for (NotifierWorker w : workers) w.offer(alert, false);

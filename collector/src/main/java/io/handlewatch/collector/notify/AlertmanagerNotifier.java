@@ -101,6 +101,15 @@ public final class AlertmanagerNotifier extends HttpNotifier {
     }
   }
 
+  /**
+   * Forgets the incident's label set: were it kept, a later incident under the same key with other
+   * labels would resolve it here while the collector that gained the host keeps it firing.
+   */
+  @Override
+  public void released(Alert alert) {
+    firingSent.remove(alert.dedupKey());
+  }
+
   private PostableAlert postable(Alert a, Instant endsAt) {
     return new PostableAlert(
         a.labels(), a.annotations(), a.startsAt().toString(), endsAt.toString(), generatorUrl(a));

@@ -28,6 +28,13 @@ public interface Notifier extends AutoCloseable {
    */
   void send(List<Alert> alerts) throws NotifyException, InterruptedException;
 
+  /**
+   * The collector no longer speaks for this incident ({@link Alert.Status#RELEASED}: its host
+   * stopped reporting here, perhaps to another collector): forget what is kept about it, tell the
+   * receiver nothing. Never throws; no I/O.
+   */
+  default void released(Alert alert) {}
+
   @Override
   void close();
 }

@@ -127,6 +127,13 @@ final class NotifierWorker {
     lock.lock();
     try {
       String key = alert.dedupKey();
+      if (alert.status() == Alert.Status.RELEASED) {
+        // Replaces what waited for the key, whatever the bound: nothing of it goes out any more.
+        pending.remove(key);
+        pending.put(key, new Outgoing(alert, false));
+        work.signal();
+        return;
+      }
       if (resend && pending.containsKey(key)) return;
       Outgoing before = resend ? null : pending.remove(key);
       if (before == null && pending.size() >= maxPending) {
@@ -232,8 +239,9 @@ final class NotifierWorker {
   /** Sends batch after batch until nothing waits; a retryable failure escapes to the retries. */
   private void sendPending() throws NotifyException, InterruptedException {
     while (running) {
-      List<Outgoing> batch = nextBatch();
-      if (batch.isEmpty()) return;
+      List<Outgoing> batch = forgetReleased(nextBatch());
+      if (batch == null) return;
+      if (batch.isEmpty()) continue;
       List<Alert> alerts = new ArrayList<>(batch.size());
       for (Outgoing o : batch) alerts.add(o.alert());
       try (Timer.Context ignored = latency.time()) {
@@ -258,6 +266,29 @@ final class NotifierWorker {
       settle(batch);
       delivered(batch);
     }
+  }
+
+  /**
+   * Lets the notifier forget the released alerts of a batch (they are not sent) and returns the
+   * rest; null when the batch was empty.
+   */
+  private List<Outgoing> forgetReleased(List<Outgoing> batch) {
+    if (batch.isEmpty()) return null;
+    List<Outgoing> send = new ArrayList<>(batch.size());
+    List<Outgoing> released = new ArrayList<>();
+    for (Outgoing o : batch) {
+      (o.alert().status() == Alert.Status.RELEASED ? released : send).add(o);
+    }
+    for (Outgoing o : released) {
+      notifier.released(o.alert());
+      log.debug(
+          "notify {}: released host={} key={}: no longer re-sent",
+          notifier.name(),
+          o.alert().host(),
+          o.alert().dedupKey());
+    }
+    if (!released.isEmpty()) settle(released);
+    return send;
   }
 
   private List<Outgoing> nextBatch() {

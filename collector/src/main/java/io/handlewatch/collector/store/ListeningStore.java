@@ -69,6 +69,13 @@ public final class ListeningStore implements SampleStore {
   }
 
   @Override
+  public List<StoredPoint> history(
+      String host, java.util.Set<String> measurements, java.time.Instant from, java.time.Instant to)
+      throws StoreException {
+    return delegate.history(host, measurements, from, to);
+  }
+
+  @Override
   public Optional<java.time.Duration> reportInterval(String host) {
     return delegate.reportInterval(host);
   }

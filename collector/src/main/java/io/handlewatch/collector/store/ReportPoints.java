@@ -89,6 +89,9 @@ public final class ReportPoints {
         f.put("established", p.getSockets().getEstablished());
         f.put("time_wait", p.getSockets().getTimeWait());
       }
+      // With pid, names the process for its lifetime: a collector that rebuilds the detection
+      // window from the store keeps a restarted process apart from its predecessor.
+      if (!f.isEmpty() && p.getStartTicks() != 0) f.put("start_ticks", p.getStartTicks());
       if (!f.isEmpty()) {
         points.add(point("process", tags(host, "pid", pid, "comm", comm), f, time));
       }

@@ -2,8 +2,10 @@ package io.handlewatch.collector.store;
 
 import io.handlewatch.proto.v1.HostReport;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -50,6 +52,22 @@ public interface SampleStore extends AutoCloseable {
    */
   default List<SeriesPoint> aggregate(AggregateQuery query) throws StoreException {
     return SeriesBuckets.aggregate(series(query.series()), query);
+  }
+
+  /**
+   * Every point stored for {@code host} in {@code measurements} with a time in {@code [from, to]},
+   * oldest first, with all its tags and fields. Numbers come back as {@link Double} whatever they
+   * were written as (the stores differ in what they keep of the type). This is what a collector
+   * reads when it gains a host, from another collector behind the same address or after its own
+   * restart: {@link StoredReports} turns the points back into reports to rebuild the detection
+   * window. The default cannot answer: a store that does not override it leaves such hosts to start
+   * cold.
+   */
+  default List<StoredPoint> history(String host, Set<String> measurements, Instant from, Instant to)
+      throws StoreException {
+    throw new StoreException(
+        StoreException.Kind.CONFIGURATION,
+        getClass().getSimpleName() + " cannot read back a host's history");
   }
 
   /**

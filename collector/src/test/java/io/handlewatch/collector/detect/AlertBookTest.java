@@ -104,16 +104,105 @@ class AlertBookTest {
   }
 
   @Test
-  void subjectsAreSeparateAlertsAndSilentHostsResolveOnTheSweep() {
+  void subjectsAreSeparateAlertsAndASilentHostIsReleasedNotResolved() {
     observe(Severity.CRITICAL, "java[4121]", 0);
     observe(Severity.CRITICAL, "java[5000]", 1);
     assertThat(book.active()).hasSize(2);
-    book.sweepAll(T0.plusSeconds(60 * 30));
+    book.release("db-17", T0.plusSeconds(60 * 30));
     assertThat(sent)
         .extracting(Alert::status)
         .containsExactly(
-            Alert.Status.FIRING, Alert.Status.FIRING, Alert.Status.RESOLVED, Alert.Status.RESOLVED);
+            Alert.Status.FIRING, Alert.Status.FIRING, Alert.Status.RELEASED, Alert.Status.RELEASED);
+    Alert released = sent.get(2);
+    assertThat(released.labels()).isEqualTo(sent.getFirst().labels());
+    assertThat(released.startsAt()).isEqualTo(sent.getFirst().startsAt());
+    assertThat(released.endsAt()).isNull();
     assertThat(book.hasIncidents("db-17")).isFalse();
+    assertThat(book.active()).isEmpty();
+  }
+
+  /** The labels another collector sent for java[4121]'s incident, as the store keeps them. */
+  static AlertBook.Inherited inherited(String severity, Instant startsAt, Instant lastActive) {
+    Map<String, String> labels = new java.util.LinkedHashMap<>();
+    labels.put("alertname", "CloseWaitGrowing");
+    labels.put("host", "db-17");
+    labels.put("severity", severity);
+    labels.put("pid", "4121");
+    labels.put("comm", "java");
+    labels.put("remote", "10.0.0.9:8080"); // the peer that grew most when it began
+    return new AlertBook.Inherited("db-17/close_wait/java[4121]", labels, startsAt, lastActive);
+  }
+
+  @Test
+  void anInheritedIncidentFiresWithItsLabelsAndStartWhenAVerdictConfirmsIt() {
+    Instant began = T0.minusSeconds(3600);
+    book.inherit("db-17", List.of(inherited("critical", began, T0.minusSeconds(20))));
+    assertThat(book.active()).as("not sent from here yet").isEmpty();
+    assertThat(book.size()).isZero();
+    assertThat(book.hasIncidents("db-17")).isTrue();
+
+    observe(Severity.CRITICAL, "java[4121]", 0, 1, 2);
+    assertThat(sent).hasSize(1);
+    Alert a = sent.getFirst();
+    assertThat(a.status()).isEqualTo(Alert.Status.FIRING);
+    assertThat(a.startsAt()).isEqualTo(began);
+    // Exactly the label set Alertmanager has, although this verdict names another peer now.
+    assertThat(a.labels()).containsEntry("remote", "10.0.0.9:8080");
+    assertThat(a.annotations())
+        .containsEntry("summary", verdict(Severity.CRITICAL, T0, "x").summary());
+    assertThat(book.sent("db-17", a.dedupKey())).isEqualTo(a);
+
+    book.sweep("db-17", T0.plusSeconds(60 * 13)); // no verdict for 11 minutes
+    assertThat(sent)
+        .extracting(Alert::status)
+        .containsExactly(Alert.Status.FIRING, Alert.Status.RESOLVED);
+    assertThat(sent.getLast().startsAt()).isEqualTo(began);
+  }
+
+  @Test
+  void anInheritedWarningEscalatesWhenTheVerdictHereIsCritical() {
+    book.inherit("db-17", List.of(inherited("warning", T0.minusSeconds(600), T0)));
+    observe(Severity.CRITICAL, "java[4121]", 1);
+    assertThat(sent)
+        .extracting(Alert::status, a -> a.labels().get("severity"))
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(Alert.Status.RESOLVED, "warning"),
+            org.assertj.core.groups.Tuple.tuple(Alert.Status.FIRING, "critical"));
+    assertThat(sent.getFirst().startsAt()).isEqualTo(T0.minusSeconds(600));
+    assertThat(sent.getLast().startsAt()).isEqualTo(T0.plusSeconds(60));
+  }
+
+  @Test
+  void anInheritedCriticalStaysCriticalWhenTheVerdictHereIsAWarning() {
+    book.inherit("db-17", List.of(inherited("critical", T0.minusSeconds(600), T0)));
+    observe(Severity.WARNING, "java[4121]", 1);
+    assertThat(sent).hasSize(1);
+    assertThat(sent.getFirst().labels()).containsEntry("severity", "critical");
+  }
+
+  @Test
+  void anInheritedIncidentNoVerdictConfirmsEndsSilentlyAndAnOpenOneIsKept() {
+    observe(Severity.CRITICAL, "java[5000]", 0);
+    book.inherit(
+        "db-17",
+        List.of(
+            inherited("critical", T0.minusSeconds(900), T0.minusSeconds(60)),
+            new AlertBook.Inherited(
+                "db-17/close_wait/java[5000]",
+                Map.of("alertname", "CloseWaitGrowing", "host", "db-17", "severity", "warning"),
+                T0.minusSeconds(9000),
+                T0)));
+    observe(Severity.CRITICAL, "java[5000]", 5, 10);
+    assertThat(sent).as("java[5000] was already open here: not replaced").hasSize(1);
+    assertThat(book.hasIncidents("db-17")).isTrue();
+    book.release("db-17", T0.plusSeconds(60 * 20));
+    // java[4121]'s inherited incident was never sent from here: nothing to release.
+    assertThat(sent)
+        .extracting(Alert::status, Alert::dedupKey)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple(Alert.Status.FIRING, "db-17/close_wait/java[5000]"),
+            org.assertj.core.groups.Tuple.tuple(
+                Alert.Status.RELEASED, "db-17/close_wait/java[5000]"));
   }
 
   @Test

@@ -47,6 +47,17 @@ class DetectionEngineTest {
         .containsEntry("severity", "critical")
         .containsKeys("slope_per_min", "value", "limit", "eta_seconds");
     assertThat((Double) first.fields().get("slope_per_min")).isBetween(50.0, 70.0);
+    // The incident it keeps firing goes along, for a collector that gains the host.
+    assertThat(
+            StoredIncidents.open(List.of(first), first.time(), java.time.Duration.ofMinutes(1))
+                .incidents())
+        .singleElement()
+        .satisfies(
+            h -> {
+              assertThat(h.labels()).isEqualTo(alerts.getFirst().labels());
+              assertThat(h.startsAt()).isEqualTo(alerts.getFirst().startsAt());
+              assertThat(h.dedupKey()).isEqualTo(alerts.getFirst().dedupKey());
+            });
     assertThat(cw.getLast().fields()).isEqualTo(Map.of("severity", "ok"));
     assertThat(cw.stream().filter(p -> p.fields().get("severity").equals("ok"))).hasSize(1);
 

@@ -169,6 +169,43 @@ class AlertDispatcherTest {
   }
 
   @Test
+  void aReleasedAlertStopsBeingResentAndNothingIsSentForIt() throws Exception {
+    ScriptedNotifier n = new ScriptedNotifier(false);
+    AlertDispatcher d = start(n, Duration.ofMillis(50), 100);
+    Alert a = TestAlerts.firing("db-17", 1);
+    Alert b = TestAlerts.firing("db-18", 2);
+    d.accept(a);
+    d.accept(b);
+    await().atMost(DEADLINE).until(() -> n.sentOf(a, Alert.Status.FIRING) >= 2);
+    d.accept(TestAlerts.released(a));
+    assertThat(d.activeAlerts()).containsExactly(b);
+    long firingSends = n.sentOf(a, Alert.Status.FIRING);
+    // b goes on being re-sent meanwhile: a would have been too, in the same batches.
+    long bSends = n.sentOf(b, Alert.Status.FIRING);
+    await().atMost(DEADLINE).until(() -> n.sentOf(b, Alert.Status.FIRING) >= bSends + 3);
+    assertThat(n.sentOf(a, Alert.Status.FIRING)).isLessThanOrEqualTo(firingSends + 1);
+    assertThat(n.sentOf(a, Alert.Status.RESOLVED)).isZero();
+    assertThat(n.sent()).noneMatch(x -> x.status() == Alert.Status.RELEASED);
+  }
+
+  @Test
+  void aReleaseDropsTheTransitionWaitingForItsKey() throws Exception {
+    ScriptedNotifier n = new ScriptedNotifier(false);
+    n.failNext(
+        new NotifyException(NotifyException.Kind.UNAVAILABLE, 0, null, "down", null),
+        new NotifyException(NotifyException.Kind.UNAVAILABLE, 0, null, "down", null));
+    AlertDispatcher d = start(n, Duration.ZERO, 100);
+    Alert a = TestAlerts.firing("db-17", 1);
+    d.accept(a);
+    d.accept(TestAlerts.released(a));
+    Alert b = TestAlerts.firing("db-18", 2);
+    d.accept(b);
+    await().atMost(DEADLINE).until(() -> n.sentOf(b, Alert.Status.FIRING) == 1);
+    assertThat(n.sent()).containsExactly(b);
+    assertThat(d.pending("scripted")).isEmpty();
+  }
+
+  @Test
   void retryableFailuresAreRetriedAndATransitionWaitingMeanwhileReplacesTheOlderOne()
       throws Exception {
     ScriptedNotifier n = new ScriptedNotifier(false);

@@ -83,15 +83,7 @@ class AlertmanagerNotifierTest {
   @Test
   void aResolvedAlertCarriesItsEndAndAnEscalationResolvesTheOldLabels() throws Exception {
     try (HttpReceiver am = HttpReceiver.start()) {
-      var n =
-          new AlertmanagerNotifier(
-              "am",
-              am.url(),
-              Duration.ofSeconds(5),
-              java.util.Map.of(),
-              Duration.ofSeconds(60),
-              null,
-              Clock.fixed(NOW, ZoneOffset.UTC));
+      var n = fixedClockNotifier(am);
       Alert warning = TestAlerts.firing("db-17", 4121, "warning");
       Alert critical = TestAlerts.withLabel(warning, "severity", "critical");
       n.send(List.of(warning));
@@ -116,5 +108,37 @@ class AlertmanagerNotifierTest {
           .isBefore(Instant.now().plusSeconds(1))
           .isAfter(warning.startsAt());
     }
+  }
+
+  @Test
+  void aReleasedIncidentsLabelsAreForgottenNotResolved() throws Exception {
+    try (HttpReceiver am = HttpReceiver.start()) {
+      var n = fixedClockNotifier(am);
+      Alert warning = TestAlerts.firing("db-17", 4121, "warning");
+      n.send(List.of(warning));
+      n.released(TestAlerts.released(warning));
+      // The host came back to this collector later, its incident critical by now (another
+      // collector escalated it and resolved the warning itself): nothing to resolve from here.
+      n.send(List.of(TestAlerts.withLabel(warning, "severity", "critical")));
+      n.close();
+
+      List<HttpReceiver.Request> rs = am.requests();
+      assertThat(rs).hasSize(2);
+      JsonNode second = JSON.readTree(rs.get(1).body());
+      assertThat(second.size()).isEqualTo(1);
+      assertThat(second.get(0).path("labels").path("severity").asText()).isEqualTo("critical");
+    }
+  }
+
+  /** Re-sends every 60 s, on a clock stopped at NOW, no external URL. */
+  private static AlertmanagerNotifier fixedClockNotifier(HttpReceiver am) {
+    return new AlertmanagerNotifier(
+        "am",
+        am.url(),
+        Duration.ofSeconds(5),
+        java.util.Map.of(),
+        Duration.ofSeconds(60),
+        null,
+        Clock.fixed(NOW, ZoneOffset.UTC));
   }
 }

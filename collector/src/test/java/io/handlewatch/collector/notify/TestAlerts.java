@@ -62,6 +62,18 @@ final class TestAlerts {
         Alert.Status.RESOLVED, f.dedupKey(), f.labels(), f.annotations(), f.startsAt(), end, end);
   }
 
+  /** The collector let go of {@code f}: its host stopped reporting here. */
+  static Alert released(Alert f) {
+    return new Alert(
+        Alert.Status.RELEASED,
+        f.dedupKey(),
+        f.labels(),
+        f.annotations(),
+        f.startsAt(),
+        null,
+        Instant.now());
+  }
+
   /** Same incident, other labels (e.g. escalated severity). */
   static Alert withLabel(Alert f, String label, String value) {
     var labels = new java.util.TreeMap<>(f.labels());

@@ -396,6 +396,80 @@ public abstract class SampleStoreContract {
   }
 
   @Test
+  void historyReadsBackTheReportsADetectionWindowIsBuiltFrom() throws Exception {
+    String h = host("history");
+    HostReport[] written = new HostReport[5];
+    for (int i = 0; i < 5; i++) written[i] = report(h, i + 1, t0.plusSeconds(10L * i));
+    write(written);
+    write(report(host("neighbour"), 1, t0));
+
+    List<StoredPoint> points =
+        store.history(h, StoredReports.MEASUREMENTS, t0.plusSeconds(10), t0.plusSeconds(30));
+    assertThat(points).extracting(StoredPoint::time).isSorted();
+    assertThat(points).extracting(StoredPoint::host).containsOnly(h);
+    assertThat(points).extracting(StoredPoint::measurement).doesNotContain("sockstat", "sysctl");
+
+    List<HostReport> back = StoredReports.of(h, points);
+    assertThat(back).hasSize(3);
+    for (int i = 0; i < 3; i++) {
+      HostSample want = written[i + 1].getSample();
+      HostSample got = back.get(i).getSample();
+      assertThat(ReportPoints.timeOf(back.get(i))).isEqualTo(ReportPoints.timeOf(written[i + 1]));
+      assertThat(got.getHost().getHostname()).isEqualTo(h);
+      assertThat(got.getTcp().getTotal()).isEqualTo(want.getTcp().getTotal());
+      assertThat(got.getFileHandles()).isEqualTo(want.getFileHandles());
+      assertThat(got.getPortPressure().getRangeSize())
+          .isEqualTo(want.getPortPressure().getRangeSize());
+      assertThat(got.getPortPressure().getTopList()).isEqualTo(want.getPortPressure().getTopList());
+      assertThat(got.getProcessesList())
+          .extracting(
+              p -> p.getPid(),
+              p -> p.getComm(),
+              p -> p.getFds(),
+              p -> p.getSoftLimit(),
+              p -> p.getHardLimit(),
+              p -> p.getStartTicks(),
+              p -> p.getSockets().getCloseWait(),
+              p -> p.getCloseWaitPeersList())
+          .containsExactlyInAnyOrderElementsOf(
+              want.getProcessesList().stream()
+                  .map(
+                      p ->
+                          org.assertj.core.groups.Tuple.tuple(
+                              p.getPid(),
+                              p.getComm(),
+                              p.getFds(),
+                              p.getSoftLimit(),
+                              p.getHardLimit(),
+                              p.getStartTicks(),
+                              p.getSockets().getCloseWait(),
+                              p.getCloseWaitPeersList()))
+                  .toList());
+    }
+  }
+
+  @Test
+  void historyOfVerdictsKeepsTextFieldsAndOfAnUnknownHostIsEmpty() throws Exception {
+    String h = host("verdicts");
+    var tags = new java.util.TreeMap<>(Map.of("host", h, "kind", "close_wait", "subject", "x[1]"));
+    store
+        .writePoints(
+            List.of(
+                new StoredPoint(
+                    "verdict", tags, Map.of("severity", "critical", "alert", "{\"k\":1}"), t0)))
+        .get(30, TimeUnit.SECONDS);
+    List<StoredPoint> points =
+        store.history(h, java.util.Set.of("verdict"), t0.minusSeconds(1), t0.plusSeconds(1));
+    assertThat(points).hasSize(1);
+    assertThat(points.getFirst().tags()).isEqualTo(tags);
+    assertThat(points.getFirst().fields())
+        .containsEntry("severity", "critical")
+        .containsEntry("alert", "{\"k\":1}");
+    assertThat(store.history(host("nobody"), StoredReports.MEASUREMENTS, t0, t0.plusSeconds(60)))
+        .isEmpty();
+  }
+
+  @Test
   void healthCheckAnswers() {
     StoreHealth health = store.check();
     assertThat(health.healthy()).as(health.message()).isTrue();

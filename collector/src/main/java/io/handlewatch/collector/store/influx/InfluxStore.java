@@ -39,6 +39,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -486,6 +487,59 @@ public final class InfluxStore implements SampleStore {
     return points(query(sql));
   }
 
+  /**
+   * One query for all the measurements: {@code SELECT * FROM m1, m2 ... GROUP BY *}, so each series
+   * comes back with its tags and its rows hold exactly the fields written together.
+   */
+  @Override
+  public List<StoredPoint> history(String host, Set<String> measurements, Instant from, Instant to)
+      throws StoreException {
+    if (measurements.isEmpty()) return List.of();
+    String sql =
+        "SELECT * FROM "
+            + String.join(",", measurements.stream().sorted().map(InfluxStore::identifier).toList())
+            + " WHERE \"host\" = "
+            + literal(host)
+            + " AND time >= "
+            + from.toEpochMilli()
+            + "ms AND time <= "
+            + to.toEpochMilli()
+            + "ms GROUP BY *";
+    JsonNode result = query(sql);
+    if (result.path("partial").asBoolean(false)) {
+      // A cut history would make a wrong trend: better none (the caller starts the host cold).
+      throw new StoreException(
+          StoreException.Kind.TRANSIENT,
+          "InfluxDB at "
+              + config.url
+              + " returned a partial history of host "
+              + host
+              + " (its [http] max-row-limit is lower than the window's points)");
+    }
+    List<StoredPoint> out = new ArrayList<>();
+    for (JsonNode series : result.path("series")) {
+      String measurement = series.path("name").asText();
+      TreeMap<String, String> tags = tagsOf(series);
+      JsonNode columns = series.path("columns");
+      for (JsonNode row : series.path("values")) {
+        Map<String, Object> fields = new java.util.LinkedHashMap<>();
+        for (int i = 1; i < row.size(); i++) {
+          JsonNode v = row.get(i);
+          if (v == null || v.isNull()) continue;
+          String name = columns.path(i).asText();
+          if (v.isNumber()) fields.put(name, v.asDouble());
+          else if (v.isBoolean()) fields.put(name, v.asBoolean() ? 1.0 : 0.0);
+          else fields.put(name, v.asText());
+        }
+        if (fields.isEmpty()) continue;
+        out.add(
+            new StoredPoint(measurement, tags, fields, Instant.ofEpochMilli(row.get(0).asLong())));
+      }
+    }
+    out.sort(Comparator.comparing(StoredPoint::time));
+    return out;
+  }
+
   /** The WHERE clause of a series query: host, tags, and the closed time range. */
   private static String where(SeriesQuery q) {
     StringBuilder sql = new StringBuilder(" WHERE \"host\" = ").append(literal(q.host()));
@@ -503,18 +557,24 @@ public final class InfluxStore implements SampleStore {
         .toString();
   }
 
+  /** A result series' tags; empty ones (a tag key the series lacks) dropped. */
+  private static TreeMap<String, String> tagsOf(JsonNode series) {
+    TreeMap<String, String> tags = new TreeMap<>();
+    series
+        .path("tags")
+        .fields()
+        .forEachRemaining(
+            e -> {
+              if (!e.getValue().asText().isEmpty()) tags.put(e.getKey(), e.getValue().asText());
+            });
+    return tags;
+  }
+
   /** The points of a query result, every series' tags (empty ones dropped), oldest first. */
   private static List<SeriesPoint> points(JsonNode result) {
     List<SeriesPoint> out = new ArrayList<>();
     for (JsonNode series : result.path("series")) {
-      Map<String, String> tags = new TreeMap<>();
-      series
-          .path("tags")
-          .fields()
-          .forEachRemaining(
-              e -> {
-                if (!e.getValue().asText().isEmpty()) tags.put(e.getKey(), e.getValue().asText());
-              });
+      Map<String, String> tags = tagsOf(series);
       for (JsonNode row : series.path("values")) {
         Instant t = Instant.ofEpochMilli(row.get(0).asLong());
         JsonNode v = row.get(1);

@@ -7,8 +7,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -93,6 +95,31 @@ final class HostHistory {
             num >= 0
                 ? SeriesPoint.numeric(Instant.ofEpochMilli(t), tags, s.numericAt(num, i))
                 : new SeriesPoint(Instant.ofEpochMilli(t), tags, Double.NaN, s.textAt(txt, i)));
+      }
+    }
+    return out;
+  }
+
+  /** Every point of the given measurements in {@code [fromMs, toMs]}, in no particular order. */
+  synchronized List<StoredPoint> history(Set<String> measurements, long fromMs, long toMs) {
+    List<StoredPoint> out = new ArrayList<>();
+    for (Series s : series.values()) {
+      if (!measurements.contains(s.measurement)) continue;
+      Map<String, String> tags = new TreeMap<>();
+      for (int i = 0; i < s.tagKeys.length; i++) tags.put(s.tagKeys[i], s.tagValues[i]);
+      for (int i = 0; i < s.size(); i++) {
+        long t = s.timeAt(i);
+        if (t < fromMs || t > toMs) continue;
+        Map<String, Object> fields = new LinkedHashMap<>();
+        for (int f = 0; f < s.numericFields.length; f++) {
+          fields.put(s.numericFields[f], s.numericAt(f, i));
+        }
+        for (int f = 0; f < s.textFields.length; f++) {
+          String v = s.textAt(f, i);
+          if (v != null) fields.put(s.textFields[f], v);
+        }
+        out.add(
+            new StoredPoint(s.measurement, new TreeMap<>(tags), fields, Instant.ofEpochMilli(t)));
       }
     }
     return out;

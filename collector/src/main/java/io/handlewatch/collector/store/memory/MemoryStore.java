@@ -14,11 +14,13 @@ import io.handlewatch.collector.store.WriteOutcome;
 import io.handlewatch.proto.v1.HostReport;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -170,6 +172,16 @@ public final class MemoryStore implements SampleStore {
     if (h == null) return List.of();
     List<SeriesPoint> points = h.query(query);
     points.sort(Comparator.comparing(SeriesPoint::time));
+    return points;
+  }
+
+  @Override
+  public List<StoredPoint> history(
+      String host, Set<String> measurements, Instant from, Instant to) {
+    HostHistory h = hosts.get(host);
+    if (h == null) return List.of();
+    List<StoredPoint> points = h.history(measurements, from.toEpochMilli(), to.toEpochMilli());
+    points.sort(Comparator.comparing(StoredPoint::time));
     return points;
   }
 
