@@ -202,26 +202,42 @@ public final class DetectionEngine {
   }
 
   /**
-   * A process's fd warning while its CLOSE_WAIT growth already pages critical is the same incident:
-   * the CLOSE_WAIT page carries the fd ETA, so the warning stays a verdict (INFO) and pages only
-   * once it turns critical on its own.
+   * Warnings that a CLOSE_WAIT leak already paging critical explains are the same incident, and
+   * stay verdicts (INFO) rather than second pages: the leaking process's fd warning (the CLOSE_WAIT
+   * page carries the fd ETA), and port pressure towards the endpoint it leaks to (each leaked
+   * socket is an outgoing connection holding an ephemeral port towards that remote). Either still
+   * pages once it turns critical on its own.
    */
   private static void foldIntoCloseWait(List<Verdict> verdicts) {
     Map<String, Verdict> closeWaitBySubject = new HashMap<>();
+    Map<String, Verdict> closeWaitByRemote = new HashMap<>();
     for (Verdict v : verdicts) {
       if (v.kind() == Kind.CLOSE_WAIT && v.severity() == Severity.CRITICAL) {
         closeWaitBySubject.put(v.subject(), v);
+        String remote = v.labels().get("remote");
+        if (remote != null) closeWaitByRemote.merge(remote, v, DetectionEngine::steeper);
       }
     }
     if (closeWaitBySubject.isEmpty()) return;
     for (int i = 0; i < verdicts.size(); i++) {
       Verdict v = verdicts.get(i);
-      if (v.kind() != Kind.PROCESS_FDS || v.severity() != Severity.WARNING) continue;
-      Verdict cw = closeWaitBySubject.get(v.subject());
-      if (cw != null && v.slopePerMin() != null && cw.slopePerMin() >= v.slopePerMin() / 2) {
+      if (v.severity() != Severity.WARNING || v.slopePerMin() == null) continue;
+      Verdict cw =
+          switch (v.kind()) {
+            case PROCESS_FDS -> closeWaitBySubject.get(v.subject());
+            case PORT_PRESSURE -> closeWaitByRemote.get(v.subject());
+            default -> null;
+          };
+      if (cw != null && cw.slopePerMin() != null && cw.slopePerMin() >= v.slopePerMin() / 2) {
         verdicts.set(i, v.withSeverity(Severity.INFO));
       }
     }
+  }
+
+  private static Verdict steeper(Verdict a, Verdict b) {
+    double sa = a.slopePerMin() == null ? 0 : a.slopePerMin();
+    double sb = b.slopePerMin() == null ? 0 : b.slopePerMin();
+    return sa >= sb ? a : b;
   }
 
   private static Verdict driftFinding(HostWindow w, FleetDrift.SysctlDrift d, Instant at) {

@@ -140,6 +140,33 @@ class DetectionEngineTest {
   }
 
   @Test
+  void portsUsedUpByTheLeakedSocketsAreTheCloseWaitIncidentNotASecondPage() {
+    // Each leaked CLOSE_WAIT socket is an outgoing connection: it holds an ephemeral port towards
+    // the same remote, so port pressure to 10.0.0.5:5432 grows exactly as fast as the leak.
+    DetectionEngine e = engine(Map.of());
+    for (HostReport r : leak("h7", 1e9, 45)) {
+      var s = r.getSample();
+      long cw = s.getTcp().getTotal().getCloseWait();
+      var pp = s.getPortPressure().toBuilder();
+      pp.setTop(0, pp.getTop(0).toBuilder().setInUse(9_000 + cw));
+      e.evaluate(r.toBuilder().setSample(s.toBuilder().setPortPressure(pp)).build());
+    }
+
+    assertThat(alerts)
+        .as("one page for the incident")
+        .extracting(a -> a.labels().get("alertname"))
+        .containsExactly("CloseWaitGrowing");
+    assertThat(e.view().verdicts("h7"))
+        .filteredOn(v -> v.kind() == Kind.PORT_PRESSURE)
+        .singleElement()
+        .satisfies(
+            v -> {
+              assertThat(v.severity()).isEqualTo(Severity.INFO);
+              assertThat(v.eta()).as("still judged, with its ETA").isNotNull();
+            });
+  }
+
+  @Test
   void socketHeavyProcessesOnTheDefaultNofileAndNarrowPortRangesAreFindings() {
     DetectionEngine e = engine(Map.of());
     var g = new TraceGenerator("h5", T0, 3);
