@@ -267,7 +267,11 @@ class DashboardQueriesIT {
         .isCloseTo(64_236, within(64_236 * 0.15));
   }
 
-  /** The detector's points have DESIGN.md's tags and fields, each field with one fixed type. */
+  /**
+   * The detector's points have DESIGN.md's tags and fields, each field with one fixed type, plus
+   * {@code alert}: the open incident of a paging verdict (dedup key, labels, startsAt as JSON),
+   * which a collector that gains the host reads to take the incident over (README, Scale-out).
+   */
   @Test
   void verdictPointsFollowTheStorageSchema() throws Exception {
     Map<String, String> fields = new LinkedHashMap<>();
@@ -281,7 +285,8 @@ class DashboardQueriesIT {
                 "eta_seconds", "integer",
                 "slope_per_min", "float",
                 "value", "float",
-                "limit", "float"));
+                "limit", "float",
+                "alert", "string"));
     List<String> tags = new ArrayList<>();
     for (JsonNode row : run("SHOW TAG KEYS FROM \"verdict\"")) tags.add(row.get(0).asText());
     assertThat(tags).containsExactlyInAnyOrder("host", "kind", "subject");

@@ -165,6 +165,7 @@ class LeakPagingIT {
           resolution: 2s
           minHistory: 0s
           quietPeriod: 20s
+          releaseAfter: 10s
           closeWait: {minTrend: 20s, minGrowth: 15, minRatePerMinute: 10}
         notifiers:
           - type: alertmanager

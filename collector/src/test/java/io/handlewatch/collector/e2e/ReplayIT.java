@@ -84,6 +84,6 @@ class ReplayIT {
     assertThat(resolved.get("status").asText()).isEqualTo("resolved");
     assertThat(resolved.get("dedupKey").asText()).isEqualTo(firing.get("dedupKey").asText());
     assertThat(resolved.get("time").asText()).startsWith("2026-11-20T08:39");
-    assertThat(err).contains("1 firing and 1 resolved transitions");
+    assertThat(err).contains("1 firing, 1 resolved and 0 released transitions");
   }
 }
