@@ -141,7 +141,7 @@ curl -fs "http://127.0.0.1:$ADMIN/metrics" >"$RAW/metrics-end.json"
 HEAP_USED=$("$HW_JAVA_HOME/bin/jcmd" $COLLECTOR GC.heap_info 2>/dev/null | grep -m1 -oE 'used [0-9]+K' | grep -oE '[0-9]+')
 RSS_PEAK=$(awk '/VmHWM/ {print $2}' /proc/$COLLECTOR/status)
 python3 - "$t0" "$t1" "$c0" "$c1" "$r0" "$r1" "$p0" "$p1" "$HZ" "${HEAP_USED:-0}" "${RSS_PEAK:-0}" \
-  "$STORE" "$HOSTS" "$INTERVAL" "$RAW" "$SIM_RC" "$(nproc)" "$(free -g | awk '/Mem:/ {print $2}')" "$WARM_S" <<'PY' | tee "$RAW.md"
+  "$STORE" "$HOSTS" "$INTERVAL" "$RAW" "$SIM_RC" "$(nproc)" "$(free -g | awk '/Mem:/ {print $2}')" "$WARM_S" "$HEAP" <<'PY' | tee "$RAW.md"
 import sys, re, json
 t0,t1,c0,c1,r0,r1,p0,p1,hz,heap,rss = (float(x) for x in sys.argv[1:12])
 store,hosts,interval,raw,simrc,ncpu,memg = sys.argv[12:19]
@@ -162,7 +162,7 @@ print(f"| reports stored/s | {reports/dt:,.0f} |")
 print(f"| points stored/s | {points/dt:,.0f} |")
 print(f"| collector CPU | {cpu/dt:.2f} cores |")
 print(f"| collector CPU per report | {cpu/max(reports,1)*1e6:,.0f} µs |")
-print(f"| collector heap used after full GC | {heap/1024:,.0f} MiB |")
+print(f"| collector heap used after full GC (of -Xmx {sys.argv[20]}) | {heap/1024:,.0f} MiB |")
 print(f"| collector peak RSS | {rss/1024:,.0f} MiB |")
 try:
     g=json.load(open(raw+"/metrics-end.json"))["gauges"]
@@ -170,8 +170,14 @@ try:
         print(f"| memory store: bytes held at the end / hosts | {g['store.memory.bytes']['value']/1048576:,.1f} MiB / {g['store.memory.hosts']['value']:,} |")
     if "store.influxdb.buffered.points" in g:
         print(f"| InfluxDB points waiting at the end | {g['store.influxdb.buffered.points']['value']:,} |")
+    m=json.load(open(raw+"/metrics-end.json"))
+    t=m["timers"].get("detect.cost")
+    if t:
+        # Dropwizard timers report in seconds unless configured otherwise.
+        print(f"| detection: reports judged / skipped (queue full) | {m['meters']['detect.evaluations']['count']:,} / {m['counters']['detect.queue.dropped']['count']:,} |")
+        print(f"| detection cost per report: mean / p99 | {t['mean']*1e6:,.0f} / {t['p99']*1e6:,.0f} µs |")
 except Exception as e:
-    print(f"| store gauges | unreadable: {e} |")
+    print(f"| store or detection gauges | unreadable: {e} |")
 if p99s:
     med=lambda xs: sorted(xs)[len(xs)//2]
     print(f"| sample → queryable (ack) p50: median / worst of {len(p50s)} 10 s windows | {med(p50s):,.0f} / {max(p50s):,.0f} ms |")
