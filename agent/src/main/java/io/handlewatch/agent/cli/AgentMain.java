@@ -19,6 +19,8 @@ public final class AgentMain implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
+    // Before anything logs: keep logging through the shutdown hooks (AgentLogManager).
+    System.setProperty("java.util.logging.manager", AgentLogManager.class.getName());
     // One line per log event, for operators and journald.
     System.setProperty(
         "java.util.logging.SimpleFormatter.format", "%1$tF %1$tT.%1$tL %4$s %3$s: %5$s%6$s%n");

@@ -8,6 +8,7 @@ import io.handlewatch.agent.spool.SpoolConfig;
 import io.handlewatch.agent.transport.CollectorChannels;
 import io.handlewatch.agent.transport.CollectorLink;
 import io.handlewatch.agent.transport.CollectorTargets;
+import io.handlewatch.agent.transport.KeepAlive;
 import io.handlewatch.agent.transport.LinkSecurity;
 import io.handlewatch.agent.transport.ReportQueue;
 import io.handlewatch.agent.transport.SequenceFile;
@@ -126,6 +127,27 @@ final class RunCommand implements Callable<Integer> {
   long queueMaxBytes;
 
   @Option(
+      names = "--keepalive-time",
+      defaultValue = "30s",
+      converter = DurationConverter.class,
+      paramLabel = "DURATION",
+      description =
+          "After this long without a byte from the collector the agent pings it (at least 10s;"
+              + " the collector refuses pings more often than its ingest.permitKeepAliveTime)."
+              + " Default: ${DEFAULT-VALUE}.")
+  Duration keepAliveTime;
+
+  @Option(
+      names = "--keepalive-timeout",
+      defaultValue = "10s",
+      converter = DurationConverter.class,
+      paramLabel = "DURATION",
+      description =
+          "A ping unanswered this long ends the connection; the agent reconnects and replays"
+              + " from its spool. Default: ${DEFAULT-VALUE}.")
+  Duration keepAliveTimeout;
+
+  @Option(
       names = "--config",
       paramLabel = "FILE",
       description = "Properties file with option values (see above); flags override it.")
@@ -174,11 +196,18 @@ final class RunCommand implements Callable<Integer> {
     // Numbering continues above every report the spool holds, whatever the seq file says.
     seq.skipPast(queue.lastSeq());
 
+    KeepAlive keepAlive;
+    try {
+      keepAlive = new KeepAlive(keepAliveTime, keepAliveTimeout);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(
+          spec.commandLine(), "--keepalive-time/--keepalive-timeout: " + e.getMessage());
+    }
     LinkSecurity security = linkSecurity.security(spec, targets);
     ScheduledExecutorService linkExec = daemonScheduler("handlewatch-link");
     ManagedChannel channel;
     try {
-      channel = CollectorChannels.open(targets, security, linkExec);
+      channel = CollectorChannels.open(targets, security, linkExec, keepAlive);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }
@@ -216,8 +245,9 @@ final class RunCommand implements Callable<Integer> {
                       channel.shutdown();
                       log.log(
                           Level.INFO,
-                          "stopping: {0} reports unacknowledged (kept in the spool), {1} dropped,"
-                              + " {2} samples failed",
+                          "stopping: last report seq {0}, {1} reports unacknowledged (kept in"
+                              + " the spool), {2} dropped, {3} samples failed",
+                          Long.toString(seq.last()),
                           queue.size(),
                           queue.dropped(),
                           samplesFailed.get());

@@ -32,7 +32,15 @@ public final class CollectorChannels {
    */
   public static ManagedChannel open(
       String collector, LinkSecurity security, ScheduledExecutorService reloader) {
-    return open(CollectorTargets.parse(collector), security, reloader);
+    return open(CollectorTargets.parse(collector), security, reloader, KeepAlive.DEFAULT);
+  }
+
+  /**
+   * @throws IllegalArgumentException naming the option whose file cannot be used
+   */
+  public static ManagedChannel open(
+      CollectorTargets targets, LinkSecurity security, ScheduledExecutorService reloader) {
+    return open(targets, security, reloader, KeepAlive.DEFAULT);
   }
 
   /**
@@ -40,7 +48,10 @@ public final class CollectorChannels {
    */
   @SuppressWarnings("deprecation") // nameResolverFactory: a resolver for this channel only
   public static ManagedChannel open(
-      CollectorTargets targets, LinkSecurity security, ScheduledExecutorService reloader) {
+      CollectorTargets targets,
+      LinkSecurity security,
+      ScheduledExecutorService reloader,
+      KeepAlive keepAlive) {
     ChannelCredentials creds =
         security.tls() ? tls(security, reloader) : InsecureChannelCredentials.create();
     if (security.tokenFile() != null) {
@@ -51,8 +62,8 @@ public final class CollectorChannels {
     }
     var builder =
         NettyChannelBuilder.forTarget(targets.grpcTarget(), creds)
-            .keepAliveTime(30, TimeUnit.SECONDS)
-            .keepAliveTimeout(10, TimeUnit.SECONDS)
+            .keepAliveTime(keepAlive.time().toMillis(), TimeUnit.MILLISECONDS)
+            .keepAliveTimeout(keepAlive.timeout().toMillis(), TimeUnit.MILLISECONDS)
             .keepAliveWithoutCalls(true)
             .defaultServiceConfig(CollectorTargets.SERVICE_CONFIG)
             .disableServiceConfigLookUp()

@@ -129,12 +129,16 @@ public final class CollectorLink implements AutoCloseable {
     if (which != stream || call == null) return;
     if (!connected) {
       connected = true;
+      int waiting = queue.size();
       log.log(
           Level.INFO,
-          "connected to {0}; {1} reports to send from seq {2}",
+          "connected to {0}; {1}",
           target,
-          queue.size(),
-          Long.toString(ackedUpTo + 1));
+          waiting == 0
+              ? "nothing waiting to be sent"
+              : waiting
+                  + " reports to send from seq "
+                  + queue.next(ackedUpTo).map(r -> Long.toString(r.getSeq())).orElse("?"));
     }
     pump();
   }

@@ -55,6 +55,11 @@ public final class SequenceFile {
     if (seq >= next) next = seq + 1;
   }
 
+  /** The last seq handed out (or persisted before this start); 0 when none ever was. */
+  public synchronized long last() {
+    return next - 1;
+  }
+
   /** The next seq; persists a new block first when the current one is used up. */
   public synchronized long next() {
     if (next > reservedUpTo) {

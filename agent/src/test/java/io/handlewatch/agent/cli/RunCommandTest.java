@@ -64,6 +64,19 @@ class RunCommandTest {
             errorOf(
                 "run", "--collector", "h:1", "--interval", "5ms", "--state-dir", dir.toString()))
         .contains("--interval");
+    assertThat(
+            errorOf(
+                "run",
+                "--collector",
+                "h:1",
+                "--keepalive-time",
+                "1s",
+                "--state-dir",
+                dir.toString()))
+        .contains("--keepalive-time")
+        .contains("at least 10s");
+    assertThat(errorOf("run", "--collector", "h:1", "--keepalive-timeout", "soon"))
+        .contains("--keepalive-timeout");
     assertThat(errorOf("run", "--collector", "h:1", "--queue-max-bytes", "lots"))
         .contains("--queue-max-bytes");
     assertThat(
