@@ -50,6 +50,10 @@ final class ReportStream implements StreamObserver<HostReport> {
   private String host;
   private long lastSeq;
   private long lastAcked;
+
+  /** The seq of the stream's first report; 0 until it arrives. */
+  private long firstSeq;
+
   private long stored;
   private long rejectedCount;
   private boolean closed;
@@ -137,6 +141,7 @@ final class ReportStream implements StreamObserver<HostReport> {
     if (host == null) {
       host = h;
       metrics.connected.incrementAndGet();
+      firstSeq = report.getSeq();
       log.info("agent connected: host={} peer={} first_seq={}", host, peer, report.getSeq());
     } else if (!host.equals(h)) {
       return Optional.of(
@@ -186,7 +191,7 @@ final class ReportStream implements StreamObserver<HostReport> {
             .withDescription(
                 "over the rate limit (ingest.limits.maxReportsPerSecond, reportBurst);"
                     + " replay from seq "
-                    + (lastAcked + 1)
+                    + replayFrom()
                     + " after a pause")
             .asRuntimeException());
   }
@@ -258,6 +263,14 @@ final class ReportStream implements StreamObserver<HostReport> {
     }
   }
 
+  /**
+   * The first seq this stream has not acknowledged: what the agent must send again. Caller holds
+   * the lock.
+   */
+  private long replayFrom() {
+    return lastAcked >= firstSeq ? lastAcked + 1 : firstSeq;
+  }
+
   private void storeFailed(HostReport report, Throwable failure) {
     Throwable cause =
         failure instanceof CompletionException && failure.getCause() != null
@@ -278,7 +291,7 @@ final class ReportStream implements StreamObserver<HostReport> {
       finish();
       acks.onError(
           Status.UNAVAILABLE
-              .withDescription("store unavailable, replay from seq " + (lastAcked + 1) + ": " + why)
+              .withDescription("store unavailable, replay from seq " + replayFrom() + ": " + why)
               .asRuntimeException());
     }
   }

@@ -122,6 +122,20 @@ class IngestServiceTest {
   }
 
   @Test
+  void aStreamWhoseFirstWriteFailsAsksForItsFirstSeqAgain() throws Exception {
+    AgentStream replaying = connect();
+    replaying.out.onNext(report("web-1", 41, now));
+    store
+        .next()
+        .future()
+        .completeExceptionally(
+            new StoreException(StoreException.Kind.TRANSIENT, "influxdb: connection refused"));
+    Status end = replaying.ended();
+    assertThat(end.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+    assertThat(end.getDescription()).contains("replay from seq 41:");
+  }
+
+  @Test
   void aFailingStoreEndsTheStreamUnacknowledgedAndTheAgentCanReplay() throws Exception {
     AgentStream first = connect();
     first.out.onNext(report("web-1", 1, now));
