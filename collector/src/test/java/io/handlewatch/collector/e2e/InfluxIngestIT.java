@@ -18,6 +18,7 @@ import io.handlewatch.collector.CollectorConfiguration;
 import io.handlewatch.collector.store.ReportPoints;
 import io.handlewatch.collector.store.StoredPoint;
 import io.handlewatch.collector.testing.InfluxdHarness;
+import io.handlewatch.collector.testing.IngestClient;
 import io.handlewatch.collector.testing.TestReports;
 import io.handlewatch.proto.v1.HostReport;
 import java.time.Clock;
@@ -25,6 +26,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -108,7 +110,16 @@ class InfluxIngestIT {
       exec.shutdownNow();
     }
 
-    Set<String> stored = new HashSet<>();
+    List<String> rows = storedRows("^e2e-[ab]$");
+    Set<String> stored = new HashSet<>(rows);
+    assertThat(rows).as("no row twice").hasSameSizeAs(stored);
+    assertThat(stored).hasSameSizeAs(expected);
+    assertThat(stored).containsExactlyInAnyOrderElementsOf(expected);
+  }
+
+  /** Every stored field value of the matching hosts as one line each, duplicates kept. */
+  private static List<String> storedRows(String hostRegex) throws Exception {
+    List<String> stored = new ArrayList<>();
     for (String m :
         List.of(
             "tcp",
@@ -121,7 +132,9 @@ class InfluxIngestIT {
             "agent")) {
       JsonNode body =
           json.readTree(
-              influxd.query("e2e", "SELECT * FROM \"" + m + "\" WHERE host =~ /^e2e-/ GROUP BY *"));
+              influxd.query(
+                  "e2e",
+                  "SELECT * FROM \"" + m + "\" WHERE host =~ /" + hostRegex + "/ GROUP BY *"));
       for (JsonNode series : body.at("/results/0/series")) {
         Map<String, String> tags = new TreeMap<>();
         series
@@ -147,8 +160,29 @@ class InfluxIngestIT {
         }
       }
     }
-    assertThat(stored).hasSameSizeAs(expected);
-    assertThat(stored).containsExactlyInAnyOrderElementsOf(expected);
+    return stored;
+  }
+
+  /**
+   * An agent replays what was not acknowledged, so the same report can arrive again and again: it
+   * lands on the same series and timestamps, and InfluxDB holds it once.
+   */
+  @Test
+  void aReportReplayedThreeTimesIsStoredOnce() throws Exception {
+    int port = APP.<CollectorApplication>getApplication().ingest().port();
+    Instant t0 = Instant.now().minus(5, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.MILLIS);
+    List<HostReport> reports = new ArrayList<>();
+    for (long seq = 1; seq <= 20; seq++) {
+      reports.add(TestReports.report("e2e-replay", seq, t0.plusSeconds(10 * seq)));
+    }
+    IngestClient.stream(port, reports);
+    List<String> once = storedRows("^e2e-replay$");
+    assertThat(once).as("rows after the first delivery").isNotEmpty();
+    IngestClient.stream(port, reports);
+    IngestClient.stream(port, reports);
+    List<String> thrice = storedRows("^e2e-replay$");
+    assertThat(thrice).as("rows after three deliveries").hasSameSizeAs(once);
+    assertThat(thrice).containsExactlyInAnyOrderElementsOf(once);
   }
 
   private static Set<String> rows(StoredPoint p) {

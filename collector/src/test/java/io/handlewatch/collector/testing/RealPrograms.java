@@ -1,0 +1,210 @@
+package io.handlewatch.collector.testing;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The collector and agent jars run as the user runs them, each a process with its log in the test's
+ * directory; {@link #close()} kills every one still running. For the fault tests, which kill,
+ * restart and cut them off.
+ */
+public final class RealPrograms implements AutoCloseable {
+  public static final Path COLLECTOR_JAR = Path.of("target/handlewatch-collector.jar");
+  public static final Path AGENT_JAR = Path.of("../agent/target/handlewatch-agent.jar");
+  private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
+  private static final HttpClient http = HttpClient.newHttpClient();
+  private static final ObjectMapper json = new ObjectMapper();
+  private static final Pattern STOPPING =
+      Pattern.compile("stopping: last report seq (\\d+), (\\d+) reports unacknowledged");
+
+  private final Path dir;
+  private final List<Process> started = new ArrayList<>();
+
+  public RealPrograms(Path dir) {
+    this.dir = dir;
+    if (!Files.exists(COLLECTOR_JAR) || !Files.exists(AGENT_JAR)) {
+      throw new IllegalStateException(
+          "the fault tests run the packaged jars: " + COLLECTOR_JAR + " and " + AGENT_JAR);
+    }
+  }
+
+  /** {@code bin/handlewatch-collector server CONFIG} as a process logging to collector.log. */
+  public Process collector(Path config) throws IOException {
+    return start(
+        "collector",
+        List.of(),
+        List.of(JAVA, "-Xmx256m", "-jar", COLLECTOR_JAR.toString(), "server", config.toString()));
+  }
+
+  /**
+   * {@code handlewatch-agent run ARGS} as a process logging to agent.log, run through {@code
+   * prefix} (for example {@code ip netns exec NS}).
+   */
+  public Process agent(List<String> prefix, String... args) throws IOException {
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                JAVA,
+                "--enable-native-access=ALL-UNNAMED",
+                "-Xmx64m",
+                "-XX:+UseSerialGC",
+                "-jar",
+                AGENT_JAR.toString(),
+                "run"));
+    cmd.addAll(List.of(args));
+    return start("agent", prefix, cmd);
+  }
+
+  private Process start(String name, List<String> prefix, List<String> cmd) throws IOException {
+    List<String> all = new ArrayList<>(prefix);
+    all.addAll(cmd);
+    Process p =
+        new ProcessBuilder(all)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(name + ".log").toFile()))
+            .start();
+    started.add(p);
+    return p;
+  }
+
+  /** What the program has logged so far, across its restarts. */
+  public String log(String name) {
+    try {
+      return Files.readString(dir.resolve(name + ".log"));
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  /** How often {@code text} occurs in the program's log. */
+  public int count(String name, String text) {
+    return log(name).split(Pattern.quote(text), -1).length - 1;
+  }
+
+  /** Stops the agent with SIGTERM, as systemd does, and returns its last seq and unacked count. */
+  public AgentStop stopAgent(Process agent) throws InterruptedException {
+    agent.destroy();
+    if (!agent.waitFor(30, TimeUnit.SECONDS)) {
+      throw new AssertionError("the agent did not stop within 30 s of SIGTERM");
+    }
+    Matcher m = STOPPING.matcher(log("agent"));
+    AgentStop last = null;
+    while (m.find()) {
+      last = new AgentStop(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)));
+    }
+    if (last == null) {
+      throw new AssertionError("no 'stopping:' line in the agent's log:\n" + log("agent"));
+    }
+    return last;
+  }
+
+  /** What the agent said when it stopped: its last seq and the reports its spool still held. */
+  public record AgentStop(long lastSeq, long unacknowledged) {}
+
+  /** 200 from the admin port's /healthcheck. */
+  public static boolean healthy(int adminPort) {
+    return healthcheck(adminPort).orElse(0) == 200;
+  }
+
+  /** The status of the admin port's /healthcheck, empty when it does not answer. */
+  public static OptionalLong healthcheck(int adminPort) {
+    try {
+      var r =
+          http.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/healthcheck"))
+                  .build(),
+              HttpResponse.BodyHandlers.discarding());
+      return OptionalLong.of(r.statusCode());
+    } catch (IOException e) {
+      return OptionalLong.empty();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return OptionalLong.empty();
+    }
+  }
+
+  /** The admin port's /metrics, or null when it does not answer. */
+  public static JsonNode metrics(int adminPort) {
+    try {
+      var r =
+          http.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/metrics"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      return r.statusCode() == 200 ? json.readTree(r.body()) : null;
+    } catch (IOException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
+  }
+
+  /** The distinct seqs of {@code host}'s reports stored in {@code database}, ascending. */
+  public static List<Long> storedSeqs(InfluxdHarness influxd, String database, String host) {
+    try {
+      JsonNode body =
+          json.readTree(
+              influxd.query(
+                  database, "SELECT seq FROM agent WHERE host = '" + host.replace("'", "") + "'"));
+      List<Long> seqs = new ArrayList<>();
+      for (JsonNode row : body.at("/results/0/series/0/values")) seqs.add(row.get(1).asLong());
+      return seqs.stream().distinct().sorted().toList();
+    } catch (IOException e) {
+      return List.of();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return List.of();
+    }
+  }
+
+  /** The seqs missing from 1..{@code last} in {@code seqs} (ascending, distinct). */
+  public static List<Long> gaps(List<Long> seqs, long last) {
+    var have = new java.util.HashSet<>(seqs);
+    List<Long> missing = new ArrayList<>();
+    for (long s = 1; s <= last; s++) if (!have.contains(s)) missing.add(s);
+    return missing;
+  }
+
+  /** Polls {@code ok} every 100 ms until it holds, failing after {@code limit}. */
+  public static void await(String what, Duration limit, BooleanSupplier ok)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + limit.toNanos();
+    while (!ok.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out after " + limit + " waiting for " + what);
+      }
+      Thread.sleep(100); // polling a condition with a deadline
+    }
+  }
+
+  public static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    for (Process p : started) {
+      p.destroyForcibly();
+      p.waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+}
