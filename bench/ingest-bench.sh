@@ -22,6 +22,7 @@ set -u -o pipefail
 
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 . "$ROOT/bin/lib/java.sh"
+. "$ROOT/bench/lib/influxd.sh"
 STORE=memory
 HOSTS=10000
 INTERVAL=10s
@@ -69,36 +70,14 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-GRPC=$(free_port); HTTP=$(free_port); ADMIN=$(free_port)
+GRPC=$(hw_bench_free_port); HTTP=$(hw_bench_free_port); ADMIN=$(hw_bench_free_port)
 
 STORE_YAML="  type: memory"
 if [ "$STORE" = influxdb ]; then
-  if ! command -v influxd >/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq influxdb >/dev/null || exit 1
-  fi
-  IPORT=$(free_port); RPORT=$(free_port)
-  mkdir -p "$WORK/influx"
-  cat >"$WORK/influx/influxdb.conf" <<CONF
-reporting-disabled = true
-bind-address = "127.0.0.1:$RPORT"
-[meta]
-  dir = "$WORK/influx/meta"
-[data]
-  dir = "$WORK/influx/data"
-  wal-dir = "$WORK/influx/wal"
-  query-log-enabled = false
-[http]
-  bind-address = "127.0.0.1:$IPORT"
-  log-enabled = false
-[monitor]
-  store-enabled = false
-CONF
-  influxd -config "$WORK/influx/influxdb.conf" >"$RAW/influxd.log" 2>&1 &
-  pids+=($!); INFLUX_PID=$!
-  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$IPORT/ping" >/dev/null && break; sleep 0.2; done
+  hw_bench_influxd_start "$WORK/influx" "$RAW/influxd.log" || exit 1
+  pids+=($INFLUX_PID)
   STORE_YAML="  type: influxdb
-  url: http://127.0.0.1:$IPORT
+  url: $INFLUX_URL
   database: handlewatch
   createDatabase: true"
 fi

@@ -1,0 +1,45 @@
+# Sourced by the bench scripts: a private influxd (Debian's `influxdb` package, installed when
+# missing) on free loopback ports with its data in a directory of the caller's.
+#
+#   hw_bench_influxd_start DIR LOG   starts it in DIR, logging to LOG, and waits for /ping;
+#                                    sets INFLUX_PID and INFLUX_URL
+#   hw_bench_influxd_restart         starts it again on the same data (after a kill)
+
+hw_bench_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+hw_bench_influxd_start() {
+  HW_INFLUX_DIR=$1; HW_INFLUX_LOG=$2
+  if ! command -v influxd >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq influxdb >/dev/null || return 1
+  fi
+  local iport rport
+  iport=$(hw_bench_free_port); rport=$(hw_bench_free_port)
+  mkdir -p "$HW_INFLUX_DIR"
+  cat >"$HW_INFLUX_DIR/influxdb.conf" <<CONF
+reporting-disabled = true
+bind-address = "127.0.0.1:$rport"
+[meta]
+  dir = "$HW_INFLUX_DIR/meta"
+[data]
+  dir = "$HW_INFLUX_DIR/data"
+  wal-dir = "$HW_INFLUX_DIR/wal"
+  query-log-enabled = false
+[http]
+  bind-address = "127.0.0.1:$iport"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+CONF
+  INFLUX_URL="http://127.0.0.1:$iport"
+  hw_bench_influxd_restart
+}
+
+hw_bench_influxd_restart() {
+  influxd -config "$HW_INFLUX_DIR/influxdb.conf" >>"$HW_INFLUX_LOG" 2>&1 &
+  INFLUX_PID=$!
+  for _ in $(seq 1 150); do curl -fs "$INFLUX_URL/ping" >/dev/null && return 0; sleep 0.2; done
+  echo "influxd did not answer /ping within 30 s; see $HW_INFLUX_LOG" >&2
+  return 1
+}
