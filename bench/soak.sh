@@ -62,6 +62,11 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 RANDOM=$SEED
+# The programs run from copies: a rebuild in the checkout during the soak must not pull the jar
+# from under running JVMs.
+cp "$ROOT/collector/target/handlewatch-collector.jar" "$ROOT/agent/target/handlewatch-agent.jar" "$WORK/"
+COLLECTOR_JAR="$WORK/handlewatch-collector.jar"
+AGENT_JAR="$WORK/handlewatch-agent.jar"
 
 hw_bench_influxd_start "$WORK/influx" "$RAW/influxd.log" || exit 1
 GRPC=$(hw_bench_free_port); HTTP=$(hw_bench_free_port); ADMIN=$(hw_bench_free_port)
@@ -76,13 +81,13 @@ logging: {level: WARN, loggers: {io.handlewatch: INFO}}
 YML
 . "$ROOT/bin/lib/jvm-flags.sh"
 "$JAVA" "${HW_COLLECTOR_JVM_FLAGS[@]}" -Xms512m -Xmx512m \
-  -jar "$ROOT/collector/target/handlewatch-collector.jar" server "$WORK/collector.yml" >"$RAW/collector.log" 2>&1 &
+  -jar "$COLLECTOR_JAR" server "$WORK/collector.yml" >"$RAW/collector.log" 2>&1 &
 COLLECTOR=$!
 for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$ADMIN/healthcheck" >/dev/null && break; sleep 0.5; done
 curl -fs "http://127.0.0.1:$ADMIN/healthcheck" >/dev/null || { echo "soak: collector did not start; see $RAW/collector.log" >&2; exit 1; }
 
 # The real agent, with the launcher's JVM flags and its spool in the work dir.
-"$JAVA" "${HW_AGENT_JVM_FLAGS[@]}" -jar "$ROOT/agent/target/handlewatch-agent.jar" run \
+"$JAVA" "${HW_AGENT_JVM_FLAGS[@]}" -jar "$AGENT_JAR" run \
   --collector "127.0.0.1:$GRPC" --interval 1s --host soak-agent --state-dir "$WORK/agent" >"$RAW/agent.log" 2>&1 &
 AGENT=$!
 
@@ -91,7 +96,7 @@ END=$(( START + DUR_S ))
 start_sim() {
   local left=$(( END - $(date +%s) ))
   [ "$left" -gt 5 ] || return 0
-  "$JAVA" -Xmx1g -XX:+UseParallelGC -jar "$ROOT/agent/target/handlewatch-agent.jar" simulate \
+  "$JAVA" -Xmx1g -XX:+UseParallelGC -jar "$AGENT_JAR" simulate \
     --collector "127.0.0.1:$GRPC" --hosts "$HOSTS" --interval "$INTERVAL" --duration "${left}s" --seed "$SEED" \
     >>"$RAW/simulate.log" 2>&1 &
   SIM=$!
@@ -141,7 +146,7 @@ kill -TERM "$AGENT"; wait "$AGENT" 2>/dev/null
 LAST=$(grep -oE 'stopping: last report seq [0-9]+' "$RAW/agent.log" | tail -1 | grep -oE '[0-9]+$')
 UNACKED=$(grep -oE '[0-9]+ reports unacknowledged \(kept' "$RAW/agent.log" | tail -1 | grep -oE '^[0-9]+')
 if [ "${UNACKED:-0}" -gt 0 ]; then
-  "$JAVA" "${HW_AGENT_JVM_FLAGS[@]}" -jar "$ROOT/agent/target/handlewatch-agent.jar" run \
+  "$JAVA" "${HW_AGENT_JVM_FLAGS[@]}" -jar "$AGENT_JAR" run \
     --collector "127.0.0.1:$GRPC" --interval 1s --host soak-agent --state-dir "$WORK/agent" >>"$RAW/agent.log" 2>&1 &
   AGENT=$!; sleep 20; kill -TERM "$AGENT"; wait "$AGENT" 2>/dev/null
 fi

@@ -1,5 +1,6 @@
 package io.handlewatch.agent.cli;
 
+import io.handlewatch.agent.sample.CommandLines;
 import io.handlewatch.agent.sample.SampleOptions;
 import io.handlewatch.agent.sample.Sampler;
 import io.handlewatch.agent.source.NetlinkSocketTable;
@@ -70,6 +71,16 @@ final class SamplingOptions {
   String host;
 
   @Option(
+      names = "--cmdline",
+      defaultValue = "argv0",
+      paramLabel = "full|argv0|none",
+      description =
+          "How much of a reported process's command line to include: every argument (up to 200"
+              + " characters), the program only, or nothing. Arguments can hold secrets, and the"
+              + " collector stores and shows what it gets. Default: ${DEFAULT-VALUE}.")
+  CommandLines commandLines;
+
+  @Option(
       names = "--full-rescan-every",
       defaultValue = "30",
       paramLabel = "N",
@@ -86,7 +97,14 @@ final class SamplingOptions {
       Path machineId = procRoot.equals(Path.of("/proc")) ? Path.of("/etc/machine-id") : null;
       options =
           new SampleOptions(
-              top, topEndpoints, tcpOnly, extraSysctls, fullRescanEvery, host, machineId);
+              top,
+              topEndpoints,
+              tcpOnly,
+              extraSysctls,
+              fullRescanEvery,
+              host,
+              machineId,
+              commandLines);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }

@@ -18,20 +18,20 @@ import java.util.Map;
 
 /**
  * Picks the processes worth reporting: the top N by fd usage ratio (closest to EMFILE) and the top
- * N by CLOSE_WAIT sockets (the classic leak), and reads their {@code /proc/PID/cmdline}.
+ * N by CLOSE_WAIT sockets (the classic leak), and reads as much of their {@code /proc/PID/cmdline}
+ * as {@link CommandLines} allows.
  */
 final class ProcessSelector {
-  /** Cap on the reported command line: enough to tell two JVMs apart, small on the wire. */
-  static final int CMDLINE_CHARS = 200;
-
   private final ProcFs fs;
   private final int topProcesses;
   private final int topEndpoints;
+  private final CommandLines commandLines;
 
-  ProcessSelector(ProcFs fs, int topProcesses, int topEndpoints) {
+  ProcessSelector(ProcFs fs, int topProcesses, int topEndpoints, CommandLines commandLines) {
     this.fs = fs;
     this.topProcesses = topProcesses;
     this.topEndpoints = topEndpoints;
+    this.commandLines = commandLines;
   }
 
   /**
@@ -116,10 +116,9 @@ final class ProcessSelector {
   }
 
   private String cmdline(int pid, Problems problems) {
+    if (commandLines == CommandLines.NONE) return null;
     try {
-      String raw = fs.readSmall(pid + "/cmdline");
-      String joined = raw.replace('\0', ' ').strip();
-      return joined.length() > CMDLINE_CHARS ? joined.substring(0, CMDLINE_CHARS) : joined;
+      return commandLines.apply(fs.readSmall(pid + "/cmdline"));
     } catch (NoSuchFileException e) {
       // Exited since the walk: the rest of its entry is still worth reporting.
       return null;

@@ -13,6 +13,7 @@ import java.util.List;
  * @param fullRescanEvery read every process's fd links every this many samples
  * @param hostname host name to report instead of the kernel's, or null
  * @param machineIdFile where the machine id is, or null to report none
+ * @param commandLines how much of each reported process's command line to include
  */
 public record SampleOptions(
     int topProcesses,
@@ -21,7 +22,8 @@ public record SampleOptions(
     List<String> extraSysctls,
     int fullRescanEvery,
     String hostname,
-    Path machineIdFile) {
+    Path machineIdFile,
+    CommandLines commandLines) {
 
   public SampleOptions {
     if (topProcesses < 1) {
@@ -35,10 +37,14 @@ public record SampleOptions(
           "full rescan interval must be at least 1, got " + fullRescanEvery);
     }
     extraSysctls = List.copyOf(extraSysctls);
+    java.util.Objects.requireNonNull(commandLines, "commandLines");
   }
 
-  /** Defaults: top 10 processes, top 10 endpoints, everything, full fd rescan every 30 samples. */
+  /**
+   * Defaults of the library (the command line's differ in one: it sends argv[0] only): top 10
+   * processes, top 10 endpoints, everything, full fd rescan every 30 samples, whole command lines.
+   */
   public static SampleOptions defaults() {
-    return new SampleOptions(10, 10, false, List.of(), 30, null, null);
+    return new SampleOptions(10, 10, false, List.of(), 30, null, null, CommandLines.FULL);
   }
 }

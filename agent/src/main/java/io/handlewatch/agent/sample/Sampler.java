@@ -122,7 +122,8 @@ public final class Sampler {
               });
         }
         ProcessSelector selector =
-            new ProcessSelector(fs, options.topProcesses(), options.topEndpoints());
+            new ProcessSelector(
+                fs, options.topProcesses(), options.topEndpoints(), options.commandLines());
         run("select", health, p -> selector.select(w, c, socketsKnown, p))
             .ifPresent(sample::addAllProcesses);
         ProcessWalk.Builder pw = processWalk(w, c).toBuilder();

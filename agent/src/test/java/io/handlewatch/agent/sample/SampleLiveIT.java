@@ -170,7 +170,7 @@ class SampleLiveIT {
         new Sampler(
             ProcFs.host(),
             List.of(new NetlinkSocketTable()),
-            new SampleOptions(100_000, 10, false, List.of(), 30, null, null),
+            new SampleOptions(100_000, 10, false, List.of(), 30, null, null, CommandLines.FULL),
             Clock.systemUTC());
     ProcessSample me =
         all.sample().getProcessesList().stream()
