@@ -54,24 +54,14 @@ class InfluxOutageIT {
     int grpc = freePort();
     int admin = freePort();
     Path config = dir.resolve("collector.yml");
-    Files.writeString(
+    RealPrograms.writeCollectorConfig(
         config,
-        """
-        ingest: {bindHost: 127.0.0.1, port: %d, maxInFlightPerStream: %d}
-        store:
-          type: influxdb
-          url: "%s"
-          database: %s
-          flushInterval: 20ms
-          maxRetryTime: 10s
-          requestTimeout: 2s
-        server:
-          applicationConnectors: [{type: http, bindHost: 127.0.0.1, port: %d}]
-          adminConnectors: [{type: http, bindHost: 127.0.0.1, port: %d}]
-          requestLog: {appenders: []}
-        logging: {level: WARN, loggers: {io.handlewatch: INFO}}
-        """
-            .formatted(grpc, MAX_IN_FLIGHT, influxd.url(), DB, freePort(), admin));
+        "{bindHost: 127.0.0.1, port: %d, maxInFlightPerStream: %d}".formatted(grpc, MAX_IN_FLIGHT),
+        "{type: influxdb, url: \"%s\", database: %s, flushInterval: 20ms, maxRetryTime: 10s,"
+                .formatted(influxd.url(), DB)
+            + " requestTimeout: 2s}",
+        freePort(),
+        admin);
     programs.collector(config);
     await("collector healthy", Duration.ofSeconds(60), () -> RealPrograms.healthy(admin));
 
@@ -154,17 +144,14 @@ class InfluxOutageIT {
               && missing(s, s.getLast(), lastOfKilledFinal, firstOfRestartedFinal).isEmpty();
         });
 
-    AgentStop stop = programs.stopAgent(agent);
-    if (stop.unacknowledged() > 0) {
-      Process again = programs.agent(List.of(), agentArgs);
-      await(
-          "the spool's reports to arrive",
-          Duration.ofSeconds(60),
-          () ->
-              missing(stored(), stop.lastSeq(), lastOfKilledFinal, firstOfRestartedFinal)
-                  .isEmpty());
-      programs.stopAgent(again);
-    }
+    AgentStop stop =
+        programs.stopAndDrain(
+            agent,
+            List.of(),
+            agentArgs,
+            st ->
+                missing(stored(), st.lastSeq(), lastOfKilledFinal, firstOfRestartedFinal)
+                    .isEmpty());
     assertThat(missing(stored(), stop.lastSeq(), lastOfKilled, firstOfRestarted))
         .as(
             "every report the agents took (1..%d, then %d..%d) is in InfluxDB",

@@ -10,7 +10,6 @@ import io.handlewatch.collector.testing.InfluxdHarness;
 import io.handlewatch.collector.testing.NetworkNamespace;
 import io.handlewatch.collector.testing.RealPrograms;
 import io.handlewatch.collector.testing.RealPrograms.AgentStop;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -50,18 +49,13 @@ class NetworkCutIT {
     int grpc = freePort();
     int admin = freePort();
     Path config = dir.resolve("collector.yml");
-    Files.writeString(
+    RealPrograms.writeCollectorConfig(
         config,
-        """
-        ingest: {bindHost: "%s", port: %d, permitKeepAliveTime: 5s}
-        store: {type: influxdb, url: "%s", database: %s, flushInterval: 20ms}
-        server:
-          applicationConnectors: [{type: http, bindHost: 127.0.0.1, port: %d}]
-          adminConnectors: [{type: http, bindHost: 127.0.0.1, port: %d}]
-          requestLog: {appenders: []}
-        logging: {level: WARN, loggers: {io.handlewatch: INFO}}
-        """
-            .formatted(ns.hostAddress(), grpc, influxd.url(), DB, freePort(), admin));
+        "{bindHost: \"%s\", port: %d, permitKeepAliveTime: 5s}".formatted(ns.hostAddress(), grpc),
+        "{type: influxdb, url: \"%s\", database: %s, flushInterval: 20ms}"
+            .formatted(influxd.url(), DB),
+        freePort(),
+        admin);
     programs.collector(config);
     await("collector healthy", Duration.ofSeconds(60), () -> RealPrograms.healthy(admin));
 
@@ -119,16 +113,9 @@ class NetworkCutIT {
         .as("nothing worse than a disconnect")
         .doesNotContain("SEVERE");
 
-    AgentStop stop = programs.stopAgent(agent);
-    if (stop.unacknowledged() > 0) {
-      // Still in the spool, not lost: a restarted agent delivers them.
-      Process again = programs.agent(ns.exec(), agentArgs);
-      await(
-          "the spool's reports to arrive",
-          Duration.ofSeconds(60),
-          () -> gaps(stored(), stop.lastSeq()).isEmpty());
-      programs.stopAgent(again);
-    }
+    AgentStop stop =
+        programs.stopAndDrain(
+            agent, ns.exec(), agentArgs, st -> gaps(stored(), st.lastSeq()).isEmpty());
     List<Long> seqs = stored();
     assertThat(gaps(seqs, stop.lastSeq()))
         .as("every report the agent took, 1..%d, is in InfluxDB", stop.lastSeq())

@@ -1,16 +1,12 @@
 package io.handlewatch.collector.e2e;
 
+import static io.handlewatch.collector.testing.RealPrograms.freePort;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.handlewatch.collector.testing.RealPrograms;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -22,29 +18,6 @@ import org.junit.jupiter.api.io.TempDir;
  * agent, and the API lists this host with its TCP counts; stopping the script stops both.
  */
 class QuickstartIT {
-  private static final HttpClient http = HttpClient.newHttpClient();
-  private static final ObjectMapper json = new ObjectMapper();
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
-  }
-
-  private static JsonNode get(String url) {
-    try {
-      var r =
-          http.send(
-              HttpRequest.newBuilder(URI.create(url)).build(),
-              HttpResponse.BodyHandlers.ofString());
-      return r.statusCode() == 200 ? json.readTree(r.body()) : null;
-    } catch (IOException e) {
-      return null;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return null;
-    }
-  }
 
   private static boolean listening(int port) {
     try (Socket s = new Socket("127.0.0.1", port)) {
@@ -83,14 +56,14 @@ class QuickstartIT {
             .isTrue();
         assertThat(System.nanoTime()).as("a host listed within 120 s").isLessThan(deadline);
         Thread.sleep(250); // polling the API with a deadline
-        hosts = get(api);
+        hosts = RealPrograms.getJson(api);
       }
       JsonNode host = hosts.path("hosts").get(0);
       String name = host.get("host").asText();
       assertThat(host.at("/tcp/listen").asLong())
           .as("this host listens on the quickstart's own ports")
           .isPositive();
-      JsonNode one = get(api + "/" + name);
+      JsonNode one = RealPrograms.getJson(api + "/" + name);
       assertThat(one).isNotNull();
       assertThat(one.at("/sample/host/hostname").asText()).isEqualTo(name);
       assertThat(Files.readString(dir.resolve("quickstart.out")))

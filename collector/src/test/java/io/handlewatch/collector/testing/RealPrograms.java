@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -114,6 +115,26 @@ public final class RealPrograms implements AutoCloseable {
     return last;
   }
 
+  /**
+   * Stops the agent; when its spool still holds reports, runs it again with the same {@code args}
+   * until {@code delivered} holds for what the first one said, and stops that one too. Returns what
+   * the first agent said when it stopped.
+   */
+  public AgentStop stopAndDrain(
+      Process agent, List<String> prefix, String[] args, Predicate<AgentStop> delivered)
+      throws IOException, InterruptedException {
+    AgentStop stop = stopAgent(agent);
+    if (stop.unacknowledged() > 0) {
+      Process again = agent(prefix, args);
+      await(
+          "the " + stop.unacknowledged() + " reports left in the spool to arrive",
+          Duration.ofSeconds(60),
+          () -> delivered.test(stop));
+      stopAgent(again);
+    }
+    return stop;
+  }
+
   /** What the agent said when it stopped: its last seq and the reports its spool still held. */
   public record AgentStop(long lastSeq, long unacknowledged) {}
 
@@ -141,11 +162,15 @@ public final class RealPrograms implements AutoCloseable {
 
   /** The admin port's /metrics, or null when it does not answer. */
   public static JsonNode metrics(int adminPort) {
+    return getJson("http://127.0.0.1:" + adminPort + "/metrics");
+  }
+
+  /** GET {@code url} as JSON; null unless it answers 200. */
+  public static JsonNode getJson(String url) {
     try {
       var r =
           http.send(
-              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/metrics"))
-                  .build(),
+              HttpRequest.newBuilder(URI.create(url)).build(),
               HttpResponse.BodyHandlers.ofString());
       return r.statusCode() == 200 ? json.readTree(r.body()) : null;
     } catch (IOException e) {
@@ -154,6 +179,26 @@ public final class RealPrograms implements AutoCloseable {
       Thread.currentThread().interrupt();
       return null;
     }
+  }
+
+  /**
+   * Writes a collector configuration: {@code ingest} and {@code store} sections as given (YAML flow
+   * maps), REST and admin on loopback, handlewatch's own log lines at INFO.
+   */
+  public static void writeCollectorConfig(
+      Path file, String ingest, String store, int httpPort, int adminPort) throws IOException {
+    Files.writeString(
+        file,
+        """
+        ingest: %s
+        store: %s
+        server:
+          applicationConnectors: [{type: http, bindHost: 127.0.0.1, port: %d}]
+          adminConnectors: [{type: http, bindHost: 127.0.0.1, port: %d}]
+          requestLog: {appenders: []}
+        logging: {level: WARN, loggers: {io.handlewatch: INFO}}
+        """
+            .formatted(ingest, store, httpPort, adminPort));
   }
 
   /** The distinct seqs of {@code host}'s reports stored in {@code database}, ascending. */
