@@ -22,7 +22,7 @@ set -u -o pipefail
 
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 . "$ROOT/bin/lib/java.sh"
-. "$ROOT/bench/lib/influxd.sh"
+. "$ROOT/bench/lib/bench.sh"
 STORE=memory
 HOSTS=10000
 INTERVAL=10s
@@ -47,15 +47,13 @@ while [ $# -gt 0 ]; do
   esac
 done
 case "$STORE" in memory|influxdb) ;; *) echo "ingest-bench: --store memory|influxdb" >&2; exit 2 ;; esac
-secs() { case "$1" in *ms) echo $(( ${1%ms} / 1000 ));; *s) echo "${1%s}";; *m) echo $(( ${1%m} * 60 ));; *) echo "$1";; esac; }
-DUR_S=$(secs "$DURATION"); WARM_S=$(secs "$WARMUP")
+DUR_S=$(hw_bench_secs "$DURATION"); WARM_S=$(hw_bench_secs "$WARMUP")
 [ "$WARM_S" -lt "$DUR_S" ] || { echo "ingest-bench: --warmup must be shorter than --duration" >&2; exit 2; }
 
 HW_JAVA_HOME=$(hw_find_java_home) || exit 1
 JAVA="$HW_JAVA_HOME/bin/java"
 if [ "$BUILD" = 1 ]; then
-  hw_ensure_built "$ROOT/collector/target/handlewatch-collector.jar" collector || exit 1
-  hw_ensure_built "$ROOT/agent/target/handlewatch-agent.jar" agent || exit 1
+  hw_bench_build_jars || exit 1
 fi
 
 STAMP=$(date -u +%Y-%m-%dT%H%MZ)

@@ -19,7 +19,7 @@ set -u -o pipefail
 
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 . "$ROOT/bin/lib/java.sh"
-. "$ROOT/bench/lib/influxd.sh"
+. "$ROOT/bench/lib/bench.sh"
 DURATION=30m
 HOSTS=300
 INTERVAL=5s
@@ -38,15 +38,13 @@ while [ $# -gt 0 ]; do
     *) echo "soak: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-secs() { case "$1" in *ms) echo $(( ${1%ms} / 1000 ));; *s) echo "${1%s}";; *m) echo $(( ${1%m} * 60 ));; *h) echo $(( ${1%h} * 3600 ));; *) echo "$1";; esac; }
-DUR_S=$(secs "$DURATION")
+DUR_S=$(hw_bench_secs "$DURATION")
 [ "$DUR_S" -ge 120 ] || { echo "soak: --duration must be at least 2m" >&2; exit 2; }
 
 HW_JAVA_HOME=$(hw_find_java_home) || exit 1
 JAVA="$HW_JAVA_HOME/bin/java"
 if [ "$BUILD" = 1 ]; then
-  hw_ensure_built "$ROOT/collector/target/handlewatch-collector.jar" collector || exit 1
-  hw_ensure_built "$ROOT/agent/target/handlewatch-agent.jar" agent || exit 1
+  hw_bench_build_jars || exit 1
 fi
 
 STAMP=$(date -u +%Y-%m-%dT%H%MZ)
@@ -80,7 +78,9 @@ server:
 logging: {level: WARN, loggers: {io.handlewatch: INFO}}
 YML
 . "$ROOT/bin/lib/jvm-flags.sh"
-"$JAVA" "${HW_COLLECTOR_JVM_FLAGS[@]}" -Xms512m -Xmx512m \
+# A fixed, pre-touched heap: the collector's RSS holds its whole heap from the start, so any growth
+# over the soak is real growth, not heap pages touched for the first time.
+"$JAVA" "${HW_COLLECTOR_JVM_FLAGS[@]}" -Xms512m -Xmx512m -XX:+AlwaysPreTouch \
   -jar "$COLLECTOR_JAR" server "$WORK/collector.yml" >"$RAW/collector.log" 2>&1 &
 COLLECTOR=$!
 for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$ADMIN/healthcheck" >/dev/null && break; sleep 0.5; done
@@ -134,7 +134,7 @@ while [ "$(date +%s)" -lt $(( END - 90 )) ]; do
     1) d=$(( 5 + RANDOM % 26 )); fault_log "influxd frozen for ${d}s"; FAULTS[influxd-frozen]=$(( FAULTS[influxd-frozen] + 1 ))
        kill -STOP "$INFLUX_PID"; pause "$d"; kill -CONT "$INFLUX_PID" ;;
     2) fault_log "simulated fleet killed and restarted"; FAULTS[fleet-killed]=$(( FAULTS[fleet-killed] + 1 ))
-       kill -9 "$SIM"; wait "$SIM" 2>/dev/null; start_sim ;;
+       { kill -9 "$SIM"; wait "$SIM"; } 2>/dev/null; start_sim ;;
   esac
   pause $(( 30 + RANDOM % 61 ))
 done
@@ -153,7 +153,7 @@ fi
 curl -fsG "$INFLUX_URL/query" --data-urlencode db=soak \
   --data-urlencode "q=SELECT seq FROM agent WHERE host = 'soak-agent'" >"$RAW/agent-seqs.json"
 curl -fs "http://127.0.0.1:$ADMIN/metrics" >"$RAW/metrics-end.json"
-kill -9 "$SIM" 2>/dev/null
+{ kill -9 "$SIM"; wait "$SIM"; } 2>/dev/null
 
 python3 - "$RAW" "$DUR_S" "$HOSTS" "$INTERVAL" "$SEED" "${LAST:-0}" "$(nproc)" "$(free -g | awk '/Mem:/ {print $2}')" \
   "${FAULTS[influxd-killed]}" "${FAULTS[influxd-frozen]}" "${FAULTS[fleet-killed]}" <<'PY' | tee "$RAW.md"

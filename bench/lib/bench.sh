@@ -1,12 +1,30 @@
-# Sourced by the bench scripts: a private influxd (Debian's `influxdb` package, installed when
-# missing) on free loopback ports with its data in a directory of the caller's.
+# Sourced by the bench scripts.
 #
-#   hw_bench_influxd_start DIR LOG   starts it in DIR, logging to LOG, and waits for /ping;
-#                                    sets INFLUX_PID and INFLUX_URL
+#   hw_bench_free_port               a free TCP port on loopback
+#   hw_bench_secs DURATION           seconds in 500ms, 90s, 30m, 2h (or a bare number)
+#   hw_bench_build_jars              builds the collector and agent jars when they are stale
+#   hw_bench_influxd_start DIR LOG   a private influxd (Debian's `influxdb` package, installed
+#                                    when missing) on free loopback ports with its data in DIR,
+#                                    logging to LOG; waits for /ping; sets INFLUX_PID, INFLUX_URL
 #   hw_bench_influxd_restart         starts it again on the same data (after a kill)
 
 hw_bench_free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+hw_bench_secs() {
+  case "$1" in
+    *ms) echo $(( ${1%ms} / 1000 ));;
+    *s) echo "${1%s}";;
+    *m) echo $(( ${1%m} * 60 ));;
+    *h) echo $(( ${1%h} * 3600 ));;
+    *) echo "$1";;
+  esac
+}
+
+hw_bench_build_jars() {
+  hw_ensure_built "$ROOT/collector/target/handlewatch-collector.jar" collector || return 1
+  hw_ensure_built "$ROOT/agent/target/handlewatch-agent.jar" agent || return 1
 }
 
 hw_bench_influxd_start() {
