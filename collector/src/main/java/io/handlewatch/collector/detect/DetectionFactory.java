@@ -149,6 +149,17 @@ public class DetectionFactory {
     @MinDuration(value = 1, unit = TimeUnit.SECONDS)
     @JsonProperty
     public Duration timeout = Duration.seconds(30);
+
+    /**
+     * Writes first: while more than this share of the store's write buffer is waiting, a read about
+     * to start is skipped and its host starts cold (counted, logged). Reads compete with writes for
+     * the database, and a fleet arriving at once (a collector's start) would otherwise hold back
+     * every agent's acknowledgements with thousands of history reads.
+     */
+    @DecimalMin("0.0")
+    @DecimalMax("1.0")
+    @JsonProperty
+    public double maxStoreBacklog = 0.05;
   }
 
   /** Time to a limit, and how full it may be, before a page. */

@@ -24,7 +24,8 @@ import java.util.function.Consumer;
  * of samples and its verdict points of the last quiet period (the incidents open on it), in one
  * read, on a few threads of its own so that the detector thread never waits for the store. Bounded:
  * {@code warmUp.concurrency} reads at once, {@code warmUp.maxWaiting} hosts waiting, {@code
- * warmUp.timeout} per read. Every accepted host gets exactly one {@link Warmth}: its history, or
+ * warmUp.timeout} per read, and no read while the store is behind on its writes ({@code
+ * warmUp.maxStoreBacklog}). Every accepted host gets exactly one {@link Warmth}: its history, or
  * why there is none.
  */
 final class WindowWarmer implements AutoCloseable {
@@ -54,6 +55,7 @@ final class WindowWarmer implements AutoCloseable {
   private final Duration window;
   private final Duration quiet;
   private final Duration timeout;
+  private final double maxStoreBacklog;
   private final ThreadPoolExecutor executor;
   private final Set<String> measurements = new HashSet<>(StoredReports.MEASUREMENTS);
 
@@ -62,6 +64,7 @@ final class WindowWarmer implements AutoCloseable {
     this.window = Duration.ofMillis(config.window.toMilliseconds());
     this.quiet = Duration.ofMillis(config.quietPeriod.toMilliseconds());
     this.timeout = Duration.ofMillis(config.warmUp.timeout.toMilliseconds());
+    this.maxStoreBacklog = config.warmUp.maxStoreBacklog;
     measurements.add("verdict");
     AtomicInteger n = new AtomicInteger();
     int threads = config.warmUp.concurrency;
@@ -107,6 +110,16 @@ final class WindowWarmer implements AutoCloseable {
   }
 
   private Warmth read(String host, Instant at, long start) {
+    double backlog = store.writeBacklog();
+    if (backlog > maxStoreBacklog) {
+      return failed(
+          host,
+          start,
+          String.format(
+              "the store is behind on its writes (%.0f%% of its buffer waiting, more than"
+                  + " detection.warmUp.maxStoreBacklog): writes come first",
+              backlog * 100));
+    }
     Duration back = window.compareTo(quiet) >= 0 ? window : quiet;
     List<StoredPoint> points;
     try {

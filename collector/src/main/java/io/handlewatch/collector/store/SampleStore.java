@@ -79,6 +79,15 @@ public interface SampleStore extends AutoCloseable {
     return Optional.empty();
   }
 
+  /**
+   * How far behind the store is on its writes, from 0 (nothing waiting) to 1 (its buffer is full
+   * and writes are refused). Reads that can wait, such as the detector's warm-up, hold back while
+   * it is high, so that they never starve the writes agents wait on. The default: never behind.
+   */
+  default double writeBacklog() {
+    return 0;
+  }
+
   /** A cheap check for the health endpoint: can the store take writes right now? */
   StoreHealth check();
 

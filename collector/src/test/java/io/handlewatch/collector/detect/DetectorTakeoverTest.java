@@ -177,4 +177,40 @@ class DetectorTakeoverTest {
     assertThat(started.get(1).count("detect.warmup.hosts")).isZero();
     assertThat(alerts.get(1).getFirst().at()).isAfter(T0.plusSeconds(49 * 60));
   }
+
+  @Test
+  void whileTheStoreIsBehindOnWritesNoHistoryIsReadAndTheHostStartsCold() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger reads =
+        new java.util.concurrent.atomic.AtomicInteger();
+    SampleStore behind =
+        (SampleStore)
+            Proxy.newProxyInstance(
+                SampleStore.class.getClassLoader(),
+                new Class<?>[] {SampleStore.class},
+                (proxy, method, args) -> {
+                  switch (method.getName()) {
+                    case "writeBacklog" -> {
+                      return 0.5; // half the write buffer waiting
+                    }
+                    case "history" -> reads.incrementAndGet();
+                    default -> {}
+                  }
+                  try {
+                    return method.invoke(shared, args);
+                  } catch (InvocationTargetException e) {
+                    throw e.getCause();
+                  }
+                });
+    List<List<Alert>> alerts = moveAtMinute35(new DetectionFactory(), behind);
+    assertThat(reads).as("history reads while writes wait").hasValue(0);
+    assertThat(started.get(1).count("detect.warmup.cold")).isEqualTo(1);
+    assertThat(alerts.get(1).getFirst().at()).isAfter(T0.plusSeconds(49 * 60));
+
+    // The same move with the store keeping up warms the host: the backlog made the difference.
+    DetectionFactory tolerant = new DetectionFactory();
+    tolerant.warmUp.maxStoreBacklog = 0.6;
+    moveAtMinute35(tolerant, behind);
+    assertThat(reads).hasValue(1);
+    assertThat(started.get(3).count("detect.warmup.hosts")).isEqualTo(1);
+  }
 }

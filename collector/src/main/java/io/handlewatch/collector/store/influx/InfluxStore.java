@@ -644,6 +644,12 @@ public final class InfluxStore implements SampleStore {
     return latest.interval(host);
   }
 
+  /** Points waiting to be written, as a share of {@code store.maxBufferedPoints}. */
+  @Override
+  public double writeBacklog() {
+    return Math.min(1.0, bufferedPoints.get() / (double) config.maxBufferedPoints);
+  }
+
   @Override
   public StoreHealth check() {
     String fatal = configurationError;
