@@ -71,4 +71,9 @@ public final class IngestMetrics {
   public long reportsStored() {
     return reports.getCount();
   }
+
+  /** Registers {@code ingest.streams.held}: streams held back while the store catches up. */
+  void streamsHeld(java.util.function.IntSupplier held) {
+    registry.gauge("ingest.streams.held", () -> held::getAsInt);
+  }
 }

@@ -10,6 +10,8 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.handlewatch.collector.security.AgentTokens;
 import io.handlewatch.collector.store.SampleStore;
 import jakarta.validation.Valid;
+import jakarta.validation.constraints.DecimalMax;
+import jakarta.validation.constraints.DecimalMin;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotEmpty;
@@ -39,7 +41,18 @@ public class IngestServerFactory {
   @Min(1)
   @Max(4096)
   @JsonProperty
-  public int maxInFlightPerStream = 64;
+  public int maxInFlightPerStream = 8;
+
+  /**
+   * Backpressure: while more than this share of the store's write buffer waits (InfluxDB slower
+   * than ingest), streams are asked for no further reports and agents keep theirs in their spools,
+   * until it is below half of it. 1 turns it off (a full buffer then fails streams, and agents
+   * replay). The memory store never holds back.
+   */
+  @DecimalMin("0.01")
+  @DecimalMax("1.0")
+  @JsonProperty
+  public double backpressureAt = IngestService.DEFAULT_BACKPRESSURE_AT;
 
   /** Largest report accepted; a bigger one ends its stream with RESOURCE_EXHAUSTED. */
   @NotNull
@@ -108,8 +121,10 @@ public class IngestServerFactory {
             new ReportValidator(limits, Clock.systemUTC()),
             metrics,
             maxInFlightPerStream,
-            AgentQuotas.of(limits));
+            AgentQuotas.of(limits),
+            backpressureAt);
     List<AutoCloseable> closeables = new ArrayList<>();
+    closeables.add(service);
     ScheduledExecutorService reloader =
         Executors.newSingleThreadScheduledExecutor(
             r ->

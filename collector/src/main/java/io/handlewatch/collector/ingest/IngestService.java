@@ -9,19 +9,29 @@ import io.handlewatch.proto.v1.IngestGrpc;
 import io.handlewatch.proto.v1.ReportAck;
 
 /** The gRPC Ingest service: each agent stream gets its own {@link ReportStream}. */
-public final class IngestService extends IngestGrpc.IngestImplBase {
+public final class IngestService extends IngestGrpc.IngestImplBase implements AutoCloseable {
+  /** The default of {@code ingest.backpressureAt}. */
+  public static final double DEFAULT_BACKPRESSURE_AT = 0.5;
+
   private final SampleStore store;
   private final ReportValidator validator;
   private final IngestMetrics metrics;
   private final int maxInFlightPerStream;
   private final AgentQuotas quotas;
+  private final StoreGate gate;
 
   public IngestService(
       SampleStore store,
       ReportValidator validator,
       IngestMetrics metrics,
       int maxInFlightPerStream) {
-    this(store, validator, metrics, maxInFlightPerStream, AgentQuotas.of(new ReportLimits()));
+    this(
+        store,
+        validator,
+        metrics,
+        maxInFlightPerStream,
+        AgentQuotas.of(new ReportLimits()),
+        DEFAULT_BACKPRESSURE_AT);
   }
 
   IngestService(
@@ -29,12 +39,20 @@ public final class IngestService extends IngestGrpc.IngestImplBase {
       ReportValidator validator,
       IngestMetrics metrics,
       int maxInFlightPerStream,
-      AgentQuotas quotas) {
+      AgentQuotas quotas,
+      double backpressureAt) {
     this.store = store;
     this.validator = validator;
     this.metrics = metrics;
     this.maxInFlightPerStream = maxInFlightPerStream;
     this.quotas = quotas;
+    this.gate = new StoreGate(store::writeBacklog, backpressureAt, java.time.Duration.ofMillis(20));
+    metrics.streamsHeld(gate::parked);
+  }
+
+  @Override
+  public void close() {
+    gate.close();
   }
 
   @Override
@@ -48,7 +66,8 @@ public final class IngestService extends IngestGrpc.IngestImplBase {
         peer(),
         maxInFlightPerStream,
         AgentAuthenticator.IDENTITY.get(),
-        quotas);
+        quotas,
+        gate);
   }
 
   private static String peer() {

@@ -23,7 +23,9 @@ import org.slf4j.LoggerFactory;
  * each time one is settled, so a slow store slows its agents down through HTTP/2 flow control
  * instead of piling reports up in the collector's heap. Acks are cumulative, so a report is acked
  * only once it and every report before it on this stream is settled; a store that fails ends the
- * stream with UNAVAILABLE, and the agent replays everything not yet acked.
+ * stream with UNAVAILABLE, and the agent replays everything not yet acked. While the store is
+ * behind on its writes, the stream asks for nothing more ({@link StoreGate}) until it has caught
+ * up.
  */
 final class ReportStream implements StreamObserver<HostReport> {
   private static final Logger log = LoggerFactory.getLogger(ReportStream.class);
@@ -59,6 +61,12 @@ final class ReportStream implements StreamObserver<HostReport> {
   private boolean closed;
   private boolean completing;
 
+  /** Reports this stream may ask for once the store has caught up ({@link StoreGate}). */
+  private int owed;
+
+  private boolean held;
+  private final StoreGate gate;
+
   ReportStream(
       ServerCallStreamObserver<ReportAck> acks,
       SampleStore store,
@@ -67,8 +75,10 @@ final class ReportStream implements StreamObserver<HostReport> {
       String peer,
       int maxInFlight,
       AgentIdentity identity,
-      AgentQuotas quotas) {
+      AgentQuotas quotas,
+      StoreGate gate) {
     this.acks = acks;
+    this.gate = gate;
     this.identity = identity;
     this.quotas = quotas;
     this.store = store;
@@ -78,7 +88,34 @@ final class ReportStream implements StreamObserver<HostReport> {
     acks.disableAutoRequest();
     acks.setOnCancelHandler(() -> end("cancelled by the agent"));
     metrics.streamsOpened.inc();
-    acks.request(maxInFlight);
+    synchronized (this) {
+      requestMore(maxInFlight);
+    }
+  }
+
+  /**
+   * Asks gRPC for {@code n} more reports, or, while the store is behind on its writes, owes them
+   * until it has caught up: the agent is held back by flow control, not failed. Caller holds the
+   * lock.
+   */
+  private void requestMore(int n) {
+    if (!held && gate.isOpen()) {
+      acks.request(n);
+      return;
+    }
+    owed += n;
+    if (!held) {
+      held = true;
+      gate.park(this::resume);
+    }
+  }
+
+  private synchronized void resume() {
+    held = false;
+    int n = owed;
+    owed = 0;
+    if (closed || completing || n == 0) return;
+    requestMore(n);
   }
 
   @Override
@@ -258,7 +295,7 @@ final class ReportStream implements StreamObserver<HostReport> {
       if (completing) {
         if (pending.isEmpty()) complete();
       } else {
-        acks.request(released);
+        requestMore(released);
       }
     }
   }

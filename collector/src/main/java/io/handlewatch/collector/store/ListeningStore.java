@@ -81,6 +81,11 @@ public final class ListeningStore implements SampleStore {
   }
 
   @Override
+  public double writeBacklog() {
+    return delegate.writeBacklog();
+  }
+
+  @Override
   public StoreHealth check() {
     return delegate.check();
   }

@@ -31,12 +31,13 @@ class IngestServiceTest {
   private final IngestMetrics metrics = new IngestMetrics(registry);
   private Server server;
   private ManagedChannel channel;
+  private IngestService service;
   private final Instant now = Instant.now();
 
   @BeforeEach
   void start() throws Exception {
     String name = InProcessServerBuilder.generateName();
-    var service =
+    service =
         new IngestService(
             store,
             new ReportValidator(new ReportLimits(), Clock.systemUTC()),
@@ -50,6 +51,7 @@ class IngestServiceTest {
   void stop() throws Exception {
     channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    service.close();
   }
 
   private AgentStream connect() {
@@ -119,6 +121,37 @@ class IngestServiceTest {
     ReportAck a = agent.nextAck();
     assertThat(a.getRejected().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED.value());
     assertThat(store.latest("db-1")).isEmpty();
+  }
+
+  @Test
+  void whileTheStoreIsBehindNoFurtherReportsAreTakenAndTheStreamStaysUp() throws Exception {
+    AgentStream agent = connect();
+    agent.out.onNext(report("web-1", 1, now));
+    store.next().complete();
+    assertThat(agent.nextAck().getAckedSeq()).isEqualTo(1);
+
+    store.backlog(0.9); // InfluxDB has fallen behind: 90 % of the write buffer waits
+    long last = 1 + MAX_IN_FLIGHT + 4;
+    for (long seq = 2; seq <= last; seq++) agent.out.onNext(report("web-1", seq, now));
+    for (int i = 0; i < MAX_IN_FLIGHT; i++) store.next().complete();
+    awaitAcked(agent, 1 + MAX_IN_FLIGHT);
+    assertThat(store.next(java.time.Duration.ofMillis(300)))
+        .as("no report taken while the store is behind")
+        .isNull();
+    assertThat(registry.getGauges().get("ingest.streams.held").getValue()).isEqualTo(1);
+
+    store.backlog(0.1); // caught up (below half of ingest.backpressureAt)
+    for (int i = 0; i < 4; i++) store.next().complete();
+    awaitAcked(agent, last);
+    assertThat(agent.acks).isEmpty();
+    assertThat(metrics.reportsStored()).isEqualTo(last);
+    assertThat(registry.getGauges().get("ingest.streams.held").getValue()).isEqualTo(0);
+  }
+
+  private static void awaitAcked(AgentStream agent, long seq) throws InterruptedException {
+    long acked = 0;
+    while (acked < seq) acked = agent.nextAck().getAckedSeq();
+    assertThat(acked).isEqualTo(seq);
   }
 
   @Test
