@@ -2,6 +2,7 @@ package io.handlewatch.agent.sample;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * What a sample includes and how it is taken.
@@ -37,7 +38,7 @@ public record SampleOptions(
           "full rescan interval must be at least 1, got " + fullRescanEvery);
     }
     extraSysctls = List.copyOf(extraSysctls);
-    java.util.Objects.requireNonNull(commandLines, "commandLines");
+    Objects.requireNonNull(commandLines, "commandLines");
   }
 
   /**

@@ -38,14 +38,6 @@ public final class CollectorChannels {
   /**
    * @throws IllegalArgumentException naming the option whose file cannot be used
    */
-  public static ManagedChannel open(
-      CollectorTargets targets, LinkSecurity security, ScheduledExecutorService reloader) {
-    return open(targets, security, reloader, KeepAlive.DEFAULT);
-  }
-
-  /**
-   * @throws IllegalArgumentException naming the option whose file cannot be used
-   */
   @SuppressWarnings("deprecation") // nameResolverFactory: a resolver for this channel only
   public static ManagedChannel open(
       CollectorTargets targets,

@@ -20,6 +20,7 @@ public final class SequenceFile {
   private final Path file;
   private long next;
   private long reservedUpTo;
+  private long lastIssued;
 
   /** Opens (or creates) {@code dir/seq}; fails with the path named when it cannot. */
   public SequenceFile(Path dir) {
@@ -55,9 +56,9 @@ public final class SequenceFile {
     if (seq >= next) next = seq + 1;
   }
 
-  /** The last seq handed out (or persisted before this start); 0 when none ever was. */
+  /** The last seq {@link #next()} handed out since this file was opened; 0 when none was. */
   public synchronized long last() {
-    return next - 1;
+    return lastIssued;
   }
 
   /** The next seq; persists a new block first when the current one is used up. */
@@ -65,7 +66,8 @@ public final class SequenceFile {
     if (next > reservedUpTo) {
       reserve(next + BLOCK - 1);
     }
-    return next++;
+    lastIssued = next++;
+    return lastIssued;
   }
 
   private void reserve(long upTo) {

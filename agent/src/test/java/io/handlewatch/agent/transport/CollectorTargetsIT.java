@@ -57,7 +57,8 @@ class CollectorTargetsIT {
 
   private Agent agent(String spec) {
     ManagedChannel channel =
-        CollectorChannels.open(CollectorTargets.parse(spec), LinkSecurity.plaintext(), exec);
+        CollectorChannels.open(
+            CollectorTargets.parse(spec), LinkSecurity.plaintext(), exec, KeepAlive.DEFAULT);
     MemoryReportQueue queue = new MemoryReportQueue(1000, 1 << 20);
     CollectorLink link =
         new CollectorLink(

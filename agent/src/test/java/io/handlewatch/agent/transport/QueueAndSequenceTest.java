@@ -57,6 +57,20 @@ class QueueAndSequenceTest {
   }
 
   @Test
+  void lastIsTheLastSeqHandedOutByThisInstanceNotTheReservedBlock(@TempDir Path dir) {
+    SequenceFile first = new SequenceFile(dir);
+    assertThat(first.last()).isZero();
+    first.next();
+    long second = first.next();
+    assertThat(first.last()).isEqualTo(second).isEqualTo(2);
+    // Restarted: the file holds the reserved block's end (1000), but nothing was taken yet.
+    SequenceFile again = new SequenceFile(dir);
+    assertThat(again.last()).isZero();
+    long taken = again.next();
+    assertThat(again.last()).isEqualTo(taken).isGreaterThan(1000);
+  }
+
+  @Test
   void numberingSkipsPastWhatTheSpoolHoldsAndStaysAboveItAfterARestart(@TempDir Path dir) {
     SequenceFile seq = new SequenceFile(dir);
     assertThat(seq.next()).isEqualTo(1);

@@ -81,8 +81,9 @@ public interface SampleStore extends AutoCloseable {
 
   /**
    * How far behind the store is on its writes, from 0 (nothing waiting) to 1 (its buffer is full
-   * and writes are refused). Reads that can wait, such as the detector's warm-up, hold back while
-   * it is high, so that they never starve the writes agents wait on. The default: never behind.
+   * and writes are refused). While it is high, ingest asks agents for nothing more (flow control)
+   * and reads that can wait, such as the detector's warm-up, hold back, so that nothing starves the
+   * writes agents wait on. The default: never behind.
    */
   default double writeBacklog() {
     return 0;

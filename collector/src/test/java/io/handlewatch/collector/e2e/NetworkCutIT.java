@@ -84,13 +84,20 @@ class NetworkCutIT {
         case "link down" -> ns.link(false);
         default -> ns.firewall(fault);
       }
-      // With reports in flight, TCP_USER_TIMEOUT (gRPC sets it to the keepalive timeout, 2 s)
-      // ends the connection; on an idle one the keepalive ping does after 10 + 2 s. TCP alone
-      // would retransmit for about a quarter of an hour.
+      // With reports in flight, TCP_USER_TIMEOUT (gRPC sets it to the keepalive timeout, 2 s
+      // here) ends the connection; on an idle one the keepalive ping does after 10 + 2 s. TCP
+      // alone would retransmit for about a quarter of an hour, and the default timeout (10 s)
+      // would take longer than the bound below: it shows --keepalive-timeout is applied.
+      long cutAt = System.nanoTime();
       await(
           "the agent to notice '" + fault + "'",
           Duration.ofSeconds(30),
           () -> programs.count("agent", "disconnected from") > disconnects);
+      Duration noticed = Duration.ofNanos(System.nanoTime() - cutAt);
+      assertThat(noticed)
+          .as("time to notice '%s' with a 2 s keepalive timeout", fault)
+          .isLessThan(Duration.ofSeconds(8));
+      System.out.printf("NetworkCutIT: '%s' noticed after %d ms%n", fault, noticed.toMillis());
       long storedBeforeRepair = stored().getLast();
       switch (fault) {
         case "link down" -> ns.link(true);
