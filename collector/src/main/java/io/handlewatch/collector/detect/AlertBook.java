@@ -52,9 +52,25 @@ final class AlertBook {
     }
   }
 
+  /** Where an open incident's value stands, when its verdict is absent. */
+  enum Standing {
+    /** Back at the level it grew from: what leaked was released (closed, or its process exited). */
+    RELEASED,
+    /** Growth stopped, but what leaked is still held (CLOSE_WAIT sockets no one will close). */
+    HELD,
+    /** Neither, or not known. */
+    UNKNOWN
+  }
+
+  /** An incident that ended here, for a restarted process that goes on leaking. */
+  private record Ended(Map<String, String> labels, Instant at) {}
+
   private static final class Incident {
     /** What was sent; null while an inherited incident waits for a verdict here. */
     Alert firing;
+
+    /** Since when its value has been back at its baseline; null when it is not. */
+    Instant releasedSince;
 
     Inherited inherited;
     Verdict last;
@@ -62,19 +78,37 @@ final class AlertBook {
   }
 
   private final Duration quiet;
+  private final Duration resolveAfterRelease;
+  private final Map<String, List<Ended>> ended = new HashMap<>();
   private final String runbookUrl;
   private final Consumer<Alert> out;
   private final Map<String, Map<String, Incident>> byHost = new HashMap<>();
 
   AlertBook(Duration quiet, String runbookUrl, Consumer<Alert> out) {
+    this(quiet, quiet, runbookUrl, out);
+  }
+
+  AlertBook(Duration quiet, Duration resolveAfterRelease, String runbookUrl, Consumer<Alert> out) {
     this.quiet = quiet;
+    this.resolveAfterRelease = resolveAfterRelease;
     this.runbookUrl = runbookUrl;
     this.out = out;
   }
 
   /** A paging verdict seen now: fires, escalates or keeps its incident. */
   void observe(Verdict v) {
-    if (!v.kind().pages() || !v.severity().pages()) return;
+    if (!v.kind().pages()) return;
+    if (!v.severity().pages()) {
+      // The same growth, still there but below paging (an ETA that lengthened, a count that
+      // paused): it keeps an open incident open, and never opens one.
+      Map<String, Incident> open = byHost.get(v.host());
+      Incident i = open == null ? null : open.get(v.dedupKey());
+      if (i != null && i.firing != null) {
+        i.lastActive = v.at();
+        i.releasedSince = null;
+      }
+      return;
+    }
     Map<String, Incident> open = byHost.computeIfAbsent(v.host(), h -> new LinkedHashMap<>());
     Incident i = open.get(v.dedupKey());
     if (i == null) {
@@ -91,6 +125,7 @@ final class AlertBook {
     }
     i.last = v;
     i.lastActive = v.at();
+    i.releasedSince = null;
   }
 
   /**
@@ -145,16 +180,82 @@ final class AlertBook {
    * one never confirmed here is dropped: it was not sent from here).
    */
   void sweep(String host, Instant now) {
+    sweep(host, now, key -> Standing.UNKNOWN);
+  }
+
+  /**
+   * Resolves the host's incidents that are over as of {@code now}. An incident whose verdict is
+   * absent and whose value has been back at its baseline for {@code resolveAfterRelease} resolves
+   * then: its handles were released. One whose handles stay held ({@link Standing#HELD}) stays
+   * open. Otherwise it resolves once its verdict has been absent for the quiet period, so a value
+   * that flaps stays one incident.
+   */
+  void sweep(String host, Instant now, java.util.function.Function<String, Standing> standing) {
     Map<String, Incident> open = byHost.get(host);
     if (open == null) return;
-    for (Iterator<Incident> it = open.values().iterator(); it.hasNext(); ) {
-      Incident i = it.next();
-      if (Duration.between(i.lastActive, now).compareTo(quiet) >= 0) {
+    for (Iterator<Map.Entry<String, Incident>> it = open.entrySet().iterator(); it.hasNext(); ) {
+      var e = it.next();
+      Incident i = e.getValue();
+      boolean over = Duration.between(i.lastActive, now).compareTo(quiet) >= 0;
+      if (i.firing != null && i.lastActive.isBefore(now)) {
+        switch (standing.apply(e.getKey())) {
+          case RELEASED -> {
+            if (i.releasedSince == null) i.releasedSince = now;
+            if (Duration.between(i.releasedSince, now).compareTo(resolveAfterRelease) >= 0) {
+              over = true;
+            }
+          }
+          case HELD -> {
+            i.releasedSince = null;
+            i.lastActive = now;
+            over = false;
+          }
+          case UNKNOWN -> i.releasedSince = null;
+        }
+      }
+      if (over) {
         it.remove();
-        if (i.firing != null) out.accept(resolved(i.firing, i.last, now));
+        if (i.firing != null) {
+          out.accept(resolved(i.firing, i.last, now));
+          ended
+              .computeIfAbsent(host, h -> new ArrayList<>())
+              .add(new Ended(i.firing.labels(), now));
+        }
       }
     }
     if (open.isEmpty()) byHost.remove(host);
+    List<Ended> done = ended.get(host);
+    if (done != null) {
+      done.removeIf(d -> Duration.between(d.at(), now).compareTo(quiet) > 0);
+      if (done.isEmpty()) ended.remove(host);
+    }
+  }
+
+  /**
+   * The labels of an incident of {@code kind} naming {@code comm} and {@code remote} on the host
+   * that is open, or ended within the quiet period; null if none.
+   */
+  Map<String, String> recent(String host, Kind kind, String comm, String remote, Instant now) {
+    if (comm == null || remote == null) return null;
+    Map<String, Incident> open = byHost.get(host);
+    if (open != null) {
+      for (Incident i : open.values()) {
+        if (i.firing != null && matches(i.firing.labels(), kind, comm, remote)) {
+          return i.firing.labels();
+        }
+      }
+    }
+    for (Ended d : ended.getOrDefault(host, List.of())) {
+      if (matches(d.labels(), kind, comm, remote)) return d.labels();
+    }
+    return null;
+  }
+
+  private static boolean matches(Map<String, String> l, Kind kind, String comm, String remote) {
+    return kind.alertname().equals(l.get("alertname"))
+        && comm.equals(l.get("comm"))
+        && remote.equals(l.get("remote"))
+        && l.get("pid") != null;
   }
 
   /**
@@ -162,6 +263,7 @@ final class AlertBook {
    * RELEASED (no longer re-sent, not resolved).
    */
   void release(String host, Instant now) {
+    ended.remove(host);
     Map<String, Incident> open = byHost.remove(host);
     if (open == null) return;
     for (Incident i : open.values()) {

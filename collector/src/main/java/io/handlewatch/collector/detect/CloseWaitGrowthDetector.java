@@ -52,61 +52,198 @@ final class CloseWaitGrowthDetector {
   void evaluate(HostWindow w, Instant at, List<Verdict> out) {
     long now = w.lastBucket;
     long first = buckets.first(now);
-    double attributedSlope = 0;
+    boolean hostCurrent = w.closeWait.lastMs() == w.lastMs;
+    Trend host =
+        hostCurrent
+            ? trends.analyze(w.closeWait, first, now, minTrendMinutes(), TOLERANCE)
+            : Trend.NONE;
+    boolean hostGrowing = host.growing();
+
+    double claimed = 0;
+    double sampled = 0;
+    java.util.Set<ProcessWindow> judged = new java.util.HashSet<>();
     for (ProcessWindow p : w.processes.values()) {
       if (p.closeWait == null || p.lastMs < w.lastMs) continue;
-      Trend t = trends.analyze(p.closeWait, first, now, minTrendMinutes(), TOLERANCE);
+      double since = hostGrowing ? riseSince(p, host.onsetBucket()) : 0;
+      sampled += since;
+      // Seen from its start (it appeared after this window began, counted from zero), or seen
+      // through the whole of the host's growth: its past holds nothing the window does not show.
+      boolean pastKnown =
+          p.firstBucket > w.firstBucket || (hostGrowing && p.firstBucket <= host.onsetBucket());
+      Trend t = trends.analyze(p.closeWait, first, now, minTrendMinutes(), TOLERANCE, pastKnown);
       Severity s = judge(t);
       if (s == null) continue;
-      attributedSlope += t.slopePerMin();
-      out.add(processVerdict(w, p, t, s, at));
+      claimed += since;
+      judged.add(p);
+      Verdict v = processVerdict(w, p, t, s, at);
+      out.add(v);
+      w.baselines.merge(
+          v.dedupKey(),
+          new HostWindow.Baseline(
+              t.baseline(),
+              p.closeWait.last(),
+              h -> p.lastMs < h.lastMs ? 0 : p.closeWait.last(),
+              true),
+          (old, nu) ->
+              new HostWindow.Baseline(
+                  old.level(), Math.max(old.peak(), nu.peak()), nu.current(), true));
     }
 
-    if (w.closeWait.lastMs() != w.lastMs) return;
-    Trend t = trends.analyze(w.closeWait, first, now, minTrendMinutes(), TOLERANCE);
-    Severity s = judge(t);
-    if (s == null || attributedSlope >= t.slopePerMin() / 2) return;
+    Severity s = judge(host);
+    if (s == null) return;
+    // The sampled processes that grew account for the host's growth: their verdicts are the page.
+    if (claimed >= host.rise() / 2) return;
+    double residual = host.rise() - claimed;
+    long onset = host.onsetBucket();
+    // One process accounts for it but has no trend of its own yet (its series is younger than the
+    // host's): seen through the whole of the host's growth, it carries the host's trend.
+    ProcessWindow top = null;
+    for (ProcessWindow p : w.processes.values()) {
+      if (p.closeWait == null || p.lastMs < w.lastMs || judged.contains(p)) continue;
+      if (top == null || riseSince(p, onset) > riseSince(top, onset)) top = p;
+    }
+    if (top != null
+        && riseSince(top, onset) >= residual / 2
+        && (top.firstBucket <= onset + 1 || top.closeWait.minSince(onset) <= TOLERANCE)) {
+      Severity carried = riseSince(top, onset) >= config.minGrowth ? s : Severity.INFO;
+      Verdict v = processVerdict(w, top, host, carried, at);
+      out.add(v);
+      ProcessWindow p = top;
+      w.baselines.merge(
+          v.dedupKey(),
+          new HostWindow.Baseline(
+              top.closeWait.minSince(onset),
+              top.closeWait.last(),
+              h -> p.lastMs < h.lastMs ? 0 : p.closeWait.last(),
+              true),
+          (old, nu) ->
+              new HostWindow.Baseline(
+                  old.level(), Math.max(old.peak(), nu.peak()), nu.current(), true));
+      return;
+    }
+    // A process page already names the leak; what else moved is other processes' noise.
+    if (claimed > 0) return;
+    boolean hidden =
+        w.socketsUnattributed >= residual / 2
+            || (w.socketsUnattributed < 0 && w.processesUnreadable > 0);
+    double persistent = 0;
+    for (ProcessWindow p : w.processes.values()) {
+      if (p.closeWait != null && p.lastMs == w.lastMs && p.firstBucket <= onset) {
+        persistent += riseSince(p, onset);
+      }
+    }
+    boolean spread = !hidden && persistent >= residual / 2;
+    // Neither hidden nor held by processes that stayed: short-lived processes came and went with
+    // their sockets (closed when they exited). Nothing leaks.
+    if (!hidden && !spread) return;
     double n = w.closeWait.last();
-    Instant since = buckets.start(t.onsetBucket());
+    Instant since = buckets.start(host.onsetBucket());
     String summary =
         w.host
             + ": "
             + count(n)
             + " CLOSE_WAIT sockets, "
-            + rate(t.slopePerMin())
+            + rate(host.slopePerMin())
             + " since "
             + time(since)
-            + ", held by no sampled process";
-    String description =
-        "CLOSE_WAIT sockets on the host rose by "
-            + count(t.rise())
-            + " over "
-            + span(minutes(t.spanMinutes()))
-            + " ("
-            + rate(t.slopePerMin())
-            + ") to "
-            + count(n)
-            + ", and the processes in the sample account for less than half of it: the owner is"
-            + " probably a process the agent cannot read (see the sample's process_walk) or"
-            + " outside its top processes. CLOSE_WAIT means the peer closed and the process never"
-            + " called close(); no kernel setting clears it.";
-    out.add(
+            + (spread ? ", spread over sampled processes" : ", held by no sampled process");
+    StringBuilder d =
+        new StringBuilder("CLOSE_WAIT sockets on the host rose by ")
+            .append(count(host.rise()))
+            .append(" over ")
+            .append(span(minutes(host.spanMinutes())))
+            .append(" (")
+            .append(rate(host.slopePerMin()))
+            .append(") to ")
+            .append(count(n))
+            .append(". ");
+    if (spread) {
+      d.append(
+          "No single process grew enough to page on its own; together the sampled processes"
+              + " account for the growth: ");
+      List<ProcessWindow> all = new ArrayList<>();
+      for (ProcessWindow p : w.processes.values()) {
+        if (p.closeWait != null
+            && p.lastMs == w.lastMs
+            && p.firstBucket <= onset
+            && riseSince(p, onset) > 0) {
+          all.add(p);
+        }
+      }
+      all.sort(
+          Comparator.comparingDouble((ProcessWindow p) -> riseSince(p, host.onsetBucket()))
+              .reversed());
+      for (int i = 0; i < Math.min(5, all.size()); i++) {
+        if (i > 0) d.append(", ");
+        d.append(all.get(i).subject())
+            .append(" +")
+            .append(count(riseSince(all.get(i), host.onsetBucket())));
+      }
+      d.append('.');
+    } else {
+      d.append("The sampled processes account for ")
+          .append(count(Math.min(sampled, host.rise())))
+          .append(" of it: the owner is a process the agent could not read");
+      if (w.processesUnreadable > 0) {
+        d.append(" (")
+            .append(count(w.processesUnreadable))
+            .append(w.processesUnreadable == 1 ? " process" : " processes")
+            .append(
+                " could not be read: the agent lacks CAP_SYS_PTRACE/CAP_DAC_READ_SEARCH or runs"
+                    + " as another user");
+        if (w.socketsUnattributed >= 0) {
+          d.append("; ")
+              .append(count(w.socketsUnattributed))
+              .append(" TCP sockets have no known owner");
+        }
+        d.append(')');
+      } else {
+        d.append(", in another network namespace, or outside its top processes");
+        if (w.socketsUnattributed >= 0) {
+          d.append(" (")
+              .append(count(w.socketsUnattributed))
+              .append(" TCP sockets have no known owner)");
+        }
+      }
+      d.append('.');
+    }
+    d.append(
+        " CLOSE_WAIT means the peer closed and the process never called close(); no kernel setting"
+            + " clears it.");
+    Verdict v =
         new Verdict(
             w.host,
             Kind.CLOSE_WAIT,
             w.host,
             s,
             at,
-            minutes(t.spanMinutes()),
-            t.slopePerMin(),
+            minutes(host.spanMinutes()),
+            host.slopePerMin(),
             n,
             null,
             null,
             since,
             Map.of(),
             summary,
-            description,
-            w.host + "/" + Kind.CLOSE_WAIT.tag() + "/" + w.host));
+            d.toString(),
+            w.host + "/" + Kind.CLOSE_WAIT.tag() + "/" + w.host);
+    out.add(v);
+    w.baselines.merge(
+        v.dedupKey(),
+        new HostWindow.Baseline(host.baseline(), n, h -> h.closeWait.last(), true),
+        (old, nu) ->
+            new HostWindow.Baseline(
+                old.level(), Math.max(old.peak(), nu.peak()), nu.current(), true));
+  }
+
+  /** How much a process's CLOSE_WAIT count rose since {@code onset} (from zero if born since). */
+  private static double riseSince(ProcessWindow p, long onset) {
+    if (p.closeWait == null) return 0;
+    double then = p.closeWait.minSince(onset);
+    // The lowest of the newest two buckets, not the newest sample: noise does not count as rise.
+    double now = p.closeWait.minSince(p.closeWait.newestBucket() - 1);
+    if (Double.isNaN(then) || Double.isNaN(now)) return 0;
+    return Math.max(0, now - then);
   }
 
   private Verdict processVerdict(HostWindow w, ProcessWindow p, Trend t, Severity s, Instant at) {
@@ -123,6 +260,17 @@ final class CloseWaitGrowthDetector {
     Duration eta = null;
     if (!Double.isNaN(fds) && !Double.isNaN(p.softLimit) && t.slopePerMin() > 0) {
       eta = Duration.ofSeconds((long) Math.max(0, (p.softLimit - fds) / t.slopePerMin() * 60));
+    }
+    // Outgoing connections: each leaked socket also holds a local port towards its peer, and the
+    // agent counts those ports. Whichever runs out first is the ETA.
+    Duration portEta = null;
+    HostWindow.PortWindow ports = peers.isEmpty() ? null : w.ports.get(peers.getFirst().endpoint());
+    if (ports != null
+        && ports.lastMs == w.lastMs
+        && !Double.isNaN(w.portRange)
+        && t.slopePerMin() > 0) {
+      double free = w.portRange - ports.inUse.last();
+      portEta = Duration.ofSeconds((long) Math.max(0, free / t.slopePerMin() * 60));
     }
     String summary =
         w.host
@@ -174,6 +322,18 @@ final class CloseWaitGrowthDetector {
           .append(", exhausted in ")
           .append(eta(eta))
           .append(" at this rate.");
+    }
+    if (portEta != null) {
+      d.append(" Each also holds a local port towards ")
+          .append(peers.getFirst().endpoint())
+          .append(": ")
+          .append(count(ports.inUse.last()))
+          .append(" of ")
+          .append(count(w.portRange))
+          .append(" in ip_local_port_range, exhausted in ")
+          .append(eta(portEta))
+          .append(" at this rate.");
+      if (eta == null || portEta.compareTo(eta) < 0) eta = portEta;
     }
     d.append(
         " The peer closed and the process never called close(): a bug in the process; no kernel"

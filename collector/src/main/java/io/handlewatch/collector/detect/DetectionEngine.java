@@ -27,6 +27,9 @@ public final class DetectionEngine {
   /** What was last stored for one verdict key, to write its end once it clears. */
   private record Stored(Kind kind, String subject, Severity severity) {}
 
+  /** Counts jitter by a couple without anything being released. */
+  private static final double RELEASE_TOLERANCE = 2;
+
   private final Buckets buckets;
   private final Duration window;
   private final Duration quiet;
@@ -73,6 +76,7 @@ public final class DetectionEngine {
     this.book =
         new AlertBook(
             quiet,
+            Duration.ofMillis(config.resolveAfterRelease.toMilliseconds()),
             config.runbookUrl,
             a -> {
               alertsChanged = true;
@@ -118,13 +122,16 @@ public final class DetectionEngine {
     handles.evaluate(w, at, verdicts);
     closeWait.evaluate(w, at, verdicts);
     ports.evaluate(w, at, verdicts);
-    foldIntoCloseWait(verdicts);
+    fold(verdicts);
+    continueRestarted(host, at, verdicts);
     List<Verdict> found = new ArrayList<>();
     findings.evaluate(w, at, found);
     for (FleetDrift.SysctlDrift d : drift.of(host).values()) found.add(driftFinding(w, d, at));
 
     for (Verdict v : verdicts) book.observe(v);
-    book.sweep(host, at);
+    HostWindow hw = w;
+    book.sweep(host, at, key -> release(hw, key));
+    forgetBaselines(w, verdicts);
     store(host, at, verdicts, found);
 
     verdicts.sort(DetectionView.WORST_FIRST);
@@ -133,6 +140,26 @@ public final class DetectionEngine {
     List<Verdict> all = new ArrayList<>(verdicts);
     all.addAll(found);
     return all;
+  }
+
+  /** Where an incident's value stands against what it grew from. */
+  private AlertBook.Standing release(HostWindow w, String dedupKey) {
+    HostWindow.Baseline b = w.baselines.get(dedupKey);
+    if (b == null) return AlertBook.Standing.UNKNOWN;
+    double now = b.current().applyAsDouble(w);
+    double rise = Math.max(0, b.peak() - b.level());
+    if (now <= b.level() + Math.max(RELEASE_TOLERANCE, 0.2 * rise))
+      return AlertBook.Standing.RELEASED;
+    if (b.holds() && now >= b.level() + 0.5 * rise) return AlertBook.Standing.HELD;
+    return AlertBook.Standing.UNKNOWN;
+  }
+
+  /** Baselines of incidents that are over, and of verdicts that never paged, are dropped. */
+  private void forgetBaselines(HostWindow w, List<Verdict> verdicts) {
+    if (w.baselines.isEmpty()) return;
+    java.util.Set<String> now = new java.util.HashSet<>();
+    for (Verdict v : verdicts) now.add(v.dedupKey());
+    w.baselines.keySet().removeIf(k -> !now.contains(k) && book.sent(w.host, k) == null);
   }
 
   private void useKnownSysctls(HostWindow w) {
@@ -202,42 +229,149 @@ public final class DetectionEngine {
   }
 
   /**
-   * Warnings that a CLOSE_WAIT leak already paging critical explains are the same incident, and
-   * stay verdicts (INFO) rather than second pages: the leaking process's fd warning (the CLOSE_WAIT
-   * page carries the fd ETA), and port pressure towards the endpoint it leaks to (each leaked
-   * socket is an outgoing connection holding an ephemeral port towards that remote). Either still
-   * pages once it turns critical on its own.
+   * One leak, one incident. A process leaking CLOSE_WAIT sockets also grows its fds (each socket is
+   * one) and, for outgoing connections, the local ports towards its peer (each socket holds one):
+   * those verdicts are evidence of the same incident, not pages of their own. The process's
+   * CLOSE_WAIT verdict takes them in at the highest severity among them, with the soonest ETA and
+   * their summaries; they stay verdicts (INFO) for the API. A host-wide CLOSE_WAIT verdict whose
+   * growth no sampled process explains takes in port pressure that grows at the same rate.
    */
-  private static void foldIntoCloseWait(List<Verdict> verdicts) {
-    Map<String, Verdict> closeWaitBySubject = new HashMap<>();
-    Map<String, Verdict> closeWaitByRemote = new HashMap<>();
-    for (Verdict v : verdicts) {
-      if (v.kind() == Kind.CLOSE_WAIT && v.severity() == Severity.CRITICAL) {
-        closeWaitBySubject.put(v.subject(), v);
-        String remote = v.labels().get("remote");
-        if (remote != null) closeWaitByRemote.merge(remote, v, DetectionEngine::steeper);
-      }
-    }
-    if (closeWaitBySubject.isEmpty()) return;
+  private void fold(List<Verdict> verdicts) {
     for (int i = 0; i < verdicts.size(); i++) {
-      Verdict v = verdicts.get(i);
-      if (v.severity() != Severity.WARNING || v.slopePerMin() == null) continue;
-      Verdict cw =
-          switch (v.kind()) {
-            case PROCESS_FDS -> closeWaitBySubject.get(v.subject());
-            case PORT_PRESSURE -> closeWaitByRemote.get(v.subject());
-            default -> null;
-          };
-      if (cw != null && cw.slopePerMin() != null && cw.slopePerMin() >= v.slopePerMin() / 2) {
-        verdicts.set(i, v.withSeverity(Severity.INFO));
+      Verdict p = verdicts.get(i);
+      if (p.kind() != Kind.CLOSE_WAIT) continue;
+      boolean ofHost = p.subject().equals(p.host());
+      String identity = identity(p);
+      String remote = p.labels().get("remote");
+      List<Integer> members = new ArrayList<>();
+      int closest = -1;
+      for (int j = 0; j < verdicts.size(); j++) {
+        Verdict m = verdicts.get(j);
+        if (!ofHost && m.kind() == Kind.PROCESS_FDS && identity(m).equals(identity)) {
+          members.add(j);
+        } else if (m.kind() == Kind.PORT_PRESSURE && m.slopePerMin() != null) {
+          if (remote != null && m.subject().equals(remote)) {
+            members.add(j);
+          } else if (ofHost && remote == null && sameRate(p, m)) {
+            if (closest < 0 || rateGap(p, m) < rateGap(p, verdicts.get(closest))) closest = j;
+          }
+        }
       }
+      if (closest >= 0) members.add(closest);
+      if (members.isEmpty()) continue;
+      // The incident already paging keeps its name: a process whose fds paged first (a slow
+      // CLOSE_WAIT leak) keeps that page when its CLOSE_WAIT growth shows, instead of a second one.
+      int primary = i;
+      if (book.sent(p.host(), p.dedupKey()) == null) {
+        for (int j : members) {
+          if (book.sent(p.host(), verdicts.get(j).dedupKey()) != null) {
+            primary = j;
+            break;
+          }
+        }
+      }
+      List<Integer> all = new ArrayList<>(members);
+      all.add(i);
+      int keep = primary;
+      List<Verdict> others = all.stream().filter(j -> j != keep).map(verdicts::get).toList();
+      Verdict merged = merge(verdicts.get(primary), others);
+      for (int j : all) verdicts.set(j, verdicts.get(j).withSeverity(Severity.INFO));
+      verdicts.set(primary, merged);
     }
   }
 
-  private static Verdict steeper(Verdict a, Verdict b) {
-    double sa = a.slopePerMin() == null ? 0 : a.slopePerMin();
-    double sb = b.slopePerMin() == null ? 0 : b.slopePerMin();
-    return sa >= sb ? a : b;
+  private static boolean sameRate(Verdict a, Verdict b) {
+    return a.slopePerMin() != null && a.slopePerMin() > 0 && rateGap(a, b) <= Math.log(2);
+  }
+
+  private static double rateGap(Verdict a, Verdict b) {
+    return Math.abs(Math.log(b.slopePerMin() / a.slopePerMin()));
+  }
+
+  /** The part of a dedupKey after host and kind: the process's identity, the remote, ... */
+  private static String identity(Verdict v) {
+    return v.dedupKey().substring(v.host().length() + v.kind().tag().length() + 2);
+  }
+
+  private static Verdict merge(Verdict p, List<Verdict> members) {
+    Severity severity = p.severity();
+    java.time.Duration eta = p.eta();
+    Double limit = p.limit();
+    Map<String, String> labels = new HashMap<>(p.labels());
+    StringBuilder summary = new StringBuilder(p.summary());
+    StringBuilder d = new StringBuilder(p.description()).append(" Same incident:");
+    for (Verdict m : members) {
+      if (m.severity().compareTo(severity) > 0) severity = m.severity();
+      if (m.eta() != null && (eta == null || m.eta().compareTo(eta) < 0)) {
+        eta = m.eta();
+        if (m.kind() == Kind.PROCESS_FDS) {
+          limit = m.limit();
+          summary.append("; fds exhausted in ").append(EvidenceText.eta(m.eta()));
+        } else {
+          summary.append("; ports towards ").append(m.subject()).append(" exhausted in ");
+          summary.append(EvidenceText.eta(m.eta()));
+        }
+      }
+      if (m.kind() == Kind.PORT_PRESSURE) labels.putIfAbsent("remote", m.subject());
+      d.append(' ').append(m.summary().substring(m.host().length() + 2)).append('.');
+    }
+    return new Verdict(
+        p.host(),
+        p.kind(),
+        p.subject(),
+        severity,
+        p.at(),
+        p.window(),
+        p.slopePerMin(),
+        p.value(),
+        limit,
+        eta,
+        p.since(),
+        labels,
+        summary.toString(),
+        d.toString(),
+        p.dedupKey());
+  }
+
+  /**
+   * A process restarted in the middle of a CLOSE_WAIT leak (same name, same remote, new pid) that
+   * goes on leaking is the same bug: as soon as its own growth shows (below the growth that pages a
+   * new leak), it pages at the incident's severity, naming the new pid, instead of waiting to grow
+   * as far as a leak never seen before must.
+   */
+  private void continueRestarted(String host, Instant at, List<Verdict> verdicts) {
+    for (int i = 0; i < verdicts.size(); i++) {
+      Verdict v = verdicts.get(i);
+      if (v.kind() != Kind.CLOSE_WAIT || v.severity().pages() || v.labels().get("pid") == null) {
+        continue;
+      }
+      Map<String, String> before =
+          book.recent(host, v.kind(), v.labels().get("comm"), v.labels().get("remote"), at);
+      if (before == null || before.get("pid").equals(v.labels().get("pid"))) continue;
+      String was = before.get("comm") + "[" + before.get("pid") + "]";
+      verdicts.set(
+          i,
+          new Verdict(
+              v.host(),
+              v.kind(),
+              v.subject(),
+              Severity.valueOf(before.get("severity").toUpperCase(java.util.Locale.ROOT)),
+              v.at(),
+              v.window(),
+              v.slopePerMin(),
+              v.value(),
+              v.limit(),
+              v.eta(),
+              v.since(),
+              v.labels(),
+              v.summary() + ", like " + was + " before its restart",
+              v.description()
+                  + " "
+                  + was
+                  + " leaked CLOSE_WAIT sockets the same way towards the same remote until it was"
+                  + " restarted: the leak goes on in its successor.",
+              v.dedupKey()));
+    }
   }
 
   private static Verdict driftFinding(HostWindow w, FleetDrift.SysctlDrift d, Instant at) {

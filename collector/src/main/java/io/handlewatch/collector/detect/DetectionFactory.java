@@ -53,6 +53,16 @@ public class DetectionFactory {
   public Duration quietPeriod = Duration.minutes(10);
 
   /**
+   * An alert whose handles are back where they were before the growth (the sockets closed, the
+   * process exited or restarted) resolves once they have stayed there this long, without waiting
+   * for the quiet period. CLOSE_WAIT sockets still held after growth stops keep their alert firing.
+   */
+  @NotNull
+  @MinDuration(value = 0, unit = TimeUnit.SECONDS)
+  @JsonProperty
+  public Duration resolveAfterRelease = Duration.minutes(1);
+
+  /**
    * A host that has sent nothing for this long is let go: its firing alerts are no longer re-sent,
    * and not resolved either, since it may be reporting to another collector behind the same address
    * that now keeps them firing. Alertmanager ends the alert of a host that really went away at its

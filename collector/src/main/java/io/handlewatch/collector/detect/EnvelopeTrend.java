@@ -2,27 +2,35 @@ package io.handlewatch.collector.detect;
 
 /**
  * Finds sustained growth in a {@link SeriesWindow}, robust to what fd and socket counts do when
- * nothing leaks. The evaluation (DetectionEvaluationTest, BENCHMARKS.md) is what chose each step:
+ * nothing leaks. The scenario evaluation (ScenarioEvaluation, BENCHMARKS.md) is what chose each
+ * step, each against a mechanism that paged wrongly:
  *
  * <ol>
- *   <li><b>History.</b> A series watched for less than {@code minHistory} shows no trend: a pool
- *       that releases every ten minutes looks like a leak until one release is in view (after a
- *       restart of the collector, or of the process).
+ *   <li><b>History.</b> A series whose past is unknown (present in the first report of a window the
+ *       collector just started) shows no trend until it has been watched for {@code minHistory}: a
+ *       pool that releases every ten minutes looks like a leak until one release is in view. A
+ *       series whose whole life is in view (a process that appeared after the window began, counted
+ *       from zero) has no unknown past and is judged at once; so is one the caller vouches for (a
+ *       process seen through the whole of its host's growth).
+ *   <li><b>Complete buckets.</b> The bucket being filled is left out: its minimum is of fewer
+ *       samples than the others', so noise alone makes it look higher (a new bucket that starts on
+ *       one high sample was a rise).
  *   <li><b>Lower envelope.</b> Each bucket's minimum, then the running minimum from the newest
- *       bucket back ({@code env[i] = min(lo[i..n))}): a spike or a burst of short-lived connections
- *       never raises it, and only a level that stays up does.
- *   <li><b>Onset.</b> The last bucket whose envelope is still within the noise of the window's
- *       floor: the fit starts there, so a leak that began ten minutes into a flat window is fitted
- *       over those ten minutes, not diluted by the flat part (a whole-window fit underestimates the
- *       slope, and so overestimates the ETA, by as much as the flat share of the window).
- *   <li><b>Release.</b> If the value stood clearly higher before the onset than at it, something
- *       released what had been held (a pool's periodic clean-up): the fit then covers the whole
- *       window, so it follows the troughs, which are flat for a sawtooth and rise for a leak.
- *   <li><b>Theil–Sen</b> over the envelope from the onset: resistant to the odd wild bucket.
- *   <li><b>Sustained.</b> Each half of the span must carry a quarter of the rise the slope predicts
- *       for it, and the slope must account for a third of the whole rise (a one-off step puts all
- *       its rise in one jump and leaves the median slope near zero); the rise must be three times
- *       the noise (the median spread within a bucket), and the span long enough.
+ *       bucket back: a spike or a burst of short-lived connections never raises it, a level that
+ *       stays up does, and for a sawtooth it follows the troughs.
+ *   <li><b>Onset by a segmented fit.</b> A continuous two-segment line is fitted to the envelope
+ *       with its hinge at each possible bucket; the best hinge is the onset. A leak that starts on
+ *       a baseline that was flat, creeping or sawtoothed is fitted from where the growth changed,
+ *       not from the first rise nor over the whole window, which underestimated the slope (and
+ *       overestimated the ETA) by as much as the older part's share.
+ *   <li><b>Theil–Sen</b> slope of the envelope from the onset: resistant to the odd wild bucket.
+ *   <li><b>Sustained.</b> The rise must be three times the noise (the median spread within a
+ *       bucket); a line must fit the envelope since the onset better than a single step does (a
+ *       burst or a pool that grew once is a step); the newer half of the span must carry a quarter
+ *       of the rise the slope predicts for it (growth that stopped is not growth); and where the
+ *       window holds history from before the onset, the level must now be above everything the
+ *       series reached before it (a series back at a level it already held, after a release or
+ *       within its noise, has not grown).
  * </ol>
  *
  * One instance per detector thread: it reuses its scratch arrays.
@@ -32,21 +40,25 @@ final class EnvelopeTrend {
   private static final double HALF_SHARE = 0.25;
   private static final int MIN_POINTS = 4;
 
+  /** Growth whose newer half is this much faster than the whole has changed regime. */
+  private static final double ACCELERATION = 2;
+
   /** The slope must explain a third of the rise: a step's rise is all in one jump, not a slope. */
   private static final double LINEAR_SHARE = 3;
 
   private final double bucketMinutes;
   private final long minHistoryBuckets;
   private final TheilSenTrend theilSen = new TheilSenTrend();
-  private double[] t;
-  private double[] lo;
-  private double[] hi;
-  private double[] env;
-  private double[] scratch;
+  private final double[] t;
+  private final double[] lo;
+  private final double[] hi;
+  private final double[] env;
+  private final double[] scratch;
 
   /**
-   * @param minHistoryMinutes how long a series must have been watched before it can show growth:
-   *     until a pool has released at least once in view, its first ramp looks like a leak
+   * @param minHistoryMinutes how long a series of unknown past must have been watched before it can
+   *     show growth: until a pool has released at least once in view, its first ramp looks like a
+   *     leak
    */
   EnvelopeTrend(int buckets, double bucketMinutes, double minHistoryMinutes) {
     this.bucketMinutes = bucketMinutes;
@@ -59,14 +71,29 @@ final class EnvelopeTrend {
   }
 
   /**
-   * The trend of {@code s} over buckets {@code first..now}.
+   * {@link #analyze(SeriesWindow, long, long, double, double, boolean)} of a series of unknown
+   * past.
+   */
+  Trend analyze(SeriesWindow s, long first, long now, double minSpanMinutes, double tolerance) {
+    return analyze(s, first, now, minSpanMinutes, tolerance, false);
+  }
+
+  /**
+   * The trend of {@code s} over the complete buckets of {@code first..now}.
    *
    * @param minSpanMinutes growth must have held at least this long
    * @param tolerance jitter below which a change is no change (in the series' units)
+   * @param pastKnown the series' whole relevant past is in view (no {@code minHistory} wait)
    */
-  Trend analyze(SeriesWindow s, long first, long now, double minSpanMinutes, double tolerance) {
-    if (now - s.oldestBucket() < minHistoryBuckets) return Trend.NONE;
-    int n = s.copy(first, now, t, lo, hi);
+  Trend analyze(
+      SeriesWindow s,
+      long first,
+      long now,
+      double minSpanMinutes,
+      double tolerance,
+      boolean pastKnown) {
+    if (!pastKnown && now - s.oldestBucket() < minHistoryBuckets) return Trend.NONE;
+    int n = s.copy(first, now - 1, t, lo, hi);
     if (n < MIN_POINTS) return Trend.NONE;
     double floor = lo[0];
     for (int i = 1; i < n; i++) floor = Math.min(floor, lo[i]);
@@ -78,20 +105,28 @@ final class EnvelopeTrend {
 
     env[n - 1] = lo[n - 1];
     for (int i = n - 2; i >= 0; i--) env[i] = Math.min(lo[i], env[i + 1]);
-    int onset = 0;
-    for (int i = 0; i < n; i++) if (env[i] <= env[0] + tol) onset = i;
-    if (onset > 0) {
-      double before = hi[0];
-      for (int i = 1; i < onset; i++) before = Math.max(before, hi[i]);
-      double rise = env[n - 1] - env[onset];
-      if (before > env[onset] + Math.max(tol, rise / 2)) onset = 0; // released: follow the troughs
-    }
 
+    int onset = hinge(n, MIN_POINTS, tol);
+    return from(s, now, onset, n, tol, minSpanMinutes);
+  }
+
+  /** The trend of the envelope from {@code onset}. */
+  private Trend from(
+      SeriesWindow s, long now, int onset, int n, double tol, double minSpanMinutes) {
     double span = (t[n - 1] - t[onset]) * bucketMinutes;
     if (n - onset < MIN_POINTS || span < minSpanMinutes) return Trend.NONE;
     double slope = theilSen.slope(t, env, onset, n) / bucketMinutes;
+    // Growth that sped up lately (a leak starting on a baseline that already crept between
+    // releases) is not judged on the mixture, whose older, slower part would stretch the ETA: it
+    // waits until the hinge finds the new regime, once that has lasted long enough by itself.
+    int recentFrom = Math.max(onset, n - Math.max(MIN_POINTS, (n - onset) / 3));
+    if (slope > 0 && recentFrom > onset) {
+      double recent = theilSen.slope(t, env, recentFrom, n) / bucketMinutes;
+      if (recent > ACCELERATION * slope) return Trend.NONE;
+    }
     double rise = env[n - 1] - env[onset];
-    if (slope <= 0) return new Trend(false, slope, (long) t[onset], rise, span);
+    double baseline = env[onset];
+    if (slope <= 0) return new Trend(false, slope, (long) t[onset], rise, span, baseline);
 
     double midT = (t[onset] + t[n - 1]) / 2;
     int mid = onset;
@@ -100,12 +135,128 @@ final class EnvelopeTrend {
     double secondHalf = env[n - 1] - env[mid];
     double expectFirst = slope * (t[mid] - t[onset]) * bucketMinutes;
     double expectSecond = slope * (t[n - 1] - t[mid]) * bucketMinutes;
+    // The bucket being filled, left out of the fit, still says whether the level fell since.
+    double newest = s.minSince(now);
+    // Everything the series reached before the newer half of the span: growth leaves it behind.
+    // (from its second bucket if the window holds the series' first, which may hold one sample).
+    double before = Double.NEGATIVE_INFINITY;
+    for (int i = t[0] == s.oldestBucket() ? 1 : 0; i < mid; i++) before = Math.max(before, lo[i]);
     boolean sustained =
-        firstHalf >= HALF_SHARE * expectFirst
-            && secondHalf >= HALF_SHARE * expectSecond
+        rise >= NOISE_MULTIPLE * tol
+            && firstHalf >= HALF_SHARE * expectFirst
             && secondHalf > 0
-            && rise >= NOISE_MULTIPLE * tol
-            && slope * span * LINEAR_SHARE >= rise;
-    return new Trend(sustained, slope, (long) t[onset], rise, span);
+            && secondHalf >= HALF_SHARE * expectSecond
+            && !(newest < baseline + rise / 2)
+            && lineBeatsStep(onset, n)
+            && slope * span * LINEAR_SHARE >= rise
+            && env[n - 1] > before + tol;
+    return new Trend(sustained, slope, (long) t[onset], rise, span, baseline);
+  }
+
+  /**
+   * The onset: the hinge of the continuous two-segment least-squares fit to the envelope, among the
+   * buckets that leave at least {@code minPoints} after them (0: one line fits best).
+   */
+  private int hinge(int n, int minPoints, double tol) {
+    int best = 0;
+    double bestSse = lineSse(0, n);
+    // A hinge must explain more than jitter: a quarter of the noise in every bucket.
+    double worth = n * (tol / 4) * (tol / 4);
+    for (int k = 1; k <= n - minPoints; k++) {
+      double sse = hingeSse(k, n);
+      if (sse < bestSse - worth) {
+        bestSse = sse;
+        best = k;
+      }
+    }
+    return best;
+  }
+
+  /** Residual sum of squares of the least-squares line through env[from..to). */
+  private double lineSse(int from, int to) {
+    int m = to - from;
+    double sx = 0, sy = 0;
+    for (int i = from; i < to; i++) {
+      sx += t[i];
+      sy += env[i];
+    }
+    double mx = sx / m, my = sy / m, sxx = 0, sxy = 0;
+    for (int i = from; i < to; i++) {
+      sxx += (t[i] - mx) * (t[i] - mx);
+      sxy += (t[i] - mx) * (env[i] - my);
+    }
+    double b = sxx == 0 ? 0 : sxy / sxx;
+    double sse = 0;
+    for (int i = from; i < to; i++) {
+      double r = env[i] - my - b * (t[i] - mx);
+      sse += r * r;
+    }
+    return sse;
+  }
+
+  /** Residual sum of squares of y = a + b·min(t − t_k, 0) + c·max(t − t_k, 0) over env[0..n). */
+  private double hingeSse(int k, int n) {
+    // Normal equations of the three-parameter fit, solved by Cramer's rule.
+    double tk = t[k];
+    double s11 = n, s12 = 0, s13 = 0, s22 = 0, s23 = 0, s33 = 0, y1 = 0, y2 = 0, y3 = 0;
+    for (int i = 0; i < n; i++) {
+      double u = Math.min(t[i] - tk, 0);
+      double v = Math.max(t[i] - tk, 0);
+      double y = env[i];
+      s12 += u;
+      s13 += v;
+      s22 += u * u;
+      s23 += u * v;
+      s33 += v * v;
+      y1 += y;
+      y2 += u * y;
+      y3 += v * y;
+    }
+    double det =
+        s11 * (s22 * s33 - s23 * s23)
+            - s12 * (s12 * s33 - s23 * s13)
+            + s13 * (s12 * s23 - s22 * s13);
+    if (Math.abs(det) < 1e-12) return Double.POSITIVE_INFINITY;
+    double a =
+        (y1 * (s22 * s33 - s23 * s23) - s12 * (y2 * s33 - s23 * y3) + s13 * (y2 * s23 - s22 * y3))
+            / det;
+    double b =
+        (s11 * (y2 * s33 - s23 * y3) - y1 * (s12 * s33 - s23 * s13) + s13 * (s12 * y3 - y2 * s13))
+            / det;
+    double c =
+        (s11 * (s22 * y3 - y2 * s23) - s12 * (s12 * y3 - y2 * s13) + y1 * (s12 * s23 - s22 * s13))
+            / det;
+    double sse = 0;
+    for (int i = 0; i < n; i++) {
+      double r = env[i] - a - b * Math.min(t[i] - tk, 0) - c * Math.max(t[i] - tk, 0);
+      sse += r * r;
+    }
+    return sse;
+  }
+
+  /**
+   * Whether a line fits env[from..to) better than the best single step (two levels) does: growth
+   * spread over the span, rather than a jump (a burst, a pool that grew once) and a plateau.
+   */
+  private boolean lineBeatsStep(int from, int to) {
+    double line = lineSse(from, to);
+    double total = 0;
+    for (int i = from; i < to; i++) total += env[i];
+    double left = 0;
+    double bestStep = Double.POSITIVE_INFINITY;
+    for (int j = from + 1; j < to; j++) {
+      left += env[j - 1];
+      int nl = j - from;
+      int nr = to - j;
+      double ml = left / nl;
+      double mr = (total - left) / nr;
+      double sse = 0;
+      for (int i = from; i < to; i++) {
+        double r = env[i] - (i < j ? ml : mr);
+        sse += r * r;
+      }
+      bestStep = Math.min(bestStep, sse);
+    }
+    return line < bestStep;
   }
 }

@@ -38,7 +38,14 @@ final class HandleExhaustionDetector {
     for (ProcessWindow p : w.processes.values()) {
       if (p.lastMs < w.lastMs) continue; // not in this sample: no claim about it now
       double fds = p.fds.last();
-      Trend trend = trends.analyze(p.fds, first, now, process.minTrendMinutes(), TOLERANCE);
+      Trend trend =
+          trends.analyze(
+              p.fds,
+              first,
+              now,
+              process.minTrendMinutes(),
+              TOLERANCE,
+              p.firstBucket > w.firstBucket);
       var j = process.judge(trend, fds, p.softLimit);
       if (j.severity() == null) continue;
       String what = p.comm + " (pid " + Integer.toUnsignedString(p.pid) + ")";
@@ -64,6 +71,12 @@ final class HandleExhaustionDetector {
               + "; it fails with EMFILE (Too many open files) there. "
               + trendSentence(trend, j.eta(), "fds", buckets)
               + closeWaitShare(p);
+      track(
+          w,
+          trend,
+          w.host + "/" + Kind.PROCESS_FDS.tag() + "/" + p.identity(),
+          fds,
+          h -> p.lastMs < h.lastMs ? 0 : p.fds.last());
       out.add(
           verdict(
               w,
@@ -103,6 +116,12 @@ final class HandleExhaustionDetector {
                 + count(w.fileMax)
                 + "; past it every process's open() fails with ENFILE. "
                 + trendSentence(trend, j.eta(), "handles", buckets);
+        track(
+            w,
+            trend,
+            w.host + "/" + Kind.SYSTEM_FDS.tag() + "/" + w.host,
+            allocated,
+            h -> h.systemFds.last());
         out.add(
             verdict(
                 w,
@@ -120,6 +139,24 @@ final class HandleExhaustionDetector {
                 buckets));
       }
     }
+  }
+
+  /**
+   * Notes what a growing value grew from, so that its incident resolves once it is back there (fds
+   * and ports are freed by a restart or a fix: no handle stays behind to keep it open).
+   */
+  static void track(
+      HostWindow w,
+      Trend trend,
+      String dedupKey,
+      double value,
+      java.util.function.ToDoubleFunction<HostWindow> current) {
+    if (!trend.growing()) return;
+    w.baselines.merge(
+        dedupKey,
+        new HostWindow.Baseline(trend.baseline(), value, current, false),
+        (old, nu) ->
+            new HostWindow.Baseline(old.level(), Math.max(old.peak(), value), current, false));
   }
 
   static String growthClause(Trend trend, Duration eta) {

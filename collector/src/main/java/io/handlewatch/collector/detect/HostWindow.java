@@ -47,6 +47,37 @@ final class HostWindow {
   long lastMs;
   long lastBucket;
 
+  /**
+   * The bucket of this window's first report: a process first seen later was seen from its start.
+   */
+  long firstBucket = Long.MIN_VALUE;
+
+  /**
+   * The newest sample's process walk: processes the agent could not read, sockets without owner.
+   */
+  long processesUnreadable;
+
+  long socketsUnattributed = -1;
+
+  /**
+   * What each paging verdict grew from, by dedupKey, and how to read its value now: an incident
+   * whose value is back at its baseline has been released and resolves at once.
+   */
+  final Map<String, Baseline> baselines = new HashMap<>();
+
+  /**
+   * @param level the value before the growth began
+   * @param peak the highest value seen since
+   * @param current the value now (0 once what it measures is gone, such as an exited process)
+   * @param holds whether handles left held keep the incident open (CLOSE_WAIT: no kernel setting
+   *     ever frees them)
+   */
+  record Baseline(
+      double level,
+      double peak,
+      java.util.function.ToDoubleFunction<HostWindow> current,
+      boolean holds) {}
+
   HostWindow(String host, int buckets) {
     this.host = host;
     this.buckets = buckets;
@@ -57,6 +88,14 @@ final class HostWindow {
 
   /** Adds one sample; returns whether it carried sysctls that differ from the known ones. */
   boolean add(HostSample s, long timeMs, long bucket) {
+    if (firstBucket == Long.MIN_VALUE) firstBucket = bucket;
+    if (timeMs >= lastMs && s.hasProcessWalk()) {
+      processesUnreadable = s.getProcessWalk().getProcessesUnreadable();
+      socketsUnattributed =
+          s.getProcessWalk().hasSocketsUnattributed()
+              ? s.getProcessWalk().getSocketsUnattributed()
+              : -1;
+    }
     if (timeMs >= lastMs) {
       lastMs = timeMs;
       lastBucket = bucket;
@@ -99,6 +138,7 @@ final class HostWindow {
     if (w == null && key.startTicks() != 0) w = adopt(key, p.getComm());
     if (w == null) {
       w = new ProcessWindow(key.pid(), key.startTicks(), p.getComm(), buckets);
+      w.firstBucket = bucket;
       processes.put(key, w);
     }
     w.comm = p.getComm();
@@ -108,7 +148,10 @@ final class HostWindow {
     if (p.hasSockets()) {
       var c = p.getSockets();
       long cw = c.getCloseWait();
-      if (cw > 0 && w.closeWait == null) w.closeWait = new SeriesWindow(buckets);
+      // Zeros count: the series starts where the process was first seen, so growth from none is
+      // growth (filled from the buckets its fds were sampled in, costing nothing until then).
+      if (cw > 0 && w.closeWait == null)
+        w.closeWait = SeriesWindow.filledLike(w.fds, bucket, buckets, 0);
       if (w.closeWait != null) w.closeWait.add(bucket, timeMs, cw);
       w.tcpSockets =
           c.getEstablished()

@@ -68,6 +68,15 @@ final class PortPressureDetector {
               + HandleExhaustionDetector.trendSentence(trend, j.eta(), "ports", buckets)
               + " Remedies: connection reuse (keep-alive, pooling), a wider ip_local_port_range,"
               + " more local addresses, or tcp_tw_reuse for outgoing connections.";
+      HandleExhaustionDetector.track(
+          w,
+          trend,
+          w.host + "/" + Kind.PORT_PRESSURE.tag() + "/" + remote,
+          inUse,
+          h -> {
+            HostWindow.PortWindow pw = h.ports.get(remote);
+            return pw == null || pw.lastMs < h.lastMs ? 0 : pw.inUse.last();
+          });
       out.add(
           HandleExhaustionDetector.verdict(
               w,

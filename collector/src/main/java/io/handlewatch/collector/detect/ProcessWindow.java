@@ -28,6 +28,9 @@ final class ProcessWindow {
   List<EndpointCount> latestPeers = List.of();
   long lastMs;
 
+  /** The bucket it was first seen in. */
+  long firstBucket;
+
   ProcessWindow(int pid, long startTicks, String comm, int buckets) {
     this.pid = pid;
     this.startTicks = startTicks;

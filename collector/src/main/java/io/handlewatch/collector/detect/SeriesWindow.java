@@ -100,6 +100,24 @@ final class SeriesWindow {
     return n;
   }
 
+  /**
+   * A window holding {@code value} in every bucket before {@code before} where {@code shape} has a
+   * sample, as old as {@code shape}: the history of a count that was known to be zero (a process's
+   * CLOSE_WAIT sockets while it held none) when it first becomes non-zero, so that growth from zero
+   * is growth.
+   */
+  static SeriesWindow filledLike(SeriesWindow shape, long before, int buckets, double value) {
+    SeriesWindow w = new SeriesWindow(buckets);
+    if (shape.newest == Long.MIN_VALUE) return w;
+    long from = Math.max(shape.oldest, shape.newest - shape.min.length + 1);
+    for (long b = from; b <= Math.min(shape.newest, before - 1); b++) {
+      if (Float.isNaN(shape.min[shape.index(b)])) continue;
+      w.add(b, shape.lastMs, value);
+    }
+    w.oldest = shape.oldest;
+    return w;
+  }
+
   /** The lowest value from {@code bucket} on, NaN when no sample is that recent. */
   double minSince(long bucket) {
     double m = Double.NaN;

@@ -9,8 +9,15 @@ package io.handlewatch.collector.detect;
  * @param onsetBucket the bucket the growth started in (the start of the fit)
  * @param rise how much the lower envelope rose since the onset
  * @param spanMinutes how long the fit covers
+ * @param baseline the level the growth started from (the envelope at the onset): back there, what
+ *     grew has been released
  */
 record Trend(
-    boolean growing, double slopePerMin, long onsetBucket, double rise, double spanMinutes) {
-  static final Trend NONE = new Trend(false, 0, Long.MIN_VALUE, 0, 0);
+    boolean growing,
+    double slopePerMin,
+    long onsetBucket,
+    double rise,
+    double spanMinutes,
+    double baseline) {
+  static final Trend NONE = new Trend(false, 0, Long.MIN_VALUE, 0, 0, Double.NaN);
 }

@@ -11,7 +11,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** Severity and ETA from (trend, level, limit) with the default thresholds. */
 class ExhaustionJudgeTest {
   static Trend growing(double slope) {
-    return new Trend(true, slope, 0, 100, 10);
+    return new Trend(true, slope, 0, 100, 10, 0);
   }
 
   static Stream<Arguments> cases() {
@@ -25,7 +25,7 @@ class ExhaustionJudgeTest {
         Arguments.of("growing, 23 h left", growing(1), 0, 1380, Severity.WARNING, 1380),
         Arguments.of("growing, 2 days left", growing(1), 0, 2880, Severity.INFO, 2880),
         Arguments.of(
-            "growing but not sustained", new Trend(false, 50, 0, 10, 10), 700, 1000, null, -1),
+            "growing but not sustained", new Trend(false, 50, 0, 10, 10, 0), 700, 1000, null, -1),
         Arguments.of("at the limit", growing(1), 1000, 1000, Severity.CRITICAL, 0),
         Arguments.of("no limit known", growing(10), 700, Double.NaN, null, -1));
   }

@@ -8,6 +8,7 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 
@@ -20,7 +21,128 @@ import java.util.List;
  * @param reports the host's reports, every 10 s
  * @param leak the leak to page on, or null for a trace that must not page
  */
-public record Trace(String name, String description, List<HostReport> reports, Leak leak) {
+public record Trace(
+    String name, String description, List<HostReport> reports, Leak leak, Expect expect) {
+
+  /** A trace judged by the defaults of {@link Expect}: page the leak once, or never page. */
+  public Trace(String name, String description, List<HostReport> reports, Leak leak) {
+    this(name, description, reports, leak, Expect.DEFAULT);
+  }
+
+  /**
+   * What a good detector does with the trace beyond paging its leak.
+   *
+   * @param pageWithin the leak's first page comes at most this long after its start (null: any
+   *     time)
+   * @param minSeverity the first page is at least this severe ({@code warning} or {@code critical})
+   * @param maxEtaError the ETA at the first page is within this share of the truth (when the leak
+   *     has an exhaustion time)
+   * @param maxFirings firing transitions in all (escalation and re-fire included)
+   * @param releasedAt when the leaked handles are released: every alert must be resolved within
+   *     {@code resolveWithin} of it (null: they are not)
+   * @param held the leak stops growing but keeps its sockets: its alert must still be firing at the
+   *     end of the trace
+   * @param successor after a restart at {@code successorFrom} the leak goes on in this process
+   *     ({@code comm[pid]}): a page naming it must come within {@code successorWithin}
+   */
+  public record Expect(
+      Duration pageWithin,
+      String minSeverity,
+      double maxEtaError,
+      int maxFirings,
+      Instant releasedAt,
+      Duration resolveWithin,
+      boolean held,
+      String successor,
+      Instant successorFrom,
+      Duration successorWithin) {
+    public static final Expect DEFAULT =
+        new Expect(null, "warning", 0.25, 1, null, null, false, null, null, null);
+
+    public Expect pageWithin(Duration d) {
+      return new Expect(
+          d,
+          minSeverity,
+          maxEtaError,
+          maxFirings,
+          releasedAt,
+          resolveWithin,
+          held,
+          successor,
+          successorFrom,
+          successorWithin);
+    }
+
+    public Expect etaWithin(double share) {
+      return new Expect(
+          pageWithin,
+          minSeverity,
+          share,
+          maxFirings,
+          releasedAt,
+          resolveWithin,
+          held,
+          successor,
+          successorFrom,
+          successorWithin);
+    }
+
+    public Expect severity(String s) {
+      return new Expect(
+          pageWithin,
+          s,
+          maxEtaError,
+          maxFirings,
+          releasedAt,
+          resolveWithin,
+          held,
+          successor,
+          successorFrom,
+          successorWithin);
+    }
+
+    public Expect released(Instant at, Duration within) {
+      return new Expect(
+          pageWithin,
+          minSeverity,
+          maxEtaError,
+          maxFirings,
+          at,
+          within,
+          held,
+          successor,
+          successorFrom,
+          successorWithin);
+    }
+
+    public Expect holding() {
+      return new Expect(
+          pageWithin,
+          minSeverity,
+          maxEtaError,
+          maxFirings,
+          releasedAt,
+          resolveWithin,
+          true,
+          successor,
+          successorFrom,
+          successorWithin);
+    }
+
+    public Expect successor(String subject, Instant from, Duration within) {
+      return new Expect(
+          pageWithin,
+          minSeverity,
+          maxEtaError,
+          maxFirings + 1,
+          releasedAt,
+          resolveWithin,
+          held,
+          subject,
+          from,
+          within);
+    }
+  }
 
   /**
    * A leak that should page.

@@ -10,6 +10,7 @@ import io.handlewatch.proto.v1.HostSample;
 import io.handlewatch.proto.v1.PortPressure;
 import io.handlewatch.proto.v1.PortPressureEntry;
 import io.handlewatch.proto.v1.ProcessSample;
+import io.handlewatch.proto.v1.ProcessWalk;
 import io.handlewatch.proto.v1.SelectedBy;
 import io.handlewatch.proto.v1.Sockstat;
 import io.handlewatch.proto.v1.Sysctl;
@@ -44,6 +45,8 @@ public final class TraceGenerator {
    * A simulated process, alive in {@code [fromMinute, toMinute)}.
    *
    * @param peer the remote endpoint its CLOSE_WAIT sockets point at
+   * @param unreadable the agent cannot read its fd table (another user, no CAP_SYS_PTRACE): its
+   *     sockets are in the host's totals and in sockets_unattributed, the process is not sampled
    */
   public record Process(
       int pid,
@@ -54,7 +57,21 @@ public final class TraceGenerator {
       Curve closeWait,
       String peer,
       double fromMinute,
-      double toMinute) {
+      double toMinute,
+      boolean unreadable) {
+    public Process(
+        int pid,
+        long startTicks,
+        String comm,
+        long softLimit,
+        Curve fds,
+        Curve closeWait,
+        String peer,
+        double fromMinute,
+        double toMinute) {
+      this(pid, startTicks, comm, softLimit, fds, closeWait, peer, fromMinute, toMinute, false);
+    }
+
     boolean aliveAt(double minute) {
       return minute >= fromMinute && minute < toMinute;
     }
@@ -116,6 +133,11 @@ public final class TraceGenerator {
     long fdsTotal = 0;
     long closeWaitTotal = 0;
     long established = 180;
+    long unreadable = 0;
+    long unattributed = 0;
+    // Each CLOSE_WAIT socket of an outgoing connection still holds its ephemeral port towards
+    // its peer: port pressure grows with a leak, as the agent's own count would.
+    java.util.Map<String, Long> portsHeld = new java.util.HashMap<>();
     for (Process p : processes) {
       if (!p.aliveAt(minute)) continue;
       long cw = Math.max(0, Math.round(p.closeWait().at(minute, rng)));
@@ -125,6 +147,12 @@ public final class TraceGenerator {
       fdsTotal += fds;
       closeWaitTotal += cw;
       established += est;
+      if (p.peer() != null && cw > 0) portsHeld.merge(p.peer(), cw, Long::sum);
+      if (p.unreadable()) {
+        unreadable++;
+        unattributed += cw + est;
+        continue;
+      }
       ProcessSample.Builder ps =
           ProcessSample.newBuilder()
               .setPid(p.pid())
@@ -172,7 +200,12 @@ public final class TraceGenerator {
             .setMax(FILE_MAX)
             .setNrOpen(1_048_576)
             .setUsedRatio((double) allocated / FILE_MAX));
-    s.setPortPressure(
+    s.setProcessWalk(
+        ProcessWalk.newBuilder()
+            .setProcessesSeen(processes.size() + 120)
+            .setProcessesUnreadable(unreadable)
+            .setSocketsUnattributed(unattributed));
+    PortPressure.Builder pp =
         PortPressure.newBuilder()
             .setRangeLow(32_768)
             .setRangeHigh(60_999)
@@ -180,8 +213,15 @@ public final class TraceGenerator {
             .addTop(
                 PortPressureEntry.newBuilder()
                     .setRemote(DATABASE)
-                    .setInUse(Math.round(220 + (rng.nextDouble() * 2 - 1) * 15))
-                    .setTimeWait(timeWait / 3)));
+                    .setInUse(
+                        Math.round(220 + (rng.nextDouble() * 2 - 1) * 15)
+                            + portsHeld.getOrDefault(DATABASE, 0L))
+                    .setTimeWait(timeWait / 3));
+    for (var e : portsHeld.entrySet()) {
+      if (e.getKey().equals(DATABASE)) continue;
+      pp.addTop(PortPressureEntry.newBuilder().setRemote(e.getKey()).setInUse(e.getValue()));
+    }
+    s.setPortPressure(pp);
     if (withSysctls) {
       sysctl(s, "fs.file-max", Long.toString(FILE_MAX));
       sysctl(s, "fs.nr_open", "1048576");
