@@ -98,40 +98,56 @@ class PromtoolNodeMixinIT {
     assertThat(PromtoolNodeMixin.firstPage(exiting(12))).isNull();
   }
 
-  /** Where both read the same rule the same way, the Java baseline must page as promtool does. */
+  /**
+   * Where both read the same rule the same way, the Java baseline must page as promtool does: with
+   * the detector's window (as the evaluation runs it) and with node-mixin's own 6h.
+   */
   @Test
   void agreesWithTheJavaBaselineOnEveryTrace() {
     List<Trace> traces =
         Stream.concat(
-                // diurnal is 24 h: ~20 s of promtool on this machine, left to the evaluation.
+                // diurnal is 24 h: 20-40 s of promtool on this machine, left to the evaluation.
                 Traces.all().stream().filter(t -> !t.name().equals("diurnal")),
                 Stream.of(creep(), exiting(16), exiting(12)))
             .toList();
-    int paged = 0;
-    for (Trace trace : traces) {
-      PromtoolNodeMixin.Page real = PromtoolNodeMixin.firstPage(trace, WINDOW);
-      NodeMixinBaseline.Page java = new NodeMixinBaseline(WINDOW).firstPage(trace);
-      System.out.printf("%s%n  promtool %s%n  java     %s%n", trace.name(), real, java);
-      if (real == null) {
-        assertThat(java).as(trace.name()).isNull();
-        continue;
+    for (Duration window : List.of(WINDOW, PromtoolNodeMixin.UPSTREAM_WINDOW)) {
+      int paged = 0;
+      for (Trace trace : traces) {
+        PromtoolNodeMixin.Page real = PromtoolNodeMixin.firstPage(trace, window);
+        NodeMixinBaseline.Page java = new NodeMixinBaseline(window).firstPage(trace);
+        String what = trace.name() + " over " + window;
+        System.out.printf("%s%n  promtool %s%n  java     %s%n", what, real, java);
+        if (real == null) {
+          assertThat(java).as(what).isNull();
+          continue;
+        }
+        paged++;
+        assertThat(java).as(what).isNotNull();
+        assertThat(java.subject()).as(what).isEqualTo(real.subject());
+        assertThat(java.severity()).as(what).isEqualTo(real.severity());
+        // The Java baseline times `for` by the reports' jittered clocks (±200 ms), Prometheus by
+        // its evaluations: one 10 s step apart at most.
+        assertThat(Duration.between(real.at(), java.at()).abs())
+            .as(what)
+            .isLessThanOrEqualTo(Duration.ofSeconds(10));
+        if (real.impliedEta() != null) {
+          assertThat((double) java.impliedEta().toSeconds())
+              .as(what + " ETA")
+              .isCloseTo(
+                  real.impliedEta().toSeconds(), within(0.02 * real.impliedEta().toSeconds()));
+        }
       }
-      paged++;
-      assertThat(java).as(trace.name()).isNotNull();
-      assertThat(java.subject()).as(trace.name()).isEqualTo(real.subject());
-      assertThat(java.severity()).as(trace.name()).isEqualTo(real.severity());
-      // The Java baseline times `for` by the reports' jittered clocks (±200 ms), Prometheus by
-      // its evaluations: one 10 s step apart at most.
-      assertThat(Duration.between(real.at(), java.at()).abs())
-          .as(trace.name())
-          .isLessThanOrEqualTo(Duration.ofSeconds(10));
-      if (real.impliedEta() != null) {
-        assertThat((double) java.impliedEta().toSeconds())
-            .as(trace.name() + " ETA")
-            .isCloseTo(real.impliedEta().toSeconds(), within(0.02 * real.impliedEta().toSeconds()));
-      }
+      assertThat(paged).as("traces paged over " + window).isGreaterThanOrEqualTo(3);
     }
-    assertThat(paged).as("traces paged").isGreaterThanOrEqualTo(3);
+  }
+
+  @Test
+  void aCloseWaitLeakIsNotPagedWhileItsFdsStayFarFromTheLimit() {
+    // node-mixin has no CLOSE_WAIT rule: an hour of 60 leaked sockets a minute takes api-gw from
+    // 2 % to 8 % of its fd limit, which none of its rules reads as trouble.
+    Trace trace = Traces.named("close-wait-1/s");
+    assertThat(maxUsedRatio(trace)).isLessThan(0.10);
+    assertThat(PromtoolNodeMixin.firstPage(trace)).isNull();
   }
 
   /** java at 62 % of its limit, creeping 4 fds/min: exhausted in about 16 h, never above 70 %. */
