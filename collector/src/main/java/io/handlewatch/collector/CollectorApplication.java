@@ -12,10 +12,13 @@ import io.handlewatch.collector.detect.Detector;
 import io.handlewatch.collector.ingest.IngestMetrics;
 import io.handlewatch.collector.ingest.IngestServer;
 import io.handlewatch.collector.notify.AlertDispatcher;
+import io.handlewatch.collector.notify.NotifierFactory;
 import io.handlewatch.collector.store.ListeningStore;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.collector.store.StoreHealth;
 import java.time.Clock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The collector: {@code handlewatch-collector server CONFIG.yml} runs it, {@code check CONFIG.yml}
@@ -24,8 +27,12 @@ import java.time.Clock;
  */
 public class CollectorApplication extends Application<CollectorConfiguration> {
 
+  private static final Logger log = LoggerFactory.getLogger(CollectorApplication.class);
+
   /** Set once started; tests use it to find the ports and the store. */
   private volatile IngestServer ingest;
+
+  private volatile String externalUrl;
 
   private volatile SampleStore store;
   private volatile IngestMetrics ingestMetrics;
@@ -52,6 +59,20 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
 
   @Override
   public void run(CollectorConfiguration config, Environment env) {
+    // Links are absolute, since alerts are read outside the collector; settled before the
+    // detector and the notifiers are built, since both put them into every alert.
+    String external =
+        !ExternalUrl.isUnset(config.externalUrl)
+            ? ExternalUrl.normalise(config.externalUrl)
+            : ExternalUrl.ofServer(config.getServerFactory(), ExternalUrl::hostname);
+    config.detection.runbookUrl = ExternalUrl.runbook(config.detection.runbookUrl, external);
+    for (NotifierFactory n : config.notifiers) n.defaultExternalUrl(external);
+    log.info(
+        "collector: externalUrl {} (fleet page), runbook_url {}#KIND",
+        external,
+        config.detection.runbookUrl);
+    this.externalUrl = external;
+
     SampleStore store = config.store.build(env.metrics());
     env.lifecycle()
         .manage(
@@ -110,6 +131,11 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
     this.ingestMetrics = metrics;
     this.detector = detector;
     this.alertDispatcher = alertDispatcher;
+  }
+
+  /** The collector's address as users reach it, as settled at start (the links build on it). */
+  public String externalUrl() {
+    return externalUrl;
   }
 
   public IngestServer ingest() {

@@ -1,5 +1,6 @@
 package io.handlewatch.collector;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.dropwizard.core.Configuration;
 import io.dropwizard.core.server.DefaultServerFactory;
@@ -11,6 +12,7 @@ import io.handlewatch.collector.notify.NotifierFactory;
 import io.handlewatch.collector.store.StoreFactory;
 import io.handlewatch.collector.store.memory.MemoryStoreFactory;
 import jakarta.validation.Valid;
+import jakarta.validation.constraints.AssertTrue;
 import jakarta.validation.constraints.NotNull;
 import java.util.List;
 
@@ -35,6 +37,26 @@ public class CollectorConfiguration extends Configuration {
    * default) pages nobody; the detector still runs and its alerts are kept.
    */
   @Valid @NotNull @JsonProperty public List<NotifierFactory> notifiers = List.of();
+
+  /**
+   * The collector's address as users reach it (through a proxy, a DNS name), e.g. {@code
+   * https://handlewatch.example}: alerts leave the collector, so their links are absolute and built
+   * on it. {@code generatorURL} opens the host's view on the fleet page, and {@code runbook_url}
+   * the collector's own {@code /runbook} unless {@code detection.runbookUrl} is absolute. Unset or
+   * empty: the first HTTP application connector's address, {@code http://BINDHOST:PORT} (this
+   * machine's name when it binds every address).
+   */
+  @JsonProperty public String externalUrl;
+
+  // A getter named after its key (ignored by Jackson), so the error reads "externalUrl must ...".
+  @JsonIgnore
+  @AssertTrue(
+      message =
+          "must be an absolute http:// or https:// URL with a host and no query or fragment,"
+              + " e.g. https://handlewatch.example")
+  public boolean isExternalUrl() {
+    return ExternalUrl.isValid(externalUrl);
+  }
 
   public CollectorConfiguration() {
     // Admin (metrics, health checks, tasks) on loopback unless the configuration says otherwise.

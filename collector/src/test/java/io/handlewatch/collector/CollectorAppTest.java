@@ -90,6 +90,9 @@ class CollectorAppTest {
         .containsEntry("alertname", "CloseWaitGrowing")
         .containsEntry("pid", "4121")
         .containsEntry("remote", "10.0.0.5:5432");
+    assertThat(alert.annotations().get("runbook_url"))
+        .as("absolute, on the collector's own address (externalUrl unset: the HTTP connector's)")
+        .isEqualTo("http://127.0.0.1:" + APP.getLocalPort() + "/runbook#close_wait");
 
     List<SeriesPoint> verdicts = List.of();
     while (verdicts.isEmpty() && System.nanoTime() < deadline) {
@@ -116,6 +119,17 @@ class CollectorAppTest {
     assertThat(r.getStatus()).isEqualTo(404);
     JsonNode body = r.readEntity(JsonNode.class);
     assertThat(body.get("message").asText()).contains("nope");
+  }
+
+  @Test
+  void theRunbookIsServedAsAPageAtTheAddressTheAlertsLinkTo() {
+    CollectorApplication app = APP.getApplication();
+    assertThat(app.externalUrl()).isEqualTo("http://127.0.0.1:" + APP.getLocalPort());
+    Response runbook = APP.client().target(app.externalUrl() + "/runbook").request().get();
+    assertThat(runbook.getStatus()).isEqualTo(200);
+    assertThat(runbook.getMediaType().toString()).startsWith("text/html");
+    assertThat(runbook.readEntity(String.class))
+        .contains("<h2 id=\"close_wait\">close_wait</h2>", "<h2 id=\"process_fds\">");
   }
 
   @Test

@@ -63,7 +63,8 @@ public class ApiFactory {
 
   /**
    * Registers every API resource under {@code /api}, reading history from {@code store} and the
-   * detector's conclusions from {@code detection}, and the fleet page at {@code /}.
+   * detector's conclusions from {@code detection}, the fleet page at {@code /} and the runbook at
+   * {@code /runbook}.
    */
   public void register(
       Environment env, SampleStore store, DetectionReadModel detection, Clock clock) {
@@ -73,6 +74,8 @@ public class ApiFactory {
         .addServlet(
             "fleet-page", new AssetServlet(ASSETS, "/", "index.html", StandardCharsets.UTF_8))
         .addMapping("/*");
+    // The runbook that alerts link to, readable in a browser; an exact mapping beats "/*".
+    env.servlets().addServlet("runbook", new RunbookServlet()).addMapping(RunbookServlet.PATH);
     JerseyEnvironment jersey = env.jersey();
     jersey.setUrlPattern(URL_PATTERN);
     for (Object r : resources(store, detection, clock)) jersey.register(r);

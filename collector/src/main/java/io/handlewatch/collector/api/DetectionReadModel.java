@@ -13,7 +13,8 @@ public interface DetectionReadModel {
 
   /**
    * The host's verdicts in force now (not resolved), any order; empty for a host without any, or
-   * one the detector does not know. They set the host's status (worst severity) and worst ETA.
+   * one the detector does not know. They set the host's status (worst severity, with its firing
+   * alerts) and worst ETA.
    */
   List<VerdictView> verdicts(String host);
 

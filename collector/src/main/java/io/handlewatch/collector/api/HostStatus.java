@@ -7,8 +7,10 @@ import java.util.Locale;
 
 /**
  * A host's status in the fleet, most at risk first: {@code critical} or {@code warning} from its
- * worst verdict, {@code stale} when it has not reported for several of its intervals (shown, not
- * dropped: a host that ran out of handles may stop reporting), else {@code ok}.
+ * worst firing alert or worst verdict, whichever is worse (the page agrees with the pager: a host
+ * with a firing alert is never {@code ok}), {@code stale} when it has not reported for several of
+ * its intervals and nothing fires for it (shown, not dropped: a host that ran out of handles may
+ * stop reporting), else {@code ok}.
  */
 public enum HostStatus {
   CRITICAL,

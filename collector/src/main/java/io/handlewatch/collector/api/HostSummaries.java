@@ -1,5 +1,6 @@
 package io.handlewatch.collector.api;
 
+import io.handlewatch.collector.detect.Alert;
 import io.handlewatch.collector.store.ReportPoints;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.proto.v1.EndpointCount;
@@ -12,13 +13,14 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 /**
- * Sums up a host's latest report, its report interval and its verdicts into a {@link HostSummary}:
- * the one place that decides a host's status, staleness and worst ETA.
+ * Sums up a host's latest report, its report interval, its verdicts and its firing alerts into a
+ * {@link HostSummary}: the one place that decides a host's status, staleness and worst ETA.
  */
 public final class HostSummaries {
   private final SampleStore store;
@@ -43,8 +45,12 @@ public final class HostSummaries {
   /** Every host the store knows, in host-name order. */
   public List<HostSummary> all() {
     Instant now = clock.instant();
+    // The alerts are read once for the whole listing, not once per host.
+    Map<String, Severity> paged = pagedSeverity(detection.activeAlerts());
     List<HostSummary> out = new ArrayList<>();
-    for (HostReport r : store.latestPerHost()) out.add(of(r, now));
+    for (HostReport r : store.latestPerHost()) {
+      out.add(of(r, now, paged.get(ReportPoints.hostOf(r))));
+    }
     return out;
   }
 
@@ -54,6 +60,11 @@ public final class HostSummaries {
   }
 
   HostSummary of(HostReport r, Instant now) {
+    String host = ReportPoints.hostOf(r);
+    return of(r, now, pagedSeverity(detection.activeAlerts()).get(host));
+  }
+
+  private HostSummary of(HostReport r, Instant now, Severity paged) {
     String host = ReportPoints.hostOf(r);
     HostSample s = r.getSample();
     Instant seen = ReportPoints.timeOf(r);
@@ -104,7 +115,7 @@ public final class HostSummaries {
         age.toMillis() / 1000.0,
         interval.toMillis() / 1000.0,
         observed.isPresent(),
-        status(stale, verdicts),
+        status(stale, verdicts, paged),
         worstEta(verdicts),
         r.getSeq(),
         established,
@@ -119,15 +130,46 @@ public final class HostSummaries {
         s.hasHealth() ? s.getHealth().getDroppedReports() : 0);
   }
 
-  static HostStatus status(boolean stale, List<VerdictView> verdicts) {
-    if (stale) return HostStatus.STALE;
+  /**
+   * The host's status: its worst firing alert's severity, or its worst verdict's if that is worse;
+   * stale when it has gone quiet and nothing pages for it; else ok. A firing alert outranks both
+   * the verdicts and staleness, so the page never shows "ok" (or merely "stale") for a host the
+   * pager is paging about: an alert outlives its verdict by the quiet period, and a host that ran
+   * out of handles may stop reporting while its alert still fires.
+   *
+   * @param paged the worst severity among the host's firing alerts; null when none fires
+   */
+  static HostStatus status(boolean stale, List<VerdictView> verdicts, Severity paged) {
     Severity worst = Severity.INFO;
     for (VerdictView v : verdicts) if (v.severity().compareTo(worst) > 0) worst = v.severity();
+    if (paged != null) {
+      return paged == Severity.CRITICAL || worst == Severity.CRITICAL
+          ? HostStatus.CRITICAL
+          : HostStatus.WARNING;
+    }
+    if (stale) return HostStatus.STALE;
     return switch (worst) {
       case CRITICAL -> HostStatus.CRITICAL;
       case WARNING -> HostStatus.WARNING;
       case INFO -> HostStatus.OK;
     };
+  }
+
+  /**
+   * Per host, the worst severity among its firing alerts. An alert whose severity label is missing
+   * or unknown counts as a warning: whatever it says, the host is being paged about.
+   */
+  static Map<String, Severity> pagedSeverity(List<Alert> alerts) {
+    Map<String, Severity> out = new HashMap<>();
+    for (Alert a : alerts) {
+      if (a.status() != Alert.Status.FIRING || a.host() == null) continue;
+      Severity s =
+          "critical".equalsIgnoreCase(a.labels().get("severity"))
+              ? Severity.CRITICAL
+              : Severity.WARNING;
+      out.merge(a.host(), s, (x, y) -> x.compareTo(y) >= 0 ? x : y);
+    }
+    return out;
   }
 
   static HostSummary.WorstEta worstEta(List<VerdictView> verdicts) {

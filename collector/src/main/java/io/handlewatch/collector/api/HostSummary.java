@@ -16,7 +16,7 @@ import java.util.Map;
  * @param intervalSeconds its report interval: observed from its recent reports, or the configured
  *     default while fewer than two are known
  * @param intervalObserved whether {@code intervalSeconds} was observed (true) or is the default
- * @param status ok, warning, critical (from verdicts) or stale
+ * @param status ok, warning, critical (from firing alerts and verdicts) or stale
  * @param worstEta the verdict with the nearest exhaustion, absent when none predicts one
  * @param seq sequence number of the latest report
  * @param established ESTABLISHED sockets

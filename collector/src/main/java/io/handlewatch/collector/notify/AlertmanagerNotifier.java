@@ -117,6 +117,23 @@ public final class AlertmanagerNotifier extends HttpNotifier {
 
   private String generatorUrl(Alert a) {
     if (externalUrl == null || a.host() == null) return null;
-    return externalUrl + "/api/v1/hosts/" + URLEncoder.encode(a.host(), StandardCharsets.UTF_8);
+    return hostView(externalUrl, a.host());
+  }
+
+  /**
+   * The fleet page's view of {@code host} under {@code externalUrl}: the page routes on its
+   * fragment ({@code #/host/NAME}, the name as JavaScript's encodeURIComponent writes it, which the
+   * page decodes), so the link opens the host's view straight away.
+   */
+  public static String hostView(String externalUrl, String host) {
+    String name =
+        URLEncoder.encode(host, StandardCharsets.UTF_8)
+            .replace("+", "%20")
+            .replace("%21", "!")
+            .replace("%27", "'")
+            .replace("%28", "(")
+            .replace("%29", ")")
+            .replace("%7E", "~");
+    return externalUrl.replaceAll("/+$", "") + "/#/host/" + name;
   }
 }

@@ -46,7 +46,10 @@ public class AlertmanagerNotifierFactory extends NotifierFactory {
   @JsonProperty
   public Duration resendInterval = Duration.minutes(1);
 
-  /** The collector's URL as users reach it: alerts link to their host ({@code generatorURL}). */
+  /**
+   * The collector's URL as users reach it: each alert's {@code generatorURL} opens its host's view
+   * on the fleet page there. Unset, the collector's own top-level {@code externalUrl}.
+   */
   @Pattern(regexp = "https?://.+", message = "must be an http:// or https:// URL")
   @JsonProperty
   public String externalUrl;
@@ -71,6 +74,11 @@ public class AlertmanagerNotifierFactory extends NotifierFactory {
   @AssertTrue(message = "must not list the same Alertmanager twice")
   public boolean isUrls() {
     return urls == null || new LinkedHashSet<>(urls).size() == urls.size();
+  }
+
+  @Override
+  public void defaultExternalUrl(String collectorUrl) {
+    if (externalUrl == null || externalUrl.isBlank()) externalUrl = collectorUrl;
   }
 
   @Override

@@ -52,6 +52,13 @@ public abstract class NotifierFactory implements Discoverable {
         || retryMaxDelay.toNanoseconds() > retryInitialDelay.toNanoseconds();
   }
 
+  /**
+   * Hands over the collector's top-level {@code externalUrl}, before {@link #build}: a kind that
+   * links back to the collector uses it unless its own settings say otherwise. Most kinds ignore it
+   * (the webhook's links come from the alert's own {@code runbook_url}).
+   */
+  public void defaultExternalUrl(String collectorUrl) {}
+
   /** Builds one destination per receiver (an Alertmanager cluster: one per member). */
   public abstract List<Destination> build(Clock clock);
 

@@ -6,6 +6,7 @@ import com.codahale.metrics.MetricRegistry;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import io.dropwizard.testing.junit5.ResourceExtension;
+import io.handlewatch.collector.detect.Alert;
 import io.handlewatch.collector.store.memory.MemoryStore;
 import io.handlewatch.collector.testing.ApiExtension;
 import io.handlewatch.collector.testing.FixedDetection;
@@ -18,6 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -150,6 +152,72 @@ class FleetApiTest {
     assertThat(f.has("close_wait")).as("absent, not zero").isFalse();
     assertThat(f.has("tcp")).isFalse();
     assertThat(f.has("top_close_wait")).isFalse();
+  }
+
+  /**
+   * The page agrees with the pager: an alert outlives its verdict by the quiet period, and a host
+   * the pager is paging about must not show "ok" meanwhile, in the listing, its filters and counts,
+   * nor in its own view.
+   */
+  @Test
+  void aFiringAlertSetsTheStatusWhateverTheVerdictsSay() {
+    List<Alert> added =
+        List.of(
+            alert(Alert.Status.FIRING, "api-b", "critical"), // no verdict at all
+            alert(Alert.Status.FIRING, "cache-c", "warning"), // stale
+            alert(Alert.Status.FIRING, "db-e", "critical"), // a warning verdict
+            alert(Alert.Status.FIRING, "edge-f", null), // no severity label: still paged
+            alert(Alert.Status.RESOLVED, "api-a", "critical")); // over: no say
+    JsonNode before = get("/v1/hosts").get("status_counts");
+    detection.alerts.addAll(added);
+    try {
+      JsonNode all = get("/v1/hosts", "q", "-", "sort", "host");
+      Map<String, String> status = new java.util.TreeMap<>();
+      all.get("hosts").forEach(h -> status.put(h.get("host").asText(), h.get("status").asText()));
+      assertThat(status)
+          .containsExactly(
+              Map.entry("api-a", "ok"),
+              Map.entry("api-b", "critical"),
+              Map.entry("cache-c", "warning"),
+              Map.entry("db-d", "critical"),
+              Map.entry("db-e", "critical"),
+              Map.entry("edge-f", "warning"));
+      // Counted over the whole store (other tests add hosts): what moved.
+      JsonNode after = all.get("status_counts");
+      assertThat(after.get("critical").asInt() - before.get("critical").asInt()).isEqualTo(2);
+      assertThat(after.get("warning").asInt() - before.get("warning").asInt()).isEqualTo(1);
+      assertThat(after.get("stale").asInt() - before.get("stale").asInt()).isEqualTo(-1);
+      assertThat(after.get("ok").asInt() - before.get("ok").asInt()).isEqualTo(-2);
+      assertThat(fleetHosts("status", "ok")).containsExactly("api-a");
+      assertThat(fleetHosts("status", "critical"))
+          .containsExactlyInAnyOrder("api-b", "db-d", "db-e");
+      assertThat(fleetHosts("status", "stale")).isEmpty();
+
+      JsonNode b = get("/v1/hosts/api-b");
+      assertThat(b.get("status").asText()).isEqualTo("critical");
+      assertThat(b.get("verdicts")).isEmpty();
+      assertThat(b.at("/alerts/0/severity").asText()).isEqualTo("critical");
+      assertThat(get("/v1/hosts/cache-c").get("status").asText()).isEqualTo("warning");
+    } finally {
+      detection.alerts.removeAll(added);
+    }
+    assertThat(status("api-b")).as("resolved: back to its verdicts").isEqualTo("ok");
+    assertThat(status("cache-c")).isEqualTo("stale");
+  }
+
+  private static Alert alert(Alert.Status status, String host, String severity) {
+    Map<String, String> labels = new java.util.HashMap<>();
+    labels.put("alertname", "CloseWaitGrowing");
+    labels.put("host", host);
+    if (severity != null) labels.put("severity", severity);
+    return new Alert(
+        status,
+        host + "/close_wait/java[7]",
+        labels,
+        Map.of("summary", host + ": CLOSE_WAIT growing"),
+        NOW.minus(Duration.ofMinutes(30)),
+        status == Alert.Status.RESOLVED ? NOW.minus(Duration.ofMinutes(1)) : null,
+        NOW);
   }
 
   @Test

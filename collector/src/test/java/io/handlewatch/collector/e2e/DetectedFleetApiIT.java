@@ -147,7 +147,9 @@ class DetectedFleetApiIT {
     assertThat(a.at("/labels/pid").asText()).isEqualTo("4121");
     assertThat(a.at("/labels/comm").asText()).isEqualTo("java");
     assertThat(a.at("/labels/remote").asText()).isEqualTo(DetectedFleet.CW_REMOTE);
-    assertThat(a.at("/annotations/runbook_url").asText()).isEqualTo("RUNBOOK.md#close_wait");
+    assertThat(a.at("/annotations/runbook_url").asText())
+        .as("absolute: the runbook the collector serves")
+        .isEqualTo("http://127.0.0.1:" + APP.getLocalPort() + "/runbook#close_wait");
     assertThat(Instant.parse(a.get("starts_at").asText())).isAfter(leakStart);
 
     JsonNode java = h.at("/processes/0");
@@ -210,7 +212,8 @@ class DetectedFleetApiIT {
     assertThat(fd.at("/labels/pid").asText()).isEqualTo("5150");
     assertThat(fd.at("/labels/comm").asText()).isEqualTo("worker");
     assertThat(fd.get("severity").asText()).isEqualTo("critical");
-    assertThat(fd.at("/annotations/runbook_url").asText()).isEqualTo("RUNBOOK.md#process_fds");
+    assertThat(fd.at("/annotations/runbook_url").asText())
+        .isEqualTo("http://127.0.0.1:" + APP.getLocalPort() + "/runbook#process_fds");
 
     JsonNode drift = get("sysctl-drift", "SysctlDriftList");
     assertThat(drift.get("sysctls")).hasSize(1);

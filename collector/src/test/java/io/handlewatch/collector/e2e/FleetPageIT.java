@@ -1,7 +1,10 @@
 package io.handlewatch.collector.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.dropwizard.testing.ConfigOverride;
 import io.dropwizard.testing.ResourceHelpers;
 import io.dropwizard.testing.junit5.DropwizardAppExtension;
@@ -12,6 +15,10 @@ import io.handlewatch.collector.testing.HeadlessChromium;
 import io.handlewatch.collector.testing.IngestClient;
 import io.handlewatch.collector.testing.TestFleet;
 import io.handlewatch.proto.v1.HostReport;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -23,7 +30,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
@@ -35,9 +45,11 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * The fleet page in a real headless Chromium against a running collector (memory store) fed over
  * gRPC: it lists the hosts the collector knows, most at risk first and coloured by status, picks up
  * a new host by itself, sorts on a header click, and a click on a host opens its view whose charts
- * draw the host's history. Screenshots go to {@code target/screenshots/}.
+ * draw the host's history; a host whose alert outlives its verdict shows the alert's severity.
+ * Screenshots go to {@code target/screenshots/}.
  */
 @ExtendWith(DropwizardExtensionsSupport.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class FleetPageIT {
   static final DropwizardAppExtension<CollectorConfiguration> APP =
       new DropwizardAppExtension<>(
@@ -48,6 +60,9 @@ class FleetPageIT {
           ConfigOverride.config("api.staleAfterIntervals", "100"));
   static final Path SCREENSHOTS = Path.of("target", "screenshots");
   static final Duration WAIT = Duration.ofSeconds(45);
+
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final HttpClient HTTP = HttpClient.newHttpClient();
 
   static HeadlessChromium chromium;
 
@@ -135,6 +150,7 @@ class FleetPageIT {
   }
 
   @Test
+  @Order(1) // counts the hosts; the test below adds one
   void theFleetThenAHostAndItsCharts() throws Exception {
     WebDriver d = chromium.driver();
     d.get(base());
@@ -222,6 +238,126 @@ class FleetPageIT {
     // Back to the fleet.
     click(d, "a[href='#/']:not(.brand)");
     waiting(d).until(x -> x.findElement(By.id("fleet-view")).isDisplayed());
+  }
+
+  /**
+   * The page agrees with the pager: api-gone leaks CLOSE_WAIT until it pages critical, then its
+   * sockets are released, one report at a time. Its verdict clears at once, while its alert keeps
+   * firing through the quiet period; at every step the API's status is the firing alert's severity
+   * (never ok), and once the verdict has cleared the fleet table and the host view, opened through
+   * its #/host/ link, both show it critical.
+   */
+  @Test
+  @Order(2)
+  void aHostWhoseVerdictClearedWhileItsAlertFiresShowsTheAlertsSeverity() throws Exception {
+    String host = "api-gone";
+    CollectorApplication app = APP.getApplication();
+    int port = app.ingest().port();
+    // 25 minutes of a leak of one CLOSE_WAIT per report, until 30 s ago; the release's reports
+    // follow every 10 s from there (at most 2.5 min ahead of the clock, within the ingest's skew),
+    // so no sweep of the detector's clock can resolve the alert before the reports say so.
+    Instant released = Instant.now().truncatedTo(ChronoUnit.SECONDS).minusSeconds(30);
+    List<HostReport> leak = new ArrayList<>();
+    for (int i = 0; i < 150; i++) {
+      leak.add(
+          TestFleet.report(
+              host, i + 1, released.minusSeconds(10L * (150 - i)), 5L + i, 100, 100L + i));
+    }
+    IngestClient.stream(port, leak);
+    await("the leak pages")
+        .atMost(WAIT)
+        .until(() -> firingSeverity(host), s -> "critical".equals(s));
+
+    boolean seen = false;
+    for (int k = 0; k <= 18 && !seen; k++) {
+      Instant t = released.plusSeconds(10L * k);
+      IngestClient.stream(port, List.of(TestFleet.report(host, 151 + k, t, 5L, 100, 100L)));
+      await("the detector judged the report at " + t)
+          .atMost(WAIT)
+          .until(
+              () ->
+                  app.detector()
+                      .view()
+                      .host(host)
+                      .map(v -> !v.evaluatedAt().isBefore(t))
+                      .orElse(false));
+      JsonNode h = api("hosts/" + host);
+      String paged = worst(h.get("alerts"), "severity");
+      String verdicts = worst(h.get("verdicts"), "severity");
+      if (paged != null) {
+        assertThat(h.get("status").asText())
+            .as("status at %s with %s firing and verdicts at %s", t, paged, verdicts)
+            .isEqualTo(worstOf(paged, verdicts));
+        assertThat(fleetStatus(host))
+            .as("the listing at %s", t)
+            .isEqualTo(h.get("status").asText());
+      }
+      seen = "critical".equals(paged) && !"critical".equals(verdicts);
+    }
+    assertThat(seen)
+        .as("a step where the verdict had cleared while the critical alert still fired")
+        .isTrue();
+
+    WebDriver d = chromium.driver();
+    d.get(base());
+    waiting(d)
+        .until(
+            x ->
+                "critical"
+                    .equals(
+                        read(
+                            x,
+                            "const b = document.querySelector(\"tr[data-host='api-gone'] .status\");"
+                                + " return b ? b.textContent : null;")));
+    chromium.screenshot(SCREENSHOTS.resolve("fleet-alert-outlives-verdict.png"));
+    d.get(base() + "#/host/" + host);
+    waiting(d)
+        .until(
+            x ->
+                x.findElement(By.id("host-view")).isDisplayed()
+                    && host.equals(x.findElement(By.id("host-name")).getText()));
+    waiting(d).until(x -> x.findElement(By.id("alerts")).getText().contains("CloseWaitGrowing"));
+    assertThat(d.findElement(By.id("host-status")).getText()).isEqualTo("critical");
+    assertThat((Long) read(d, "return document.querySelectorAll('#verdicts tr.critical').length;"))
+        .as("no critical verdict any more")
+        .isZero();
+    chromium.screenshot(SCREENSHOTS.resolve("host-alert-outlives-verdict.png"));
+  }
+
+  /** The worst severity of the firing alerts of {@code host}, from the API; null when none. */
+  private static String firingSeverity(String host) throws Exception {
+    return worst(api("alerts?host=" + host).get("alerts"), "severity");
+  }
+
+  private static String fleetStatus(String host) throws Exception {
+    for (JsonNode h : api("hosts?q=" + host).get("hosts")) {
+      if (h.get("host").asText().equals(host)) return h.get("status").asText();
+    }
+    throw new AssertionError("no " + host + " in the listing");
+  }
+
+  private static final List<String> SEVERITIES = List.of("info", "warning", "critical");
+
+  /** The worst of the {@code field} values of {@code items} (info < warning < critical). */
+  private static String worst(JsonNode items, String field) {
+    String worst = null;
+    for (JsonNode i : items) worst = worstOf(worst, i.path(field).asText());
+    return worst;
+  }
+
+  private static String worstOf(String a, String b) {
+    if (a == null) return b;
+    if (b == null) return a;
+    return SEVERITIES.indexOf(a) >= SEVERITIES.indexOf(b) ? a : b;
+  }
+
+  private static JsonNode api(String pathAndQuery) throws Exception {
+    HttpResponse<String> r =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create(base() + "api/v1/" + pathAndQuery)).build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as("%s: %s", pathAndQuery, r.body()).isEqualTo(200);
+    return JSON.readTree(r.body());
   }
 
   private static List<Double> yValues(String d) {

@@ -72,7 +72,8 @@ class AlertmanagerNotifierTest {
           // Four re-send intervals ahead, as Prometheus does.
           assertThat(Instant.parse(a.path("endsAt").asText())).isEqualTo(NOW.plusSeconds(120));
           assertThat(a.path("generatorURL").asText())
-              .isEqualTo("https://handlewatch.example/api/v1/hosts/db+17");
+              .as("the host's view on the fleet page")
+              .isEqualTo("https://handlewatch.example/#/host/db%2017");
         }
       } finally {
         d.stop();
