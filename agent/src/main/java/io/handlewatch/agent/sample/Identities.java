@@ -26,4 +26,27 @@ final class Identities {
     }
     return b.build();
   }
+
+  /**
+   * One short phrase for a person: "pod shop/checkout-7d9f8b6c5-x2k4p container api", "docker
+   * container shop-db-1", "unit nginx.service", else the cgroup path.
+   */
+  static String describe(ProcessIdentity id) {
+    if (id.hasPodName() || id.hasPodUid()) {
+      String pod =
+          id.hasPodName()
+              ? (id.hasPodNamespace() ? id.getPodNamespace() + "/" : "") + id.getPodName()
+              : id.getPodUid();
+      return "pod " + pod + (id.hasContainerName() ? " container " + id.getContainerName() : "");
+    }
+    if (id.hasContainerId()) {
+      String name =
+          id.hasContainerName() ? id.getContainerName() : id.getContainerId().substring(0, 12);
+      return (id.hasRuntime() ? id.getRuntime() + " " : "") + "container " + name;
+    }
+    if (id.hasSystemdUnit()) {
+      return "unit " + id.getSystemdUnit();
+    }
+    return "cgroup " + id.getCgroup();
+  }
 }

@@ -89,6 +89,10 @@ class NetworkNamespacesIT {
       assertThat(byState(n.getCounts())).as(ns).isEqualTo(before.get(ns));
     }
     assertThat(byName.get(nsA).getProcesses()).isEqualTo(1);
+    assertThat(byName.get(nsA).getOwner().getCgroup()).as("its member's cgroup").startsWith("/");
+    assertThat(SampleText.render(s))
+        .contains("Network namespaces: ")
+        .containsPattern("netns " + nsA + " .*pid " + childA.pid());
     assertThat(byName.get(nsA).getPid()).isEqualTo(childA.pid());
     assertThat(byName.get(nsOrphan).getProcesses()).as("nobody lives there").isZero();
     assertThat(byName.get(nsOrphan).hasPid()).isFalse();
