@@ -42,9 +42,16 @@ public final class HostSummaries {
 
   /** Every host the store knows, in host-name order. */
   public List<HostSummary> all() {
+    return all(OwnerFilter.NONE);
+  }
+
+  /** The hosts whose latest report matches {@code filter}, in host-name order. */
+  List<HostSummary> all(OwnerFilter filter) {
     Instant now = clock.instant();
     List<HostSummary> out = new ArrayList<>();
-    for (HostReport r : store.latestPerHost()) out.add(of(r, now));
+    for (HostReport r : store.latestPerHost()) {
+      if (filter.isEmpty() || filter.matches(r)) out.add(of(r, now));
+    }
     return out;
   }
 
@@ -116,7 +123,10 @@ public final class HostSummaries {
         percent(systemRatio),
         byRatio.map(HostSummaries::offender).orElse(null),
         byCloseWait.map(HostSummaries::offender).orElse(null),
-        s.hasHealth() ? s.getHealth().getDroppedReports() : 0);
+        s.hasHealth() ? s.getHealth().getDroppedReports() : 0,
+        s.getHost().getLabelsCount() == 0
+            ? null
+            : new java.util.TreeMap<>(s.getHost().getLabelsMap()));
   }
 
   static HostStatus status(boolean stale, List<VerdictView> verdicts) {

@@ -119,6 +119,7 @@ public final class DetectionEngine {
     closeWait.evaluate(w, at, verdicts);
     ports.evaluate(w, at, verdicts);
     foldIntoCloseWait(verdicts);
+    Owners.addHostLabels(verdicts, report.getSample().getHost().getLabelsMap());
     List<Verdict> found = new ArrayList<>();
     findings.evaluate(w, at, found);
     for (FleetDrift.SysctlDrift d : drift.of(host).values()) found.add(driftFinding(w, d, at));

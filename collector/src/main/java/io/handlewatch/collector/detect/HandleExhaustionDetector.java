@@ -45,7 +45,7 @@ final class HandleExhaustionDetector {
       String summary =
           w.host
               + ": "
-              + p.subject()
+              + p.who()
               + " has "
               + count(fds)
               + " fds open of its soft limit "
