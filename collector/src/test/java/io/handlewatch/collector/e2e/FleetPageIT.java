@@ -209,14 +209,19 @@ class FleetPageIT {
             d,
             "return document.querySelector(\"#process-table tr[data-pid='4242']\").textContent"
                 + " + '|' + document.getElementById('verdicts').textContent"
-                + " + '|' + document.getElementById('sysctl-table').textContent");
+                + " + '|' + document.getElementById('sysctl-table').textContent"
+                + " + '|' + document.getElementById('owners').textContent"
+                + " + '|' + document.getElementById('namespaces').textContent");
     assertThat(host)
         .contains("java")
         .contains("10.0.0.9:8080 ×189")
         .as("the verdict names the process, the remote endpoint, the rate and since when")
         .containsPattern("critical\\s*close_wait\\s*java\\[4242\\]")
         .contains("CLOSE_WAIT sockets to 10.0.0.9:8080, +6.0/min since")
-        .contains("net.core.somaxconn");
+        .contains("net.core.somaxconn")
+        .as("processes grouped by owner; these reports name none, so all are the host's")
+        .containsPattern("host\\s*–\\s*\\d+\\s*[\\d,]+\\s*189\\s*4242")
+        .contains("The agent counted its own network namespace only.");
     chromium.screenshot(SCREENSHOTS.resolve("host.png"));
 
     // Back to the fleet.
