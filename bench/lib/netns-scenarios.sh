@@ -126,8 +126,9 @@ run_netns_scenarios() {
   command -v setpriv >/dev/null || die "setpriv (util-linux) is needed for the unprivileged runs"
   trap 'stop_load; cleanup' EXIT
   raise_sysctl net.ipv4.tcp_max_tw_buckets 262144
+  [ "$CHILD_EHASH" -gt 0 ] && raise_sysctl net.ipv4.tcp_child_ehash_entries "$CHILD_EHASH"
   raise_sysctl fs.file-max 2000000
-  local report="$OUT/tcp-sample-netns-$STAMP.md" md="$TMP/netns.md"
+  local report="$OUT/tcp-sample-netns-$STAMP$([ "$CHILD_EHASH" -gt 0 ] && echo "-child-ehash-$CHILD_EHASH").md" md="$TMP/netns.md"
   {
     echo "## Every network namespace: cost and RSS"
     echo
@@ -158,6 +159,7 @@ run_netns_scenarios() {
     grep -v -e '^- load:' -e '^- medians of' "$TMP/head.md" | sed '$d'
     echo "- load: bench/NetnsLoad.py in namespaces made with \`ip netns add\` (loopback up), the issue's mix per namespace (8/9 ESTABLISHED in loopback pairs, 1/18 CLOSE_WAIT, 1/18 TIME_WAIT made once), one \`sleep\` per namespace as the member the /proc fallback reads through"
     echo "- agent: \`netlink\` as root (setns into each namespace, one dump each); \`proc\` with CAP_SYS_ADMIN dropped by setpriv (/proc/PID/net/tcp{,6} of one member per namespace); \`own\` with --namespaces own (the agent's namespace only)"
+    echo "- net.ipv4.tcp_child_ehash_entries: $(sysctl -n net.ipv4.tcp_child_ehash_entries 2>/dev/null || echo n/a) ($([ "$(sysctl -n net.ipv4.tcp_child_ehash_entries 2>/dev/null || echo 0)" -gt 0 ] && echo "each namespace made in the run has a TCP hash table of its own" || echo "every namespace shares the host's TCP hash table, which every dump walks"))"
     echo "- machine load while measuring: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min load average at the end; other engineers build on the same 2 cores)"
     echo
     cat "$md"

@@ -58,6 +58,7 @@ public final class Sampler {
   private final NetNamespaces netNamespaces;
   private final NamespaceEntry entry;
   private boolean setnsDenied;
+  private long otherThreadsCpuNanos;
   private final ProcessIdentities identities;
 
   /**
@@ -85,6 +86,7 @@ public final class Sampler {
   public HostSample sample() {
     long wall0 = System.nanoTime();
     long cpu0 = THREADS.getCurrentThreadCpuTime();
+    otherThreadsCpuNanos = 0;
     HostSample.Builder sample = HostSample.newBuilder();
     AgentHealth.Builder health = AgentHealth.newBuilder();
     sample.setTime(Times.toProto(clock.instant()));
@@ -162,7 +164,8 @@ public final class Sampler {
     }
 
     health.setWallMicros((System.nanoTime() - wall0) / 1000);
-    health.setCpuMicros(Math.max(0, THREADS.getCurrentThreadCpuTime() - cpu0) / 1000);
+    health.setCpuMicros(
+        (Math.max(0, THREADS.getCurrentThreadCpuTime() - cpu0) + otherThreadsCpuNanos) / 1000);
     SelfStatus.rssBytes().ifPresent(health::setRssBytes);
     sample.setHealth(health);
     return sample.build();
@@ -352,11 +355,15 @@ public final class Sampler {
     } catch (Exception e) {
       failure = e;
     }
+    // Namespace dumps run on their own thread: their CPU is added to the source that ran them.
+    long elsewhere = entry == null ? 0 : entry.drainCpuNanos();
+    otherThreadsCpuNanos += elsewhere;
     SourceRun.Builder run =
         SourceRun.newBuilder()
             .setSource(name)
             .setWallMicros((System.nanoTime() - wall0) / 1000)
-            .setCpuMicros(Math.max(0, THREADS.getCurrentThreadCpuTime() - cpu0) / 1000)
+            .setCpuMicros(
+                (Math.max(0, THREADS.getCurrentThreadCpuTime() - cpu0) + elsewhere) / 1000)
             .addAllErrors(problems.reasons())
             .setSkipped(problems.skipped());
     if (failure != null) {

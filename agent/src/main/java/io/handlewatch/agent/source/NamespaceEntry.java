@@ -46,6 +46,15 @@ public final class NamespaceEntry implements AutoCloseable {
 
   private ExecutorService thread;
 
+  // CPU the dump thread spent, which the sampler's own thread-CPU clock cannot see.
+  private final java.util.concurrent.atomic.AtomicLong cpuNanos =
+      new java.util.concurrent.atomic.AtomicLong();
+
+  /** CPU time the dump thread spent since the last call, in nanoseconds. */
+  public long drainCpuNanos() {
+    return cpuNanos.getAndSet(0);
+  }
+
   /**
    * Dumps the namespace at {@code nsPath} (inode {@code inode}) with a netlink reader, calling
    * {@code visitor} on the dedicated thread while the caller waits.
@@ -66,8 +75,14 @@ public final class NamespaceEntry implements AutoCloseable {
     Future<Long> f =
         thread.submit(
             () -> {
-              enter(nsPath, inode);
-              return new NetlinkSocketTable().forEach(visitor, problems);
+              var threads = java.lang.management.ManagementFactory.getThreadMXBean();
+              long c0 = threads.getCurrentThreadCpuTime();
+              try {
+                enter(nsPath, inode);
+                return new NetlinkSocketTable().forEach(visitor, problems);
+              } finally {
+                cpuNanos.addAndGet(Math.max(0, threads.getCurrentThreadCpuTime() - c0));
+              }
             });
     try {
       return f.get();
