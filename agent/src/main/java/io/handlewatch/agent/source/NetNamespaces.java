@@ -88,7 +88,7 @@ public final class NetNamespaces implements ProcSource<List<NetNamespaces.NetNam
           "permission denied reading /proc/PID/ns/net (needs CAP_SYS_PTRACE for other users'"
               + " processes): their namespaces are found only if another process shares them");
     }
-    Map<Long, String> names = named(problems);
+    Map<Long, String> names = named(nsfsDevice(), problems);
     List<NetNamespace> out = new ArrayList<>();
     for (Map.Entry<Long, int[]> e : byInode.entrySet()) {
       int pid = e.getValue()[0];
@@ -122,10 +122,22 @@ public final class NetNamespaces implements ProcSource<List<NetNamespaces.NetNam
     return out;
   }
 
+  /**
+   * The device number of nsfs (namespace files), from the agent's own namespace link; null when
+   * that is not a live namespace (a copied /proc), in which case no named namespace is trusted.
+   */
+  private Long nsfsDevice() {
+    try {
+      return ((Number) Files.getAttribute(fs.path("self/ns/net"), "unix:dev")).longValue();
+    } catch (IOException | UnsupportedOperationException e) {
+      return null;
+    }
+  }
+
   /** Named namespaces by inode; the first name wins when one namespace has two. */
-  private Map<Long, String> named(Problems problems) {
+  private Map<Long, String> named(Long nsfsDev, Problems problems) {
     Map<Long, String> names = new LinkedHashMap<>();
-    if (namedDir == null || !Files.isDirectory(namedDir)) {
+    if (namedDir == null || nsfsDev == null || !Files.isDirectory(namedDir)) {
       return names;
     }
     List<Path> entries = new ArrayList<>();
@@ -139,11 +151,14 @@ public final class NetNamespaces implements ProcSource<List<NetNamespaces.NetNam
     for (Path p : entries) {
       try {
         // Each entry is a bind mount of the namespace's nsfs file: its inode is the namespace's.
-        // A name whose namespace was deleted is an empty file on the tmpfs: skip it.
-        if (!"nsfs".equals(Files.getFileStore(p).type())) {
+        // A name whose namespace was deleted is an empty file on the tmpfs: skip it. (Compared by
+        // device rather than Files.getFileStore, which rereads the mount table for every entry:
+        // quadratic with hundreds of namespace mounts.)
+        var attrs = Files.readAttributes(p, "unix:dev,ino");
+        if (((Number) attrs.get("dev")).longValue() != nsfsDev) {
           continue;
         }
-        long inode = ((Number) Files.getAttribute(p, "unix:ino")).longValue();
+        long inode = ((Number) attrs.get("ino")).longValue();
         names.putIfAbsent(inode, p.getFileName().toString());
       } catch (NoSuchFileException e) {
         // deleted while listing
