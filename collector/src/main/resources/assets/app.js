@@ -153,6 +153,8 @@ async function renderHost(name) {
   renderAlerts(host);
   renderFindings(host);
   renderProcesses(host);
+  renderOwners(host);
+  renderNamespaces(host);
   renderPorts(host);
   renderSysctls(host);
   const charts = document.getElementById("charts");
@@ -174,7 +176,8 @@ function renderFacts(h) {
     fact("ESTABLISHED", fmt.int(h.established)),
     fact("fd used (worst)", fmt.pct(h.fd_used_percent) + (h.fd_used_by ? " " + h.fd_used_by : "")),
     fact("fd used (system)", fmt.pct(h.fd_system_percent)),
-    fact("reports dropped", fmt.int(h.dropped_reports)));
+    fact("reports dropped", fmt.int(h.dropped_reports)),
+    fact("labels", h.labels ? Object.entries(h.labels).map(([k, v]) => k + "=" + v).join(" ") : "–"));
 }
 
 /** "10:42 (23 min ago)": the local time of an instant, and how long ago it was. */
@@ -270,6 +273,46 @@ function renderProcesses(h) {
       el("td", { class: "num" }, fmt.int(s.time_wait)),
       el("td", {}, p.close_wait_peers.map((e) => e.remote + " ×" + fmt.int(e.count)).join(", ") || "–")));
   }
+}
+
+/** The reported processes and their CLOSE_WAIT per pod/container (or systemd unit). */
+function renderOwners(h) {
+  const box = document.getElementById("owners");
+  const groups = h.owners || [];
+  if (groups.length === 0) {
+    box.replaceChildren(el("p", { class: "empty" }, "No processes reported."));
+    return;
+  }
+  box.replaceChildren(el("table", { id: "owner-table" },
+    el("thead", {}, el("tr", {}, el("th", {}, "owner"), el("th", {}, "namespace"), el("th", { class: "num" }, "processes"),
+      el("th", { class: "num" }, "fds"), el("th", { class: "num" }, "CLOSE_WAIT"), el("th", {}, "pids"))),
+    el("tbody", {}, ...groups.map((g) => el("tr", {},
+      el("td", { title: g.owner.cgroup || "" }, g.owner.name), el("td", {}, g.owner.namespace || "–"),
+      el("td", { class: "num" }, fmt.int(g.processes)), el("td", { class: "num" }, fmt.int(g.fds)),
+      el("td", { class: "num" }, fmt.int(g.close_wait)), el("td", {}, g.pids.join(", ")))))));
+}
+
+/** Every network namespace the agent counted, the host's own first. */
+function renderNamespaces(h) {
+  const box = document.getElementById("namespaces");
+  const all = h.namespaces || [];
+  if (all.length === 0) {
+    box.replaceChildren(el("p", { class: "empty" }, "The agent counted its own network namespace only."));
+    return;
+  }
+  box.replaceChildren(el("table", { id: "netns-table" },
+    el("thead", {}, el("tr", {}, el("th", {}, "namespace"), el("th", {}, "owner"), el("th", {}, "read by"),
+      el("th", { class: "num" }, "processes"), el("th", { class: "num" }, "ESTABLISHED"),
+      el("th", { class: "num" }, "CLOSE_WAIT"), el("th", { class: "num" }, "TIME_WAIT"))),
+    el("tbody", {}, ...all.map((n) => {
+      const t = n.tcp || {};
+      return el("tr", {},
+        el("td", {}, n.host ? "host" : (n.name || String(n.inode))),
+        el("td", {}, n.owner ? n.owner.name + (n.owner.namespace ? " (" + n.owner.namespace + ")" : "") : "–"),
+        el("td", {}, n.tcp ? n.reader : "not counted"),
+        el("td", { class: "num" }, fmt.int(n.processes)), el("td", { class: "num" }, fmt.int(t.established)),
+        el("td", { class: "num" }, fmt.int(t.close_wait)), el("td", { class: "num" }, fmt.int(t.time_wait)));
+    }))));
 }
 
 function renderPorts(h) {

@@ -48,10 +48,17 @@ class DockerComposeTest {
     List<String> command = DeployFiles.texts(agent.get("command"));
     assertThat(command).containsSequence("--proc-root", "/host/proc");
     assertThat(DeployFiles.texts(agent.get("cap_drop"))).containsExactly("ALL");
-    // SETUID and SETGID only let the entrypoint switch to uid 65532 keeping the other two
-    // (UnprivilegedAgentIT runs that entrypoint).
+    // SETUID and SETGID only let the entrypoint switch to uid 65532 keeping the other three
+    // (UnprivilegedAgentIT runs that entrypoint); SYS_ADMIN is for setns into containers'
+    // network namespaces.
     assertThat(DeployFiles.texts(agent.get("cap_add")))
-        .containsExactlyInAnyOrder("SYS_PTRACE", "DAC_READ_SEARCH", "SETUID", "SETGID");
+        .containsExactlyInAnyOrder(
+            "SYS_PTRACE", "DAC_READ_SEARCH", "SYS_ADMIN", "SETUID", "SETGID");
+    assertThat(command).containsSequence("--host-root", "/host");
+    assertThat(DeployFiles.texts(agent.get("volumes")))
+        .contains(
+            "/run/netns:/host/run/netns:ro,rslave",
+            "/var/lib/docker/containers:/host/var/lib/docker/containers:ro");
     assertThat(DeployFiles.texts(agent.get("security_opt"))).contains("no-new-privileges:true");
     assertThat(agent.path("read_only").asBoolean()).isTrue();
     // Its state (sequence, spool) on a volume, so it survives the container.

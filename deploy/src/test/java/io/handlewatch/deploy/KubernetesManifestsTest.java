@@ -85,16 +85,38 @@ class KubernetesManifestsTest {
   }
 
   @Test
-  void agentHasTwoCapabilitiesAndNothingElse() {
+  void agentHasThreeCapabilitiesAndNothingElse() {
     JsonNode sc = container(pod("DaemonSet", "handlewatch-agent"), "agent").get("securityContext");
     assertThat(sc.path("privileged").asBoolean(false)).isFalse();
     assertThat(sc.path("allowPrivilegeEscalation").asBoolean(true)).isFalse();
     assertThat(sc.path("readOnlyRootFilesystem").asBoolean()).isTrue();
     assertThat(DeployFiles.texts(sc.path("capabilities").path("drop"))).containsExactly("ALL");
-    // SETUID and SETGID only let the entrypoint switch to uid 65532 keeping the other two
-    // (UnprivilegedAgentIT runs that entrypoint): the agent process itself is not root.
+    // SETUID and SETGID only let the entrypoint switch to uid 65532 keeping the other three
+    // (UnprivilegedAgentIT runs that entrypoint): the agent process itself is not root. SYS_ADMIN
+    // is for setns into the pods' network namespaces.
     assertThat(DeployFiles.texts(sc.path("capabilities").path("add")))
-        .containsExactlyInAnyOrder("SYS_PTRACE", "DAC_READ_SEARCH", "SETUID", "SETGID");
+        .containsExactlyInAnyOrder(
+            "SYS_PTRACE", "DAC_READ_SEARCH", "SYS_ADMIN", "SETUID", "SETGID");
+  }
+
+  @Test
+  void agentSeesEveryNamespaceAndWhoOwnsItReadOnly() {
+    JsonNode pod = pod("DaemonSet", "handlewatch-agent");
+    JsonNode agent = container(pod, "agent");
+    assertThat(DeployFiles.texts(agent.get("args"))).containsSequence("--host-root", "/host");
+    for (String host :
+        List.of(
+            "/run/netns",
+            "/run/containerd/io.containerd.runtime.v2.task",
+            "/run/containers/storage/overlay-containers",
+            "/var/lib/kubelet/pods")) {
+      JsonNode m = mount(agent, "/host" + host);
+      assertThat(m.path("readOnly").asBoolean()).as(host).isTrue();
+      // Namespaces and pods made after the agent started must show up inside it.
+      assertThat(m.path("mountPropagation").asText()).as(host).isEqualTo("HostToContainer");
+      assertThat(volume(pod, m.get("name").asText()).path("hostPath").path("path").asText())
+          .isEqualTo(host);
+    }
   }
 
   @Test

@@ -87,6 +87,79 @@ final class SamplingOptions {
       description = "Re-read every process's fd links every N samples. Default: ${DEFAULT-VALUE}.")
   int fullRescanEvery;
 
+  @Option(
+      names = "--label",
+      paramLabel = "KEY=VALUE",
+      split = ",",
+      description =
+          "A host label sent with every report, stored as a tag and put on every page (repeatable,"
+              + " or comma-separated; in the config file: label=env=prod,cluster=eu-1). For the"
+              + " few slow-changing facts pages are routed by: env, cluster, role.")
+  java.util.Map<String, String> labels = new java.util.LinkedHashMap<>();
+
+  @Option(
+      names = "--namespaces",
+      defaultValue = "all",
+      paramLabel = "all|own",
+      description =
+          "Count the sockets of every network namespace of the host (containers, pods, ip netns),"
+              + " or of the agent's own only. Default: ${DEFAULT-VALUE}.")
+  String namespaces;
+
+  @Option(
+      names = "--host-root",
+      paramLabel = "DIR",
+      defaultValue = "/",
+      description =
+          "Where the host's files are seen: run/netns, the container runtimes' state"
+              + " (run/containerd, run/containers/storage, var/lib/docker/containers) and the"
+              + " kubelet's var/lib/kubelet/pods are read under it. Default: ${DEFAULT-VALUE}.")
+  Path hostRoot;
+
+  /** Label names the collector and Alertmanager use themselves, so a host label may not. */
+  static final java.util.Set<String> RESERVED_LABELS =
+      java.util.Set.of(
+          "host",
+          "alertname",
+          "severity",
+          "kind",
+          "subject",
+          "namespace",
+          "pod",
+          "container",
+          "unit",
+          "pid",
+          "comm",
+          "remote",
+          "name");
+
+  static final int MAX_LABELS = 16;
+
+  /** The labels, checked; the message names what is wrong. */
+  static java.util.Map<String, String> checkLabels(java.util.Map<String, String> labels) {
+    if (labels.size() > MAX_LABELS) {
+      throw new IllegalArgumentException(
+          "--label: at most " + MAX_LABELS + " labels, got " + labels.size());
+    }
+    for (var e : labels.entrySet()) {
+      String k = e.getKey();
+      if (!k.matches("[a-zA-Z_][a-zA-Z0-9_]{0,62}")) {
+        throw new IllegalArgumentException(
+            "--label " + k + ": a label name is a letter or _ then letters, digits or _");
+      }
+      if (RESERVED_LABELS.contains(k) || k.startsWith("__")) {
+        throw new IllegalArgumentException(
+            "--label " + k + ": reserved (the collector sets it itself)");
+      }
+      String v = e.getValue();
+      if (v == null || v.isBlank() || v.length() > 128 || v.chars().anyMatch(c -> c < 0x20)) {
+        throw new IllegalArgumentException(
+            "--label " + k + ": the value must be 1 to 128 printable characters");
+      }
+    }
+    return labels;
+  }
+
   /** A sampler for these options; a bad option is reported by name. */
   Sampler sampler(CommandSpec spec) {
     if (!Files.isDirectory(procRoot)) {
@@ -104,7 +177,10 @@ final class SamplingOptions {
               fullRescanEvery,
               host,
               machineId,
-              commandLines);
+              commandLines,
+              namespacesFlag(),
+              hostRoot,
+              checkLabels(labels));
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }
@@ -114,6 +190,15 @@ final class SamplingOptions {
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }
+  }
+
+  private boolean namespacesFlag() {
+    return switch (namespaces) {
+      case "all" -> true;
+      case "own" -> false;
+      default ->
+          throw new IllegalArgumentException("--namespaces: all or own, got '" + namespaces + "'");
+    };
   }
 
   private List<SocketTable> socketTables(ProcFs fs) {

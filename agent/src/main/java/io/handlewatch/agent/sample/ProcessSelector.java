@@ -1,8 +1,10 @@
 package io.handlewatch.agent.sample;
 
 import io.handlewatch.agent.source.LimitsParser;
+import io.handlewatch.agent.source.NetNamespaces;
 import io.handlewatch.agent.source.Problems;
 import io.handlewatch.agent.source.ProcFs;
+import io.handlewatch.agent.source.ProcessIdentities;
 import io.handlewatch.agent.source.ProcessTable;
 import io.handlewatch.agent.source.SourceErrors;
 import io.handlewatch.agent.source.TcpState;
@@ -26,9 +28,16 @@ final class ProcessSelector {
   private final int topProcesses;
   private final int topEndpoints;
   private final CommandLines commandLines;
+  private final ProcessIdentities identities;
 
-  ProcessSelector(ProcFs fs, int topProcesses, int topEndpoints, CommandLines commandLines) {
+  ProcessSelector(
+      ProcFs fs,
+      int topProcesses,
+      int topEndpoints,
+      CommandLines commandLines,
+      ProcessIdentities identities) {
     this.fs = fs;
+    this.identities = identities;
     this.topProcesses = topProcesses;
     this.topEndpoints = topEndpoints;
     this.commandLines = commandLines;
@@ -111,6 +120,14 @@ final class ProcessSelector {
     String cmdline = cmdline(p.pid(), problems);
     if (cmdline != null) {
       b.setCmdline(cmdline);
+    }
+    ProcessIdentities.Identity id = identities.read(p.pid(), problems);
+    if (id != null) {
+      b.setIdentity(Identities.toProto(id));
+    }
+    long netns = NetNamespaces.inodeOf(fs, p.pid(), problems);
+    if (netns > 0) {
+      b.setNetns(netns);
     }
     return b.build();
   }

@@ -15,6 +15,10 @@ import java.util.Objects;
  * @param hostname host name to report instead of the kernel's, or null
  * @param machineIdFile where the machine id is, or null to report none
  * @param commandLines how much of each reported process's command line to include
+ * @param namespaces count every network namespace of the host, not only the agent's own
+ * @param hostRoot where the host's file system is seen ({@code /} normally): {@code run/netns}, the
+ *     container runtimes' state directories and the kubelet's pod directory are under it
+ * @param labels the operator's host labels (env, cluster, role...), sent with every report
  */
 public record SampleOptions(
     int topProcesses,
@@ -24,7 +28,34 @@ public record SampleOptions(
     int fullRescanEvery,
     String hostname,
     Path machineIdFile,
-    CommandLines commandLines) {
+    CommandLines commandLines,
+    boolean namespaces,
+    Path hostRoot,
+    java.util.Map<String, String> labels) {
+
+  /** Options as before namespaces and labels: every namespace, host root {@code /}, no labels. */
+  public SampleOptions(
+      int topProcesses,
+      int topEndpoints,
+      boolean tcpOnly,
+      List<String> extraSysctls,
+      int fullRescanEvery,
+      String hostname,
+      Path machineIdFile,
+      CommandLines commandLines) {
+    this(
+        topProcesses,
+        topEndpoints,
+        tcpOnly,
+        extraSysctls,
+        fullRescanEvery,
+        hostname,
+        machineIdFile,
+        commandLines,
+        true,
+        Path.of("/"),
+        java.util.Map.of());
+  }
 
   public SampleOptions {
     if (topProcesses < 1) {
@@ -39,6 +70,45 @@ public record SampleOptions(
     }
     extraSysctls = List.copyOf(extraSysctls);
     Objects.requireNonNull(commandLines, "commandLines");
+    Objects.requireNonNull(hostRoot, "hostRoot");
+    labels = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(labels));
+  }
+
+  /** {@code ip netns} keeps named namespaces here. */
+  public Path netnsDir() {
+    return hostRoot.resolve("run/netns");
+  }
+
+  /** These options with other host labels. */
+  public SampleOptions withLabels(java.util.Map<String, String> newLabels) {
+    return new SampleOptions(
+        topProcesses,
+        topEndpoints,
+        tcpOnly,
+        extraSysctls,
+        fullRescanEvery,
+        hostname,
+        machineIdFile,
+        commandLines,
+        namespaces,
+        hostRoot,
+        newLabels);
+  }
+
+  /** These options with namespaces on or off and another host root. */
+  public SampleOptions withNamespaces(boolean all, Path root) {
+    return new SampleOptions(
+        topProcesses,
+        topEndpoints,
+        tcpOnly,
+        extraSysctls,
+        fullRescanEvery,
+        hostname,
+        machineIdFile,
+        commandLines,
+        all,
+        root,
+        labels);
   }
 
   /**

@@ -62,6 +62,55 @@ public final class SampleText {
       sum += total[i];
     }
     out.append(String.format("  %-14s %10s%n%n", "all", n(sum)));
+    namespaces(s, out);
+  }
+
+  /** Namespaces shown, at most; the rest are counted. */
+  static final int MAX_NAMESPACES_SHOWN = 30;
+
+  private static void namespaces(HostSample s, StringBuilder out) {
+    var all = s.getTcp().getNamespacesList();
+    if (all.size() <= 1) {
+      return;
+    }
+    out.append(
+        String.format(
+            "Network namespaces: %d (%s through /proc/PID/net, %s not counted)%n",
+            all.size(),
+            n(s.getTcp().getNamespacesProcFallback()),
+            n(s.getTcp().getNamespacesFailed())));
+    out.append(
+        String.format(
+            "  %-12s %7s %7s %7s %7s %7s  %s%n",
+            "INODE", "PROCS", "ESTAB", "CL_WAIT", "T_WAIT", "LISTEN", "WHO"));
+    for (int i = 0; i < Math.min(all.size(), MAX_NAMESPACES_SHOWN); i++) {
+      var ns = all.get(i);
+      String who =
+          ns.getHost()
+              ? "host (the agent's own)"
+              : (ns.hasName() ? "netns " + ns.getName() + " " : "")
+                  + (ns.hasOwner() ? Identities.describe(ns.getOwner()) : "")
+                  + (ns.hasPid() ? " pid " + ns.getPid() : "");
+      TcpStateCounts c = ns.getCounts();
+      boolean k = ns.hasCounts();
+      out.append(
+          String.format(
+              "  %-12d %7d %7s %7s %7s %7s  %s%s%n",
+              ns.getInode(),
+              ns.getProcesses(),
+              k ? n(c.getEstablished()) : "?",
+              k ? n(c.getCloseWait()) : "?",
+              k ? n(c.getTimeWait()) : "?",
+              k ? n(c.getListen()) : "?",
+              who.strip(),
+              ns.getReader() == io.handlewatch.proto.v1.TcpReader.TCP_READER_PROC
+                  ? " (via /proc)"
+                  : ""));
+    }
+    if (all.size() > MAX_NAMESPACES_SHOWN) {
+      out.append("  ... and ").append(all.size() - MAX_NAMESPACES_SHOWN).append(" more\n");
+    }
+    out.append('\n');
   }
 
   /** Counts in state order: index i holds state i + 1 (ESTABLISHED first). */
@@ -133,6 +182,12 @@ public final class SampleText {
               p.hasSockets() ? n(p.getSockets().getCloseWait()) : "?",
               p.hasSockets() ? n(p.getSockets().getListen()) : "?",
               p.hasCmdline() ? abbreviate(p.getCmdline(), 60) : ""));
+      if (p.hasIdentity()
+          && (p.getIdentity().hasContainerId()
+              || p.getIdentity().hasPodUid()
+              || p.getIdentity().hasSystemdUnit())) {
+        out.append("          in ").append(Identities.describe(p.getIdentity())).append('\n');
+      }
       if (p.getCloseWaitPeersCount() > 0) {
         out.append("          CLOSE_WAIT to ")
             .append(

@@ -1,9 +1,14 @@
 package io.handlewatch.agent.sample;
 
+import io.handlewatch.agent.source.ContainerNames;
 import io.handlewatch.agent.source.FileHandlesSource;
+import io.handlewatch.agent.source.NamespaceEntry;
+import io.handlewatch.agent.source.NetNamespaces;
 import io.handlewatch.agent.source.Problems;
 import io.handlewatch.agent.source.ProcFs;
+import io.handlewatch.agent.source.ProcNetTcpSocketTable;
 import io.handlewatch.agent.source.ProcSource;
+import io.handlewatch.agent.source.ProcessIdentities;
 import io.handlewatch.agent.source.ProcessTable;
 import io.handlewatch.agent.source.SocketTable;
 import io.handlewatch.agent.source.SockstatSource;
@@ -13,6 +18,7 @@ import io.handlewatch.agent.source.TcpState;
 import io.handlewatch.proto.v1.AgentHealth;
 import io.handlewatch.proto.v1.EndpointCount;
 import io.handlewatch.proto.v1.HostSample;
+import io.handlewatch.proto.v1.NamespaceSockets;
 import io.handlewatch.proto.v1.PortPressure;
 import io.handlewatch.proto.v1.PortPressureEntry;
 import io.handlewatch.proto.v1.ProcessWalk;
@@ -20,6 +26,7 @@ import io.handlewatch.proto.v1.Sockstat;
 import io.handlewatch.proto.v1.SourceRun;
 import io.handlewatch.proto.v1.SourceStatus;
 import io.handlewatch.proto.v1.Sysctl;
+import io.handlewatch.proto.v1.TcpReader;
 import io.handlewatch.proto.v1.TcpSockets;
 import io.handlewatch.proto.v1.TcpStateCounts;
 import java.lang.management.ManagementFactory;
@@ -47,6 +54,12 @@ public final class Sampler {
   private final ProcessTable processTable;
   private final HostIdentityReader identity;
   private final Clock clock;
+  // Null when namespaces are off or /proc is a fixture copy: only the agent's namespace is read.
+  private final NetNamespaces netNamespaces;
+  private final NamespaceEntry entry;
+  private boolean setnsDenied;
+  private long otherThreadsCpuNanos;
+  private final ProcessIdentities identities;
 
   /**
    * @param socketTables TCP readers in order of preference: the first that works is used
@@ -64,18 +77,27 @@ public final class Sampler {
     this.fileHandles = new FileHandlesSource(fs);
     this.processTable = new ProcessTable(fs, options.fullRescanEvery());
     this.identity = new HostIdentityReader(fs, options.hostname(), options.machineIdFile());
+    this.identities = new ProcessIdentities(fs, new ContainerNames(options.hostRoot()));
+    boolean namespaces = options.namespaces() && fs.isProcfs();
+    this.netNamespaces = namespaces ? new NetNamespaces(fs, options.netnsDir()) : null;
+    this.entry = namespaces && NamespaceEntry.available() ? new NamespaceEntry() : null;
   }
 
   public HostSample sample() {
     long wall0 = System.nanoTime();
     long cpu0 = THREADS.getCurrentThreadCpuTime();
+    otherThreadsCpuNanos = 0;
     HostSample.Builder sample = HostSample.newBuilder();
     AgentHealth.Builder health = AgentHealth.newBuilder();
     sample.setTime(Times.toProto(clock.instant()));
-    sample.setHost(identity.read());
+    sample.setHost(identity.read().toBuilder().putAllLabels(options.labels()));
+    identities.startSample();
 
+    List<NetNamespaces.NetNamespace> namespaces =
+        netNamespaces == null ? null : run("netns", health, netNamespaces).orElse(null);
     if (options.tcpOnly()) {
-      run("tcp", health, p -> census(null, null, p)).ifPresent(c -> sample.setTcp(tcpSockets(c)));
+      run("tcp", health, p -> census(null, null, namespaces, p))
+          .ifPresent(c -> sample.setTcp(tcpSockets(c)));
     } else {
       List<Sysctl> values = run("sysctl", health, sysctls).orElse(List.of());
       sample.addAllSysctls(values);
@@ -93,7 +115,7 @@ public final class Sampler {
                 if (range == null) {
                   p.note("no usable net.ipv4.ip_local_port_range: port pressure left out");
                 }
-                return census(walk.orElse(null), range, p);
+                return census(walk.orElse(null), range, namespaces, p);
               });
       census.ifPresent(c -> sample.setTcp(tcpSockets(c)));
       if (walk.isPresent()) {
@@ -123,7 +145,11 @@ public final class Sampler {
         }
         ProcessSelector selector =
             new ProcessSelector(
-                fs, options.topProcesses(), options.topEndpoints(), options.commandLines());
+                fs,
+                options.topProcesses(),
+                options.topEndpoints(),
+                options.commandLines(),
+                identities);
         run("select", health, p -> selector.select(w, c, socketsKnown, p))
             .ifPresent(sample::addAllProcesses);
         ProcessWalk.Builder pw = processWalk(w, c).toBuilder();
@@ -138,17 +164,37 @@ public final class Sampler {
     }
 
     health.setWallMicros((System.nanoTime() - wall0) / 1000);
-    health.setCpuMicros(Math.max(0, THREADS.getCurrentThreadCpuTime() - cpu0) / 1000);
+    health.setCpuMicros(
+        (Math.max(0, THREADS.getCurrentThreadCpuTime() - cpu0) + otherThreadsCpuNanos) / 1000);
     SelfStatus.rssBytes().ifPresent(health::setRssBytes);
     sample.setHealth(health);
     return sample.build();
   }
 
-  private TcpCensus census(ProcessTable.Walk walk, int[] range, Problems problems)
+  private TcpCensus census(
+      ProcessTable.Walk walk,
+      int[] range,
+      List<NetNamespaces.NetNamespace> namespaces,
+      Problems problems)
       throws Exception {
+    TcpCensus census =
+        hostCensus(walk, range, namespaces == null ? null : new long[TcpState.MAX + 1], problems);
+    if (namespaces != null) {
+      otherNamespaces(census, namespaces, problems);
+    }
+    return census;
+  }
+
+  /** The agent's own namespace, through the readers in order of preference. */
+  private TcpCensus hostCensus(
+      ProcessTable.Walk walk, int[] range, long[] hostCounts, Problems problems) throws Exception {
     Exception first = null;
     for (SocketTable table : socketTables) {
       TcpCensus census = new TcpCensus(walk, range);
+      if (hostCounts != null) {
+        java.util.Arrays.fill(hostCounts, 0);
+        census.enterNamespace(true, hostCounts);
+      }
       try {
         table.forEach(census, problems);
         if (first != null) {
@@ -158,6 +204,13 @@ public final class Sampler {
           problems.skip(census.unknownState, "sockets in a state this build does not know");
         }
         census.reader = table.kind();
+        if (hostCounts != null) {
+          census.namespaces.add(
+              NamespaceSockets.newBuilder()
+                  .setHost(true)
+                  .setReader(table.kind())
+                  .setCounts(TcpState.toProto(hostCounts)));
+        }
         return census;
       } catch (Exception e) {
         if (first == null) {
@@ -167,6 +220,83 @@ public final class Sampler {
       }
     }
     throw first;
+  }
+
+  /**
+   * Every namespace but the agent's own: entered with setns and dumped with netlink, or, where the
+   * agent may not enter, read through /proc/PID/net/tcp{,6} of a member. A namespace that cannot be
+   * read either way is counted as failed and its sockets are missing from the totals.
+   */
+  private void otherNamespaces(
+      TcpCensus census, List<NetNamespaces.NetNamespace> namespaces, Problems problems) {
+    NamespaceSockets.Builder host = census.namespaces.get(0);
+    for (NetNamespaces.NetNamespace ns : namespaces) {
+      if (ns.host()) {
+        host.setInode(ns.inode()).setProcesses(ns.processes());
+        if (ns.name() != null) host.setName(ns.name());
+        if (ns.pid() > 0) host.setPid(ns.pid());
+        continue;
+      }
+      NamespaceSockets.Builder b =
+          NamespaceSockets.newBuilder().setInode(ns.inode()).setProcesses(ns.processes());
+      if (ns.name() != null) b.setName(ns.name());
+      if (ns.pid() > 0) {
+        b.setPid(ns.pid());
+        ProcessIdentities.Identity id = identities.read(ns.pid(), problems);
+        if (id != null) b.setOwner(Identities.toProto(id));
+      }
+      census.namespaces.add(b);
+      long[] counts = new long[TcpState.MAX + 1];
+      census.enterNamespace(false, counts);
+      long[] seen = {0};
+      SocketTable.SocketVisitor counting =
+          e -> {
+            seen[0]++;
+            census.socket(e);
+          };
+      String where = ns.name() != null ? "namespace " + ns.name() : "namespace " + ns.inode();
+      try {
+        if (!setnsDenied && entry != null) {
+          try {
+            entry.dump(ns.path(), ns.inode(), counting, problems);
+            b.setReader(TcpReader.TCP_READER_NETLINK).setCounts(TcpState.toProto(counts));
+            continue;
+          } catch (NamespaceEntry.Denied d) {
+            if (d.bySetns()) {
+              setnsDenied = true;
+              problems.note(
+                  "cannot enter network namespaces ("
+                      + d.getMessage()
+                      + "): counting them through /proc/PID/net/tcp of one member each");
+            } else {
+              problems.note(where + ": " + d.getMessage() + "; using /proc/PID/net/tcp");
+            }
+          } catch (java.io.IOException e) {
+            if (seen[0] > 0) {
+              throw e; // partial counts would be wrong counts
+            }
+            problems.note(where + ": " + SourceErrors.describe(e) + "; using /proc/PID/net/tcp");
+          }
+        }
+        if (ns.pid() <= 0) {
+          throw new java.io.IOException("no process lives in it to read /proc/PID/net/tcp through");
+        }
+        new ProcNetTcpSocketTable(fs.path(Integer.toString(ns.pid()))).forEach(counting, problems);
+        census.namespacesProcFallback++;
+        b.setReader(TcpReader.TCP_READER_PROC).setCounts(TcpState.toProto(counts));
+      } catch (java.io.IOException | RuntimeException e) {
+        census.namespacesFailed++;
+        problems.skip(
+            where
+                + " not counted"
+                + (seen[0] > 0
+                    ? " (" + seen[0] + " sockets read before it failed are in the totals)"
+                    : "")
+                + ": "
+                + SourceErrors.describe(e));
+      }
+    }
+    census.enterNamespace(true, null);
   }
 
   private static TcpSockets tcpSockets(TcpCensus c) {
@@ -179,6 +309,9 @@ public final class Sampler {
         .setIpv4(TcpState.toProto(c.ipv4))
         .setIpv6(TcpState.toProto(c.ipv6))
         .setTotal(TcpState.toProto(total))
+        .addAllNamespaces(c.namespaces.stream().map(NamespaceSockets.Builder::build).toList())
+        .setNamespacesProcFallback(c.namespacesProcFallback)
+        .setNamespacesFailed(c.namespacesFailed)
         .build();
   }
 
@@ -222,11 +355,15 @@ public final class Sampler {
     } catch (Exception e) {
       failure = e;
     }
+    // Namespace dumps run on their own thread: their CPU is added to the source that ran them.
+    long elsewhere = entry == null ? 0 : entry.drainCpuNanos();
+    otherThreadsCpuNanos += elsewhere;
     SourceRun.Builder run =
         SourceRun.newBuilder()
             .setSource(name)
             .setWallMicros((System.nanoTime() - wall0) / 1000)
-            .setCpuMicros(Math.max(0, THREADS.getCurrentThreadCpuTime() - cpu0) / 1000)
+            .setCpuMicros(
+                (Math.max(0, THREADS.getCurrentThreadCpuTime() - cpu0) + elsewhere) / 1000)
             .addAllErrors(problems.reasons())
             .setSkipped(problems.skipped());
     if (failure != null) {

@@ -39,6 +39,14 @@ final class TcpCensus implements SocketTable.SocketVisitor {
   long unresolvedDropped;
   io.handlewatch.proto.v1.TcpReader reader;
 
+  /** Per-namespace counts, the host's first; empty when only the agent's namespace was read. */
+  final List<io.handlewatch.proto.v1.NamespaceSockets.Builder> namespaces = new ArrayList<>();
+
+  long namespacesProcFallback;
+  long namespacesFailed;
+  private boolean inHostNamespace = true;
+  private long[] namespaceCounts;
+
   record Unresolved(long inode, SocketEntry entry) {}
 
   /**
@@ -60,9 +68,15 @@ final class TcpCensus implements SocketTable.SocketVisitor {
       return;
     }
     (s.family() == SocketEntry.AF_INET ? ipv4 : ipv6)[state]++;
+    if (namespaceCounts != null) {
+      namespaceCounts[state]++;
+    }
 
     int lp = s.localPort();
-    if (state == TcpState.LISTEN) {
+    if (!inHostNamespace) {
+      // Ports are per namespace: a pod's ephemeral ports do not use up the host's, and the host's
+      // listeners say nothing about a pod's. Port pressure stays the host namespace's.
+    } else if (state == TcpState.LISTEN) {
       listeningPorts.set(lp);
     } else if (lp >= rangeLow
         && lp <= rangeHigh
@@ -90,6 +104,15 @@ final class TcpCensus implements SocketTable.SocketVisitor {
       return;
     }
     attribute(owner, s);
+  }
+
+  /**
+   * Sockets from now on belong to a namespace whose per-state counts go to {@code counts}; {@code
+   * host} says whether it is the agent's own.
+   */
+  void enterNamespace(boolean host, long[] counts) {
+    inHostNamespace = host;
+    namespaceCounts = counts;
   }
 
   /** Attributes the CLOSE_WAIT sockets left unresolved, after the walk was refreshed. */

@@ -48,6 +48,24 @@ class RunCommandTest {
   }
 
   @Test
+  void labelsComeFromTheConfigFileToo(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("agent.properties");
+    Files.writeString(f, "collector=10.0.0.5:9400\nlabel=env=prod,cluster=eu-1\n");
+    var parsed = AgentMain.commandLine();
+    parsed.getSubcommands().get("run").setOverwrittenOptionsAllowed(true);
+    RunCommand run =
+        (RunCommand)
+            parsed
+                .parseArgs(expand("run", "--config", f.toString(), "--label", "role=db"))
+                .subcommand()
+                .commandSpec()
+                .userObject();
+    assertThat(run.sampling.labels)
+        .containsExactlyInAnyOrderEntriesOf(
+            java.util.Map.of("env", "prod", "cluster", "eu-1", "role", "db"));
+  }
+
+  @Test
   void anUnknownConfigKeyIsNamed(@TempDir Path dir) throws Exception {
     Path f = dir.resolve("agent.properties");
     Files.writeString(f, "collector=10.0.0.5:9400\nintervall=30s\n");

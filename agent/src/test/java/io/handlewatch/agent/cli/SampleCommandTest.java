@@ -107,4 +107,40 @@ class SampleCommandTest {
     assertThat(reader.exit()).isEqualTo(2);
     assertThat(reader.err()).contains("--tcp-reader");
   }
+
+  @Test
+  void labelsTravelWithTheSampleRepeatableOrCommaSeparated() throws Exception {
+    Run r =
+        run(
+            "sample",
+            "--json",
+            "--proc-root",
+            EDGE,
+            "--label",
+            "env=prod",
+            "--label",
+            "cluster=eu-1,role=db");
+    assertThat(r.exit()).as(r.err()).isZero();
+    HostSample.Builder b = HostSample.newBuilder();
+    JsonFormat.parser().merge(r.out(), b);
+    assertThat(b.getHost().getLabelsMap())
+        .containsExactlyInAnyOrderEntriesOf(
+            java.util.Map.of("env", "prod", "cluster", "eu-1", "role", "db"));
+  }
+
+  @Test
+  void badLabelsStopStartUpNamingTheLabel() {
+    Run reserved = run("sample", "--proc-root", EDGE, "--label", "namespace=x");
+    assertThat(reserved.exit()).isEqualTo(2);
+    assertThat(reserved.err()).contains("--label namespace").contains("reserved");
+    Run badName = run("sample", "--proc-root", EDGE, "--label", "1env=x");
+    assertThat(badName.exit()).isEqualTo(2);
+    assertThat(badName.err()).contains("--label 1env");
+    Run empty = run("sample", "--proc-root", EDGE, "--label", "env=");
+    assertThat(empty.exit()).isEqualTo(2);
+    assertThat(empty.err()).contains("--label env");
+    Run ns = run("sample", "--proc-root", EDGE, "--namespaces", "some");
+    assertThat(ns.exit()).isEqualTo(2);
+    assertThat(ns.err()).contains("--namespaces");
+  }
 }

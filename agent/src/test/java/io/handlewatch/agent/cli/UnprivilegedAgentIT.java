@@ -26,10 +26,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The agent as production runs it: its own unprivileged user with exactly CAP_SYS_PTRACE and
- * CAP_DAC_READ_SEARCH, granted the way the container image does it (deploy/docker/agent-entrypoint,
- * setpriv with ambient capabilities; the systemd unit's AmbientCapabilities= does the same). With
- * them it reads a root-owned process's fd table and attributes its CLOSE_WAIT sockets; without them
- * it still reports every system-wide figure, counts the process as unreadable, and exits 0.
+ * CAP_DAC_READ_SEARCH (and CAP_SYS_ADMIN, for setns, where the container was given it), granted the
+ * way the container image does it (deploy/docker/agent-entrypoint, setpriv with ambient
+ * capabilities; the systemd unit's AmbientCapabilities= does the same). With them it reads a
+ * root-owned process's fd table and attributes its CLOSE_WAIT sockets; without them it still
+ * reports every system-wide figure, counts the process as unreadable, and exits 0.
  */
 class UnprivilegedAgentIT {
   static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
@@ -82,11 +83,37 @@ class UnprivilegedAgentIT {
   }
 
   @Test
-  void theEntrypointLeavesTheAgentItsOwnUserAndExactlyTwoCapabilities() throws Exception {
+  void theEntrypointLeavesTheAgentItsOwnUserAndItsThreeCapabilities() throws Exception {
+    Map<String, String> status = entrypointStatus(List.of());
+    long threeCaps = (1L << 2) | (1L << 19) | (1L << 21); // + CAP_SYS_ADMIN, for setns
+    assertThat(Long.parseLong(status.get("CapEff"), 16)).isEqualTo(threeCaps);
+    assertThat(Long.parseLong(status.get("CapPrm"), 16)).isEqualTo(threeCaps);
+    assertThat(Long.parseLong(status.get("CapAmb"), 16)).isEqualTo(threeCaps);
+  }
+
+  @Test
+  void aContainerWithoutSysAdminStillStartsWithTheTwo() throws Exception {
+    // The container runtime granted no SYS_ADMIN: the entrypoint must not ask for it.
+    Map<String, String> status =
+        entrypointStatus(
+            List.of(
+                "setpriv",
+                "--inh-caps=-sys_admin",
+                "--ambient-caps=-sys_admin",
+                "--bounding-set=-sys_admin"));
+    long twoCaps = (1L << 2) | (1L << 19); // CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE
+    assertThat(Long.parseLong(status.get("CapEff"), 16)).isEqualTo(twoCaps);
+    assertThat(Long.parseLong(status.get("CapAmb"), 16)).isEqualTo(twoCaps);
+  }
+
+  /** /proc/self/status of what the entrypoint starts, started through {@code prefix}. */
+  static Map<String, String> entrypointStatus(List<String> prefix) throws Exception {
     // The entrypoint execs whatever HANDLEWATCH_AGENT names: here grep, to read its own status.
+    List<String> cmd = new ArrayList<>(prefix);
+    cmd.add(ENTRYPOINT.toString());
     AgentLauncherIT.Result r =
         run(
-            List.of(ENTRYPOINT.toString()),
+            cmd,
             Map.of("HANDLEWATCH_AGENT", "/usr/bin/grep"),
             "-E",
             "^(Uid|Gid|Groups|CapEff|CapPrm|CapAmb|NoNewPrivs):",
@@ -97,11 +124,8 @@ class UnprivilegedAgentIT {
     assertThat(status.get("Uid")).startsWith(AGENT_UID + "\t" + AGENT_UID);
     assertThat(status.get("Gid")).startsWith(AGENT_UID + "\t" + AGENT_UID);
     assertThat(status.get("Groups")).isEmpty();
-    long twoCaps = (1L << 2) | (1L << 19); // CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE
-    assertThat(Long.parseLong(status.get("CapEff"), 16)).isEqualTo(twoCaps);
-    assertThat(Long.parseLong(status.get("CapPrm"), 16)).isEqualTo(twoCaps);
-    assertThat(Long.parseLong(status.get("CapAmb"), 16)).isEqualTo(twoCaps);
     assertThat(status.get("NoNewPrivs")).isEqualTo("1");
+    return status;
   }
 
   @Test

@@ -29,10 +29,19 @@ public final class SsSnapshot {
   private SsSnapshot() {}
 
   public static List<Line> tan() throws IOException, InterruptedException {
-    Process p = new ProcessBuilder("ss", "-tan").redirectErrorStream(true).start();
+    return run(List.of("ss", "-tan"));
+  }
+
+  /** {@code ip netns exec NS ss -tan}: the sockets of one named network namespace. */
+  public static List<Line> tanIn(String namespace) throws IOException, InterruptedException {
+    return run(List.of("ip", "netns", "exec", namespace, "ss", "-tan"));
+  }
+
+  private static List<Line> run(List<String> cmd) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      throw new IOException("ss -tan failed: " + out);
+      throw new IOException(String.join(" ", cmd) + " failed: " + out);
     }
     return out.lines()
         .skip(1)

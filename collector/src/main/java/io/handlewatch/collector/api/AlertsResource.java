@@ -8,7 +8,10 @@ import jakarta.ws.rs.core.MediaType;
 import java.util.Comparator;
 import java.util.List;
 
-/** {@code /api/v1/alerts}: alerts firing now, fleet-wide, optionally for one host. */
+/**
+ * {@code /api/v1/alerts}: alerts firing now, fleet-wide, optionally for one host, Kubernetes
+ * namespace, pod, systemd unit or host label.
+ */
 @Path("/v1/alerts")
 @Produces(MediaType.APPLICATION_JSON)
 public final class AlertsResource {
@@ -22,10 +25,17 @@ public final class AlertsResource {
   public record Alerts(int total, List<AlertView> alerts) {}
 
   @GET
-  public Alerts alerts(@QueryParam("host") String host) {
+  public Alerts alerts(
+      @QueryParam("host") String host,
+      @QueryParam("namespace") String namespace,
+      @QueryParam("pod") String pod,
+      @QueryParam("unit") String unit,
+      @QueryParam("label") List<String> label) {
+    OwnerFilter owners = OwnerFilter.parse(namespace, pod, unit, label);
     List<AlertView> alerts =
         detection.activeAlerts().stream()
             .filter(a -> host == null || host.isBlank() || host.equals(a.host()))
+            .filter(owners::matches)
             .map(AlertView::of)
             .sorted(Comparator.comparing(AlertView::startsAt).thenComparing(AlertView::dedupKey))
             .toList();

@@ -20,6 +20,10 @@ import java.util.Map;
  * @param alerts alerts firing for this host
  * @param sysctlFindings every sysctl finding of the host
  * @param processWalk how complete the process walk was (unreadable processes, unattributed sockets)
+ * @param owners the reported processes grouped by who owns them (pod, container, systemd unit),
+ *     most CLOSE_WAIT first
+ * @param namespaces the host's network namespaces with their socket counts, the host's own first;
+ *     absent from agents that count their own namespace only
  * @param sample the latest sample, as protobuf JSON (handlewatch.v1.HostSample)
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
@@ -33,6 +37,8 @@ public record HostDetail(
     List<AlertView> alerts,
     List<SysctlFinding> sysctlFindings,
     JsonNode processWalk,
+    List<OwnerGroups.Group> owners,
+    List<OwnerGroups.Netns> namespaces,
     JsonNode sample) {
 
   /**
@@ -49,6 +55,7 @@ public record HostDetail(
    *     both}
    * @param sockets its TCP sockets by state; absent when its fds could not be read
    * @param closeWaitPeers the remote endpoints its CLOSE_WAIT sockets point at, most first
+   * @param owner who it belongs to (pod, container, systemd unit); absent when not reported
    */
   @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
   @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -62,7 +69,8 @@ public record HostDetail(
       Double usedPercent,
       String selectedBy,
       Map<String, Object> sockets,
-      List<Peer> closeWaitPeers) {}
+      List<Peer> closeWaitPeers,
+      OwnerGroups.Owner owner) {}
 
   /** A remote endpoint and how many sockets point at it. */
   public record Peer(String remote, long count) {}

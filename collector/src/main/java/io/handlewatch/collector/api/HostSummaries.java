@@ -44,12 +44,18 @@ public final class HostSummaries {
 
   /** Every host the store knows, in host-name order. */
   public List<HostSummary> all() {
+    return all(OwnerFilter.NONE);
+  }
+
+  /** The hosts whose latest report matches {@code filter}, in host-name order. */
+  List<HostSummary> all(OwnerFilter filter) {
     Instant now = clock.instant();
     // The alerts are read once for the whole listing, not once per host.
     Map<String, Severity> paged = pagedSeverity(detection.activeAlerts());
     List<HostSummary> out = new ArrayList<>();
     for (HostReport r : store.latestPerHost()) {
-      out.add(of(r, now, paged.get(ReportPoints.hostOf(r))));
+      if (filter.isEmpty() || filter.matches(r))
+        out.add(of(r, now, paged.get(ReportPoints.hostOf(r))));
     }
     return out;
   }
@@ -127,7 +133,10 @@ public final class HostSummaries {
         percent(systemRatio),
         byRatio.map(HostSummaries::offender).orElse(null),
         byCloseWait.map(HostSummaries::offender).orElse(null),
-        s.hasHealth() ? s.getHealth().getDroppedReports() : 0);
+        s.hasHealth() ? s.getHealth().getDroppedReports() : 0,
+        s.getHost().getLabelsCount() == 0
+            ? null
+            : new java.util.TreeMap<>(s.getHost().getLabelsMap()));
   }
 
   /**

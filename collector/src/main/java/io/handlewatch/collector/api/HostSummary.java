@@ -30,6 +30,8 @@ import java.util.Map;
  * @param topOffender the process with the highest fd usage of its soft limit
  * @param topCloseWait the process holding the most CLOSE_WAIT sockets, when any holds one
  * @param droppedReports reports the agent dropped since it started (its queue was full)
+ * @param labels the host's labels (env, cluster, role...) as its agent was given them; absent
+ *     without any
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -51,7 +53,8 @@ public record HostSummary(
     Double fdSystemPercent,
     Offender topOffender,
     Offender topCloseWait,
-    long droppedReports) {
+    long droppedReports,
+    Map<String, String> labels) {
 
   /**
    * The verdict with the nearest ETA.

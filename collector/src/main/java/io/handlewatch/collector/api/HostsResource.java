@@ -57,9 +57,14 @@ public final class HostsResource {
       @QueryParam("status") List<String> status,
       @QueryParam("q") String q,
       @QueryParam("limit") String limit,
-      @QueryParam("offset") String offset) {
-    return FleetQuery.parse(sort, order, status, q, limit, offset, maxPageSize)
-        .apply(summaries.all());
+      @QueryParam("offset") String offset,
+      @QueryParam("namespace") String namespace,
+      @QueryParam("pod") String pod,
+      @QueryParam("unit") String unit,
+      @QueryParam("label") List<String> label) {
+    FleetQuery query = FleetQuery.parse(sort, order, status, q, limit, offset, maxPageSize);
+    OwnerFilter owners = OwnerFilter.parse(namespace, pod, unit, label);
+    return query.apply(summaries.all(owners));
   }
 
   @GET
@@ -97,6 +102,8 @@ public final class HostsResource {
         alerts,
         findings,
         s.hasProcessWalk() ? json(s.getProcessWalk(), host) : null,
+        OwnerGroups.of(s),
+        OwnerGroups.namespaces(s),
         json(s, host));
   }
 
@@ -114,7 +121,8 @@ public final class HostsResource {
         p.hasSockets() ? ReportPoints.tcpFields(p.getSockets()) : null,
         p.getCloseWaitPeersList().stream()
             .map(e -> new HostDetail.Peer(e.getEndpoint(), e.getCount()))
-            .toList());
+            .toList(),
+        p.hasIdentity() ? OwnerGroups.owner(p.getIdentity()) : null);
   }
 
   private static HostDetail.PortPressureView portPressure(HostSample s) {

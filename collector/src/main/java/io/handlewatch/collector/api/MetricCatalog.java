@@ -35,7 +35,7 @@ public final class MetricCatalog {
     add(
         m,
         "process",
-        List.of("pid", "comm"),
+        List.of("pid", "comm", "namespace"),
         "fds",
         "soft_limit",
         "hard_limit",
@@ -44,6 +44,9 @@ public final class MetricCatalog {
         "established",
         "time_wait",
         "start_ticks");
+    List<String> netns = new java.util.ArrayList<>(ReportPoints.TCP_FIELDS);
+    netns.add("namespaces");
+    add(m, "netns", List.of("namespace"), netns.toArray(String[]::new));
     add(m, "close_wait_peer", List.of("pid", "comm", "remote"), "count");
     add(m, "port_pressure", List.of("remote"), "in_use", "time_wait", "range_size");
     add(m, "sysctl", List.of("name"), "numeric");
@@ -73,6 +76,6 @@ public final class MetricCatalog {
 
   /** Every tag any metric can be narrowed by. */
   public static List<String> allTags() {
-    return List.of("pid", "comm", "remote", "name", "kind", "subject");
+    return List.of("pid", "comm", "remote", "name", "kind", "subject", "namespace");
   }
 }

@@ -275,7 +275,7 @@ final class CloseWaitGrowthDetector {
     String summary =
         w.host
             + ": "
-            + p.subject()
+            + p.who()
             + " holds "
             + count(n)
             + " CLOSE_WAIT sockets"

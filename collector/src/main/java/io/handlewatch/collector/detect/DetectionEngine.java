@@ -124,6 +124,7 @@ public final class DetectionEngine {
     ports.evaluate(w, at, verdicts);
     fold(verdicts);
     continueRestarted(host, at, verdicts);
+    Owners.addHostLabels(verdicts, report.getSample().getHost().getLabelsMap());
     List<Verdict> found = new ArrayList<>();
     findings.evaluate(w, at, found);
     for (FleetDrift.SysctlDrift d : drift.of(host).values()) found.add(driftFinding(w, d, at));

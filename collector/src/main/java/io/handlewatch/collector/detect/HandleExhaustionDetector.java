@@ -52,7 +52,7 @@ final class HandleExhaustionDetector {
       String summary =
           w.host
               + ": "
-              + p.subject()
+              + p.who()
               + " has "
               + count(fds)
               + " fds open of its soft limit "

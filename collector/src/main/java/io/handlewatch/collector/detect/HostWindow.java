@@ -142,6 +142,7 @@ final class HostWindow {
       processes.put(key, w);
     }
     w.comm = p.getComm();
+    w.identity = p.hasIdentity() ? p.getIdentity() : null;
     w.lastMs = Math.max(w.lastMs, timeMs);
     if (p.hasFds()) w.fds.add(bucket, timeMs, p.getFds());
     if (p.hasSoftLimit()) w.softLimit = p.getSoftLimit();

@@ -1,6 +1,7 @@
 package io.handlewatch.collector.detect;
 
 import io.handlewatch.proto.v1.EndpointCount;
+import io.handlewatch.proto.v1.ProcessIdentity;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,7 +49,22 @@ final class ProcessWindow {
     return subject() + "@" + startTicks;
   }
 
+  /** Who it belongs to, from its newest sample; null when the agent did not say. */
+  ProcessIdentity identity;
+
+  /**
+   * The process as a page names it: {@code pod/container (comm[pid])} inside a pod, {@code
+   * container (comm[pid])} in another container, else {@code comm[pid]}.
+   */
+  String who() {
+    String owner = Owners.name(identity);
+    return owner == null ? subject() : owner + " (" + subject() + ")";
+  }
+
   Map<String, String> labels() {
-    return Map.of("pid", Integer.toUnsignedString(pid), "comm", comm);
+    Map<String, String> l = new HashMap<>(Owners.labels(identity));
+    l.put("pid", Integer.toUnsignedString(pid));
+    l.put("comm", comm);
+    return l;
   }
 }

@@ -50,6 +50,12 @@ public class ReportLimits {
   @JsonProperty
   public int maxHealthSources = 64;
 
+  /** Network namespaces per report (a dense Kubernetes node has a few hundred pods). */
+  @Min(1)
+  @Max(100_000)
+  @JsonProperty
+  public int maxNamespaces = 2000;
+
   /** Longest process name accepted (the kernel keeps 15 bytes; longer means forged). */
   @Min(16)
   @Max(4096)

@@ -4,7 +4,9 @@ import com.google.protobuf.Timestamp;
 import io.handlewatch.proto.v1.EndpointCount;
 import io.handlewatch.proto.v1.HostReport;
 import io.handlewatch.proto.v1.HostSample;
+import io.handlewatch.proto.v1.NamespaceSockets;
 import io.handlewatch.proto.v1.PortPressureEntry;
+import io.handlewatch.proto.v1.ProcessIdentity;
 import io.handlewatch.proto.v1.ProcessSample;
 import io.handlewatch.proto.v1.SourceRun;
 import io.handlewatch.proto.v1.Sysctl;
@@ -69,6 +71,71 @@ public final class ReportValidator {
     if (id.getKernelRelease().length() > 128) {
       return bad("sample.host.kernel_release", "string_length", "over 128 characters");
     }
+    return checkLabels(id.getLabelsMap());
+  }
+
+  /** Host labels the agent may send: few, Prometheus-style names, none the collector sets. */
+  public static final int MAX_HOST_LABELS = 16;
+
+  private static final Pattern LABEL_NAME = Pattern.compile("[a-zA-Z_][a-zA-Z0-9_]{0,62}");
+
+  /**
+   * Label names the collector sets on stored points and pages itself: a host label under one of
+   * them would overwrite or shadow the real one.
+   */
+  public static final java.util.Set<String> RESERVED_LABELS =
+      java.util.Set.of(
+          "host",
+          "alertname",
+          "severity",
+          "kind",
+          "subject",
+          "namespace",
+          "pod",
+          "container",
+          "unit",
+          "pid",
+          "comm",
+          "remote",
+          "name");
+
+  private static Optional<Violation> checkLabels(java.util.Map<String, String> labels) {
+    if (labels.size() > MAX_HOST_LABELS) {
+      return tooMany("sample.host.labels", labels.size(), MAX_HOST_LABELS);
+    }
+    for (var e : new java.util.TreeMap<>(labels).entrySet()) {
+      String k = e.getKey();
+      String at = "sample.host.labels[" + printable(k, 64) + "]";
+      if (!LABEL_NAME.matcher(k).matches() || k.startsWith("__")) {
+        return bad(at, "label", "not a label name (a letter or _, then letters, digits or _)");
+      }
+      if (RESERVED_LABELS.contains(k)) {
+        return bad(at, "label", "reserved: the collector sets " + k + " itself");
+      }
+      String v = e.getValue();
+      if (v.isEmpty() || v.length() > 128 || v.chars().anyMatch(c -> c < 0x20)) {
+        return bad(at, "label", "a label value is 1 to 128 printable characters");
+      }
+    }
+    return Optional.empty();
+  }
+
+  private Optional<Violation> checkIdentity(String at, ProcessIdentity id) {
+    for (String v :
+        new String[] {
+          id.getCgroup(),
+          id.getSystemdUnit(),
+          id.getRuntime(),
+          id.getContainerId(),
+          id.getPodUid(),
+          id.getPodNamespace(),
+          id.getPodName(),
+          id.getContainerName()
+        }) {
+      if (v.length() > limits.maxTextLength) {
+        return tooLong(at, v.length(), limits.maxTextLength);
+      }
+    }
     return Optional.empty();
   }
 
@@ -120,6 +187,19 @@ public final class ReportValidator {
       if (v.isEmpty()) v = counts("sample.tcp.ipv4", tcp.getIpv4());
       if (v.isEmpty()) v = counts("sample.tcp.ipv6", tcp.getIpv6());
       if (v.isPresent()) return v;
+      if (tcp.getNamespacesCount() > limits.maxNamespaces) {
+        return tooMany("sample.tcp.namespaces", tcp.getNamespacesCount(), limits.maxNamespaces);
+      }
+      for (int i = 0; i < tcp.getNamespacesCount(); i++) {
+        NamespaceSockets ns = tcp.getNamespaces(i);
+        String at = "sample.tcp.namespaces[" + i + "]";
+        v = counts(at + ".counts", ns.getCounts());
+        if (v.isEmpty() && ns.getName().length() > 255) {
+          v = tooLong(at + ".name", ns.getName().length(), 255);
+        }
+        if (v.isEmpty()) v = checkIdentity(at + ".owner", ns.getOwner());
+        if (v.isPresent()) return v;
+      }
     }
     if (s.hasSockstat()) {
       var ss = s.getSockstat();
@@ -172,6 +252,7 @@ public final class ReportValidator {
         return bad(at + ".used_ratio", "count", "not a finite ratio >= 0");
       }
       Optional<Violation> v = counts(at + ".sockets", p.getSockets());
+      if (v.isEmpty()) v = checkIdentity(at + ".identity", p.getIdentity());
       if (v.isPresent()) return v;
       if (p.getCloseWaitPeersCount() > limits.maxEndpointsPerProcess) {
         return tooMany(

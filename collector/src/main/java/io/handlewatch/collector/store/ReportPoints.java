@@ -4,6 +4,7 @@ import io.handlewatch.proto.v1.EndpointCount;
 import io.handlewatch.proto.v1.HostReport;
 import io.handlewatch.proto.v1.HostSample;
 import io.handlewatch.proto.v1.PortPressureEntry;
+import io.handlewatch.proto.v1.ProcessIdentity;
 import io.handlewatch.proto.v1.ProcessSample;
 import io.handlewatch.proto.v1.Sysctl;
 import io.handlewatch.proto.v1.TcpStateCounts;
@@ -54,8 +55,12 @@ public final class ReportPoints {
     Instant time = timeOf(report);
     List<StoredPoint> points = new ArrayList<>(8 + s.getProcessesCount() * 2);
 
+    // Host labels are tags of the host-level measurements only: one set per host, changed by an
+    // operator, so they add no series while they stay the same (see docs/storage.md).
+    Map<String, String> labels = hostLabels(s);
     if (s.hasTcp() && s.getTcp().hasTotal()) {
-      points.add(point("tcp", tags(host), tcpFields(s.getTcp().getTotal()), time));
+      points.add(point("tcp", tags(host, labels), tcpFields(s.getTcp().getTotal()), time));
+      netns(s, host, time, points);
     }
     if (s.hasSockstat()) {
       var ss = s.getSockstat();
@@ -74,7 +79,7 @@ public final class ReportPoints {
       if (fh.hasMax()) f.put("max", fh.getMax());
       if (fh.hasNrOpen()) f.put("nr_open", fh.getNrOpen());
       if (fh.hasUsedRatio()) f.put("used_ratio", fh.getUsedRatio());
-      if (!f.isEmpty()) points.add(point("fd", tags(host), f, time));
+      if (!f.isEmpty()) points.add(point("fd", tags(host, labels), f, time));
     }
     for (ProcessSample p : s.getProcessesList()) {
       String pid = Integer.toUnsignedString(p.getPid());
@@ -92,8 +97,15 @@ public final class ReportPoints {
       // With pid, names the process for its lifetime: a collector that rebuilds the detection
       // window from the store keeps a restarted process apart from its predecessor.
       if (!f.isEmpty() && p.getStartTicks() != 0) f.put("start_ticks", p.getStartTicks());
+      // Pods churn: pod, container and unit are fields, never tags; the Kubernetes namespace,
+      // bounded by the cluster's namespaces, is a tag (docs/storage.md).
+      if (!f.isEmpty() && p.hasIdentity()) identityFields(p.getIdentity(), f);
       if (!f.isEmpty()) {
-        points.add(point("process", tags(host, "pid", pid, "comm", comm), f, time));
+        TreeMap<String, String> t = tags(host, "pid", pid, "comm", comm);
+        if (p.getIdentity().hasPodNamespace()) {
+          t.put("namespace", TagValues.safe(p.getIdentity().getPodNamespace()));
+        }
+        points.add(point("process", t, f, time));
       }
       for (EndpointCount peer : p.getCloseWaitPeersList()) {
         points.add(
@@ -130,9 +142,58 @@ public final class ReportPoints {
       f.put("cpu_micros", h.getCpuMicros());
       if (h.hasRssBytes()) f.put("rss_bytes", h.getRssBytes());
       f.put("dropped_reports", h.getDroppedReports());
-      points.add(point("agent", tags(host), f, time));
+      points.add(point("agent", tags(host, labels), f, time));
     }
     return points;
+  }
+
+  /** Tag value of the {@code netns} measurement for the agent's own namespace. */
+  public static final String HOST_NETNS = "_host";
+
+  /** Tag value of the {@code netns} measurement for namespaces outside any Kubernetes pod. */
+  public static final String NO_K8S_NAMESPACE = "_none";
+
+  /**
+   * The {@code netns} measurement: a host's network namespaces summed per Kubernetes namespace (the
+   * agent's own apart as {@value #HOST_NETNS}, other containers as {@value #NO_K8S_NAMESPACE}),
+   * with how many namespaces each sum covers. Per pod would be a series per pod, which churns; per
+   * Kubernetes namespace is bounded by the cluster.
+   */
+  private static void netns(HostSample s, String host, Instant time, List<StoredPoint> points) {
+    Map<String, long[]> sums = new TreeMap<>();
+    for (var ns : s.getTcp().getNamespacesList()) {
+      if (!ns.hasCounts()) continue;
+      String key =
+          ns.getHost()
+              ? HOST_NETNS
+              : ns.getOwner().hasPodNamespace()
+                  ? TagValues.safe(ns.getOwner().getPodNamespace())
+                  : NO_K8S_NAMESPACE;
+      long[] sum = sums.computeIfAbsent(key, k -> new long[TCP_FIELDS.size() + 1]);
+      Map<String, Object> f = tcpFields(ns.getCounts());
+      for (int i = 0; i < TCP_FIELDS.size(); i++) sum[i] += (Long) f.get(TCP_FIELDS.get(i));
+      sum[TCP_FIELDS.size()]++;
+    }
+    for (var e : sums.entrySet()) {
+      Map<String, Object> f = new LinkedHashMap<>();
+      for (int i = 0; i < TCP_FIELDS.size(); i++) f.put(TCP_FIELDS.get(i), e.getValue()[i]);
+      f.put("namespaces", e.getValue()[TCP_FIELDS.size()]);
+      points.add(point("netns", tags(host, "namespace", e.getKey()), f, time));
+    }
+  }
+
+  private static void identityFields(ProcessIdentity id, Map<String, Object> f) {
+    if (id.hasPodName()) f.put("pod", id.getPodName());
+    if (id.hasContainerName()) f.put("container", id.getContainerName());
+    if (id.hasContainerId()) f.put("container_id", id.getContainerId());
+    if (id.hasSystemdUnit()) f.put("unit", id.getSystemdUnit());
+  }
+
+  /** The report's host labels, tag-safe. */
+  public static Map<String, String> hostLabels(HostSample s) {
+    Map<String, String> out = new TreeMap<>();
+    s.getHost().getLabelsMap().forEach((k, v) -> out.put(k, TagValues.safe(v)));
+    return out;
   }
 
   /** The {@code tcp} measurement's fields: every state's count, by field name. */
@@ -165,6 +226,12 @@ public final class ReportPoints {
     } catch (NumberFormatException e) {
       return null; // all digits but out of range: keep the string only
     }
+  }
+
+  private static TreeMap<String, String> tags(String host, Map<String, String> labels) {
+    TreeMap<String, String> t = new TreeMap<>(labels);
+    t.put("host", host);
+    return t;
   }
 
   private static TreeMap<String, String> tags(String host, String... kv) {

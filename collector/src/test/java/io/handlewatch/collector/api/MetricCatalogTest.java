@@ -19,6 +19,18 @@ class MetricCatalogTest {
     HostReport r = TestReports.report("h", 1, Instant.parse("2026-11-24T10:00:00Z"));
     var s = r.getSample().toBuilder();
     s.getHealthBuilder().setRssBytes(40_000_000);
+    s.getProcessesBuilder(0)
+        .setIdentity(
+            io.handlewatch.proto.v1.ProcessIdentity.newBuilder()
+                .setCgroup("/kubepods/pod1/c1")
+                .setPodNamespace("shop")
+                .setPodName("checkout-1")
+                .setContainerName("api"));
+    var tcp = s.getTcpBuilder();
+    tcp.addNamespaces(
+        io.handlewatch.proto.v1.NamespaceSockets.newBuilder()
+            .setHost(true)
+            .setCounts(tcp.getTotal()));
     return ReportPoints.of(r.toBuilder().setSample(s).build());
   }
 
@@ -34,7 +46,14 @@ class MetricCatalogTest {
             MetricCatalog.find(name).orElseThrow(() -> new AssertionError(name));
         Set<String> tags = new TreeSet<>(p.tags().keySet());
         tags.remove("host");
-        assertThat(new TreeSet<>(m.tags())).as("tags of %s", name).isEqualTo(tags);
+        // A process point has the namespace tag only when the agent learnt its pod's namespace.
+        if (p.measurement().equals("process") && p.fields().containsKey("pod")) {
+          assertThat(tags).as("tags of %s with a pod", name).contains("namespace");
+        }
+        tags.add("namespace");
+        Set<String> served = new TreeSet<>(m.tags());
+        served.add("namespace");
+        assertThat(served).as("tags of %s", name).isEqualTo(tags);
       }
     }
     Set<String> served = new TreeSet<>(MetricCatalog.names());

@@ -152,7 +152,8 @@ class SeriesApiTest {
     assertThat(body.get("allowed")).extracting(JsonNode::asText).contains("tcp.close_wait");
 
     assertBad(request("s", "metric", "tcp.close_wait", "pid", "1"), "pid", "no tags");
-    assertBad(request("s", "metric", "process.fds", "remote", "x"), "remote", "[pid, comm]");
+    assertBad(
+        request("s", "metric", "process.fds", "remote", "x"), "remote", "[pid, comm, namespace]");
     assertBad(request("s", "metric", "tcp.close_wait", "from", "yesterday"), "from", "yesterday");
     assertBad(request("s", "metric", "tcp.close_wait", "to", "10:00"), "to", "RFC 3339");
     assertBad(

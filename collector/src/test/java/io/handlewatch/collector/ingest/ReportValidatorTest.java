@@ -43,6 +43,68 @@ class ReportValidatorTest {
   }
 
   @Test
+  void hostLabelsAreFewWellNamedAndNotTheCollectorsOwn() {
+    var bad = Status.Code.INVALID_ARGUMENT;
+    assertThat(
+            validator.check(with(s -> s.setHost(s.getHost().toBuilder().putLabels("env", "prod")))))
+        .isEmpty();
+    refused(
+        with(s -> s.setHost(s.getHost().toBuilder().putLabels("namespace", "x"))),
+        "sample.host.labels[\"namespace\"]",
+        "label",
+        bad);
+    refused(
+        with(s -> s.setHost(s.getHost().toBuilder().putLabels("9lives", "x"))),
+        "sample.host.labels[\"9lives\"]",
+        "label",
+        bad);
+    refused(
+        with(s -> s.setHost(s.getHost().toBuilder().putLabels("env", ""))),
+        "sample.host.labels[\"env\"]",
+        "label",
+        bad);
+    refused(
+        with(
+            s -> {
+              var h = s.getHost().toBuilder();
+              for (int i = 0; i < 17; i++) h.putLabels("l" + i, "v");
+              return s.setHost(h);
+            }),
+        "sample.host.labels",
+        "list_size",
+        Status.Code.RESOURCE_EXHAUSTED);
+  }
+
+  @Test
+  void identitiesAndNamespacesAreBounded() {
+    String longText = "x".repeat(1025);
+    refused(
+        with(
+            s -> {
+              s.getProcessesBuilder(0)
+                  .setIdentity(
+                      io.handlewatch.proto.v1.ProcessIdentity.newBuilder().setCgroup(longText));
+              return s;
+            }),
+        "sample.processes[0].identity",
+        "string_length",
+        Status.Code.RESOURCE_EXHAUSTED);
+    refused(
+        with(
+            s -> {
+              for (int i = 0; i < 2001; i++) {
+                s.getTcpBuilder()
+                    .addNamespaces(
+                        io.handlewatch.proto.v1.NamespaceSockets.newBuilder().setInode(i));
+              }
+              return s;
+            }),
+        "sample.tcp.namespaces",
+        "list_size",
+        Status.Code.RESOURCE_EXHAUSTED);
+  }
+
+  @Test
   void hostIdentityMustBeWellFormed() {
     var bad = Status.Code.INVALID_ARGUMENT;
     refused(with(s -> s.clearHost()), "sample.host.hostname", "host", bad);
