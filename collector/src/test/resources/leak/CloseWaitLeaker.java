@@ -7,15 +7,16 @@ import java.util.List;
 
 /**
  * A process with the classic CLOSE_WAIT bug, for LeakPagingIT: it opens a connection to
- * 127.0.0.1:PORT every second and never closes it; the server closes its side, so each socket sits
+ * 127.0.0.1:PORT every second (or every MILLIS) and never closes it; the server closes its side, so each socket sits
  * in CLOSE_WAIT here. Reads commands on stdin: "close" closes every socket it holds and stops
  * connecting (the bug fixed without a restart). Prints one line per event.
  *
- * <p>Run as a single-file program: {@code java CloseWaitLeaker.java PORT}.
+ * <p>Run as a single-file program: {@code java CloseWaitLeaker.java PORT [MILLIS]}.
  */
 public class CloseWaitLeaker {
   public static void main(String[] args) throws Exception {
     int port = Integer.parseInt(args[0]);
+    long every = args.length > 1 ? Long.parseLong(args[1]) : 1000;
     List<Socket> held = new ArrayList<>();
     Thread leak =
         new Thread(
@@ -26,7 +27,7 @@ public class CloseWaitLeaker {
                   synchronized (held) {
                     held.add(s);
                   }
-                  Thread.sleep(1000);
+                  Thread.sleep(every);
                 }
               } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

@@ -37,9 +37,11 @@ public class DetectionFactory {
   public Duration resolution = Duration.seconds(30);
 
   /**
-   * How long a series (a host's, or a process's since it started) must have been watched before its
-   * trend may page: a pool that releases what it holds every few minutes looks like a leak until a
-   * release is in view. Limits by usage (criticalUsedRatio) apply at once.
+   * How long a series whose past is unknown (the host's, or a process present when the window
+   * began) must have been watched before its trend may page: a pool that releases what it holds
+   * every few minutes looks like a leak until a release is in view. A process first seen later has
+   * no unknown past and is judged at once, and so is one seen through the whole of its host's
+   * growth. Limits by usage (criticalUsedRatio) apply at once.
    */
   @NotNull
   @MinDuration(value = 0, unit = TimeUnit.SECONDS)

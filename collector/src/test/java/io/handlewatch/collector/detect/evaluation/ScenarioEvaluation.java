@@ -12,7 +12,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.Function;
 
 /**
  * Runs every {@link Scenarios scenario class} on every seed through the detector (the engine that
@@ -60,10 +59,6 @@ public final class ScenarioEvaluation {
     List<Alert> alerts = new ArrayList<>();
     DetectionEngine engine = new DetectionEngine(config, alerts::add, p -> {}, h -> Map.of());
     for (HostReport r : trace.reports()) engine.evaluate(r);
-    Instant end =
-        trace.reports().getLast().getSample().getTime().getSeconds() > 0
-            ? Instant.ofEpochSecond(trace.reports().getLast().getSample().getTime().getSeconds())
-            : null;
 
     Trace.Leak leak = trace.leak();
     Trace.Expect ex = trace.expect();
@@ -342,10 +337,16 @@ public final class ScenarioEvaluation {
     return sb.toString();
   }
 
-  /** Prints the per-class table, the failures, and each class's description. */
+  /**
+   * Prints the per-class table, the failures, and each class's description. Arguments: seeds
+   * (default {@link Scenarios#SEEDS}), then {@code promtool} to take node-mixin's pages from its real
+   * rules run by Debian's promtool ({@link PromtoolNodeMixin}, a few seconds per trace) instead of
+   * the in-process {@link NodeMixinBaseline}.
+   */
   public static void main(String[] args) {
     int seeds = args.length > 0 ? Integer.parseInt(args[0]) : Scenarios.SEEDS;
     List<Run> runs = runAll(new DetectionFactory(), seeds);
+    if (List.of(args).contains("promtool")) runs = runs.stream().map(ScenarioEvaluation::promtool).toList();
     System.out.print(table(runs));
     System.out.println();
     System.out.print(failures(runs));
@@ -355,7 +356,13 @@ public final class ScenarioEvaluation {
     }
   }
 
-  static Function<Long, Trace> of(String name) {
-    return seed -> Scenarios.named(name).trace().apply(seed);
+  /** The run with node-mixin's first page taken from its real rules in promtool. */
+  private static Run promtool(Run r) {
+    PromtoolNodeMixin.Page p = PromtoolNodeMixin.firstPage(r.trace(), Duration.ofMinutes(30));
+    NodeMixinBaseline.Page b =
+        p == null ? null : new NodeMixinBaseline.Page(p.at(), p.subject(), p.severity(), p.impliedEta());
+    return new Run(r.scenario(), r.seed(), r.trace(), r.transitions(), r.firstPage(), r.severity(),
+        r.etaError(), r.truePages(), r.falsePages(), r.firings(), r.resolvedAfterRelease(), b,
+        r.failures());
   }
 }
