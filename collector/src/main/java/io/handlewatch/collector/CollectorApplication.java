@@ -12,6 +12,7 @@ import io.handlewatch.collector.detect.Detector;
 import io.handlewatch.collector.ingest.IngestMetrics;
 import io.handlewatch.collector.ingest.IngestServer;
 import io.handlewatch.collector.notify.AlertDispatcher;
+import io.handlewatch.collector.security.SecurityHeaders;
 import io.handlewatch.collector.store.ListeningStore;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.collector.store.StoreHealth;
@@ -105,6 +106,7 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
 
     config.api.register(env, store, new DetectorReadModel(detector.view()), Clock.systemUTC());
     config.api.auth.register(env);
+    SecurityHeaders.register(env);
     this.store = store;
     this.ingest = ingest;
     this.ingestMetrics = metrics;

@@ -145,6 +145,22 @@ class CollectorAppTest {
   }
 
   @Test
+  void thePageAndTheApiForbidSniffingInlineCodeAndFraming() {
+    for (String path : List.of("/", "/app.js", "/style.css", "/api/v1/hosts", "/api/v1/nope")) {
+      Response r = APP.client().target(api(path)).request().get();
+      assertThat(r.getHeaderString("X-Content-Type-Options")).as(path).isEqualTo("nosniff");
+      String csp = r.getHeaderString("Content-Security-Policy");
+      assertThat(csp)
+          .as(path)
+          .contains("frame-ancestors 'none'")
+          .contains("script-src 'self'")
+          .doesNotContain("unsafe-inline")
+          .doesNotContain("unsafe-eval");
+      r.close();
+    }
+  }
+
+  @Test
   void healthChecksCoverIngestAndStore() {
     String admin = "http://127.0.0.1:" + APP.getAdminPort();
     JsonNode health = APP.client().target(admin + "/healthcheck").request().get(JsonNode.class);

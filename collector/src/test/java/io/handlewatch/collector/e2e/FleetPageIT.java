@@ -218,6 +218,13 @@ class FleetPageIT {
         .contains("CLOSE_WAIT sockets to 10.0.0.9:8080, +6.0/min since")
         .contains("net.core.somaxconn");
     chromium.screenshot(SCREENSHOTS.resolve("host.png"));
+    // The legend's colour swatches are styles the script sets: the CSP let them through.
+    String swatch =
+        read(d, "return getComputedStyle(document.querySelector('.legend i')).backgroundColor");
+    assertThat(swatch).isNotIn("rgba(0, 0, 0, 0)", "transparent", "");
+    assertThat(chromium.contentSecurityPolicyViolations())
+        .as("the page runs under its own Content-Security-Policy")
+        .isEmpty();
 
     // Back to the fleet.
     click(d, "a[href='#/']:not(.brand)");
