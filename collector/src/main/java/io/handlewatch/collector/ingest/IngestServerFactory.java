@@ -149,6 +149,7 @@ public class IngestServerFactory {
                     service,
                     new AgentAuthenticator(auth.mode, tokens, auth.allowPlaintextTokens, metrics),
                     IngestService.PeerAddress.interceptor()))
+            .addStreamTracerFactory(StreamEnd.factory())
             .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, maxMessageSize.toBytes()))
             .permitKeepAliveTime(permitKeepAliveTime.toMilliseconds(), TimeUnit.MILLISECONDS)
             .permitKeepAliveWithoutCalls(true)

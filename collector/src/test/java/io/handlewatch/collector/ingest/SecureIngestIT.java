@@ -364,8 +364,24 @@ class SecureIngestIT {
 
     var sample = TestReports.sample("web-1", 1, now).toBuilder();
     sample.setProcesses(0, sample.getProcesses(0).toBuilder().setCmdline("x".repeat(100_000)));
-    big.out.onNext(HostReport.newBuilder().setSeq(1).setSample(sample).build());
-    assertThat(big.ended().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    var lines = new io.handlewatch.collector.testing.LogLines(ReportStream.class, "io.grpc");
+    try {
+      big.out.onNext(HostReport.newBuilder().setSeq(1).setSample(sample).build());
+      assertThat(big.ended().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+      // One line says what happened, whose it was and the sizes; no stack trace from gRPC.
+      String line = lines.await(l -> l.contains("maxMessageSize"));
+      assertThat(line)
+          .contains("agent disconnected: host=web-1 peer=/127.0.0.1:")
+          .contains("report larger than ingest.maxMessageSize")
+          .contains("65536");
+      assertThat(lines.all())
+          .filteredOn(l -> l.contains("maximum size") || l.contains("maxMessageSize"))
+          .hasSize(1);
+      assertThat(lines.withStackTrace()).isEmpty();
+    } finally {
+      lines.close();
+    }
+    assertThat(metrics.rejectedCount("too_large")).isEqualTo(1);
 
     sameConnection.out.onNext(report("web-1", 2, now));
     assertThat(sameConnection.nextAck().getAckedSeq()).isEqualTo(2);
