@@ -97,7 +97,16 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
                         + metrics.connectedAgents()
                         + " agents connected, "
                         + metrics.unackedReports()
-                        + " reports unacknowledged";
+                        + " reports unacknowledged, "
+                        + metrics.tlsRefusedCount()
+                        + " TLS handshakes refused"
+                        + (metrics.lastTlsRefusal() == null
+                            ? ""
+                            : " (last: " + metrics.lastTlsRefusal() + ")")
+                        + ", "
+                        + (metrics.connectionsRefused("total")
+                            + metrics.connectionsRefused("per_peer"))
+                        + " connections refused at the caps";
                 return ingest.isRunning()
                     ? Result.healthy(state)
                     : Result.unhealthy("stopped; " + state);
