@@ -116,6 +116,7 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
     config.api.register(env, store, new DetectorReadModel(detector.view()), Clock.systemUTC());
     config.api.auth.register(env);
     SecurityHeaders.register(env);
+    PrometheusEndpoint.register(env);
     this.store = store;
     this.ingest = ingest;
     this.ingestMetrics = metrics;
