@@ -83,6 +83,68 @@ class PrometheusScrapeIT {
     assertThat(om.body()).endsWith("# EOF\n").contains("# TYPE handlewatch_ingest_reports counter");
   }
 
+  @Test
+  void theAgentsMetricsAddressServesItsHealth(@org.junit.jupiter.api.io.TempDir Path dir)
+      throws Exception {
+    int ingest = APP.<CollectorApplication>getApplication().ingest().port();
+    try (var programs = new io.handlewatch.collector.testing.RealPrograms(dir)) {
+      programs.agent(
+          List.of(),
+          "--collector",
+          "127.0.0.1:" + ingest,
+          "--interval",
+          "500ms",
+          "--host",
+          "prom-agent",
+          "--state-dir",
+          dir.resolve("state").toString(),
+          "--metrics-address",
+          "127.0.0.1:0");
+      var at = java.util.regex.Pattern.compile("metrics for Prometheus at (http://\\S+/metrics)");
+      String[] url = new String[1];
+      io.handlewatch.collector.testing.RealPrograms.await(
+          "the agent's metrics line",
+          java.time.Duration.ofSeconds(30),
+          () -> {
+            var m = at.matcher(programs.log("agent"));
+            if (m.find()) url[0] = m.group(1);
+            return url[0] != null;
+          });
+      // Two samples acknowledged: every metric has a value.
+      String[] body = new String[1];
+      io.handlewatch.collector.testing.RealPrograms.await(
+          "two acknowledged samples in the agent's metrics",
+          java.time.Duration.ofSeconds(30),
+          () -> {
+            try {
+              body[0] = scrape(url[0], "text/plain").body();
+              return Double.parseDouble(value(body[0], "handlewatch_agent_last_acked_seq")) >= 2;
+            } catch (Exception | AssertionError notYet) {
+              return false;
+            }
+          });
+      Files.writeString(Path.of("target/agent-prometheus.txt"), body[0]);
+      Promtool.Verdict v = Promtool.checkMetrics(body[0]);
+      assertThat(v.exitCode()).as("promtool check metrics: %s", v.output()).isZero();
+      assertThat(body[0])
+          .containsPattern("(?m)^handlewatch_agent_source_duration_seconds\\{source=\"tcp\"\\} ")
+          .containsPattern(
+              "(?m)^handlewatch_agent_source_cpu_seconds_total\\{source=\"file_handles\"\\} ")
+          .containsPattern("(?m)^handlewatch_agent_spool_reports [0-9.eE+]+$")
+          .containsPattern("(?m)^handlewatch_agent_spool_bytes [0-9.eE+]+$")
+          .containsPattern("(?m)^handlewatch_agent_dropped_reports_total 0.0$")
+          .containsPattern("(?m)^handlewatch_agent_streams_opened_total 1.0$")
+          .containsPattern("(?m)^handlewatch_agent_connected 1.0$");
+      assertThat(Double.parseDouble(value(body[0], "handlewatch_agent_last_ack_timestamp_seconds")))
+          .isCloseTo(System.currentTimeMillis() / 1e3, org.assertj.core.data.Offset.offset(30.0));
+      assertThat(Double.parseDouble(value(body[0], "handlewatch_agent_resident_memory_bytes")))
+          .isGreaterThan(10e6);
+      HttpResponse<String> om =
+          scrape(url[0], "application/openmetrics-text; version=1.0.0; charset=utf-8");
+      assertThat(om.body()).endsWith("# EOF\n");
+    }
+  }
+
   /** The value of a sample without labels. */
   static String value(String scrape, String name) {
     for (String line : scrape.split("\n")) {
