@@ -69,6 +69,7 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
     Detector detector =
         new Detector(config.detection, store, env.metrics(), java.time.Clock.systemUTC());
     detector.addAlertListener(alertDispatcher);
+    detector.addAlertListener(new AlertAnnotations(store));
     env.lifecycle().manage(detector);
     IngestMetrics metrics = new IngestMetrics(env.metrics());
     IngestServer ingest = config.ingest.build(new ListeningStore(store, detector), metrics);

@@ -108,6 +108,24 @@ class CollectorAppTest {
     assertThat(verdicts).isNotEmpty();
     assertThat(verdicts.getFirst().tags()).containsEntry("subject", "java[4121]");
     assertThat(verdicts.getLast().value()).isBetween(50.0, 70.0);
+
+    // The transition is kept for the host dashboard's annotations.
+    List<SeriesPoint> transitions = List.of();
+    while (transitions.isEmpty() && System.nanoTime() < deadline) {
+      transitions =
+          app.store()
+              .series(
+                  new SeriesQuery(
+                      "app-leak",
+                      "alert",
+                      "status",
+                      Map.of(),
+                      start,
+                      Instant.now().plusSeconds(60)));
+      if (transitions.isEmpty()) Thread.sleep(50);
+    }
+    assertThat(transitions).extracting(SeriesPoint::text).contains("firing");
+    assertThat(transitions.getFirst().tags()).containsEntry("alertname", "CloseWaitGrowing");
   }
 
   @Test
