@@ -261,7 +261,16 @@ final class RunCommand implements Callable<Integer> {
             Thread.ofPlatform()
                 .unstarted(
                     () -> {
-                      sampleExec.shutdownNow();
+                      // A sample under way finishes and is spooled before the stop line counts
+                      // what is left: else its seq is reported but the report lost.
+                      sampleExec.shutdown();
+                      try {
+                        if (!sampleExec.awaitTermination(3, TimeUnit.SECONDS)) {
+                          sampleExec.shutdownNow();
+                        }
+                      } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                      }
                       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
                       while (queue.size() > 0
                           && link.isConnected()

@@ -153,9 +153,9 @@ final class ConnectionGuard {
       }
       String cap = admit(peer.getAddress());
       if (cap != null) {
-        // Closed before any TLS or HTTP/2 work: a flood costs an accept and a close.
-        ch.close();
+        // Counted, then closed before any TLS or HTTP/2 work: a flood costs an accept and a close.
         refused(peer, cap);
+        ch.close();
         return 0;
       }
       try {
