@@ -33,9 +33,15 @@ hw_ensure_built() { # $1 = jar that must exist, $2 = its module (agent, collecto
   local root module; root=$(hw_root); module=${2:-agent}
   if [ ! -f "$1" ] || [ -n "$(find "$root/$module/src" "$root/$module/pom.xml" "$root/proto/src" "$root/pom.xml" -newer "$1" -print -quit 2>/dev/null)" ]; then
     echo "handlewatch: building (mvn install, tests skipped) ..." >&2
-    (cd "$root" && JAVA_HOME="$HW_JAVA_HOME" MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow" mvn -B -q -Dstyle.color=never -DskipTests -Dfmt.skip=true install >&2) || {
-      echo "handlewatch: build failed; run 'mvn -B install' in $root to see why" >&2
+    # Maven 3.8 with a JDK 25 writes terminal reset codes (ESC[0m) even in batch mode without
+    # colour: its output goes to a file, and only a failure shows its end, codes removed.
+    local out; out=$(mktemp)
+    if ! (cd "$root" && JAVA_HOME="$HW_JAVA_HOME" MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow" mvn -B -q -Dstyle.color=never -DskipTests -Dfmt.skip=true install >"$out" 2>&1); then
+      echo "handlewatch: build failed; the end of its output (run 'mvn -B install' in $root for all):" >&2
+      sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$out" | tail -n 30 >&2
+      rm -f "$out"
       return 1
-    }
+    fi
+    rm -f "$out"
   fi
 }

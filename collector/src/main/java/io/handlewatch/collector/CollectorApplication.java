@@ -13,6 +13,7 @@ import io.handlewatch.collector.ingest.IngestMetrics;
 import io.handlewatch.collector.ingest.IngestServer;
 import io.handlewatch.collector.notify.AlertDispatcher;
 import io.handlewatch.collector.notify.NotifierFactory;
+import io.handlewatch.collector.security.SecurityHeaders;
 import io.handlewatch.collector.store.ListeningStore;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.collector.store.StoreHealth;
@@ -89,6 +90,7 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
     Detector detector =
         new Detector(config.detection, store, env.metrics(), java.time.Clock.systemUTC());
     detector.addAlertListener(alertDispatcher);
+    detector.addAlertListener(new AlertAnnotations(store));
     env.lifecycle().manage(detector);
     IngestMetrics metrics = new IngestMetrics(env.metrics());
     IngestServer ingest = config.ingest.build(new ListeningStore(store, detector), metrics);
@@ -117,7 +119,16 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
                         + metrics.connectedAgents()
                         + " agents connected, "
                         + metrics.unackedReports()
-                        + " reports unacknowledged";
+                        + " reports unacknowledged, "
+                        + metrics.tlsRefusedCount()
+                        + " TLS handshakes refused"
+                        + (metrics.lastTlsRefusal() == null
+                            ? ""
+                            : " (last: " + metrics.lastTlsRefusal() + ")")
+                        + ", "
+                        + (metrics.connectionsRefused("total")
+                            + metrics.connectionsRefused("per_peer"))
+                        + " connections refused at the caps";
                 return ingest.isRunning()
                     ? Result.healthy(state)
                     : Result.unhealthy("stopped; " + state);
@@ -126,6 +137,8 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
 
     config.api.register(env, store, new DetectorReadModel(detector.view()), Clock.systemUTC());
     config.api.auth.register(env);
+    SecurityHeaders.register(env);
+    PrometheusEndpoint.register(env);
     this.store = store;
     this.ingest = ingest;
     this.ingestMetrics = metrics;

@@ -4,7 +4,11 @@ import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.dropwizard.core.Configuration;
 import io.dropwizard.core.server.DefaultServerFactory;
+import io.dropwizard.core.server.ServerFactory;
+import io.dropwizard.core.server.SimpleServerFactory;
+import io.dropwizard.jetty.ConnectorFactory;
 import io.dropwizard.jetty.HttpConnectorFactory;
+import io.dropwizard.validation.ValidationMethod;
 import io.handlewatch.collector.api.ApiFactory;
 import io.handlewatch.collector.detect.DetectionFactory;
 import io.handlewatch.collector.ingest.IngestServerFactory;
@@ -64,5 +68,42 @@ public class CollectorConfiguration extends Configuration {
     admin.setBindHost("127.0.0.1");
     admin.setPort(8081);
     ((DefaultServerFactory) getServerFactory()).setAdminConnectors(List.of(admin));
+  }
+
+  /**
+   * A {@code server:} section in the YAML is a fresh factory, built without the constructor's
+   * loopback admin connector: Dropwizard's own default binds it to every interface. So every admin
+   * connector whose {@code bindHost} is unset is put on loopback here; one that names a host keeps
+   * it (an explicit choice).
+   */
+  @Override
+  @JsonProperty("server")
+  public void setServerFactory(ServerFactory factory) {
+    if (factory instanceof DefaultServerFactory d) {
+      for (ConnectorFactory c : d.getAdminConnectors()) {
+        if (c instanceof HttpConnectorFactory http && http.getBindHost() == null) {
+          http.setBindHost("127.0.0.1");
+        }
+      }
+    }
+    super.setServerFactory(factory);
+  }
+
+  @ValidationMethod(
+      message =
+          "server.type simple serves the admin pages (metrics, health checks, threads) on"
+              + " server.connector, which has no loopback bindHost: set server.connector.bindHost"
+              + " to 127.0.0.1, or use the default server type, whose admin connector stays on"
+              + " loopback")
+  @JsonIgnore
+  public boolean isAdminKeptOffTheNetwork() {
+    if (!(getServerFactory() instanceof SimpleServerFactory simple)) return true;
+    return simple.getConnector() instanceof HttpConnectorFactory http
+        && http.getBindHost() != null
+        && isLoopback(http.getBindHost());
+  }
+
+  private static boolean isLoopback(String host) {
+    return host.equals("localhost") || host.startsWith("127.") || host.equals("::1");
   }
 }

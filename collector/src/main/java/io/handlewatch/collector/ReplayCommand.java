@@ -10,6 +10,7 @@ import io.handlewatch.collector.detect.Alert;
 import io.handlewatch.collector.detect.DetectionEngine;
 import io.handlewatch.collector.detect.DetectionFactory;
 import io.handlewatch.proto.v1.HostReport;
+import io.handlewatch.proto.v1.HostSample;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -26,7 +27,8 @@ import net.sourceforge.argparse4j.inf.Subparser;
 
 /**
  * {@code handlewatch-collector replay TRACE.jsonl [--config CONFIG.yml]}: feeds a file of
- * HostReports (one protobuf-JSON report per line, in time order, any number of hosts) through the
+ * HostReports (one protobuf-JSON report per line, in time order, any number of hosts; what {@code
+ * handlewatch-agent record} writes) or of HostSamples ({@code sample --json --compact}) through the
  * detector the collector runs, on the trace's own clock, and prints each alert transition as one
  * JSON line: {@code time}, {@code status} (firing/resolved), {@code labels}, {@code annotations}.
  * Detection settings come from the configuration's {@code detection:} section, or the defaults. A
@@ -52,7 +54,9 @@ public final class ReplayCommand extends Command {
     subparser
         .addArgument("trace")
         .metavar("TRACE.jsonl")
-        .help("one protobuf-JSON HostReport per line, in time order");
+        .help(
+            "one protobuf-JSON HostReport (handlewatch-agent record) or HostSample (sample --json"
+                + " --compact) per line, in time order");
     subparser
         .addArgument("--config")
         .metavar("CONFIG.yml")
@@ -90,6 +94,13 @@ public final class ReplayCommand extends Command {
         try {
           HostReport.Builder b = HostReport.newBuilder();
           parser.merge(text, b);
+          if (!b.hasSample()) {
+            // `handlewatch-agent sample --json --compact` prints HostSamples: each becomes a
+            // report numbered by its line.
+            HostSample.Builder s = HostSample.newBuilder();
+            parser.merge(text, s);
+            if (s.hasHost() || s.hasTime()) b.setSeq(lineNo).setSample(s);
+          }
           report = b.build();
           String problem = problem(report);
           if (problem != null) throw new IllegalArgumentException(problem);

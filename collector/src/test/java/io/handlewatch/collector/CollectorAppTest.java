@@ -111,6 +111,24 @@ class CollectorAppTest {
     assertThat(verdicts).isNotEmpty();
     assertThat(verdicts.getFirst().tags()).containsEntry("subject", "java[4121]");
     assertThat(verdicts.getLast().value()).isBetween(50.0, 70.0);
+
+    // The transition is kept for the host dashboard's annotations.
+    List<SeriesPoint> transitions = List.of();
+    while (transitions.isEmpty() && System.nanoTime() < deadline) {
+      transitions =
+          app.store()
+              .series(
+                  new SeriesQuery(
+                      "app-leak",
+                      "alert",
+                      "status",
+                      Map.of(),
+                      start,
+                      Instant.now().plusSeconds(60)));
+      if (transitions.isEmpty()) Thread.sleep(50);
+    }
+    assertThat(transitions).extracting(SeriesPoint::text).contains("firing");
+    assertThat(transitions.getFirst().tags()).containsEntry("alertname", "CloseWaitGrowing");
   }
 
   @Test
@@ -156,6 +174,22 @@ class CollectorAppTest {
             .get();
     assertThat(bad.getStatus()).isEqualTo(400);
     assertThat(bad.readEntity(JsonNode.class).get("parameter").asText()).isEqualTo("metric");
+  }
+
+  @Test
+  void thePageAndTheApiForbidSniffingInlineCodeAndFraming() {
+    for (String path : List.of("/", "/app.js", "/style.css", "/api/v1/hosts", "/api/v1/nope")) {
+      Response r = APP.client().target(api(path)).request().get();
+      assertThat(r.getHeaderString("X-Content-Type-Options")).as(path).isEqualTo("nosniff");
+      String csp = r.getHeaderString("Content-Security-Policy");
+      assertThat(csp)
+          .as(path)
+          .contains("frame-ancestors 'none'")
+          .contains("script-src 'self'")
+          .doesNotContain("unsafe-inline")
+          .doesNotContain("unsafe-eval");
+      r.close();
+    }
   }
 
   @Test

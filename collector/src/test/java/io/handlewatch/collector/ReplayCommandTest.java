@@ -77,6 +77,27 @@ class ReplayCommandTest {
   }
 
   @Test
+  void samplesAsTheAgentPrintsThemReplayLikeReports(@TempDir Path dir) throws Exception {
+    // `handlewatch-agent sample --json --compact` lines: HostSamples, no seq.
+    Trace leak = trace("close-wait-1/s");
+    Path file = dir.resolve("samples.jsonl");
+    var printer = com.google.protobuf.util.JsonFormat.printer().omittingInsignificantWhitespace();
+    List<String> samples = new ArrayList<>();
+    for (var r : leak.reports()) samples.add(printer.print(r.getSample()));
+    Files.write(file, samples);
+
+    assertThat(replay("replay", file.toString())).as("stderr: %s", err).isTrue();
+
+    List<JsonNode> alerts = lines();
+    assertThat(alerts).hasSize(1);
+    assertThat(alerts.getFirst().at("/labels/alertname").asText()).isEqualTo("CloseWaitGrowing");
+    assertThat(alerts.getFirst().at("/labels/remote").asText()).isEqualTo("10.0.0.5:5432");
+    assertThat(err.toString(StandardCharsets.UTF_8))
+        .contains(samples.size() + " reports of 1 hosts", "0 malformed lines")
+        .doesNotContain("not a HostReport");
+  }
+
+  @Test
   void malformedLinesAreNamedCountedAndSkipped(@TempDir Path dir) throws Exception {
     Trace quiet = trace("stable-5000");
     Path file = dir.resolve("mixed.jsonl");

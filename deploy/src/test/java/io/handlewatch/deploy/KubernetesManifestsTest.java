@@ -228,14 +228,60 @@ class KubernetesManifestsTest {
             .asText();
     CollectorConfiguration config = CollectorConfigCheck.validate("collector.yml", yaml, env);
     assertThat(config.ingest.port).isEqualTo(9400);
-    // The admin port stays on the pod's loopback: the probes run inside the pod.
+    // The admin port is on the pod's address for Prometheus, and only the monitoring namespace
+    // may reach it.
     var server = (io.dropwizard.core.server.DefaultServerFactory) config.getServerFactory();
     var admin = (io.dropwizard.jetty.HttpConnectorFactory) server.getAdminConnectors().getFirst();
-    assertThat(admin.getBindHost()).isEqualTo("127.0.0.1");
+    assertThat(admin.getBindHost()).isEqualTo("0.0.0.0");
     assertThat(admin.getPort()).isEqualTo(8081);
+    JsonNode policy = object("NetworkPolicy", "handlewatch-collector");
+    assertThat(policy.at("/spec/podSelector/matchLabels"))
+        .isEqualTo(object("Deployment", "handlewatch-collector").at("/spec/selector/matchLabels"));
+    int adminRules = 0;
+    for (JsonNode rule : policy.at("/spec/ingress")) {
+      if (rule.at("/ports").toString().contains("\"admin\"")) {
+        adminRules++;
+        assertThat(rule.at("/from/0/namespaceSelector/matchLabels").toString())
+            .as("the admin port's rule")
+            .contains("monitoring");
+      }
+    }
+    assertThat(adminRules).as("rules naming the admin port").isEqualTo(1);
     // The TLS files it names are where the Secret is mounted.
     assertThat(yaml)
         .contains("certFile: " + mount(c, "/etc/handlewatch/tls").get("mountPath").asText());
+  }
+
+  @Test
+  void podMonitorsScrapeNamedPortsOfTheRightPods() throws Exception {
+    Map<String, String[]> expected =
+        Map.of(
+            "handlewatch-collector",
+                new String[] {"Deployment", "collector", "admin", "/prometheus"},
+            "handlewatch-agent", new String[] {"DaemonSet", "agent", "metrics", "/metrics"});
+    for (var e : expected.entrySet()) {
+      JsonNode monitor = object("PodMonitor", e.getKey());
+      String[] want = e.getValue();
+      JsonNode workload = object(want[0], e.getKey());
+      assertThat(monitor.at("/spec/selector/matchLabels"))
+          .as(e.getKey())
+          .isEqualTo(workload.at("/spec/selector/matchLabels"));
+      JsonNode endpoint = monitor.at("/spec/podMetricsEndpoints/0");
+      assertThat(endpoint.get("port").asText()).isEqualTo(want[2]);
+      assertThat(endpoint.get("path").asText()).isEqualTo(want[3]);
+      JsonNode c = container(pod(want[0], e.getKey()), want[1]);
+      List<String> ports = new ArrayList<>();
+      c.get("ports").forEach(p -> ports.add(p.get("name").asText()));
+      assertThat(ports).as(e.getKey() + " container ports").contains(want[2]);
+    }
+    // The agent serves what the PodMonitor scrapes, on the port it names.
+    JsonNode agent = container(pod("DaemonSet", "handlewatch-agent"), "agent");
+    List<String> args = DeployFiles.texts(agent.get("args"));
+    assertThat(args.get(args.indexOf("--metrics-address") + 1)).endsWith(":9401");
+    assertThat(agent.at("/ports/0/containerPort").asInt()).isEqualTo(9401);
+    // The operator's CRDs may be missing: the PodMonitors are applied on their own.
+    assertThat(DeployFiles.texts(object("Kustomization", "").path("resources")))
+        .doesNotContain("podmonitor.yaml");
   }
 
   @Test

@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
     subcommands = {
       SampleCommand.class,
       RunCommand.class,
+      RecordCommand.class,
       SimulateCommand.class,
       CommandLine.HelpCommand.class
     })

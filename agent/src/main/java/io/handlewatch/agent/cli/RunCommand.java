@@ -1,6 +1,7 @@
 package io.handlewatch.agent.cli;
 
 import io.grpc.ManagedChannel;
+import io.handlewatch.agent.metrics.AgentMetrics;
 import io.handlewatch.agent.sample.Sampler;
 import io.handlewatch.agent.spool.DiskSpool;
 import io.handlewatch.agent.spool.FsyncPolicy;
@@ -16,6 +17,7 @@ import io.handlewatch.agent.transport.SysctlCadence;
 import io.handlewatch.proto.v1.HostReport;
 import io.handlewatch.proto.v1.HostSample;
 import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -148,6 +150,15 @@ final class RunCommand implements Callable<Integer> {
   Duration keepAliveTimeout;
 
   @Option(
+      names = "--metrics-address",
+      paramLabel = "HOST:PORT",
+      description =
+          "Serve the agent's own health for Prometheus at http://HOST:PORT/metrics: sample cost"
+              + " per source, spool depth and bytes, dropped reports, last ack, reconnects, RSS."
+              + " Off unless given; a loopback HOST (127.0.0.1:9401) keeps it on this host.")
+  String metricsAddress;
+
+  @Option(
       names = "--config",
       paramLabel = "FILE",
       description = "Properties file with option values (see above); flags override it.")
@@ -175,6 +186,7 @@ final class RunCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), "--collector: " + e.getMessage());
     }
+    InetSocketAddress metricsAt = metricsAddress == null ? null : metricsAddress(metricsAddress);
     Sampler sampler = sampling.sampler(spec);
     Path state = stateDir == null ? defaultStateDir() : stateDir;
     SequenceFile seq = new SequenceFile(state);
@@ -222,13 +234,43 @@ final class RunCommand implements Callable<Integer> {
             linkExec,
             Duration.ofSeconds(30));
 
+    AgentMetrics metrics =
+        metricsAt == null
+            ? null
+            : new AgentMetrics(queue, link, samplesFailed::get, ticksSkipped::get);
+    if (metrics != null) {
+      try {
+        int port = metrics.serve(metricsAt);
+        log.log(
+            Level.INFO,
+            "metrics for Prometheus at http://{0}:{1}/metrics",
+            metricsAt.getHostString(),
+            Integer.toString(port));
+      } catch (java.io.IOException e) {
+        throw new ParameterException(
+            spec.commandLine(),
+            "--metrics-address " + metricsAddress + ": cannot listen: " + e.getMessage(),
+            e);
+      }
+    }
+    this.metrics = metrics;
+
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(
             Thread.ofPlatform()
                 .unstarted(
                     () -> {
-                      sampleExec.shutdownNow();
+                      // A sample under way finishes and is spooled before the stop line counts
+                      // what is left: else its seq is reported but the report lost.
+                      sampleExec.shutdown();
+                      try {
+                        if (!sampleExec.awaitTermination(3, TimeUnit.SECONDS)) {
+                          sampleExec.shutdownNow();
+                        }
+                      } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                      }
                       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
                       while (queue.size() > 0
                           && link.isConnected()
@@ -252,6 +294,7 @@ final class RunCommand implements Callable<Integer> {
                           queue.dropped(),
                           samplesFailed.get());
                       queue.close();
+                      if (metrics != null) metrics.close();
                       stopped.countDown();
                     }));
 
@@ -299,10 +342,32 @@ final class RunCommand implements Callable<Integer> {
               .build();
       queue.append(HostReport.newBuilder().setSeq(seq.next()).setSample(s).build());
       link.wake();
+      if (metrics != null) metrics.sampled(s.getHealth());
     } catch (RuntimeException e) {
       long n = samplesFailed.incrementAndGet();
       log.log(Level.ERROR, "sample failed ({0} so far), the agent keeps running: " + e, n);
     }
+  }
+
+  private AgentMetrics metrics;
+
+  /** HOST:PORT ([v6]:PORT) of --metrics-address, refused naming the option when malformed. */
+  private InetSocketAddress metricsAddress(String value) {
+    int colon = value.lastIndexOf(':');
+    String host = colon <= 0 ? "" : value.substring(0, colon);
+    if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
+    int port = -1;
+    try {
+      port = Integer.parseInt(value.substring(colon + 1));
+    } catch (NumberFormatException notANumber) {
+      // refused below
+    }
+    if (host.isEmpty() || port < 0 || port > 65535) {
+      throw new ParameterException(
+          spec.commandLine(),
+          "--metrics-address must be HOST:PORT, e.g. 127.0.0.1:9401, got '" + value + "'");
+    }
+    return new InetSocketAddress(host, port);
   }
 
   private static ScheduledExecutorService daemonScheduler(String name) {

@@ -161,6 +161,7 @@ public final class CollectorLink implements AutoCloseable {
     queue.ackUpTo(ack.getAckedSeq());
     synchronized (this) {
       ackedUpTo = Math.max(ackedUpTo, ack.getAckedSeq());
+      lastAckAtMillis = System.currentTimeMillis();
     }
     if (ack.hasRejected()) {
       var r = ack.getRejected();
@@ -230,6 +231,13 @@ public final class CollectorLink implements AutoCloseable {
   public synchronized long ackedUpTo() {
     return ackedUpTo;
   }
+
+  /** When the collector last acknowledged anything, epoch milliseconds; 0 if it never has. */
+  public synchronized long lastAckAtMillis() {
+    return lastAckAtMillis;
+  }
+
+  private long lastAckAtMillis;
 
   /** Ends the stream cleanly (half-close) and stops reconnecting. */
   @Override

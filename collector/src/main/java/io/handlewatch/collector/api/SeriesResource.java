@@ -126,7 +126,8 @@ public final class SeriesResource {
                 + (metric.tags().isEmpty() ? "; it has no tags" : "; it takes " + metric.tags()),
             metric.tags());
       }
-      filter.put(tag, given[i]);
+      // Stored tag values went through TagValues.safe; the filter names the original.
+      filter.put(tag, io.handlewatch.collector.store.TagValues.safe(given[i]));
     }
 
     Instant now = clock.instant();

@@ -72,6 +72,54 @@ public final class IngestMetrics {
     return reports.getCount();
   }
 
+  /** Registers {@code ingest.connections.open}: connections the ingest port holds now. */
+  void connectionsOpen(java.util.function.IntSupplier open) {
+    registry.gauge("ingest.connections.open", () -> open::getAsInt);
+  }
+
+  /** A connection closed at accept: {@code cap} is {@code total} or {@code per_peer}. */
+  void connectionRefused(String cap) {
+    registry.counter("ingest.connections.refused").inc();
+    registry.counter("ingest.connections.refused." + cap).inc();
+  }
+
+  public long connectionsRefused(String cap) {
+    return registry.counter("ingest.connections.refused." + cap).getCount();
+  }
+
+  private static final java.util.Set<String> TLS_REASONS =
+      java.util.Set.of(
+          "certificate expired",
+          "certificate not yet valid",
+          "handshake timed out",
+          "certificate not made for a client (key usage)",
+          "certificate not signed by ingest.tls.clientCaFile",
+          "not TLS",
+          "no client certificate");
+
+  private volatile String lastTlsRefusal;
+
+  /** A TLS handshake the collector refused, by reason (a bounded set of metric names). */
+  void tlsRefused(String peer, String reason) {
+    registry.counter("ingest.tls.refused").inc();
+    String slug =
+        TLS_REASONS.contains(reason)
+            ? reason.replaceAll("\\(.*\\)", "").strip().replaceAll("[^A-Za-z0-9]+", "_")
+            : "other";
+    registry.counter("ingest.tls.refused." + slug.toLowerCase(java.util.Locale.ROOT)).inc();
+    lastTlsRefusal = java.time.Instant.now() + " " + peer + " " + reason;
+  }
+
+  /** TLS handshakes refused so far, all reasons together. */
+  public long tlsRefusedCount() {
+    return registry.counter("ingest.tls.refused").getCount();
+  }
+
+  /** When, whose and why the last TLS handshake was refused; null if none was. */
+  public String lastTlsRefusal() {
+    return lastTlsRefusal;
+  }
+
   /** Registers {@code ingest.streams.held}: streams held back while the store catches up. */
   void streamsHeld(java.util.function.IntSupplier held) {
     registry.gauge("ingest.streams.held", () -> held::getAsInt);

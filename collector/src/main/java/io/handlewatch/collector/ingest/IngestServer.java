@@ -20,6 +20,7 @@ public final class IngestServer implements Managed {
   private final Duration shutdownGrace;
   private final String security;
   private final List<AutoCloseable> closeables;
+  private final java.util.function.IntSupplier openConnections;
 
   IngestServer(
       Server server,
@@ -27,8 +28,10 @@ public final class IngestServer implements Managed {
       int port,
       Duration shutdownGrace,
       String security,
-      List<AutoCloseable> closeables) {
+      List<AutoCloseable> closeables,
+      java.util.function.IntSupplier openConnections) {
     this.server = server;
+    this.openConnections = openConnections;
     this.bindHost = bindHost;
     this.configuredPort = port;
     this.shutdownGrace = shutdownGrace;
@@ -60,6 +63,11 @@ public final class IngestServer implements Managed {
         .map(a -> ((InetSocketAddress) a).getPort())
         .findFirst()
         .orElse(configuredPort);
+  }
+
+  /** Connections the ingest port holds now (agents, and any not yet authenticated). */
+  public int openConnections() {
+    return openConnections.getAsInt();
   }
 
   public boolean isRunning() {

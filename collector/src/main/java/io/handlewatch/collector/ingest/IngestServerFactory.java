@@ -7,6 +7,9 @@ import io.dropwizard.validation.MinDataSize;
 import io.dropwizard.validation.MinDuration;
 import io.dropwizard.validation.ValidationMethod;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
+import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import io.handlewatch.collector.security.AgentTokens;
 import io.handlewatch.collector.store.SampleStore;
 import jakarta.validation.Valid;
@@ -80,6 +83,40 @@ public class IngestServerFactory {
   @JsonProperty
   public Duration keepAliveTimeout = Duration.seconds(20);
 
+  /**
+   * Connections the ingest port holds at most; one more is closed as soon as it is accepted. Each
+   * agent holds one.
+   */
+  @Min(1)
+  @Max(1_000_000)
+  @JsonProperty
+  public int maxConnections = 10_000;
+
+  /**
+   * Connections from one peer address at most. Behind an L4 load balancer or NAT every agent comes
+   * from its address: raise this to the number of agents behind it.
+   */
+  @Min(1)
+  @Max(1_000_000)
+  @JsonProperty
+  public int maxConnectionsPerPeer = 256;
+
+  /**
+   * A connection without an open stream for this long is closed (GOAWAY). An agent always holds its
+   * stream open, so this closes connections whose stream was refused (no or a bad credential) and
+   * connections that never opened one.
+   */
+  @NotNull
+  @MinDuration(value = 1, unit = TimeUnit.SECONDS)
+  @JsonProperty
+  public Duration idleTimeout = Duration.seconds(20);
+
+  /** Time from accept to a completed TLS handshake and HTTP/2 preface; then it is closed. */
+  @NotNull
+  @MinDuration(value = 1, unit = TimeUnit.SECONDS)
+  @JsonProperty
+  public Duration handshakeTimeout = Duration.seconds(10);
+
   /** How long shutdown waits for streams to finish before cutting them. */
   @NotNull @JsonProperty public Duration shutdownGrace = Duration.seconds(5);
 
@@ -140,6 +177,19 @@ public class IngestServerFactory {
       reloader.scheduleWithFixedDelay(tokens::reloadIfChanged, every, every, TimeUnit.MILLISECONDS);
     }
     var address = new InetSocketAddress(bindHost, port);
+    var guard = new ConnectionGuard(maxConnections, maxConnectionsPerPeer, metrics);
+    // Our own NIO event loops, because the guard is an NIO server channel; closed after the
+    // server has terminated.
+    var boss =
+        new MultiThreadIoEventLoopGroup(
+            1,
+            new DefaultThreadFactory("handlewatch-ingest-accept", true),
+            NioIoHandler.newFactory());
+    var workers =
+        new MultiThreadIoEventLoopGroup(
+            0, new DefaultThreadFactory("handlewatch-ingest-io", true), NioIoHandler.newFactory());
+    closeables.add(() -> workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(5_000));
+    closeables.add(() -> boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(5_000));
     var builder =
         (tls == null
                 ? NettyServerBuilder.forAddress(address)
@@ -149,6 +199,12 @@ public class IngestServerFactory {
                     service,
                     new AgentAuthenticator(auth.mode, tokens, auth.allowPlaintextTokens, metrics),
                     IngestService.PeerAddress.interceptor()))
+            .channelFactory(guard.channelFactory())
+            .bossEventLoopGroup(boss)
+            .workerEventLoopGroup(workers)
+            .maxConnectionIdle(idleTimeout.toMilliseconds(), TimeUnit.MILLISECONDS)
+            .handshakeTimeout(handshakeTimeout.toMilliseconds(), TimeUnit.MILLISECONDS)
+            .addStreamTracerFactory(StreamEnd.factory())
             .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, maxMessageSize.toBytes()))
             .permitKeepAliveTime(permitKeepAliveTime.toMilliseconds(), TimeUnit.MILLISECONDS)
             .permitKeepAliveWithoutCalls(true)
@@ -162,6 +218,7 @@ public class IngestServerFactory {
         (tls == null ? "plaintext" : "TLS, client certificates " + tls.clientAuth)
             + ", agent auth "
             + auth.mode,
-        closeables);
+        closeables,
+        guard::open);
   }
 }

@@ -86,7 +86,8 @@ final class ReportStream implements StreamObserver<HostReport> {
     this.metrics = metrics;
     this.peer = peer;
     acks.disableAutoRequest();
-    acks.setOnCancelHandler(() -> end("cancelled by the agent"));
+    var closedWith = StreamEnd.ofCurrentCall();
+    acks.setOnCancelHandler(() -> end(cancelReason(closedWith.get())));
     metrics.streamsOpened.inc();
     synchronized (this) {
       requestMore(maxInFlight);
@@ -357,13 +358,26 @@ final class ReportStream implements StreamObserver<HostReport> {
     acks.onCompleted();
   }
 
+  /** Why a stream ended without its agent completing it, from the status gRPC closed it with. */
+  private String cancelReason(io.grpc.Status s) {
+    if (StreamEnd.isOversized(s)) {
+      metrics.rejected("too_large");
+      return "report larger than ingest.maxMessageSize (" + s.getDescription() + " bytes)";
+    }
+    if (s == null || s.isOk() || s.getCode() == io.grpc.Status.Code.CANCELLED) {
+      return "cancelled by the agent";
+    }
+    return "stream failed: " + s.getCode() + " " + s.getDescription();
+  }
+
   private void end(String reason) {
     synchronized (this) {
       if (closed) return;
       finish();
       log.info(
           "agent disconnected: host={} peer={} reason={} stored={} refused={} unsettled={}",
-          host,
+          // Before its first report, the host its credential names (if any).
+          host != null || identity == null ? host : identity.key(),
           peer,
           reason,
           stored,

@@ -7,9 +7,11 @@ package io.handlewatch.collector.store;
  * <p>Line protocol (InfluxDB 1.x) can escape spaces, commas and '=' in a tag value but has no
  * escape for a line break, and a value ending in a backslash would escape the separator after it.
  * So control characters are spelled out as their C escapes ({@code \n} becomes the two characters
- * backslash and 'n', as Telegraf and the InfluxDB clients do), trailing backslashes are trimmed,
- * and an empty value becomes "-" (InfluxDB drops empty tags, which would merge series). Everything
- * else (spaces, commas, '=', quotes, inner backslashes, non-ASCII) is kept as is.
+ * backslash and 'n', as Telegraf and the InfluxDB clients do), and an empty value becomes "-"
+ * (InfluxDB drops empty tags, which would merge series). Everything else (spaces, commas, '=',
+ * quotes, backslashes, non-ASCII) is kept as is. A trailing backslash is kept too: the InfluxDB
+ * store spells it out on the wire itself ({@link #toLineProtocol}) and reads it back, so the value
+ * a filter names is the value stored.
  */
 public final class TagValues {
   private TagValues() {}
@@ -44,17 +46,34 @@ public final class TagValues {
       }
     }
     String s = sb == null ? value : sb.toString();
-    int end = s.length();
-    while (end > 0 && s.charAt(end - 1) == '\\') {
-      end--;
+    return s.length() > MAX_LENGTH ? s.substring(0, MAX_LENGTH) : s;
+  }
+
+  /** How line protocol carries a trailing backslash: spelled out, one per backslash. */
+  private static final String TRAILING_BACKSLASH = "\\x5c";
+
+  /**
+   * A tag value as line protocol can carry it. InfluxDB 1.x treats a separator after any backslash
+   * as escaped (it looks one byte back, so no doubling helps), so a trailing backslash would eat
+   * the space or comma after it: each one at the end is written as {@code \x5c} instead, the C
+   * escape the control characters get, and {@link #fromLineProtocol} turns them back.
+   */
+  public static String toLineProtocol(String safe) {
+    int end = safe.length();
+    while (end > 0 && safe.charAt(end - 1) == '\\') end--;
+    if (end == safe.length()) return safe;
+    return safe.substring(0, end) + TRAILING_BACKSLASH.repeat(safe.length() - end);
+  }
+
+  /** A tag value as InfluxDB returns it, with the trailing backslashes it was written with. */
+  public static String fromLineProtocol(String stored) {
+    int end = stored.length();
+    int n = 0;
+    while (stored.startsWith(TRAILING_BACKSLASH, end - TRAILING_BACKSLASH.length())
+        && end >= TRAILING_BACKSLASH.length()) {
+      end -= TRAILING_BACKSLASH.length();
+      n++;
     }
-    if (end > MAX_LENGTH) {
-      end = MAX_LENGTH;
-      while (end > 0 && s.charAt(end - 1) == '\\') {
-        end--;
-      }
-    }
-    s = s.substring(0, end);
-    return s.isEmpty() ? "-" : s;
+    return n == 0 ? stored : stored.substring(0, end) + "\\".repeat(n);
   }
 }

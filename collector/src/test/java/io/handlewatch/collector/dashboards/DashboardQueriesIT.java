@@ -89,6 +89,17 @@ class DashboardQueriesIT {
       // the verdict points the panels read are the ones the detector writes.
       Detector detector =
           new Detector(new DetectionFactory(), store, new MetricRegistry(), Clock.systemUTC());
+      // Alert transitions as the collector keeps them for the host dashboard's annotations.
+      detector.addAlertListener(
+          a -> {
+            try {
+              store
+                  .writePoints(List.of(io.handlewatch.collector.AlertAnnotations.point(a)))
+                  .get(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+              throw new IllegalStateException(e);
+            }
+          });
       detector.start();
       try {
         SampleStore listening = new ListeningStore(store, detector);
@@ -221,6 +232,46 @@ class DashboardQueriesIT {
   }
 
   @Test
+  void statPanelsShowZeroAndVerdictCountsAreOfNow() throws Exception {
+    JsonNode fleet = JSON.readTree(DASHBOARDS.resolve("fleet-overview.json").toFile());
+    int stats = 0;
+    for (JsonNode p : panels(fleet)) {
+      if (!p.path("type").asText().equals("stat")) continue;
+      stats++;
+      assertThat(p.at("/fieldConfig/defaults/noValue").asText())
+          .as("%s with no data", p.path("title").asText())
+          .isEqualTo("0");
+    }
+    assertThat(stats).isGreaterThan(3);
+    for (String title : List.of("Critical verdicts", "Warning verdicts")) {
+      String q = queryOf("fleet-overview.json", title);
+      assertThat(q).as(title).contains("time > now() - 5m").doesNotContain("$timeFilter");
+    }
+    // What stands now in the detected fleet: web-cw and batch-fd critical.
+    assertThat(run(queryOf("fleet-overview.json", "Critical verdicts")).getFirst().get(1).asInt())
+        .isEqualTo(2);
+  }
+
+  @Test
+  void theHostDashboardAnnotatesAlertTransitionsAndFindings() throws Exception {
+    JsonNode host = JSON.readTree(DASHBOARDS.resolve("host-drilldown.json").toFile());
+    Map<String, String> queries = new LinkedHashMap<>();
+    for (JsonNode a : host.at("/annotations/list")) {
+      queries.put(a.path("name").asText(), a.path("query").asText());
+      assertThat(a.at("/datasource/uid").asText()).isEqualTo("${datasource}");
+    }
+    assertThat(queries).containsKeys("Alerts", "Verdicts cleared, findings");
+    // The leaking host's page started: a firing transition with its summary.
+    List<JsonNode> alerts = run(interpolate(queries.get("Alerts")));
+    assertThat(alerts).as("alert annotations of %s", VARIABLES.get("host")).isNotEmpty();
+    assertThat(alerts.toString()).contains("firing").contains("CLOSE_WAIT");
+    // Findings (info) of the fleet's odd hosts: the same query on every host.
+    String anyHost = queries.get("Verdicts cleared, findings").replace("/^$host$/", "/.*/");
+    List<JsonNode> findings = run(interpolate(anyHost));
+    assertThat(findings.toString()).contains("info");
+  }
+
+  @Test
   void keyPanelsAnswerWhatTheFleetHolds() throws Exception {
     String fleet = "fleet-overview.json";
     assertThat(run(queryOf(fleet, "Hosts reporting")).getFirst().get(1).asInt()).isEqualTo(9);
@@ -332,7 +383,8 @@ class DashboardQueriesIT {
     assertThat(sources).hasSize(1);
     JsonNode ds = sources.getFirst();
     assertThat(ds.path("type").asText()).isEqualTo("influxdb");
-    assertThat(ds.path("isDefault").asBoolean()).isTrue();
+    // Not the default: a Grafana that has one (Prometheus, say) keeps it.
+    assertThat(ds.path("isDefault").asBoolean()).isFalse();
     // The database the collector's example InfluxDB configuration writes to by default.
     String collectorConfig = Files.readString(Path.of("config", "influxdb.yml"));
     var db =

@@ -242,6 +242,13 @@ class FleetPageIT {
         .containsPattern("host\\s*–\\s*\\d+\\s*[\\d,]+\\s*189\\s*4242")
         .contains("The agent counted its own network namespace only.");
     chromium.screenshot(SCREENSHOTS.resolve("host.png"));
+    // The legend's colour swatches are styles the script sets: the CSP let them through.
+    String swatch =
+        read(d, "return getComputedStyle(document.querySelector('.legend i')).backgroundColor");
+    assertThat(swatch).isNotIn("rgba(0, 0, 0, 0)", "transparent", "");
+    assertThat(chromium.contentSecurityPolicyViolations())
+        .as("the page runs under its own Content-Security-Policy")
+        .isEmpty();
 
     // Back to the fleet.
     click(d, "a[href='#/']:not(.brand)");

@@ -27,37 +27,75 @@ class QuickstartIT {
     }
   }
 
-  @Test
-  void quickstartListsThisHostWithinAnInterval(@TempDir Path dir) throws Exception {
+  private record Run(Process process, int http, int grpc, Path out) {}
+
+  private static Run start(Path dir, java.util.Map<String, String> env, String... args)
+      throws IOException {
     int httpPort = freePort();
     int grpc = freePort();
     int admin = freePort();
+    java.util.List<String> cmd =
+        new java.util.ArrayList<>(
+            java.util.List.of(
+                "bash", Path.of("../bin/quickstart").toAbsolutePath().normalize().toString()));
+    cmd.addAll(java.util.List.of(args));
+    Path out = dir.resolve("quickstart.out");
     ProcessBuilder pb =
-        new ProcessBuilder(
-                "bash", Path.of("../bin/quickstart").toAbsolutePath().normalize().toString())
-            .redirectErrorStream(true)
-            .redirectOutput(dir.resolve("quickstart.out").toFile());
+        new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile());
     pb.environment().put("HANDLEWATCH_HTTP_PORT", Integer.toString(httpPort));
     pb.environment().put("HANDLEWATCH_GRPC_PORT", Integer.toString(grpc));
     pb.environment().put("HANDLEWATCH_ADMIN_PORT", Integer.toString(admin));
-    pb.environment().put("HANDLEWATCH_INTERVAL", "2s");
     pb.environment().put("HANDLEWATCH_QUICKSTART_DIR", dir.toString());
     pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
-    Process quickstart = pb.start();
+    pb.environment().putAll(env);
+    return new Run(pb.start(), httpPort, grpc, out);
+  }
+
+  /** Waits until the API lists a host; returns the listing. */
+  private static JsonNode awaitHost(Run run) throws Exception {
+    String api = "http://127.0.0.1:" + run.http() + "/api/v1/hosts";
+    JsonNode hosts = null;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (hosts == null || hosts.path("hosts").isEmpty()) {
+      assertThat(run.process().isAlive())
+          .as("quickstart still running; its output:\n%s", Files.readString(run.out()))
+          .isTrue();
+      assertThat(System.nanoTime()).as("a host listed within 120 s").isLessThan(deadline);
+      Thread.sleep(250); // polling the API with a deadline
+      hosts = RealPrograms.getJson(api);
+    }
+    return hosts;
+  }
+
+  /**
+   * SIGTERM (what Ctrl-C's SIGINT also does): exit 0, one "stopped" line, no terminal escape codes,
+   * and both programs gone.
+   */
+  private static void stopsCleanly(Run run) throws Exception {
+    run.process().destroy();
+    assertThat(run.process().waitFor(30, TimeUnit.SECONDS))
+        .as("quickstart stops on SIGTERM")
+        .isTrue();
+    String out = Files.readString(run.out());
+    assertThat(run.process().exitValue()).as("exit code; output:\n%s", out).isZero();
+    assertThat(out.lines().filter(l -> l.contains("stopped")).toList())
+        .containsExactly("quickstart: stopped");
+    assertThat(out).doesNotContain("exited").doesNotContain("\u001b");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (listening(run.grpc()) || listening(run.http())) {
+      assertThat(System.nanoTime())
+          .as("collector and agent stopped with the script")
+          .isLessThan(deadline);
+      Thread.sleep(100); // polling the ports with a deadline
+    }
+  }
+
+  @Test
+  void quickstartListsThisHostWithinAnInterval(@TempDir Path dir) throws Exception {
+    Run run = start(dir, java.util.Map.of("HANDLEWATCH_INTERVAL", "2s"));
     try {
-      String api = "http://127.0.0.1:" + httpPort + "/api/v1/hosts";
-      JsonNode hosts = null;
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-      while (hosts == null || hosts.path("hosts").isEmpty()) {
-        assertThat(quickstart.isAlive())
-            .as(
-                "quickstart still running; its output:\n%s",
-                Files.readString(dir.resolve("quickstart.out")))
-            .isTrue();
-        assertThat(System.nanoTime()).as("a host listed within 120 s").isLessThan(deadline);
-        Thread.sleep(250); // polling the API with a deadline
-        hosts = RealPrograms.getJson(api);
-      }
+      String api = "http://127.0.0.1:" + run.http() + "/api/v1/hosts";
+      JsonNode hosts = awaitHost(run);
       JsonNode host = hosts.path("hosts").get(0);
       String name = host.get("host").asText();
       assertThat(host.at("/tcp/listen").asLong())
@@ -66,20 +104,37 @@ class QuickstartIT {
       JsonNode one = RealPrograms.getJson(api + "/" + name);
       assertThat(one).isNotNull();
       assertThat(one.at("/sample/host/hostname").asText()).isEqualTo(name);
-      assertThat(Files.readString(dir.resolve("quickstart.out")))
-          .contains("curl -s localhost:" + httpPort + "/api/v1/hosts");
+      assertThat(Files.readString(run.out()))
+          .contains("curl -s localhost:" + run.http() + "/api/v1/hosts");
     } finally {
-      quickstart.destroy();
-      assertThat(quickstart.waitFor(30, TimeUnit.SECONDS))
-          .as("quickstart stops on SIGTERM")
-          .isTrue();
+      stopsCleanly(run);
     }
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (listening(grpc) || listening(httpPort)) {
-      assertThat(System.nanoTime())
-          .as("collector and agent stopped with the script")
-          .isLessThan(deadline);
-      Thread.sleep(100); // polling the ports with a deadline
+  }
+
+  @Test
+  void quickstartTakesConfigurationFilesForBothPrograms(@TempDir Path dir) throws Exception {
+    // The shipped configuration with one visible change: the fleet listing's largest page.
+    Path collector = dir.resolve("my-collector.yml");
+    Files.writeString(
+        collector,
+        Files.readString(Path.of("config/quickstart.yml")) + "\napi:\n  maxPageSize: 7\n");
+    Path agent = Files.writeString(dir.resolve("my-agent.properties"), "interval=1s\n");
+    Run run =
+        start(
+            dir,
+            java.util.Map.of(),
+            "--config",
+            collector.toString(),
+            "--agent-config",
+            agent.toString());
+    try {
+      awaitHost(run);
+      String api = "http://127.0.0.1:" + run.http() + "/api/v1/hosts?limit=";
+      assertThat(RealPrograms.getJson(api + "7")).as("limit 7").isNotNull();
+      assertThat(RealPrograms.getJson(api + "8")).as("limit 8, over maxPageSize 7").isNull();
+      assertThat(Files.readString(dir.resolve("agent.log"))).contains("every 1000 ms");
+    } finally {
+      stopsCleanly(run);
     }
   }
 }

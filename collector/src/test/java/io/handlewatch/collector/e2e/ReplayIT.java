@@ -57,6 +57,33 @@ class ReplayIT {
     assertThat(err).contains(":482: skipped", "1 malformed lines skipped");
   }
 
+  @Test
+  void aHostRecordedByTheAgentReplaysAsItIs(@TempDir Path dir) throws Exception {
+    Path trace = dir.resolve("this-host.jsonl");
+    run(
+        dir,
+        Path.of(".."),
+        "bash",
+        Path.of("../bin/handlewatch-agent").toAbsolutePath().normalize().toString(),
+        "record",
+        "--out",
+        trace.toString(),
+        "--count",
+        "3",
+        "--interval",
+        "200ms");
+    assertThat(Files.readAllLines(trace)).hasSize(3);
+    String err =
+        run(
+            dir,
+            Path.of(".."),
+            "bash",
+            Path.of("../bin/handlewatch-collector").toAbsolutePath().normalize().toString(),
+            "replay",
+            trace.toString());
+    assertThat(err).contains("3 reports of 1 hosts", "0 malformed lines skipped");
+  }
+
   /** The README's replay walk-through: its exact command, on the checked-in example trace. */
   @Test
   void theReadmeWalkThroughPagesOnceAndResolvesOnce(@TempDir Path dir) throws Exception {

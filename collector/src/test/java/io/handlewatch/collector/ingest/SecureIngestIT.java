@@ -190,6 +190,55 @@ class SecureIngestIT {
   }
 
   @Test
+  void refusedCertificatesAreCountedAndLoggedWithTheirPeerAndReason() throws Exception {
+    start(SecureIngestIT::mtls);
+    ca.issueExpired("db-1");
+    var lines = new io.handlewatch.collector.testing.LogLines(ConnectionGuard.class, "io.grpc");
+    try {
+      var otherCaAgent = asAgent(ca, otherCa, "web-1");
+      var expired =
+          new LinkSecurity(
+              true,
+              ca.caCert(),
+              ca.dir().resolve("db-1-expired.crt"),
+              ca.dir().resolve("db-1-expired.key"),
+              null,
+              null,
+              false);
+      var serverCertAsClient =
+          new LinkSecurity(true, ca.caCert(), ca.serverCert(), ca.serverKey(), null, null, false);
+      for (LinkSecurity bad : List.of(otherCaAgent, expired, serverCertAsClient)) {
+        ManagedChannel c = channel(bad);
+        AgentStream s = AgentStream.open(c);
+        s.out.onNext(report("web-1", 1, now));
+        assertThat(s.ended().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+        // No reconnects of its own from here on.
+        c.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+      for (String reason :
+          List.of(
+              "reason=certificate not signed by ingest.tls.clientCaFile",
+              "reason=certificate expired",
+              "reason=certificate not made for a client (key usage)")) {
+        String line = lines.await(l -> l.contains(reason));
+        assertThat(line).startsWith("ingest TLS handshake refused: peer=/127.0.0.1:");
+      }
+      assertThat(lines.withStackTrace()).isEmpty();
+    } finally {
+      lines.close();
+    }
+    assertThat(metrics.tlsRefusedCount()).isGreaterThanOrEqualTo(3);
+    assertThat(metrics.lastTlsRefusal()).contains("/127.0.0.1:");
+    assertThat(store.seqs("web-1")).isEmpty();
+    // A good certificate still gets in, and is not counted.
+    long refused = metrics.tlsRefusedCount();
+    AgentStream good = AgentStream.open(channel(asAgent(ca, ca, "web-1")));
+    good.out.onNext(report("web-1", 1, now));
+    assertThat(good.nextAck().getAckedSeq()).isEqualTo(1);
+    assertThat(metrics.tlsRefusedCount()).isEqualTo(refused);
+  }
+
+  @Test
   void aCertificateForOneHostCannotReportForAnother() throws Exception {
     start(SecureIngestIT::mtls);
     AgentStream web1 = AgentStream.open(channel(asAgent(ca, ca, "web-1")));
@@ -364,8 +413,24 @@ class SecureIngestIT {
 
     var sample = TestReports.sample("web-1", 1, now).toBuilder();
     sample.setProcesses(0, sample.getProcesses(0).toBuilder().setCmdline("x".repeat(100_000)));
-    big.out.onNext(HostReport.newBuilder().setSeq(1).setSample(sample).build());
-    assertThat(big.ended().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    var lines = new io.handlewatch.collector.testing.LogLines(ReportStream.class, "io.grpc");
+    try {
+      big.out.onNext(HostReport.newBuilder().setSeq(1).setSample(sample).build());
+      assertThat(big.ended().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+      // One line says what happened, whose it was and the sizes; no stack trace from gRPC.
+      String line = lines.await(l -> l.contains("maxMessageSize"));
+      assertThat(line)
+          .contains("agent disconnected: host=web-1 peer=/127.0.0.1:")
+          .contains("report larger than ingest.maxMessageSize")
+          .contains("65536");
+      assertThat(lines.all())
+          .filteredOn(l -> l.contains("maximum size") || l.contains("maxMessageSize"))
+          .hasSize(1);
+      assertThat(lines.withStackTrace()).isEmpty();
+    } finally {
+      lines.close();
+    }
+    assertThat(metrics.rejectedCount("too_large")).isEqualTo(1);
 
     sameConnection.out.onNext(report("web-1", 2, now));
     assertThat(sameConnection.nextAck().getAckedSeq()).isEqualTo(2);

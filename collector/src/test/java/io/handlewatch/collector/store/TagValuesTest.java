@@ -15,13 +15,28 @@ class TagValuesTest {
         "my worker|my worker",
         "a,b=c|a,b=c",
         "back\\slash|back\\slash",
-        "tail\\|tail",
-        "tail\\\\\\|tail",
-        "\\|-",
+        "tail\\|tail\\",
+        "\\|\\",
         "``|-",
       })
   void keepsWhatLineProtocolCanEscapeAndFixesTheRest(String in, String out) {
     assertThat(TagValues.safe(in)).isEqualTo(out);
+  }
+
+  @ParameterizedTest
+  @CsvSource(
+      delimiter = '|',
+      quoteCharacter = '`',
+      value = {
+        "java|java",
+        "tail\\|tail\\x5c",
+        "tail\\\\|tail\\x5c\\x5c",
+        "in\\ner|in\\ner",
+        "\\|\\x5c",
+      })
+  void lineProtocolSpellsOutTrailingBackslashesAndReadsThemBack(String safe, String wire) {
+    assertThat(TagValues.toLineProtocol(safe)).isEqualTo(wire);
+    assertThat(TagValues.fromLineProtocol(wire)).isEqualTo(safe);
   }
 
   @org.junit.jupiter.api.Test

@@ -48,6 +48,9 @@ public final class HeadlessChromium implements AutoCloseable {
         "--no-first-run",
         "--window-size=1400,1000",
         "--user-data-dir=" + profile);
+    // The console, so a test can see what the Content-Security-Policy refused.
+    options.setCapability(
+        "goog:loggingPrefs", java.util.Map.of(org.openqa.selenium.logging.LogType.BROWSER, "ALL"));
     ChromeDriverService service =
         new ChromeDriverService.Builder()
             .usingDriverExecutable(new File(CHROMEDRIVER))
@@ -58,6 +61,14 @@ public final class HeadlessChromium implements AutoCloseable {
 
   public WebDriver driver() {
     return driver;
+  }
+
+  /** Console messages in which the browser says the Content-Security-Policy refused something. */
+  public java.util.List<String> contentSecurityPolicyViolations() {
+    return driver.manage().logs().get(org.openqa.selenium.logging.LogType.BROWSER).getAll().stream()
+        .map(org.openqa.selenium.logging.LogEntry::getMessage)
+        .filter(m -> m.contains("Content Security Policy"))
+        .toList();
   }
 
   /** Saves what the browser shows as a PNG at {@code file}. */

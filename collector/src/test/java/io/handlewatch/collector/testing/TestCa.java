@@ -71,6 +71,67 @@ public final class TestCa {
         StandardCopyOption.ATOMIC_MOVE);
   }
 
+  /**
+   * Issues {@code host}'s client certificate again under this CA, already expired (openssl's {@code
+   * -days -1}: it ends a day before it starts), as {@code host-expired.crt/.key}.
+   */
+  public void issueExpired(String host) throws IOException, InterruptedException {
+    String name = host + "-expired";
+    Path ext = Files.writeString(dir.resolve(name + ".ext"), "extendedKeyUsage=clientAuth\n");
+    String[][] steps = {
+      {
+        "openssl",
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        name + ".key"
+      },
+      {
+        "openssl",
+        "req",
+        "-new",
+        "-key",
+        name + ".key",
+        "-subj",
+        "/CN=" + host,
+        "-out",
+        name + ".csr"
+      },
+      {
+        "openssl",
+        "x509",
+        "-req",
+        "-in",
+        name + ".csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-set_serial",
+        "0x" + Long.toHexString(System.nanoTime()),
+        "-days",
+        "-1",
+        "-sha256",
+        "-extfile",
+        ext.getFileName().toString(),
+        "-out",
+        name + ".crt"
+      },
+    };
+    for (String[] step : steps) {
+      Process p =
+          new ProcessBuilder(step).directory(dir.toFile()).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+        p.destroyForcibly();
+        throw new IOException(String.join(" ", step) + " failed: " + out);
+      }
+    }
+  }
+
   private static void run(Path dir, String... hosts) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>();
     cmd.add(script().toString());

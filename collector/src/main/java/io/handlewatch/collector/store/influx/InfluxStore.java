@@ -20,6 +20,7 @@ import io.handlewatch.collector.store.SeriesQuery;
 import io.handlewatch.collector.store.StoreException;
 import io.handlewatch.collector.store.StoreHealth;
 import io.handlewatch.collector.store.StoredPoint;
+import io.handlewatch.collector.store.TagValues;
 import io.handlewatch.collector.store.WriteOutcome;
 import io.handlewatch.proto.v1.HostReport;
 import java.io.IOException;
@@ -156,9 +157,8 @@ public final class InfluxStore implements SampleStore {
   /** A point as a line of line protocol, through the client library's Point (its escaping). */
   static String line(StoredPoint p) {
     Point point =
-        Point.measurement(p.measurement())
-            .addTags(p.tags())
-            .time(p.time().toEpochMilli(), WritePrecision.MS);
+        Point.measurement(p.measurement()).time(p.time().toEpochMilli(), WritePrecision.MS);
+    p.tags().forEach((k, v) -> point.addTag(k, TagValues.toLineProtocol(v)));
     for (Map.Entry<String, Object> f : p.fields().entrySet()) {
       Object v = f.getValue();
       if (v instanceof Long l) point.addField(f.getKey(), l);
@@ -499,7 +499,7 @@ public final class InfluxStore implements SampleStore {
         "SELECT * FROM "
             + String.join(",", measurements.stream().sorted().map(InfluxStore::identifier).toList())
             + " WHERE \"host\" = "
-            + literal(host)
+            + literal(TagValues.toLineProtocol(host))
             + " AND time >= "
             + from.toEpochMilli()
             + "ms AND time <= "
@@ -542,12 +542,13 @@ public final class InfluxStore implements SampleStore {
 
   /** The WHERE clause of a series query: host, tags, and the closed time range. */
   private static String where(SeriesQuery q) {
-    StringBuilder sql = new StringBuilder(" WHERE \"host\" = ").append(literal(q.host()));
+    StringBuilder sql =
+        new StringBuilder(" WHERE \"host\" = ").append(literal(TagValues.toLineProtocol(q.host())));
     for (var t : new TreeMap<>(q.tags()).entrySet()) {
       sql.append(" AND ")
           .append(identifier(t.getKey()))
           .append(" = ")
-          .append(literal(t.getValue()));
+          .append(literal(TagValues.toLineProtocol(t.getValue())));
     }
     return sql.append(" AND time >= ")
         .append(q.from().toEpochMilli())
@@ -565,7 +566,8 @@ public final class InfluxStore implements SampleStore {
         .fields()
         .forEachRemaining(
             e -> {
-              if (!e.getValue().asText().isEmpty()) tags.put(e.getKey(), e.getValue().asText());
+              String v = e.getValue().asText();
+              if (!v.isEmpty()) tags.put(e.getKey(), TagValues.fromLineProtocol(v));
             });
     return tags;
   }
