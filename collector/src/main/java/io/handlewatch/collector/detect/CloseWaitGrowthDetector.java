@@ -69,7 +69,7 @@ final class CloseWaitGrowthDetector {
       // Seen from its start (it appeared after this window began, counted from zero), or seen
       // through the whole of the host's growth: its past holds nothing the window does not show.
       boolean pastKnown =
-          p.firstBucket > w.firstBucket || (hostGrowing && p.firstBucket <= host.onsetBucket());
+          p.firstMs > w.firstMs || (hostGrowing && p.firstBucket <= host.onsetBucket());
       Trend t = trends.analyze(p.closeWait, first, now, minTrendMinutes(), TOLERANCE, pastKnown);
       Severity s = judge(t);
       if (s == null) continue;

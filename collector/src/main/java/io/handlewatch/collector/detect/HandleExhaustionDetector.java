@@ -40,12 +40,7 @@ final class HandleExhaustionDetector {
       double fds = p.fds.last();
       Trend trend =
           trends.analyze(
-              p.fds,
-              first,
-              now,
-              process.minTrendMinutes(),
-              TOLERANCE,
-              p.firstBucket > w.firstBucket);
+              p.fds, first, now, process.minTrendMinutes(), TOLERANCE, p.firstMs > w.firstMs);
       var j = process.judge(trend, fds, p.softLimit);
       if (j.severity() == null) continue;
       String what = p.comm + " (pid " + Integer.toUnsignedString(p.pid) + ")";

@@ -52,6 +52,9 @@ final class HostWindow {
    */
   long firstBucket = Long.MIN_VALUE;
 
+  /** The time of this window's first report: a process first seen later was seen from its start. */
+  long firstMs = Long.MIN_VALUE;
+
   /**
    * The newest sample's process walk: processes the agent could not read, sockets without owner.
    */
@@ -88,7 +91,10 @@ final class HostWindow {
 
   /** Adds one sample; returns whether it carried sysctls that differ from the known ones. */
   boolean add(HostSample s, long timeMs, long bucket) {
-    if (firstBucket == Long.MIN_VALUE) firstBucket = bucket;
+    if (firstBucket == Long.MIN_VALUE) {
+      firstBucket = bucket;
+      firstMs = timeMs;
+    }
     if (timeMs >= lastMs && s.hasProcessWalk()) {
       processesUnreadable = s.getProcessWalk().getProcessesUnreadable();
       socketsUnattributed =
@@ -139,6 +145,7 @@ final class HostWindow {
     if (w == null) {
       w = new ProcessWindow(key.pid(), key.startTicks(), p.getComm(), buckets);
       w.firstBucket = bucket;
+      w.firstMs = timeMs;
       processes.put(key, w);
     }
     w.comm = p.getComm();

@@ -29,8 +29,10 @@ final class ProcessWindow {
   List<EndpointCount> latestPeers = List.of();
   long lastMs;
 
-  /** The bucket it was first seen in. */
+  /** The bucket it was first seen in, and when. */
   long firstBucket;
+
+  long firstMs;
 
   ProcessWindow(int pid, long startTicks, String comm, int buckets) {
     this.pid = pid;

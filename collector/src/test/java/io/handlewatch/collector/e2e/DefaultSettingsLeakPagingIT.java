@@ -170,11 +170,29 @@ class DefaultSettingsLeakPagingIT {
             HOST,
             "--state-dir",
             dir.resolve("agent-state").toString()));
-    // The collector has heard of the host before the leak starts.
+    // The child is born after the collector has the host's first report: its whole life is in
+    // view (a process already running when a host's first report arrives has an unknown past and
+    // waits detection.minHistory, like every series that was there before the window began).
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    java.net.URI hostUri =
+        java.net.URI.create("http://127.0.0.1:" + app.getLocalPort() + "/api/v1/hosts/" + HOST);
     await(
-        "the agent's first report",
+        "the host's first report",
         120,
-        () -> log("agent").contains("connected to"),
+        () -> {
+          try {
+            return http.send(
+                        java.net.http.HttpRequest.newBuilder(hostUri).build(),
+                        java.net.http.HttpResponse.BodyHandlers.discarding())
+                    .statusCode()
+                == 200;
+          } catch (IOException e) {
+            return false;
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+          }
+        },
         () -> "\nagent:\n" + log("agent"));
 
     ServerSocket server = closingServer();

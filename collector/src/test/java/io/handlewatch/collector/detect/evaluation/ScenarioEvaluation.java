@@ -339,14 +339,15 @@ public final class ScenarioEvaluation {
 
   /**
    * Prints the per-class table, the failures, and each class's description. Arguments: seeds
-   * (default {@link Scenarios#SEEDS}), then {@code promtool} to take node-mixin's pages from its real
-   * rules run by Debian's promtool ({@link PromtoolNodeMixin}, a few seconds per trace) instead of
-   * the in-process {@link NodeMixinBaseline}.
+   * (default {@link Scenarios#SEEDS}), then {@code promtool} to take node-mixin's pages from its
+   * real rules run by Debian's promtool ({@link PromtoolNodeMixin}, a few seconds per trace)
+   * instead of the in-process {@link NodeMixinBaseline}.
    */
   public static void main(String[] args) {
     int seeds = args.length > 0 ? Integer.parseInt(args[0]) : Scenarios.SEEDS;
     List<Run> runs = runAll(new DetectionFactory(), seeds);
-    if (List.of(args).contains("promtool")) runs = runs.stream().map(ScenarioEvaluation::promtool).toList();
+    if (List.of(args).contains("promtool"))
+      runs = runs.stream().map(ScenarioEvaluation::promtool).toList();
     System.out.print(table(runs));
     System.out.println();
     System.out.print(failures(runs));
@@ -360,9 +361,22 @@ public final class ScenarioEvaluation {
   private static Run promtool(Run r) {
     PromtoolNodeMixin.Page p = PromtoolNodeMixin.firstPage(r.trace(), Duration.ofMinutes(30));
     NodeMixinBaseline.Page b =
-        p == null ? null : new NodeMixinBaseline.Page(p.at(), p.subject(), p.severity(), p.impliedEta());
-    return new Run(r.scenario(), r.seed(), r.trace(), r.transitions(), r.firstPage(), r.severity(),
-        r.etaError(), r.truePages(), r.falsePages(), r.firings(), r.resolvedAfterRelease(), b,
+        p == null
+            ? null
+            : new NodeMixinBaseline.Page(p.at(), p.subject(), p.severity(), p.impliedEta());
+    return new Run(
+        r.scenario(),
+        r.seed(),
+        r.trace(),
+        r.transitions(),
+        r.firstPage(),
+        r.severity(),
+        r.etaError(),
+        r.truePages(),
+        r.falsePages(),
+        r.firings(),
+        r.resolvedAfterRelease(),
+        b,
         r.failures());
   }
 }
