@@ -312,7 +312,8 @@ class DashboardQueriesIT {
 
     String host = "host-drilldown.json";
     List<JsonNode> eta = run(queryOf(host, "Verdict ETA"));
-    // web-cw's java: one more CLOSE_WAIT socket per second, each an fd (about 1,300 of 65,536: 18 h)
+    // web-cw's java: one more CLOSE_WAIT socket per second, each an fd (about 1,300 of 65,536: 18
+    // h)
     // and a local port towards 10.0.0.7:6379 (about 1,000 of the 28,232 in the range): the ports
     // run out first, in about (28,232 - 1,000) / 60 min.
     assertThat(eta.getLast().get(1).asDouble())
