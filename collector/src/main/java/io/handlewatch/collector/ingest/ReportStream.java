@@ -290,15 +290,14 @@ final class ReportStream implements StreamObserver<HostReport> {
         ackDue = true; // one cumulative ack for a run of stored reports
       }
     }
-    if (ackDue) acks.onNext(ReportAck.newBuilder().setAckedSeq(lastAcked).build());
+    // The credit goes back before the ack goes out: whatever the agent does on the ack (and
+    // whatever the store's backlog does meanwhile) finds the released window already asked for.
     if (released > 0) {
       metrics.unacked.addAndGet(-released);
-      if (completing) {
-        if (pending.isEmpty()) complete();
-      } else {
-        requestMore(released);
-      }
+      if (!completing) requestMore(released);
     }
+    if (ackDue) acks.onNext(ReportAck.newBuilder().setAckedSeq(lastAcked).build());
+    if (released > 0 && completing && pending.isEmpty()) complete();
   }
 
   /**
