@@ -8,12 +8,11 @@ import io.dropwizard.testing.DropwizardTestSupport;
 import io.handlewatch.collector.CollectorApplication;
 import io.handlewatch.collector.CollectorConfiguration;
 import io.handlewatch.collector.testing.AlertmanagerHarness;
+import io.handlewatch.collector.testing.ClosingServer;
 import io.handlewatch.collector.testing.HttpReceiver;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,26 +53,9 @@ class LeakPagingIT {
     for (AutoCloseable c : closing.reversed()) c.close();
   }
 
-  /**
-   * A loopback server that accepts connections and closes each at once: its clients' sockets go to
-   * CLOSE_WAIT unless they close them.
-   */
   private ServerSocket closingServer() throws IOException {
-    ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    ServerSocket server = ClosingServer.start();
     closing.add(server);
-    Thread.ofPlatform()
-        .daemon(true)
-        .name("closing-server")
-        .start(
-            () -> {
-              while (!server.isClosed()) {
-                try (Socket s = server.accept()) {
-                  // closed by try-with-resources: the peer sees FIN and sits in CLOSE_WAIT
-                } catch (IOException e) {
-                  if (!server.isClosed()) throw new IllegalStateException(e);
-                }
-              }
-            });
     return server;
   }
 
