@@ -54,6 +54,15 @@ final class SamplingOptions {
   int topEndpoints;
 
   @Option(
+      names = "--top-listeners",
+      defaultValue = "32",
+      paramLabel = "N",
+      description =
+          "Listening sockets to report, fullest accept queue first (all are counted)."
+              + " Default: ${DEFAULT-VALUE}.")
+  int topListeners;
+
+  @Option(
       names = "--tcp-only",
       description = "Count TCP states only: no processes, sysctls, sockstat or file handles.")
   boolean tcpOnly;
@@ -180,7 +189,8 @@ final class SamplingOptions {
               commandLines,
               namespacesFlag(),
               hostRoot,
-              checkLabels(labels));
+              checkLabels(labels),
+              topListeners);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     }

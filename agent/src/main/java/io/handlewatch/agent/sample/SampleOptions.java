@@ -19,6 +19,7 @@ import java.util.Objects;
  * @param hostRoot where the host's file system is seen ({@code /} normally): {@code run/netns}, the
  *     container runtimes' state directories and the kubelet's pod directory are under it
  * @param labels the operator's host labels (env, cluster, role...), sent with every report
+ * @param topListeners how many listening sockets to send, fullest accept queue first
  */
 public record SampleOptions(
     int topProcesses,
@@ -31,7 +32,39 @@ public record SampleOptions(
     CommandLines commandLines,
     boolean namespaces,
     Path hostRoot,
-    java.util.Map<String, String> labels) {
+    java.util.Map<String, String> labels,
+    int topListeners) {
+
+  /** Listeners sent by default: enough for every service of a busy host, bounded for the rest. */
+  public static final int DEFAULT_TOP_LISTENERS = 32;
+
+  /** Options as before listener queues: {@link #DEFAULT_TOP_LISTENERS} listeners. */
+  public SampleOptions(
+      int topProcesses,
+      int topEndpoints,
+      boolean tcpOnly,
+      List<String> extraSysctls,
+      int fullRescanEvery,
+      String hostname,
+      Path machineIdFile,
+      CommandLines commandLines,
+      boolean namespaces,
+      Path hostRoot,
+      java.util.Map<String, String> labels) {
+    this(
+        topProcesses,
+        topEndpoints,
+        tcpOnly,
+        extraSysctls,
+        fullRescanEvery,
+        hostname,
+        machineIdFile,
+        commandLines,
+        namespaces,
+        hostRoot,
+        labels,
+        DEFAULT_TOP_LISTENERS);
+  }
 
   /** Options as before namespaces and labels: every namespace, host root {@code /}, no labels. */
   public SampleOptions(
@@ -64,6 +97,9 @@ public record SampleOptions(
     if (topEndpoints < 1) {
       throw new IllegalArgumentException("top endpoints must be at least 1, got " + topEndpoints);
     }
+    if (topListeners < 1) {
+      throw new IllegalArgumentException("top listeners must be at least 1, got " + topListeners);
+    }
     if (fullRescanEvery < 1) {
       throw new IllegalArgumentException(
           "full rescan interval must be at least 1, got " + fullRescanEvery);
@@ -92,7 +128,8 @@ public record SampleOptions(
         commandLines,
         namespaces,
         hostRoot,
-        newLabels);
+        newLabels,
+        topListeners);
   }
 
   /** These options with namespaces on or off and another host root. */
@@ -108,7 +145,8 @@ public record SampleOptions(
         commandLines,
         all,
         root,
-        labels);
+        labels,
+        topListeners);
   }
 
   /**

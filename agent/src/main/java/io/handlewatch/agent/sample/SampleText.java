@@ -27,6 +27,8 @@ public final class SampleText {
     out.append("\n\n");
     tcp(s, out);
     sockstat(s, out);
+    tables(s, out);
+    listeners(s, out);
     fileHandles(s, out);
     processes(s, out);
     ports(s, out);
@@ -138,6 +140,99 @@ public final class SampleText {
     out.append(" mem ").append(opt(k.hasTcpMemPages(), k.getTcpMemPages())).append(" pages");
     out.append("; TCP6 inuse ").append(opt(k.hasTcp6Inuse(), k.getTcp6Inuse()));
     out.append("\n\n");
+  }
+
+  private static void tables(HostSample s, StringBuilder out) {
+    if (s.hasConntrack()) {
+      var c = s.getConntrack();
+      out.append("conntrack: ").append(opt(c.hasCount(), c.getCount())).append(" entries of ");
+      out.append(opt(c.hasMax(), c.getMax())).append(" max");
+      if (c.hasCount() && c.hasMax() && c.getMax() > 0) {
+        out.append(String.format(Locale.ROOT, " (%.1f%%)", 100.0 * c.getCount() / c.getMax()));
+      }
+      out.append(", ").append(opt(c.hasBuckets(), c.getBuckets())).append(" buckets\n\n");
+    } else if (ran(s, "conntrack")) {
+      out.append("conntrack: not active in this namespace\n\n");
+    }
+    if (s.hasTcpCounters()) {
+      var t = s.getTcpCounters();
+      out.append("TCP counters since boot: ListenOverflows ")
+          .append(opt(t.hasListenOverflows(), t.getListenOverflows()))
+          .append(" ListenDrops ")
+          .append(opt(t.hasListenDrops(), t.getListenDrops()))
+          .append(" ReqQFullDrop ")
+          .append(opt(t.hasReqQFullDrop(), t.getReqQFullDrop()))
+          .append(" SyncookiesSent ")
+          .append(opt(t.hasSyncookiesSent(), t.getSyncookiesSent()))
+          .append("\n  AbortOnMemory ")
+          .append(opt(t.hasAbortOnMemory(), t.getAbortOnMemory()))
+          .append(" AbortOnTimeout ")
+          .append(opt(t.hasAbortOnTimeout(), t.getAbortOnTimeout()))
+          .append(" AttemptFails ")
+          .append(opt(t.hasAttemptFails(), t.getAttemptFails()))
+          .append(" EstabResets ")
+          .append(opt(t.hasEstabResets(), t.getEstabResets()))
+          .append(" RetransSegs ")
+          .append(opt(t.hasRetransSegs(), t.getRetransSegs()))
+          .append(" of OutSegs ")
+          .append(opt(t.hasOutSegs(), t.getOutSegs()))
+          .append("\n\n");
+    } else if (ran(s, "tcp_counters")) {
+      out.append("TCP counters: not available (see health)\n\n");
+    }
+  }
+
+  private static void listeners(HostSample s, StringBuilder out) {
+    if (!s.hasListenQueues()) {
+      return;
+    }
+    var q = s.getListenQueues();
+    out.append(
+        String.format(
+            "Accept queues (%d of %s listeners, fullest first)%n",
+            q.getListenersCount(), n(q.getListenersTotal())));
+    if (q.getListenersCount() == 0) {
+      out.append("  no listening sockets\n\n");
+      return;
+    }
+    out.append(
+        String.format(
+            "  %-30s %7s %7s %8s %7s %-15s  %s%n",
+            "LOCAL", "QUEUE", "BACKLOG", "SYN_RECV", "PID", "COMM", "WHERE"));
+    // Through /proc/net/tcp a listener's backlog is unknown and sent as 0: shown as "?".
+    java.util.Set<Long> viaProc = new java.util.HashSet<>();
+    for (var ns : s.getTcp().getNamespacesList()) {
+      if (ns.getReader() == io.handlewatch.proto.v1.TcpReader.TCP_READER_PROC) {
+        viaProc.add(ns.getHost() ? 0L : ns.getInode());
+      }
+    }
+    if (s.getTcp().getReader() == io.handlewatch.proto.v1.TcpReader.TCP_READER_PROC) {
+      viaProc.add(0L);
+    }
+    for (var l : q.getListenersList()) {
+      boolean backlogKnown = l.getBacklog() > 0 || !viaProc.contains(l.getNetns());
+      String where =
+          (l.hasNetns() ? "netns " + l.getNetns() + " " : "")
+              + (l.hasIdentity()
+                      && (l.getIdentity().hasContainerId()
+                          || l.getIdentity().hasPodUid()
+                          || l.getIdentity().hasSystemdUnit())
+                  ? Identities.describe(l.getIdentity())
+                  : "");
+      out.append(
+              String.format(
+                      "  %-30s %7s %7s %8s %7s %-15s  %s",
+                      l.getLocal(),
+                      n(l.getQueue()),
+                      backlogKnown ? n(l.getBacklog()) : "?",
+                      n(l.getSynRecv()),
+                      l.hasPid() ? Integer.toString(l.getPid()) : "?",
+                      l.hasComm() ? l.getComm() : "?",
+                      where.strip())
+                  .stripTrailing())
+          .append('\n');
+    }
+    out.append('\n');
   }
 
   private static void fileHandles(HostSample s, StringBuilder out) {

@@ -1,5 +1,6 @@
 package io.handlewatch.agent.sample;
 
+import io.handlewatch.agent.source.ConntrackSource;
 import io.handlewatch.agent.source.ContainerNames;
 import io.handlewatch.agent.source.FileHandlesSource;
 import io.handlewatch.agent.source.NamespaceEntry;
@@ -14,8 +15,10 @@ import io.handlewatch.agent.source.SocketTable;
 import io.handlewatch.agent.source.SockstatSource;
 import io.handlewatch.agent.source.SourceErrors;
 import io.handlewatch.agent.source.SysctlSource;
+import io.handlewatch.agent.source.TcpCountersSource;
 import io.handlewatch.agent.source.TcpState;
 import io.handlewatch.proto.v1.AgentHealth;
+import io.handlewatch.proto.v1.Conntrack;
 import io.handlewatch.proto.v1.EndpointCount;
 import io.handlewatch.proto.v1.HostSample;
 import io.handlewatch.proto.v1.NamespaceSockets;
@@ -51,6 +54,8 @@ public final class Sampler {
   private final SysctlSource sysctls;
   private final SockstatSource sockstat;
   private final FileHandlesSource fileHandles;
+  private final TcpCountersSource tcpCounters;
+  private final ConntrackSource conntrack;
   private final ProcessTable processTable;
   private final HostIdentityReader identity;
   private final Clock clock;
@@ -75,6 +80,8 @@ public final class Sampler {
     this.sysctls = new SysctlSource(fs, SysctlSource.defaultsPlus(options.extraSysctls()));
     this.sockstat = new SockstatSource(fs);
     this.fileHandles = new FileHandlesSource(fs);
+    this.tcpCounters = new TcpCountersSource(fs, "net");
+    this.conntrack = new ConntrackSource(fs);
     this.processTable = new ProcessTable(fs, options.fullRescanEvery());
     this.identity = new HostIdentityReader(fs, options.hostname(), options.machineIdFile());
     this.identities = new ProcessIdentities(fs, new ContainerNames(options.hostRoot()));
@@ -105,6 +112,9 @@ public final class Sampler {
       sockets.ifPresent(sample::setSockstat);
       sockets.ifPresent(k -> processTable.expectSockets(k.getTcpInuse() + k.getTcp6Inuse()));
       run("file_handles", health, fileHandles).ifPresent(sample::setFileHandles);
+      run("tcp_counters", health, tcpCounters).ifPresent(sample::setTcpCounters);
+      Optional<Conntrack> hostConntrack = run("conntrack", health, conntrack);
+      hostConntrack.ifPresent(sample::setConntrack);
       Optional<ProcessTable.Walk> walk = run("processes", health, processTable);
       int[] range = SysctlSource.portRange(values);
       Optional<TcpCensus> census =
@@ -117,6 +127,15 @@ public final class Sampler {
                 }
                 return census(walk.orElse(null), range, namespaces, p);
               });
+      if (census.isPresent() && census.get().namespaces.size() > 1) {
+        run(
+            "netns_tables",
+            health,
+            p -> {
+              namespaceTables(census.get(), hostConntrack.orElse(null), p);
+              return census.get();
+            });
+      }
       census.ifPresent(c -> sample.setTcp(tcpSockets(c)));
       if (walk.isPresent()) {
         ProcessTable.Walk w = walk.get();
@@ -161,6 +180,11 @@ public final class Sampler {
           sample.setPortPressure(portPressure(range, c, values));
         }
       }
+      if (census.isPresent()) {
+        ListenerSelector listeners = new ListenerSelector(options.topListeners(), identities);
+        run("listeners", health, p -> listeners.select(census.get(), walk.orElse(null), p))
+            .ifPresent(sample::setListenQueues);
+      }
     }
 
     health.setWallMicros((System.nanoTime() - wall0) / 1000);
@@ -193,7 +217,7 @@ public final class Sampler {
       TcpCensus census = new TcpCensus(walk, range);
       if (hostCounts != null) {
         java.util.Arrays.fill(hostCounts, 0);
-        census.enterNamespace(true, hostCounts);
+        census.enterNamespace(true, 0, hostCounts);
       }
       try {
         table.forEach(census, problems);
@@ -247,7 +271,7 @@ public final class Sampler {
       }
       census.namespaces.add(b);
       long[] counts = new long[TcpState.MAX + 1];
-      census.enterNamespace(false, counts);
+      census.enterNamespace(false, ns.inode(), counts);
       long[] seen = {0};
       SocketTable.SocketVisitor counting =
           e -> {
@@ -296,7 +320,33 @@ public final class Sampler {
                 + SourceErrors.describe(e));
       }
     }
-    census.enterNamespace(true, null);
+    census.enterNamespace(true, 0, null);
+  }
+
+  /**
+   * TCP counters and conntrack count of every namespace but the agent's own, through {@code
+   * /proc/PID/net} of its member: no setns needed. A namespace nobody lives in has neither. The
+   * conntrack limit and hash size are the host's: the kernel keeps one for all namespaces.
+   */
+  private void namespaceTables(TcpCensus census, Conntrack host, Problems problems) {
+    for (NamespaceSockets.Builder ns : census.namespaces) {
+      if (ns.getHost() || !ns.hasPid()) {
+        continue;
+      }
+      String where = "namespace " + (ns.hasName() ? ns.getName() : ns.getInode());
+      try {
+        ns.setTcpCounters(new TcpCountersSource(fs, ns.getPid() + "/net").read(problems));
+      } catch (Exception e) {
+        problems.skip(where + ": TCP counters: " + SourceErrors.describe(e));
+      }
+      long count = conntrack.namespaceCount(ns.getPid(), problems);
+      if (count >= 0) {
+        Conntrack.Builder ct = Conntrack.newBuilder().setCount(count);
+        if (host != null && host.hasMax()) ct.setMax(host.getMax());
+        if (host != null && host.hasBuckets()) ct.setBuckets(host.getBuckets());
+        ns.setConntrack(ct);
+      }
+    }
   }
 
   private static TcpSockets tcpSockets(TcpCensus c) {

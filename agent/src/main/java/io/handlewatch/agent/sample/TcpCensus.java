@@ -33,6 +33,9 @@ final class TcpCensus implements SocketTable.SocketVisitor {
   private final Map<Integer, EndpointCounter> closeWaitPeers = new HashMap<>();
   final EndpointCounter portUse = new EndpointCounter();
 
+  /** Listening sockets and the connection requests waiting on them, every namespace. */
+  final ListenerCensus listeners = new ListenerCensus();
+
   /** CLOSE_WAIT sockets whose inode had no owner: inode and remote endpoint. */
   final List<Unresolved> unresolvedCloseWait = new ArrayList<>();
 
@@ -72,6 +75,13 @@ final class TcpCensus implements SocketTable.SocketVisitor {
       namespaceCounts[state]++;
     }
 
+    if (state == TcpState.LISTEN) {
+      listeners.listener(s);
+    } else if ((state == TcpState.SYN_RECV || state == TcpState.NEW_SYN_RECV) && s.inode() == 0) {
+      // A request socket (no inode, no fd): a handshake in progress towards a listener.
+      listeners.request(s);
+    }
+
     int lp = s.localPort();
     if (!inHostNamespace) {
       // Ports are per namespace: a pod's ephemeral ports do not use up the host's, and the host's
@@ -108,11 +118,12 @@ final class TcpCensus implements SocketTable.SocketVisitor {
 
   /**
    * Sockets from now on belong to a namespace whose per-state counts go to {@code counts}; {@code
-   * host} says whether it is the agent's own.
+   * host} says whether it is the agent's own; {@code inode} is the namespace's (0 for the host's).
    */
-  void enterNamespace(boolean host, long[] counts) {
+  void enterNamespace(boolean host, long inode, long[] counts) {
     inHostNamespace = host;
     namespaceCounts = counts;
+    listeners.enterNamespace(host ? 0 : inode);
   }
 
   /** Attributes the CLOSE_WAIT sockets left unresolved, after the walk was refreshed. */

@@ -242,6 +242,15 @@ public final class NetlinkSocketTable implements SocketTable {
     MemorySegment.copy(buf, JAVA_BYTE, m + 8, e.localAddress, 0, len);
     MemorySegment.copy(buf, JAVA_BYTE, m + 24, e.remoteAddress, 0, len);
     e.inode = buf.get(INT_UNALIGNED, m + 68) & 0xFFFFFFFFL;
+    // For a listener the kernel puts its accept queue here: sk_ack_backlog in idiag_rqueue and
+    // sk_max_ack_backlog in idiag_wqueue. Other states' byte counts are not part of the sample.
+    if (e.state == TcpState.LISTEN) {
+      e.receiveQueue = buf.get(INT_UNALIGNED, m + 56) & 0xFFFFFFFFL;
+      e.sendQueue = buf.get(INT_UNALIGNED, m + 60) & 0xFFFFFFFFL;
+    } else {
+      e.receiveQueue = 0;
+      e.sendQueue = -1;
+    }
   }
 
   private static int open(MemorySegment errno) throws IOException {

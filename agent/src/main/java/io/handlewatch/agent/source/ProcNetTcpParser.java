@@ -39,6 +39,19 @@ public final class ProcNetTcpParser {
     }
     into.state = state;
     into.inode = Numbers.parseUnsigned(f[9], file, lineNo, "inode");
+    into.sendQueue = -1;
+    into.receiveQueue = 0;
+    if (state == TcpState.LISTEN) {
+      // tx_queue:rx_queue. A listener's rx_queue is its accept queue (sk_ack_backlog); its
+      // tx_queue is a send queue, always 0, not the backlog: only sock_diag tells the backlog.
+      String q = f[4];
+      int colon = q.indexOf(':');
+      if (colon < 1 || colon == q.length() - 1) {
+        throw new ProcParseException(
+            file, lineNo, "expected tx_queue:rx_queue in hex, got '" + q + "'");
+      }
+      into.receiveQueue = hex(file, lineNo, q.substring(colon + 1), 8, "rx_queue");
+    }
   }
 
   private static int endpoint(

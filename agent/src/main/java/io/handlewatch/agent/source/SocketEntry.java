@@ -18,6 +18,8 @@ public final class SocketEntry {
   int localPort;
   int remotePort;
   long inode;
+  long receiveQueue;
+  long sendQueue = -1;
   final byte[] localAddress = new byte[16];
   final byte[] remoteAddress = new byte[16];
 
@@ -45,6 +47,30 @@ public final class SocketEntry {
    */
   public long inode() {
     return inode;
+  }
+
+  /**
+   * idiag_rqueue (rx_queue of /proc/net/tcp). For a LISTEN socket: connections completed and
+   * waiting for accept(). Readers fill it for LISTEN sockets only; 0 otherwise.
+   */
+  public long receiveQueue() {
+    return receiveQueue;
+  }
+
+  /**
+   * idiag_wqueue. For a LISTEN socket: the accept queue's bound (the backlog given to listen(),
+   * capped by net.core.somaxconn). -1 when the reader cannot know it: /proc/net/tcp prints the send
+   * queue of a listener (always 0) in that column, never its backlog.
+   */
+  public long sendQueue() {
+    return sendQueue;
+  }
+
+  /** Sets the queue figures of a LISTEN socket; used by tests. */
+  public SocketEntry queues(long receive, long send) {
+    this.receiveQueue = receive;
+    this.sendQueue = send;
+    return this;
   }
 
   /** Length of the addresses: 4 for IPv4, 16 for IPv6. */
@@ -78,6 +104,8 @@ public final class SocketEntry {
     System.arraycopy(remote, 0, remoteAddress, 0, addressLength());
     this.remotePort = remotePort;
     this.inode = inode;
+    this.receiveQueue = 0;
+    this.sendQueue = -1;
     return this;
   }
 

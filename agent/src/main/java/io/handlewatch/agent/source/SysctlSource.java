@@ -14,7 +14,11 @@ import java.util.regex.Pattern;
  * left out, which is not an error.
  */
 public final class SysctlSource implements ProcSource<List<Sysctl>> {
-  /** What an SRE checks first when TIME_WAIT, CLOSE_WAIT or EMFILE show up. */
+  /**
+   * What an SRE checks first when TIME_WAIT, CLOSE_WAIT or EMFILE show up, and the limits of the
+   * other kernel tables: accept queues (somaxconn, tcp_max_syn_backlog, tcp_syncookies), orphans,
+   * TCP memory and conntrack.
+   */
   public static final List<String> DEFAULT_NAMES =
       List.of(
           "net.ipv4.tcp_fin_timeout",
@@ -32,6 +36,9 @@ public final class SysctlSource implements ProcSource<List<Sysctl>> {
           "net.ipv4.tcp_syncookies",
           "net.core.somaxconn",
           "net.core.netdev_max_backlog",
+          "net.ipv4.tcp_max_orphans",
+          "net.ipv4.tcp_mem",
+          "net.netfilter.nf_conntrack_max",
           "fs.file-max",
           "fs.nr_open");
 

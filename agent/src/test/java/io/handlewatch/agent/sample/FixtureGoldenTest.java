@@ -21,7 +21,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Samples each checked-in /proc tree under src/test/resources/proc/CASE/proc and compares the
- * result with CASE/golden.json. Timings and the agent's RSS differ between runs and are blanked.
+ * result with CASE/golden.json, and its text with CASE/golden.txt. Timings and the agent's RSS
+ * differ between runs and are blanked.
  *
  * <p>To regenerate on purpose after a deliberate change: {@code mvn -pl agent test
  * -Dtest=FixtureGoldenTest -Dhandlewatch.updateGoldens=true}, then review the diff.
@@ -53,6 +54,19 @@ class FixtureGoldenTest {
       Files.writeString(golden, json, StandardCharsets.UTF_8);
     }
     assertThat(json).isEqualTo(Files.readString(golden, StandardCharsets.UTF_8));
+  }
+
+  /** The human text of the same sample: what `handlewatch-agent sample` prints. */
+  @ParameterizedTest
+  @MethodSource("cases")
+  void textMatchesGolden(String name) throws Exception {
+    Path dir = FIXTURES.resolve(name);
+    String text = SampleText.render(normalized(sampleOf(dir.resolve("proc"))));
+    Path golden = dir.resolve("golden.txt");
+    if (Boolean.getBoolean("handlewatch.updateGoldens")) {
+      Files.writeString(golden, text, StandardCharsets.UTF_8);
+    }
+    assertThat(text).isEqualTo(Files.readString(golden, StandardCharsets.UTF_8));
   }
 
   static HostSample sampleOf(Path procRoot) {

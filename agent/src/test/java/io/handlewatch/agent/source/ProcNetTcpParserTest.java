@@ -90,4 +90,38 @@ class ProcNetTcpParserTest {
         .hasMessageStartingWith("/proc/net/tcp:7: ")
         .hasMessageContaining(problem);
   }
+
+  @org.junit.jupiter.api.Test
+  void aListenersRxQueueIsItsAcceptQueueAndItsBacklogIsUnknown() throws Exception {
+    SocketEntry e = new SocketEntry();
+    // Captured on 6.18: listen(fd, 8) with 9 connections waiting; tx_queue stays 0.
+    ProcNetTcpParser.parse(
+        "/proc/net/tcp",
+        2,
+        "   0: 0100007F:A35D 00000000:0000 0A 00000000:00000009 00:00000000 00000000     0        0"
+            + " 4652279 10 00000000876cbbdd 100 0 0 10 0",
+        SocketEntry.AF_INET,
+        e);
+    assertThat(e.receiveQueue()).isEqualTo(9);
+    assertThat(e.sendQueue()).as("unknown through /proc").isEqualTo(-1);
+    // Other states' queues are byte counts, not part of the sample.
+    ProcNetTcpParser.parse(
+        "/proc/net/tcp",
+        3,
+        "   1: 0100007F:A35D 0100007F:B1BC 01 00000010:00000020" + TAIL.substring(18),
+        SocketEntry.AF_INET,
+        e);
+    assertThat(e.receiveQueue()).isZero();
+    assertThatThrownBy(
+            () ->
+                ProcNetTcpParser.parse(
+                    "/proc/net/tcp",
+                    4,
+                    "   2: 0100007F:A35D 00000000:0000 0A 00000000:0000zz09" + TAIL.substring(18),
+                    SocketEntry.AF_INET,
+                    e))
+        .isInstanceOf(ProcParseException.class)
+        .hasMessageContaining("/proc/net/tcp:4")
+        .hasMessageContaining("rx_queue");
+  }
 }
