@@ -11,19 +11,31 @@ import java.util.concurrent.TimeUnit;
 /**
  * Named network namespaces made by a test ({@code ip netns add}, loopback up), each optionally with
  * a {@link NamespaceLoadChild} inside; {@link #close()} ends the children and deletes the
- * namespaces. Names carry the prefix {@code hw12-} and this JVM's pid so that parallel tests of
- * other engineers never collide.
+ * namespaces. Names carry a prefix (by default {@code hw12-}) and this JVM's pid so that parallel
+ * tests of other engineers never collide.
  */
 public final class NetnsFixture implements AutoCloseable {
   /** A started child: its pid and the ports it listens on (IPv4, IPv6). */
   public record Child(Process process, long pid, int port4, int port6) {}
 
+  private final String prefix;
   private final List<String> names = new ArrayList<>();
+
+  /** Namespaces named {@code hw12-PID-suffix}. */
+  public NetnsFixture() {
+    this("hw12-");
+  }
+
+  /** Namespaces named {@code prefix + PID-suffix}: each issue's tests keep their own prefix. */
+  public NetnsFixture(String prefix) {
+    this.prefix = prefix;
+  }
+
   private final List<Process> children = new ArrayList<>();
 
-  /** Creates namespace {@code hw12-PID-suffix} with loopback up and returns its name. */
+  /** Creates namespace {@code PREFIX-PID-suffix} with loopback up and returns its name. */
   public String add(String suffix) throws IOException, InterruptedException {
-    String name = "hw12-" + ProcessHandle.current().pid() + "-" + suffix;
+    String name = prefix + ProcessHandle.current().pid() + "-" + suffix;
     run("ip", "netns", "add", name);
     names.add(name);
     run("ip", "-n", name, "link", "set", "lo", "up");
@@ -82,7 +94,7 @@ public final class NetnsFixture implements AutoCloseable {
     }
   }
 
-  static void run(String... cmd) throws IOException, InterruptedException {
+  public static void run(String... cmd) throws IOException, InterruptedException {
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
