@@ -83,8 +83,8 @@ public final class SampleText {
             n(s.getTcp().getNamespacesFailed())));
     out.append(
         String.format(
-            "  %-12s %7s %7s %7s %7s %7s  %s%n",
-            "INODE", "PROCS", "ESTAB", "CL_WAIT", "T_WAIT", "LISTEN", "WHO"));
+            "  %-12s %7s %7s %7s %7s %7s %8s  %s%n",
+            "INODE", "PROCS", "ESTAB", "CL_WAIT", "T_WAIT", "LISTEN", "CONNTRK", "WHO"));
     for (int i = 0; i < Math.min(all.size(), MAX_NAMESPACES_SHOWN); i++) {
       var ns = all.get(i);
       String who =
@@ -97,13 +97,18 @@ public final class SampleText {
       boolean k = ns.hasCounts();
       out.append(
           String.format(
-              "  %-12d %7d %7s %7s %7s %7s  %s%s%n",
+              "  %-12d %7d %7s %7s %7s %7s %8s  %s%s%n",
               ns.getInode(),
               ns.getProcesses(),
               k ? n(c.getEstablished()) : "?",
               k ? n(c.getCloseWait()) : "?",
               k ? n(c.getTimeWait()) : "?",
               k ? n(c.getListen()) : "?",
+              ns.getConntrack().hasCount()
+                  ? n(ns.getConntrack().getCount())
+                  : ns.getHost() && s.getConntrack().hasCount()
+                      ? n(s.getConntrack().getCount())
+                      : "-",
               who.strip(),
               ns.getReader() == io.handlewatch.proto.v1.TcpReader.TCP_READER_PROC
                   ? " (via /proc)"

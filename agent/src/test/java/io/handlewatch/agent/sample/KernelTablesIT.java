@@ -204,6 +204,7 @@ class KernelTablesIT {
               .as("namespace max")
               .isEqualTo(sysctl("nf_conntrack_max"));
           assertThat(n.getTcpCounters().getOutSegs()).as("its own counters").isPositive();
+          assertThat(SampleText.render(s)).containsPattern(" " + k0 + "  netns " + ns + " ");
           assertThat(s.getConntrack().getMax())
               .as("host max")
               .isEqualTo(sysctl("nf_conntrack_max"));
