@@ -7,6 +7,11 @@
 #       [--time-wait-mode steady|once] [--agent PATH] [--no-agent] [--no-build] [--no-install]
 #   bench/tcp-sample-bench.sh --netns [--child-ehash N] [--out bench/results]
 #
+# --compare-agent PATH measures the full agent sample of this tree against another build (e.g. a
+# worktree of an older commit: PATH/bin/handlewatch-agent) on the same load, alternating the two
+# for --compare-rounds rounds (3), each pinned with taskset to --pin CPUS when given; it replaces
+# the agent's usual three runs, and --agent-only leaves out ss, netstat, cat and node_exporter.
+#
 # --netns measures the agent alone across network namespaces instead (bench/lib/netns-scenarios.sh):
 # 180,000 sockets in 100 namespaces vs the same in one; 250 namespaces of 40 sockets; each through
 # setns + netlink and through the /proc/PID/net/tcp fallback (CAP_SYS_ADMIN dropped), with RSS.
@@ -50,8 +55,12 @@ BUILD=1
 INSTALL=1
 AGENT_COUNT=5
 AGENT_INTERVAL=2s
+BASE_AGENT=""
+PIN=""
+AGENT_ONLY=0
+CMP_ROUNDS=3
 
-usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --scales) SCALES=${2:?}; shift 2 ;;
@@ -65,6 +74,10 @@ while [ $# -gt 0 ]; do
     --agent) AGENT=${2:?}; shift 2 ;;
     --agent=*) AGENT=${1#*=}; shift ;;
     --no-agent) RUN_AGENT=0; shift ;;
+    --compare-agent) BASE_AGENT=${2:?}; shift 2 ;;
+    --compare-rounds) CMP_ROUNDS=${2:?}; shift 2 ;;
+    --pin) PIN=${2:?}; shift 2 ;;
+    --agent-only) AGENT_ONLY=1; shift ;;
     --netns) NETNS=1; shift ;;
     --child-ehash) CHILD_EHASH=${2:?}; shift 2 ;;
     --no-build) BUILD=0; shift ;;
@@ -75,6 +88,13 @@ while [ $# -gt 0 ]; do
 done
 case "$TW_MODE" in once|steady) ;; *) echo "--time-wait-mode must be once or steady" >&2; exit 2 ;; esac
 [[ "$REPS" =~ ^[1-9][0-9]?$ ]] || { echo "--reps must be 1..99" >&2; exit 2; }
+[[ "$CMP_ROUNDS" =~ ^[1-9]$ ]] || { echo "--compare-rounds must be 1..9" >&2; exit 2; }
+[ -z "$BASE_AGENT" ] || [ -x "$BASE_AGENT" ] || { echo "--compare-agent: not executable: $BASE_AGENT" >&2; exit 2; }
+PINCMD=()
+if [ -n "$PIN" ]; then
+  command -v taskset >/dev/null || { echo "--pin needs taskset (util-linux)" >&2; exit 2; }
+  PINCMD=(taskset -c "$PIN")
+fi
 IFS=, read -r -a SCALE_LIST <<<"$SCALES"
 for s in "${SCALE_LIST[@]}"; do
   [[ "$s" =~ ^[1-9][0-9]*$ ]] && [ "$s" -le 1000000 ] || { echo "bad scale: $s" >&2; exit 2; }
@@ -357,6 +377,7 @@ for S in "${SCALE_LIST[@]}"; do
   # --- node_exporter ---------------------------------------------------------------------------
   NE_PORT=$(free_port) || NE_PORT=""
   NE_PID=""
+  [ "$AGENT_ONLY" -eq 1 ] && NE_PORT=""
   if [ -n "$NE_PORT" ]; then
     start_bg "$SD/node_exporter.out" "$SD/node_exporter.err" "$NODE_EXPORTER" \
       --web.listen-address="127.0.0.1:$NE_PORT" --collector.disable-defaults --collector.tcpstat
@@ -373,6 +394,7 @@ for S in "${SCALE_LIST[@]}"; do
   TOOLS=(ss ssp cat)
   [ "$HAVE_NETSTAT" -eq 1 ] && TOOLS+=(netstat)
   [ -n "$NE_PID" ] && TOOLS+=(ne)
+  [ "$AGENT_ONLY" -eq 1 ] && TOOLS=()
   cmd_of() {
     case "$1" in
       ss) echo "ss -tan" ;;
@@ -417,7 +439,26 @@ for S in "${SCALE_LIST[@]}"; do
 
   # --- the agent ---------------------------------------------------------------------------------
   AGENT_ROWS=""
-  if [ -z "$AGENT_NOTE" ]; then
+  if [ -z "$AGENT_NOTE" ] && [ -n "$BASE_AGENT" ]; then
+    # This tree and the other build, alternating on the same load (the first of each pair
+    # changes every round, so neither always runs right after SocketLoad's quiet moments).
+    "$BASE_AGENT" sample --help >/dev/null 2>&1
+    timeout 1800 "$AGENT" sample --help >/dev/null 2>&1
+    for r in $(seq 1 "$CMP_ROUNDS"); do
+      order=(this base); [ $((r % 2)) -eq 0 ] && order=(base this)
+      for which in "${order[@]}"; do
+        bin=$AGENT; [ "$which" = base ] && bin=$BASE_AGENT
+        log "scale $S: compare round $r: $which (${PINCMD[*]:-unpinned})"
+        timeout --kill-after=10 300 "${PINCMD[@]}" "$bin" sample --json --compact --count "$AGENT_COUNT" \
+          --interval "$AGENT_INTERVAL" >"$SD/cmp-$which-$r.jsonl" 2>"$SD/cmp-$which-$r.err" {SL_IN}>&-
+        # wall cpu tcp_wall tcp_cpu, samples 2..N of the run
+        jq -r '[ (.health.wallMicros // 0 | tonumber), (.health.cpuMicros // 0 | tonumber),
+                 ((.health.sources // []) | map(select(.source == "tcp")) | .[0] // {} |
+                   (.wallMicros // 0 | tonumber), (.cpuMicros // 0 | tonumber)) ] | @tsv' \
+          "$SD/cmp-$which-$r.jsonl" 2>/dev/null | awk 'NR >= 2' >>"$SD/cmp-$which.tsv"
+      done
+    done
+  elif [ -z "$AGENT_NOTE" ]; then
     for mode in tcp-only full; do
       extra=(); [ "$mode" = tcp-only ] && extra=(--tcp-only)
       # bin/handlewatch-agent rebuilds when sources are newer than its jar: let that happen here,
@@ -476,8 +517,12 @@ for S in "${SCALE_LIST[@]}"; do
     row '`ss -tan > /dev/null`' ss ""
     row '`ss -tanp > /dev/null`' ssp "walks every process's fds"
     row '`cat /proc/net/tcp /proc/net/tcp6 > /dev/null`' cat ""
-    if [ "$HAVE_NETSTAT" -eq 1 ]; then row '`netstat -tan > /dev/null`' netstat ""; else echo "| \`netstat -tan\` | – | – | – | – | net-tools not installable |"; fi
-    if [ -n "$NE_PID" ]; then
+    if [ "$AGENT_ONLY" -eq 1 ]; then
+      :
+    elif [ "$HAVE_NETSTAT" -eq 1 ]; then row '`netstat -tan > /dev/null`' netstat ""; else echo "| \`netstat -tan\` | – | – | – | – | net-tools not installable |"; fi
+    if [ "$AGENT_ONLY" -eq 1 ]; then
+      :
+    elif [ -n "$NE_PID" ]; then
       NE_STATES=$(awk '{ match($0, /state="[^"]*"/); s = substr($0, RSTART + 7, RLENGTH - 8); printf "%s=%s ", s, $2 }' "$SD/node_exporter.states")
       row "node_exporter tcpstat scrape (curl, keep-alive)" ne "first scrape $(fmt_ms "$NE_FIRST_MS") ms; peak RSS (VmHWM) $(awk -v k="$NE_HWM_KB" 'BEGIN {printf "%.1f", k / 1024}') MiB; it saw: $NE_STATES"
     else
@@ -485,6 +530,19 @@ for S in "${SCALE_LIST[@]}"; do
     fi
     if [ -n "$AGENT_NOTE" ]; then
       echo "| handlewatch agent | – | – | – | – | $AGENT_NOTE |"
+    elif [ -n "$BASE_AGENT" ]; then
+      col() { awk -F'\t' -v c="$2" '{ printf "%.3f\n", $c / 1000 }' "$1"; }
+      for which in this base; do
+        f="$SD/cmp-$which.tsv"
+        if [ ! -s "$f" ]; then echo "| agent ($which) | – | – | – | – | failed: $(tail -1 "$SD/cmp-$which-1.err" | cut -c1-150 | tr '|' '/') |"; continue; fi
+        label="this tree ($GIT_REV)"; [ "$which" = base ] && label="\`$BASE_AGENT\`"
+        echo "| agent: later full samples, $label | $(fmt_ms "$(col "$f" 1 | median)") | $(col "$f" 1 | minmax) | $(fmt_ms "$(col "$f" 2 | median)") | ${CMP_ROUNDS}×$(( $(wc -l <"$f") / CMP_ROUNDS )) | \`tcp\` source $(fmt_ms "$(col "$f" 3 | median)") ms wall, $(fmt_ms "$(col "$f" 4 | median)") ms CPU; ${PINCMD[*]:-unpinned} |"
+      done
+      if [ -s "$SD/cmp-this.tsv" ] && [ -s "$SD/cmp-base.tsv" ]; then
+        rw=$(awk -v a="$(col "$SD/cmp-this.tsv" 1 | median)" -v b="$(col "$SD/cmp-base.tsv" 1 | median)" 'BEGIN { printf "%.2f", a / b }')
+        rc=$(awk -v a="$(col "$SD/cmp-this.tsv" 2 | median)" -v b="$(col "$SD/cmp-base.tsv" 2 | median)" 'BEGIN { printf "%.2f", a / b }')
+        echo "| ratio this / base (medians) | ${rw}× | – | ${rc}× | – | |"
+      fi
     else
       for mode in tcp-only full; do
         if [ ! -s "$SD/agent-$mode.tsv" ]; then
