@@ -9,8 +9,9 @@ import java.util.Optional;
 
 /**
  * The metrics the series API serves, named {@code measurement.field} after the storage schema
- * (DESIGN.md; {@code ReportPoints} writes them, the detector writes {@code verdict}), with the tags
- * each can be narrowed by. Only numeric fields: a sysctl's text value is in the host view.
+ * (docs/storage-schema.md; {@code ReportPoints} writes them, the detector writes {@code verdict}),
+ * with the tags each can be narrowed by. Only numeric fields: a sysctl's text value is in the host
+ * view.
  */
 public final class MetricCatalog {
   private MetricCatalog() {}

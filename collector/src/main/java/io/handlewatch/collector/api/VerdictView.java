@@ -9,7 +9,7 @@ import java.util.Objects;
 
 /**
  * One verdict with its evidence, as the API shows it (the {@code verdict} measurement's tags and
- * fields, DESIGN.md, plus the window and since when).
+ * fields, docs/storage-schema.md, plus the window and since when).
  *
  * @param host the host it is about
  * @param kind what is judged: {@code process_fds}, {@code system_fds}, {@code close_wait}, {@code

@@ -7,9 +7,9 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
- * One point of the storage schema (DESIGN.md): a measurement, its tags (sorted, values already made
- * safe by {@link TagValues}), its fields ({@link Long}, {@link Double} or {@link String}, never
- * null) and the sample time, to the millisecond.
+ * One point of the storage schema (docs/storage-schema.md): a measurement, its tags (sorted, values
+ * already made safe by {@link TagValues}), its fields ({@link Long}, {@link Double} or {@link
+ * String}, never null) and the sample time, to the millisecond.
  */
 public record StoredPoint(
     String measurement, SortedMap<String, String> tags, Map<String, Object> fields, Instant time) {

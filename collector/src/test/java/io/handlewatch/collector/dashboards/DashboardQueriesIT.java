@@ -41,7 +41,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * with Grafana's macros substituted as Grafana does, returns data from a real influxd filled
  * through the collector's InfluxDB store; the verdict points are the real detector's, judging
  * {@link DetectedFleet} (leaks, a warning, odd sysctls) on the same store, and they follow
- * DESIGN.md's schema. Also checks the provisioning files point where the dashboards expect.
+ * docs/storage-schema.md. Also checks the provisioning files point where the dashboards expect.
  */
 class DashboardQueriesIT {
   static final Path DASHBOARDS = Path.of("..", "dashboards");
@@ -322,9 +322,10 @@ class DashboardQueriesIT {
   }
 
   /**
-   * The detector's points have DESIGN.md's tags and fields, each field with one fixed type, plus
-   * {@code alert}: the open incident of a paging verdict (dedup key, labels, startsAt as JSON),
-   * which a collector that gains the host reads to take the incident over (README, Scale-out).
+   * The detector's points have docs/storage-schema.md's tags and fields, each field with one fixed
+   * type, plus {@code alert}: the open incident of a paging verdict (dedup key, labels, startsAt as
+   * JSON), which a collector that gains the host reads to take the incident over
+   * (docs/operations.md, Scale-out).
    */
   @Test
   void verdictPointsFollowTheStorageSchema() throws Exception {

@@ -84,15 +84,19 @@ class ReplayIT {
     assertThat(err).contains("3 reports of 1 hosts", "0 malformed lines skipped");
   }
 
-  /** The README's replay walk-through: its exact command, on the checked-in example trace. */
+  /**
+   * The replay walk-through of docs/detection.md: its exact command, on the checked-in example
+   * trace.
+   */
   @Test
-  void theReadmeWalkThroughPagesOnceAndResolvesOnce(@TempDir Path dir) throws Exception {
+  void theWalkThroughPagesOnceAndResolvesOnce(@TempDir Path dir) throws Exception {
     Path root = Path.of("..").toAbsolutePath().normalize();
     String command =
-        Files.readAllLines(root.resolve("README.md")).stream()
+        Files.readAllLines(root.resolve("docs/detection.md")).stream()
             .filter(l -> l.startsWith("bin/handlewatch-collector replay collector/src/test/"))
             .findFirst()
-            .orElseThrow(() -> new AssertionError("no replay walk-through command in README.md"));
+            .orElseThrow(
+                () -> new AssertionError("no replay walk-through command in docs/detection.md"));
     String err = run(dir, root, "bash", "-c", command);
 
     List<String> lines = Files.readAllLines(dir.resolve("out"));
@@ -106,7 +110,7 @@ class ReplayIT {
     assertThat(firing.at("/labels/comm").asText()).isEqualTo("java");
     assertThat(firing.at("/labels/remote").asText()).isEqualTo("10.0.0.5:5432");
     assertThat(firing.at("/annotations/since").asText()).isEqualTo("2026-11-20T08:15:00Z");
-    // What the README shows: paged two minutes after the leak began.
+    // What the walk-through shows: paged two minutes after the leak began.
     assertThat(firing.get("time").asText()).startsWith("2026-11-20T08:17");
     assertThat(resolved.get("status").asText()).isEqualTo("resolved");
     assertThat(resolved.get("dedupKey").asText()).isEqualTo(firing.get("dedupKey").asText());

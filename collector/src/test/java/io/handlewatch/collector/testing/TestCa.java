@@ -10,8 +10,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A test CA made by {@code bin/dev/make-test-ca} (openssl), the script the README tells users to
- * run: its CA, the collector's certificate (127.0.0.1, localhost) and one certificate per agent.
+ * A test CA made by {@code bin/dev/make-test-ca} (openssl), the script docs/security.md tells users
+ * to run: its CA, the collector's certificate (127.0.0.1, localhost) and one certificate per agent.
  */
 public final class TestCa {
   private final Path dir;

@@ -6,11 +6,11 @@ import io.handlewatch.collector.detect.evaluation.TraceGenerator.Process;
 import java.nio.file.Path;
 
 /**
- * The example trace of the README's replay walk-through, checked in at {@link #FILE}: host web-7,
- * 45 minutes every 10 s; java[2207] is quiet for 15 minutes, leaks one CLOSE_WAIT socket per second
- * towards 10.0.0.5:5432 for 15 minutes, then closes them all (a fix deployed in place) and stays
- * quiet. Replayed with the default configuration it pages once and resolves once. Regenerate on
- * purpose: {@code java -cp ... ExampleTrace} (ExampleTraceTest says how).
+ * The example trace of the replay walk-through in docs/detection.md, checked in at {@link #FILE}:
+ * host web-7, 45 minutes every 10 s; java[2207] is quiet for 15 minutes, leaks one CLOSE_WAIT
+ * socket per second towards 10.0.0.5:5432 for 15 minutes, then closes them all (a fix deployed in
+ * place) and stays quiet. Replayed with the default configuration it pages once and resolves once.
+ * Regenerate on purpose: {@code java -cp ... ExampleTrace} (ExampleTraceTest says how).
  */
 public final class ExampleTrace {
   private ExampleTrace() {}
