@@ -5,11 +5,21 @@
 # small young generation and tight free ratios keep the heap near its ~8 MiB live set; the serial
 # collector and one C1 compiler thread suit a process that works a fraction of a second per
 # interval; no class-data-sharing archive, since mapping the JDK's whole archive costs a resident
-# ~3 MiB more than loading the few hundred classes the agent uses; the JVM trims glibc's heap
-# (and the launcher keeps glibc to one malloc arena: MALLOC_ARENA_MAX=1).
+# ~3 MiB more than loading the few hundred classes the agent uses (and an AOT cache of the agent's
+# own classes moves their metadata into a file mapping without shrinking it); the launcher keeps
+# glibc to one malloc arena (MALLOC_ARENA_MAX=1) and the agent trims glibc's heap after every
+# sample itself, which frees the same memory as -XX:TrimNativeHeapInterval without its thread.
+# Threads (BENCHMARKS.md, "Agent daemon footprint"): no finalizer thread (nothing the agent loads
+# needs finalization), and gRPC's Netty transport on one NIO event loop thread with unpooled
+# buffers and no JFR probing: one connection to one collector needs neither the epoll library
+# (unpacked to a temporary file at start-up) nor pooled arenas sized for servers.
 HW_AGENT_JVM_FLAGS=(-Xms4m -Xmx32m -Xmn3m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20
   -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -Xss256k -Xshare:off
-  -XX:+UseCompactObjectHeaders -XX:ReservedCodeCacheSize=16m -XX:TrimNativeHeapInterval=1000
+  -XX:+UseCompactObjectHeaders -XX:ReservedCodeCacheSize=16m --finalization=disabled
+  -Dio.grpc.netty.shaded.io.netty.eventLoopThreads=1
+  -Dio.grpc.netty.shaded.io.netty.transport.noNative=true
+  -Dio.grpc.netty.shaded.io.netty.allocator.type=unpooled
+  -Dio.grpc.netty.shaded.io.netty.jfr.enabled=false
   --enable-native-access=ALL-UNNAMED)
 
 # Collector: G1 keeps pauses short while the memory store holds hundreds of MiB of long-lived
