@@ -67,6 +67,8 @@ class AgentRuntimeIT {
     assertThat(install.resolve("handlewatch-agent/runtime/bin/java")).isExecutable();
     assertThat(install.resolve("handlewatch-agent/runtime/jmods")).doesNotExist();
     assertThat(install.resolve("handlewatch-agent/runtime/bin/javac")).doesNotExist();
+    // The AOT cache trained on this runtime: the launcher maps the daemon's classes from it.
+    assertThat(install.resolve("handlewatch-agent/lib/handlewatch-agent.aot")).isNotEmptyFile();
 
     // A PATH with only what the launcher script itself runs: no java, no JDK.
     path = Files.createDirectories(dir.resolve("path"));
@@ -143,6 +145,9 @@ class AgentRuntimeIT {
       assertThat(first.getSample().getHost().getHostname()).isEqualTo("runtime-it");
       assertThat(first.getSeq()).isPositive();
       assertThat(first.getSample().getTcp().getReader()).isEqualTo(TcpReader.TCP_READER_NETLINK);
+      assertThat(stderr("run"))
+          .as("the AOT cache matches this runtime and jar (a mismatch is warned about)")
+          .doesNotContainPattern("\\[warning\\]\\[(aot|cds)");
     } finally {
       if (agent != null) {
         agent.destroy();
