@@ -257,7 +257,9 @@ for S in "${SCALE_LIST[@]}"; do
     cat /proc/"$p"/task/*/comm | sort | uniq -c | awk '{ n = $1; $1 = ""; sub(/^ /, ""); printf "%s%s", (NR > 1 ? ", " : ""), (n > 1 ? $0 " ×" n : $0) }' >"$SD/$a.thread-names"
     awk '/^VmHWM:/ {print $2}' "/proc/$p/status" >"$SD/$a.hwm"
     cat "/proc/$p/smaps_rollup" >"$SD/$a.smaps_rollup"
-    "$JCMD" "$p" PerfCounter.print 2>/dev/null | awk -F= '/^java.cls.loadedClasses=/ {print $2}' >"$SD/$a.classes"
+    # Classes from the AOT cache count apart (sharedLoadedClasses): both together are what loaded.
+    "$JCMD" "$p" PerfCounter.print 2>/dev/null |
+      awk -F= '/^java.cls.(shared)?[lL]oadedClasses=/ {n += $2} END {print n}' >"$SD/$a.classes"
     "$JCMD" "${PID[$a-nmt]}" VM.native_memory summary >"$SD/$a.nmt" 2>&1
   done
   for a in before after before-nmt after-nmt; do stop_group "${PID[$a]}"; done
@@ -345,14 +347,14 @@ for s in scales:
     print(f"| at the end: file-backed (MiB) {r('file')}")
     print(f"| at the end: private dirty (MiB) {r('pdirty')}")
     print(f"| threads at the end (highest sample) | {b['threads']} ({b['thr_max']}) | {a_['threads']} ({a_['thr_max']}) | |")
-    print(f"| classes loaded {r('classes', '{:,}')}")
+    print(f"| classes loaded (from the jar and the JDK, and from an AOT cache) {r('classes', '{:,}')}")
     print(f"| CPU per interval, median (ms) {r('cpu_med')}")
     print(f"| CPU per interval, worst (ms) {r('cpu_max')}")
     print(f"| start-up: exec to first report acknowledged, less the announced first-sample delay (s) {r('start', '{:.2f}')}")
     print(f"| CPU spent by then (ms) {r('start_cpu', '{:.0f}')}")
     print()
     print(f"Threads before: {b['names']}  \nThreads after: {a_['names']}\n")
-    cats = ["Total", "Java Heap", "Class", "Metaspace", "Symbol", "Code", "Thread", "Internal", "Arena Chunk", "Compiler", "Native Memory Tracking", "Other"]
+    cats = ["Total", "Java Heap", "Class", "Metaspace", "Symbol", "Shared class space", "Code", "Thread", "Internal", "Arena Chunk", "Compiler", "Native Memory Tracking", "Other"]
     print("| NMT, committed (MiB; twins run with -XX:NativeMemoryTracking=summary) | before | after |\n| --- | ---: | ---: |")
     for c in cats:
         if c in b["nmt"] or c in a_["nmt"]:
