@@ -4,13 +4,40 @@
 # Agent, measured in BENCHMARKS.md (180k sockets: first sample ~1.2 s, later ones ~0.25 s): a
 # small young generation and tight free ratios keep the heap near its ~8 MiB live set; the serial
 # collector and one C1 compiler thread suit a process that works a fraction of a second per
-# interval; no class-data-sharing archive, since mapping the JDK's whole archive costs a resident
-# ~3 MiB more than loading the few hundred classes the agent uses; the JVM trims glibc's heap
-# (and the launcher keeps glibc to one malloc arena: MALLOC_ARENA_MAX=1).
-HW_AGENT_JVM_FLAGS=(-Xms4m -Xmx32m -Xmn3m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20
-  -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -Xss256k -Xshare:off
-  -XX:+UseCompactObjectHeaders -XX:ReservedCodeCacheSize=16m -XX:TrimNativeHeapInterval=1000
+# interval; the launcher keeps glibc to one malloc arena (MALLOC_ARENA_MAX=1) and the agent trims
+# glibc's heap after every sample itself, which frees the same memory as
+# -XX:TrimNativeHeapInterval without its thread.
+# Threads (BENCHMARKS.md, "Agent daemon footprint"): no finalizer thread (nothing the agent loads
+# needs finalization), and gRPC's Netty transport on one NIO event loop thread with unpooled
+# buffers and no JFR probing: one connection to one collector needs neither the epoll library
+# (unpacked to a temporary file at start-up) nor pooled arenas sized for servers.
+# Class data: see hw_agent_class_data below. -Xms8m leaves room for the AOT cache's objects.
+HW_AGENT_JVM_FLAGS=(-Xms8m -Xmx32m -Xmn3m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20
+  -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -Xss256k
+  -XX:+UseCompactObjectHeaders -XX:ReservedCodeCacheSize=16m --finalization=disabled
+  -Dio.grpc.netty.shaded.io.netty.eventLoopThreads=1
+  -Dio.grpc.netty.shaded.io.netty.transport.noNative=true
+  -Dio.grpc.netty.shaded.io.netty.allocator.type=unpooled
+  -Dio.grpc.netty.shaded.io.netty.jfr.enabled=false
   --enable-native-access=ALL-UNNAMED)
+
+# hw_agent_class_data AOT_CACHE: sets HW_AGENT_CLASS_DATA_FLAGS. With the AOT cache that
+# bin/dev/build-dist trains into the runtime (lib/handlewatch-agent.aot), the JVM maps the
+# daemon's classes parsed and linked: about half the CPU to the first report, for about the same
+# resident memory (the classes' metadata moves from private memory into a file mapping). Without
+# one, no class-data sharing at all: mapping the JDK's whole default archive costs ~3 MiB more
+# than loading the few hundred JDK classes the agent uses. A cache that does not match the runtime
+# or the jar is skipped with a warning, which goes to stderr like every JVM warning here, never
+# into a command's output. The cache's method profiles are not replayed: that takes a thread of
+# its own for the life of the process, and C1 alone needs no profiles.
+hw_agent_class_data() {
+  if [ -f "$1" ]; then
+    HW_AGENT_CLASS_DATA_FLAGS=("-XX:AOTCache=$1" -XX:+UnlockDiagnosticVMOptions -XX:-AOTReplayTraining
+      -Xlog:disable -Xlog:all=warning:stderr)
+  else
+    HW_AGENT_CLASS_DATA_FLAGS=(-Xshare:off)
+  fi
+}
 
 # Collector: G1 keeps pauses short while the memory store holds hundreds of MiB of long-lived
 # arrays; the heap size comes from HANDLEWATCH_COLLECTOR_JAVA_OPTS (default -Xmx1g), and a fixed

@@ -343,6 +343,7 @@ final class RunCommand implements Callable<Integer> {
       queue.append(HostReport.newBuilder().setSeq(seq.next()).setSample(s).build());
       link.wake();
       if (metrics != null) metrics.sampled(s.getHealth());
+      NativeHeap.trim();
     } catch (RuntimeException e) {
       long n = samplesFailed.incrementAndGet();
       log.log(Level.ERROR, "sample failed ({0} so far), the agent keeps running: " + e, n);

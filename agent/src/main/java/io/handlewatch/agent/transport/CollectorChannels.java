@@ -18,6 +18,10 @@ import java.util.concurrent.TimeUnit;
  * at random, the next one when it fails), plaintext or TLS, with the agent's client certificate and
  * bearer token when it has them. Certificate, key and CA files are re-read every minute on {@code
  * reloader} when they change, so a renewed client certificate is used from the next connection on.
+ *
+ * <p>gRPC's callbacks (acks, stream readiness) and its blocking work (name resolution) run on
+ * {@code reloader} too, the link's own thread: one stream needs no pool, and gRPC's default cached
+ * pool kept up to three threads alive on every host (BENCHMARKS.md, "Agent daemon footprint").
  */
 public final class CollectorChannels {
   private static final long RELOAD_MINUTES = 1;
@@ -59,6 +63,8 @@ public final class CollectorChannels {
             .keepAliveWithoutCalls(true)
             .defaultServiceConfig(CollectorTargets.SERVICE_CONFIG)
             .disableServiceConfigLookUp()
+            .executor(reloader)
+            .offloadExecutor(reloader)
             .intercept(new CollectorPeerLog(targets.spec()));
     if (targets.isList()) {
       builder.nameResolverFactory(

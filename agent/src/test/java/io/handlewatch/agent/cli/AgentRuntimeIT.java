@@ -47,7 +47,13 @@ class AgentRuntimeIT {
             .redirectErrorStream(true)
             .redirectOutput(log.toFile())
             .start();
-    assertThat(build.waitFor(5, TimeUnit.MINUTES)).as("build-dist finished").isTrue();
+    // jlink, then the AOT cache's training run: about a minute on an idle 2-core machine, several
+    // when other builds share it.
+    if (!build.waitFor(12, TimeUnit.MINUTES)) {
+      build.descendants().forEach(ProcessHandle::destroyForcibly);
+      build.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+      throw new AssertionError("build-dist did not finish in 12 minutes: " + Files.readString(log));
+    }
     String out = Files.readString(log);
     assertThat(build.exitValue()).as(out).isZero();
     // The sizes go to the test log: they are the figures the README reports.
@@ -67,6 +73,8 @@ class AgentRuntimeIT {
     assertThat(install.resolve("handlewatch-agent/runtime/bin/java")).isExecutable();
     assertThat(install.resolve("handlewatch-agent/runtime/jmods")).doesNotExist();
     assertThat(install.resolve("handlewatch-agent/runtime/bin/javac")).doesNotExist();
+    // The AOT cache trained on this runtime: the launcher maps the daemon's classes from it.
+    assertThat(install.resolve("handlewatch-agent/lib/handlewatch-agent.aot")).isNotEmptyFile();
 
     // A PATH with only what the launcher script itself runs: no java, no JDK.
     path = Files.createDirectories(dir.resolve("path"));
@@ -143,6 +151,9 @@ class AgentRuntimeIT {
       assertThat(first.getSample().getHost().getHostname()).isEqualTo("runtime-it");
       assertThat(first.getSeq()).isPositive();
       assertThat(first.getSample().getTcp().getReader()).isEqualTo(TcpReader.TCP_READER_NETLINK);
+      assertThat(stderr("run"))
+          .as("the AOT cache matches this runtime and jar (a mismatch is warned about)")
+          .doesNotContainPattern("\\[warning\\]\\[(aot|cds)");
     } finally {
       if (agent != null) {
         agent.destroy();

@@ -1,0 +1,156 @@
+package io.handlewatch.agent.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.handlewatch.agent.testing.IngestServer;
+import io.handlewatch.agent.testing.IngestServer.Mode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Holds the daemon's footprint: the real launcher ({@code bin/handlewatch-agent run}, with the JVM
+ * flags production uses) streams to a real gRPC server on loopback, and once it has sent several
+ * reports its thread and loaded-class counts must stay within the budgets below. A new dependency
+ * or a new pool shows up here before it shows up on every host of a fleet: each ~1,000 classes cost
+ * ~8 MiB of metaspace, symbols and class space (BENCHMARKS.md, "Agent daemon footprint").
+ */
+class AgentFootprintIT {
+  /**
+   * Threads of the daemon, counted in /proc/PID/task after five reports: 14 measured on JDK 25.0.3
+   * (bench/agent-footprint.sh, December 2026). Eleven are the JVM's own and the floor of any Java
+   * program started by the {@code java} launcher with these flags (launcher and main thread, VM
+   * thread, reference handler, signal dispatcher, service thread, monitor deflation, one C1
+   * compiler, notification, periodic task, common cleaner); three are the agent's: the sampler, the
+   * link (gRPC's callbacks run on it) and Netty's one event loop.
+   */
+  static final int THREAD_BUDGET = 14;
+
+  /**
+   * Classes loaded (the JVM's java.cls.loadedClasses counter, hidden classes included) after five
+   * reports: about 4,560 measured with the same run as above; the budget leaves ~5 % for growth of
+   * the agent's own code.
+   */
+  static final int CLASS_BUDGET = 4_800;
+
+  @TempDir Path dir;
+
+  @Test
+  void daemonStaysWithinItsThreadAndClassBudgets() throws Exception {
+    try (IngestServer collector = IngestServer.start(Mode.ACK)) {
+      Path err = dir.resolve("agent.err");
+      ProcessBuilder pb =
+          new ProcessBuilder(
+              AgentLauncherIT.LAUNCHER.toString(),
+              "run",
+              "--collector",
+              collector.target(),
+              "--interval",
+              "500ms",
+              "--host",
+              "footprint-it",
+              "--state-dir",
+              dir.resolve("state").toString(),
+              // Other tests on this machine make network namespaces; entering them adds the
+              // netns-dump thread, which is not what this budget holds.
+              "--namespaces",
+              "own");
+      pb.redirectErrorStream(true).redirectOutput(err.toFile());
+      Process agent = pb.start();
+      try {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (collector.received().size() < 5 && System.nanoTime() < deadline) {
+          assertThat(agent.isAlive()).as("agent running; its log: " + read(err)).isTrue();
+          Thread.onSpinWait();
+          TimeUnit.MILLISECONDS.sleep(50); // polling the server's record, bounded by the deadline
+        }
+        assertThat(collector.received())
+            .as("five reports; agent log: " + read(err))
+            .hasSizeGreaterThanOrEqualTo(5);
+
+        // Threads first: jcmd attaching below starts an Attach Listener thread.
+        List<String> threads = threadNames(agent.pid());
+        String rss = statusLine(agent.pid(), "VmRSS");
+        System.out.println("agent daemon: " + threads.size() + " threads " + threads + ", " + rss);
+        assertThat(threads).as("threads of the daemon").hasSizeLessThanOrEqualTo(THREAD_BUDGET);
+        assertThat(threads)
+            .as("gRPC's callbacks run on the link thread, not on gRPC's cached pool")
+            .noneMatch(t -> t.startsWith("grpc-default-ex"))
+            .contains("handlewatch-lin", "handlewatch-sam");
+        assertThat(threads.stream().filter(t -> t.startsWith("grpc-nio-worker")))
+            .as("one Netty event loop")
+            .hasSize(1);
+
+        long classes = loadedClasses(agent.pid());
+        System.out.println("agent daemon: " + classes + " classes loaded");
+        assertThat(classes)
+            .as("classes loaded by the daemon")
+            .isBetween(1_000L, (long) CLASS_BUDGET);
+
+        // And it still stops cleanly (shutdown hooks, with finalization disabled).
+        agent.destroy();
+        assertThat(agent.waitFor(30, TimeUnit.SECONDS)).as("stopped on SIGTERM").isTrue();
+        assertThat(read(err)).contains("stopping: last report seq");
+      } finally {
+        if (agent.isAlive()) {
+          agent.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        }
+      }
+    }
+  }
+
+  static List<String> threadNames(long pid) throws IOException {
+    List<String> names = new ArrayList<>();
+    try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+      for (Path t : tasks.toList()) {
+        try {
+          names.add(Files.readString(t.resolve("comm")).strip());
+        } catch (java.nio.file.NoSuchFileException ended) {
+          // a thread that ended between the listing and the read is not counted
+        }
+      }
+    }
+    names.sort(null);
+    return names;
+  }
+
+  static String statusLine(long pid, String key) throws IOException {
+    return Files.readAllLines(Path.of("/proc", Long.toString(pid), "status")).stream()
+        .filter(l -> l.startsWith(key + ":"))
+        .findFirst()
+        .orElse(key + ": ?")
+        .replaceAll("\\s+", " ");
+  }
+
+  /** java.cls.loadedClasses of the running JVM, read with jcmd of the JDK running this test. */
+  static long loadedClasses(long pid) throws IOException, InterruptedException {
+    Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+    Process p =
+        new ProcessBuilder(jcmd.toString(), Long.toString(pid), "PerfCounter.print")
+            .redirectErrorStream(true)
+            .start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("jcmd finished").isTrue();
+    assertThat(p.exitValue()).as(out).isZero();
+    return out.lines()
+        .filter(l -> l.startsWith("java.cls.loadedClasses="))
+        .mapToLong(l -> Long.parseLong(l.substring(l.indexOf('=') + 1).strip()))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no java.cls.loadedClasses in: " + out));
+  }
+
+  static String read(Path p) {
+    try {
+      return Files.readString(p);
+    } catch (IOException e) {
+      return "(unreadable: " + e + ")";
+    }
+  }
+}
