@@ -12,8 +12,7 @@ import java.util.Properties;
  * and {@code --version} prints them.
  *
  * @param version the Maven version, e.g. {@code 0.1.0}
- * @param commit the abbreviated commit, with {@code -dirty} when built from uncommitted changes;
- *     empty when the build could not tell (no git at build time)
+ * @param commit the abbreviated git commit; empty when the build could not tell (no git checkout)
  */
 public record AgentBuild(String version, Optional<String> commit) {
   private static final AgentBuild CURRENT = load();
@@ -40,22 +39,17 @@ public record AgentBuild(String version, Optional<String> commit) {
     } catch (IOException e) {
       throw new UncheckedIOException("reading the agent's build.properties", e);
     }
-    return of(p.getProperty("version"), p.getProperty("commit"), p.getProperty("dirty"));
+    return of(p.getProperty("version"), p.getProperty("commit"));
   }
 
   /** From the values the build filled in; an unfilled {@code ${...}} counts as unknown. */
-  static AgentBuild of(String version, String commit, String dirty) {
+  static AgentBuild of(String version, String commit) {
     String v = filled(version) ? version.strip() : "unknown";
-    Optional<String> c =
-        filled(commit)
-            ? Optional.of(
-                commit.strip()
-                    + ("true".equals(dirty == null ? null : dirty.strip()) ? "-dirty" : ""))
-            : Optional.empty();
-    return new AgentBuild(v, c);
+    return new AgentBuild(v, filled(commit) ? Optional.of(commit.strip()) : Optional.empty());
   }
 
   private static boolean filled(String s) {
-    return s != null && !s.isBlank() && !s.contains("${");
+    // buildnumber-maven-plugin says "unknown" outside a git checkout.
+    return s != null && !s.isBlank() && !s.contains("${") && !s.strip().equals("unknown");
   }
 }
