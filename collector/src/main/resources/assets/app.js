@@ -89,7 +89,7 @@ async function renderFleet() {
   const body = document.querySelector("#fleet-table tbody");
   body.replaceChildren();
   if (fleet.hosts.length === 0) {
-    body.append(el("tr", {}, el("td", { colspan: 11, class: "empty" }, "No hosts report to this collector yet.")));
+    body.append(el("tr", {}, el("td", { colspan: 12, class: "empty" }, "No hosts report to this collector yet.")));
   }
   for (const h of fleet.hosts) body.append(fleetRow(h));
 
@@ -122,7 +122,8 @@ function fleetRow(h) {
     el("td", { class: "num", title: h.fd_used_by ? "worst: " + h.fd_used_by : null }, fmt.pct(h.fd_used_percent)),
     el("td", {}, off ? off.comm + " (" + off.pid + ") " + fmt.int(off.fds) + " / " + fmt.int(off.soft_limit) : "–"),
     el("td", {}, cw ? cw.comm + " (" + cw.pid + ") ×" + fmt.int(cw.close_wait) + (cw.top_remote ? " → " + cw.top_remote : "") : "–"),
-    el("td", { class: "num" }, fmt.int(h.dropped_reports)));
+    el("td", { class: "num" }, fmt.int(h.dropped_reports)),
+    el("td", { class: "agent-version", title: h.agent_commit ? "commit " + h.agent_commit : null }, h.agent_version || "–"));
   tr.addEventListener("click", (e) => {
     if (e.target.tagName !== "A") location.hash = "#/host/" + encodeURIComponent(h.host);
   });
@@ -179,7 +180,8 @@ function renderFacts(h) {
     fact("fd used (worst)", fmt.pct(h.fd_used_percent) + (h.fd_used_by ? " " + h.fd_used_by : "")),
     fact("fd used (system)", fmt.pct(h.fd_system_percent)),
     fact("reports dropped", fmt.int(h.dropped_reports)),
-    fact("labels", h.labels ? Object.entries(h.labels).map(([k, v]) => k + "=" + v).join(" ") : "–"));
+    fact("labels", h.labels ? Object.entries(h.labels).map(([k, v]) => k + "=" + v).join(" ") : "–"),
+    fact("agent", h.agent_version ? h.agent_version + (h.agent_commit ? " (" + h.agent_commit + ")" : "") : "–"));
 }
 
 /** "10:42 (23 min ago)": the local time of an instant, and how long ago it was. */

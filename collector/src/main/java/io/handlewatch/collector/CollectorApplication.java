@@ -41,6 +41,11 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
   private volatile AlertDispatcher alertDispatcher;
 
   public static void main(String[] args) throws Exception {
+    // Dropwizard's own -v prints the version alone; ours adds the commit, as the agent's does.
+    if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-v"))) {
+      System.out.println("handlewatch-collector " + CollectorBuild.current().describe());
+      return;
+    }
     new CollectorApplication().run(args);
   }
 
@@ -69,7 +74,8 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
     config.detection.runbookUrl = ExternalUrl.runbook(config.detection.runbookUrl, external);
     for (NotifierFactory n : config.notifiers) n.defaultExternalUrl(external);
     log.info(
-        "collector: externalUrl {} (fleet page), runbook_url {}#KIND",
+        "collector {}: externalUrl {} (fleet page), runbook_url {}#KIND",
+        CollectorBuild.current().describe(),
         external,
         config.detection.runbookUrl);
     this.externalUrl = external;

@@ -1,5 +1,6 @@
 package io.handlewatch.agent.cli;
 
+import io.handlewatch.agent.sample.AgentBuild;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -61,8 +62,7 @@ public final class AgentMain implements Runnable {
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      String v = AgentMain.class.getPackage().getImplementationVersion();
-      return new String[] {"handlewatch-agent " + (v == null ? "dev" : v)};
+      return new String[] {"handlewatch-agent " + AgentBuild.current().describe()};
     }
   }
 }

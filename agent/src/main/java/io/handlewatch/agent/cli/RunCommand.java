@@ -307,11 +307,12 @@ final class RunCommand implements Callable<Integer> {
     long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(firstDelay);
     log.log(
         Level.INFO,
-        "agent for {0} streaming to {1} every {2} ms (first sample in {3} ms)",
+        "agent {4} for {0} streaming to {1} every {2} ms (first sample in {3} ms)",
         sampling.host == null ? "this host" : sampling.host,
         collector,
         Long.toString(intervalMs),
-        firstDelay);
+        firstDelay,
+        io.handlewatch.agent.sample.AgentBuild.current().describe());
     AtomicLong tick = new AtomicLong();
     sampleExec.scheduleAtFixedRate(
         () -> {

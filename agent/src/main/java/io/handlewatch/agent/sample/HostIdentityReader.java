@@ -7,7 +7,8 @@ import java.nio.file.Path;
 
 /**
  * Reads who the host is: {@code sys/kernel/hostname}, {@code sys/kernel/random/boot_id} and {@code
- * sys/kernel/osrelease} from the procfs, and the machine id from {@code /etc/machine-id}.
+ * sys/kernel/osrelease} from the procfs, the machine id from {@code /etc/machine-id}, and which
+ * agent build is asking.
  */
 final class HostIdentityReader {
   private final ProcFs fs;
@@ -33,6 +34,9 @@ final class HostIdentityReader {
     if (release != null) {
       b.setKernelRelease(release);
     }
+    AgentBuild build = AgentBuild.current();
+    b.setAgentVersion(build.version());
+    build.commit().ifPresent(b::setAgentCommit);
     if (machineIdFile != null) {
       try {
         String id = ProcFs.readCapped(machineIdFile, 4096).strip();

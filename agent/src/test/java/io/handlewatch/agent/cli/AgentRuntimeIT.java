@@ -21,6 +21,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -154,6 +156,10 @@ class AgentRuntimeIT {
       assertThat(stderr("run"))
           .as("the AOT cache matches this runtime and jar (a mismatch is warned about)")
           .doesNotContainPattern("\\[warning\\]\\[(aot|cds)");
+      // Every report says which agent build sent it: the fleet page shows a rollout with it.
+      assertThat(first.getSample().getHost().getAgentVersion()).isEqualTo(pomVersion());
+      assertThat(gitHead())
+          .startsWith(first.getSample().getHost().getAgentCommit().replace("-dirty", ""));
     } finally {
       if (agent != null) {
         agent.destroy();
@@ -161,6 +167,38 @@ class AgentRuntimeIT {
       }
       server.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
     }
+  }
+
+  @Test
+  void printsItsVersionAndCommit() throws Exception {
+    Process p = start("--version");
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+    assertThat(p.waitFor(1, TimeUnit.MINUTES)).isTrue();
+    assertThat(p.exitValue()).as(stderr("--version")).isZero();
+    Matcher m =
+        Pattern.compile("handlewatch-agent (\\S+) \\(commit ([0-9a-f]+)(-dirty)?\\)").matcher(out);
+    assertThat(m.matches()).as(out).isTrue();
+    assertThat(m.group(1)).isEqualTo(pomVersion());
+    assertThat(gitHead()).startsWith(m.group(2));
+  }
+
+  /** The version in the parent pom: the one every program, package and image carries. */
+  static String pomVersion() throws IOException {
+    String pom = Files.readString(ROOT.resolve("pom.xml"));
+    Matcher m =
+        Pattern.compile("<artifactId>handlewatch-parent</artifactId>\\s*<version>([^<]+)</version>")
+            .matcher(pom);
+    assertThat(m.find()).as("the parent pom's version").isTrue();
+    return m.group(1);
+  }
+
+  /** The commit checked out, which the build under test was made from. */
+  static String gitHead() throws IOException, InterruptedException {
+    Process p = new ProcessBuilder("git", "rev-parse", "HEAD").directory(ROOT.toFile()).start();
+    String head = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).strip();
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(head).matches("[0-9a-f]{40}");
+    return head;
   }
 
   /** Starts the unpacked launcher with an environment that holds no JDK. */

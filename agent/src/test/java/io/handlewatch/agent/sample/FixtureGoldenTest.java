@@ -77,7 +77,10 @@ class FixtureGoldenTest {
     return sampler.sample();
   }
 
-  /** The sample without what changes from run to run: timings and the agent's RSS. */
+  /**
+   * The sample without what changes from run to run: timings and the agent's RSS, and from build to
+   * build: the agent's version and commit (AgentBuildTest checks those).
+   */
   static HostSample normalized(HostSample s) {
     AgentHealth.Builder h =
         s.getHealth().toBuilder().clearWallMicros().clearCpuMicros().clearRssBytes();
@@ -85,6 +88,10 @@ class FixtureGoldenTest {
       SourceRun.Builder r = h.getSourcesBuilder(i);
       r.clearWallMicros().clearCpuMicros();
     }
-    return s.toBuilder().setHealth(h).build();
+    assertThat(s.getHost().getAgentVersion()).isEqualTo(AgentBuild.current().version());
+    return s.toBuilder()
+        .setHealth(h)
+        .setHost(s.getHost().toBuilder().clearAgentVersion().clearAgentCommit())
+        .build();
   }
 }

@@ -136,7 +136,9 @@ public final class HostSummaries {
         s.hasHealth() ? s.getHealth().getDroppedReports() : 0,
         s.getHost().getLabelsCount() == 0
             ? null
-            : new java.util.TreeMap<>(s.getHost().getLabelsMap()));
+            : new java.util.TreeMap<>(s.getHost().getLabelsMap()),
+        s.getHost().hasAgentVersion() ? s.getHost().getAgentVersion() : null,
+        s.getHost().hasAgentCommit() ? s.getHost().getAgentCommit() : null);
   }
 
   /**

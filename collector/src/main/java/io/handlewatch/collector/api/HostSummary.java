@@ -32,6 +32,9 @@ import java.util.Map;
  * @param droppedReports reports the agent dropped since it started (its queue was full)
  * @param labels the host's labels (env, cluster, role...) as its agent was given them; absent
  *     without any
+ * @param agentVersion the version of the agent that sent the latest report; absent from agents too
+ *     old to say
+ * @param agentCommit the git commit that agent was built from, when it knows
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -54,7 +57,9 @@ public record HostSummary(
     Offender topOffender,
     Offender topCloseWait,
     long droppedReports,
-    Map<String, String> labels) {
+    Map<String, String> labels,
+    String agentVersion,
+    String agentCommit) {
 
   /**
    * The verdict with the nearest ETA.

@@ -180,7 +180,14 @@ final class ReportStream implements StreamObserver<HostReport> {
       host = h;
       metrics.connected.incrementAndGet();
       firstSeq = report.getSeq();
-      log.info("agent connected: host={} peer={} first_seq={}", host, peer, report.getSeq());
+      var id = report.getSample().getHost();
+      log.info(
+          "agent connected: host={} peer={} first_seq={} agent_version={} agent_commit={}",
+          host,
+          peer,
+          report.getSeq(),
+          id.hasAgentVersion() ? id.getAgentVersion() : "unknown",
+          id.hasAgentCommit() ? id.getAgentCommit() : "unknown");
     } else if (!host.equals(h)) {
       return Optional.of(
           new Violation(

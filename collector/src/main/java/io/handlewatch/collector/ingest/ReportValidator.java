@@ -71,8 +71,25 @@ public final class ReportValidator {
     if (id.getKernelRelease().length() > 128) {
       return bad("sample.host.kernel_release", "string_length", "over 128 characters");
     }
+    // Shown on the fleet page and stored as a field: a version string, nothing else.
+    if (id.hasAgentVersion() && !AGENT_BUILD.matcher(id.getAgentVersion()).matches()) {
+      return bad(
+          "sample.host.agent_version",
+          "agent_version",
+          "not a version (at most 64 of A-Z a-z 0-9 . _ + ~ -): "
+              + printable(id.getAgentVersion(), 64));
+    }
+    if (id.hasAgentCommit() && !AGENT_BUILD.matcher(id.getAgentCommit()).matches()) {
+      return bad(
+          "sample.host.agent_commit",
+          "agent_version",
+          "not a commit (at most 64 of A-Z a-z 0-9 . _ + ~ -): "
+              + printable(id.getAgentCommit(), 64));
+    }
     return checkLabels(id.getLabelsMap());
   }
+
+  private static final Pattern AGENT_BUILD = Pattern.compile("[A-Za-z0-9._+~-]{1,64}");
 
   /** Host labels the agent may send: few, Prometheus-style names, none the collector sets. */
   public static final int MAX_HOST_LABELS = 16;

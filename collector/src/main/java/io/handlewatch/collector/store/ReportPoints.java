@@ -142,6 +142,11 @@ public final class ReportPoints {
       f.put("cpu_micros", h.getCpuMicros());
       if (h.hasRssBytes()) f.put("rss_bytes", h.getRssBytes());
       f.put("dropped_reports", h.getDroppedReports());
+      // Fields, not tags: an upgrade must not start a new series for every host it reaches.
+      // Interned: a fleet runs a handful of builds, and the memory store keeps one per report.
+      var id = s.getHost();
+      if (id.hasAgentVersion()) f.put("agent_version", id.getAgentVersion().intern());
+      if (id.hasAgentCommit()) f.put("agent_commit", id.getAgentCommit().intern());
       points.add(point("agent", tags(host, labels), f, time));
     }
     return points;

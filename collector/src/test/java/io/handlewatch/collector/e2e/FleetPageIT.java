@@ -181,10 +181,34 @@ class FleetPageIT {
     chromium.screenshot(SCREENSHOTS.resolve("fleet.png"));
 
     // The table refreshes by itself: a host that reports now appears without a reload.
+    // It runs a newer agent than the others, whose reports predate agent versions: a
+    // half-finished rollout shows in the Agent column.
     IngestClient.stream(
         APP.<CollectorApplication>getApplication().ingest().port(),
-        history("edge-new", Instant.now().truncatedTo(ChronoUnit.SECONDS), 1, 0, 10));
+        history("edge-new", Instant.now().truncatedTo(ChronoUnit.SECONDS), 1, 0, 10).stream()
+            .map(
+                r -> {
+                  HostReport.Builder b = r.toBuilder();
+                  b.getSampleBuilder()
+                      .getHostBuilder()
+                      .setAgentVersion("0.2.0")
+                      .setAgentCommit("0123456789ab");
+                  return b.build();
+                })
+            .toList());
     waiting(d).until(x -> rows(x).contains("edge-new"));
+    Map<String, String> agents =
+        read(
+            d,
+            """
+            const a = (h) => document.querySelector(`tr[data-host='${h}'] .agent-version`);
+            return {edge: a('edge-new').textContent, edgeTitle: a('edge-new').title,
+                    old: a('api-b').textContent};
+            """);
+    assertThat(agents)
+        .containsEntry("edge", "0.2.0")
+        .containsEntry("edgeTitle", "commit 0123456789ab")
+        .containsEntry("old", "–");
 
     // A click on a header sorts by it: most CLOSE_WAIT first.
     click(d, "#fleet-table th[data-sort='close_wait']");

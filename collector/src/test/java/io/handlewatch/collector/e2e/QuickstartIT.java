@@ -101,6 +101,18 @@ class QuickstartIT {
       assertThat(host.at("/tcp/listen").asLong())
           .as("this host listens on the quickstart's own ports")
           .isPositive();
+      // The agent's version travels with its reports; the collector logs it once per stream.
+      String version = RealPrograms.pomVersion();
+      assertThat(host.path("agent_version").asText()).isEqualTo(version);
+      assertThat(host.path("agent_commit").asText()).matches("[0-9a-f]{7,40}(-dirty)?");
+      assertThat(Files.readString(dir.resolve("collector.log")))
+          .contains("collector " + version + " (commit ")
+          .containsPattern(
+              "agent connected: host="
+                  + java.util.regex.Pattern.quote(name)
+                  + " .*agent_version="
+                  + java.util.regex.Pattern.quote(version)
+                  + " agent_commit=[0-9a-f]+");
       JsonNode one = RealPrograms.getJson(api + "/" + name);
       assertThat(one).isNotNull();
       assertThat(one.at("/sample/host/hostname").asText()).isEqualTo(name);
@@ -109,6 +121,66 @@ class QuickstartIT {
     } finally {
       stopsCleanly(run);
     }
+  }
+
+  /**
+   * The five-minute first look, shortened: --demo starts a real CLOSE_WAIT leak on loopback (the
+   * demo-leak process), the detector's verdict names it, and Ctrl-C stops everything, the leak
+   * included. The leak's bounds are shortened; the detection settings are the demo's own.
+   */
+  @Test
+  void demoShowsARealLeakAsAVerdictNamingTheProcess(@TempDir Path dir) throws Exception {
+    // No Alertmanager: the demo must run without one (and say so).
+    Run run =
+        start(
+            dir,
+            java.util.Map.of(
+                "HANDLEWATCH_DEMO_LEAK_EVERY", "0.5",
+                "HANDLEWATCH_DEMO_LEAK_MAX", "200",
+                "HANDLEWATCH_DEMO_LEAK_HOLD", "120",
+                "HANDLEWATCH_ALERTMANAGER_URL", "http://127.0.0.1:" + freePort()),
+            "--demo");
+    long leakPid = -1;
+    try {
+      String name = awaitHost(run).path("hosts").get(0).get("host").asText();
+      Path leakLog = dir.resolve("demo-leak.log");
+      java.util.regex.Pattern pidLine = java.util.regex.Pattern.compile("demo-leak: pid (\\d+) ");
+      JsonNode verdict = null;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(150);
+      while (verdict == null) {
+        assertThat(run.process().isAlive())
+            .as("quickstart still running; its output:\n%s", Files.readString(run.out()))
+            .isTrue();
+        assertThat(System.nanoTime())
+            .as(
+                "a verdict naming demo-leak within 150 s; output:\n%s\nhost:\n%s",
+                Files.readString(run.out()),
+                RealPrograms.getJson("http://127.0.0.1:" + run.http() + "/api/v1/hosts/" + name))
+            .isLessThan(deadline);
+        Thread.sleep(1000); // polling the API with a deadline
+        if (leakPid < 0 && Files.exists(leakLog)) {
+          var m = pidLine.matcher(Files.readString(leakLog));
+          if (m.find()) leakPid = Long.parseLong(m.group(1));
+        }
+        JsonNode host =
+            RealPrograms.getJson("http://127.0.0.1:" + run.http() + "/api/v1/hosts/" + name);
+        if (host == null || leakPid < 0) continue;
+        for (JsonNode v : host.path("verdicts")) {
+          if (v.path("subject").asText().contains("demo-leak[" + leakPid + "]")) verdict = v;
+        }
+      }
+      assertThat(verdict.path("kind").asText()).as(verdict.toString()).contains("close_wait");
+      String out = Files.readString(run.out());
+      assertThat(out)
+          .contains("http://localhost:" + run.http() + "/#/host/" + name)
+          .contains("no Alertmanager at");
+    } finally {
+      stopsCleanly(run);
+    }
+    long pid = leakPid;
+    assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
+        .as("the leak stopped with the script")
+        .isFalse();
   }
 
   @Test

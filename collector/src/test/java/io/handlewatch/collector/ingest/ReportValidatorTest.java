@@ -76,6 +76,35 @@ class ReportValidatorTest {
   }
 
   @Test
+  void theAgentsVersionIsAVersionString() {
+    var bad = Status.Code.INVALID_ARGUMENT;
+    assertThat(
+            validator.check(
+                with(
+                    s ->
+                        s.setHost(
+                            s.getHost().toBuilder()
+                                .setAgentVersion("0.1.0-SNAPSHOT")
+                                .setAgentCommit("0123456789ab-dirty")))))
+        .isEmpty();
+    refused(
+        with(s -> s.setHost(s.getHost().toBuilder().setAgentVersion("1.0 <script>"))),
+        "sample.host.agent_version",
+        "agent_version",
+        bad);
+    refused(
+        with(s -> s.setHost(s.getHost().toBuilder().setAgentVersion(""))),
+        "sample.host.agent_version",
+        "agent_version",
+        bad);
+    refused(
+        with(s -> s.setHost(s.getHost().toBuilder().setAgentCommit("x".repeat(65)))),
+        "sample.host.agent_commit",
+        "agent_version",
+        bad);
+  }
+
+  @Test
   void identitiesAndNamespacesAreBounded() {
     String longText = "x".repeat(1025);
     refused(

@@ -481,6 +481,26 @@ public abstract class SampleStoreContract {
   }
 
   @Test
+  void theAgentsVersionIsAFieldNotANewSeries() throws Exception {
+    String h = host("rollout");
+    HostReport old = report(h, 1, t0);
+    HostReport.Builder upgraded = report(h, 2, t0.plusSeconds(10)).toBuilder();
+    upgraded.getSampleBuilder().getHostBuilder().setAgentVersion("0.2.0").setAgentCommit("abc123");
+    write(old, upgraded.build());
+    List<StoredPoint> points =
+        store.history(h, java.util.Set.of("agent"), t0.minusSeconds(1), t0.plusSeconds(11));
+    assertThat(points).hasSize(2);
+    // One series across the upgrade: the version is a field, the tags stay the host's.
+    assertThat(points).extracting(StoredPoint::tags).containsOnly(points.getFirst().tags());
+    assertThat(points.getFirst().fields()).doesNotContainKey("agent_version");
+    assertThat(points.get(1).fields())
+        .containsEntry("agent_version", "0.2.0")
+        .containsEntry("agent_commit", "abc123");
+    assertThat(store.latest(h).orElseThrow().getSample().getHost().getAgentVersion())
+        .isEqualTo("0.2.0");
+  }
+
+  @Test
   void historyOfVerdictsKeepsTextFieldsAndOfAnUnknownHostIsEmpty() throws Exception {
     String h = host("verdicts");
     var tags = new java.util.TreeMap<>(Map.of("host", h, "kind", "close_wait", "subject", "x[1]"));

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -237,6 +238,31 @@ public final class RealPrograms implements AutoCloseable {
       }
       Thread.sleep(100); // polling a condition with a deadline
     }
+  }
+
+  /** The version in the parent pom: the one both programs, the packages and the images carry. */
+  public static String pomVersion() throws IOException {
+    String pom = Files.readString(Path.of("../pom.xml"));
+    java.util.regex.Matcher m =
+        Pattern.compile("<artifactId>handlewatch-parent</artifactId>\\s*<version>([^<]+)</version>")
+            .matcher(pom);
+    if (!m.find()) throw new IllegalStateException("no version in ../pom.xml");
+    return m.group(1);
+  }
+
+  /** {@code java -jar handlewatch-collector.jar ARGS}, run to its end: exit code and stdout. */
+  public static Map.Entry<Integer, String> runCollectorJar(String... args)
+      throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>(List.of(JAVA, "-jar", COLLECTOR_JAR.toString()));
+    cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out =
+        new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    if (!p.waitFor(2, java.util.concurrent.TimeUnit.MINUTES)) {
+      p.destroyForcibly();
+      throw new IllegalStateException("collector " + args[0] + " did not end; output: " + out);
+    }
+    return Map.entry(p.exitValue(), out);
   }
 
   public static int freePort() throws IOException {
