@@ -158,6 +158,7 @@ async function renderHost(name) {
   renderProcesses(host);
   renderOwners(host);
   renderNamespaces(host);
+  renderTables(host);
   renderPorts(host);
   renderSysctls(host);
   const charts = document.getElementById("charts");
@@ -317,6 +318,30 @@ function renderNamespaces(h) {
         el("td", { class: "num" }, fmt.int(n.processes)), el("td", { class: "num" }, fmt.int(t.established)),
         el("td", { class: "num" }, fmt.int(t.close_wait)), el("td", { class: "num" }, fmt.int(t.time_wait)));
     }))));
+}
+
+const TABLE_NAMES = { conntrack: "conntrack entries", orphans: "orphaned sockets", tcp_memory: "TCP memory (pages)", accept_queue: "accept queue" };
+
+/** Each kernel table's use against its limit, with its ETA when the detector sees it growing. */
+function renderTables(h) {
+  const box = document.getElementById("tables");
+  const all = h.tables || [];
+  if (all.length === 0) {
+    box.replaceChildren(el("p", { class: "empty" }, "The agent reported no kernel tables."));
+    return;
+  }
+  box.replaceChildren(el("table", { id: "tables-table" },
+    el("thead", {}, el("tr", {}, el("th", {}, "table"), el("th", {}, "subject"), el("th", { class: "num" }, "used"),
+      el("th", { class: "num" }, "limit"), el("th", { class: "num" }, "of limit"), el("th", { class: "num" }, "ETA"),
+      el("th", {}, "verdict"))),
+    el("tbody", {}, ...all.map((t) => el("tr", { "data-table": t.table, "data-subject": t.subject, class: t.severity || null },
+      el("td", {}, TABLE_NAMES[t.table] || t.table),
+      el("td", {}, t.subject),
+      el("td", { class: "num" }, fmt.int(t.used)),
+      el("td", { class: "num" }, t.limit === undefined ? "–" : fmt.int(t.limit) + (t.pressure !== undefined ? " (pressure " + fmt.int(t.pressure) + ")" : "")),
+      el("td", { class: "num" }, fmt.pct(t.used_percent)),
+      el("td", { class: "num" }, t.eta_seconds === undefined ? "–" : fmt.duration(t.eta_seconds)),
+      el("td", {}, t.severity ? statusBadge(t.severity) : "–"))))));
 }
 
 function renderPorts(h) {

@@ -24,6 +24,8 @@ import java.util.Map;
  *     most CLOSE_WAIT first
  * @param namespaces the host's network namespaces with their socket counts, the host's own first;
  *     absent from agents that count their own namespace only
+ * @param tables the kernel tables (conntrack, orphans, TCP memory, accept queues): use against
+ *     limit, with the ETA of their verdicts
  * @param sample the latest sample, as protobuf JSON (handlewatch.v1.HostSample)
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
@@ -39,6 +41,7 @@ public record HostDetail(
     JsonNode processWalk,
     List<OwnerGroups.Group> owners,
     List<OwnerGroups.Netns> namespaces,
+    List<KernelTables.Table> tables,
     JsonNode sample) {
 
   /**

@@ -104,6 +104,7 @@ public final class HostsResource {
         s.hasProcessWalk() ? json(s.getProcessWalk(), host) : null,
         OwnerGroups.of(s),
         OwnerGroups.namespaces(s),
+        KernelTables.of(host, s, verdicts),
         json(s, host));
   }
 

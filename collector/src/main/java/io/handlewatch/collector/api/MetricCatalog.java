@@ -51,6 +51,30 @@ public final class MetricCatalog {
     add(m, "close_wait_peer", List.of("pid", "comm", "remote"), "count");
     add(m, "port_pressure", List.of("remote"), "in_use", "time_wait", "range_size");
     add(m, "sysctl", List.of("name"), "numeric");
+    add(m, "conntrack", List.of("namespace"), "count", "max", "buckets", "namespaces");
+    add(
+        m,
+        "tcp_counters",
+        List.of(),
+        "listen_overflows",
+        "listen_drops",
+        "abort_on_memory",
+        "abort_on_timeout",
+        "retrans_segs",
+        "out_segs",
+        "attempt_fails",
+        "estab_resets",
+        "req_q_full_drop",
+        "syncookies_sent");
+    add(
+        m,
+        "listener",
+        List.of("local", "comm", "namespace"),
+        "queue",
+        "backlog",
+        "syn_recv",
+        "pid",
+        "listeners");
     add(m, "agent", List.of(), "seq", "wall_micros", "cpu_micros", "rss_bytes", "dropped_reports");
     add(m, "verdict", List.of("kind", "subject"), "eta_seconds", "slope_per_min", "value", "limit");
     return Map.copyOf(m);
@@ -77,6 +101,6 @@ public final class MetricCatalog {
 
   /** Every tag any metric can be narrowed by. */
   public static List<String> allTags() {
-    return List.of("pid", "comm", "remote", "name", "kind", "subject", "namespace");
+    return List.of("pid", "comm", "remote", "name", "kind", "subject", "namespace", "local");
   }
 }

@@ -103,7 +103,8 @@ public final class SeriesResource {
       @QueryParam("name") String name,
       @QueryParam("kind") String kind,
       @QueryParam("subject") String subject,
-      @QueryParam("namespace") String namespace) {
+      @QueryParam("namespace") String namespace,
+      @QueryParam("local") String local) {
     if (metricName == null || metricName.isBlank()) {
       throw new ApiException(
           400, "metric", "metric is required, e.g. metric=tcp.close_wait", MetricCatalog.names());
@@ -112,7 +113,7 @@ public final class SeriesResource {
         MetricCatalog.find(metricName.strip())
             .orElseThrow(() -> ApiException.notOneOf("metric", metricName, MetricCatalog.names()));
     Map<String, String> filter = new TreeMap<>();
-    String[] given = {pid, comm, remote, name, kind, subject, namespace};
+    String[] given = {pid, comm, remote, name, kind, subject, namespace, local};
     for (int i = 0; i < given.length; i++) {
       if (given[i] == null || given[i].isEmpty()) continue;
       String tag = MetricCatalog.allTags().get(i);

@@ -39,6 +39,7 @@ public final class DetectionEngine {
   private final HandleExhaustionDetector handles;
   private final CloseWaitGrowthDetector closeWait;
   private final PortPressureDetector ports;
+  private final KernelTableDetector tables;
   private final SysctlFindings findings;
   private final FleetDrift drift;
   private final AlertBook book;
@@ -68,6 +69,7 @@ public final class DetectionEngine {
     this.handles = new HandleExhaustionDetector(config, buckets, trends);
     this.closeWait = new CloseWaitGrowthDetector(config, buckets, trends);
     this.ports = new PortPressureDetector(config, buckets, trends);
+    this.tables = new KernelTableDetector(config, buckets, trends);
     this.findings = new SysctlFindings(config);
     this.drift = new FleetDrift(config.drift);
     this.view = new DetectionView(drift);
@@ -115,6 +117,7 @@ public final class DetectionEngine {
     }
     boolean late = ms < w.lastMs;
     if (w.add(report.getSample(), ms, buckets.bucketOf(ms))) drift.update(host, w.sysctls);
+    tables.add(w, report.getSample(), ms);
     if (late) return List.of();
     w.forgetOlderThan(ms - window.toMillis());
 
@@ -123,9 +126,10 @@ public final class DetectionEngine {
     closeWait.evaluate(w, at, verdicts);
     ports.evaluate(w, at, verdicts);
     fold(verdicts);
+    List<Verdict> found = new ArrayList<>();
+    tables.evaluate(w, at, verdicts, found, key -> book.sent(host, key) != null);
     continueRestarted(host, at, verdicts);
     Owners.addHostLabels(verdicts, report.getSample().getHost().getLabelsMap());
-    List<Verdict> found = new ArrayList<>();
     findings.evaluate(w, at, found);
     for (FleetDrift.SysctlDrift d : drift.of(host).values()) found.add(driftFinding(w, d, at));
 
@@ -194,6 +198,7 @@ public final class DetectionEngine {
     for (HostReport r : history) {
       long ms = ReportPoints.timeOf(r).toEpochMilli();
       w.add(r.getSample(), ms, buckets.bucketOf(ms));
+      tables.add(w, r.getSample(), ms);
     }
     if (w.lastMs > 0) w.forgetOlderThan(w.lastMs - window.toMillis());
     book.inherit(host, incidents);

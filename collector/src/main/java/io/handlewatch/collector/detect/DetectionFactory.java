@@ -103,6 +103,17 @@ public class DetectionFactory {
   /** TIME_WAIT sockets against net.ipv4.tcp_max_tw_buckets. */
   @Valid @NotNull @JsonProperty public Exhaustion timeWaitBuckets = new Exhaustion();
 
+  /** Connection tracking entries against net.netfilter.nf_conntrack_max. */
+  @Valid @NotNull @JsonProperty public Exhaustion conntrack = new Exhaustion();
+
+  /** Orphaned TCP sockets (sockstat) against net.ipv4.tcp_max_orphans. */
+  @Valid @NotNull @JsonProperty public Exhaustion orphans = new Exhaustion();
+
+  /** TCP buffer pages (sockstat) against the max of net.ipv4.tcp_mem (past pressure: warning). */
+  @Valid @NotNull @JsonProperty public Exhaustion tcpMemory = new Exhaustion();
+
+  @Valid @NotNull @JsonProperty public AcceptQueue acceptQueue = new AcceptQueue();
+
   @Valid @NotNull @JsonProperty public CloseWait closeWait = new CloseWait();
 
   @Valid @NotNull @JsonProperty public Findings findings = new Findings();
@@ -225,6 +236,29 @@ public class DetectionFactory {
     public double minRatePerMinute = 2;
   }
 
+  /** When a listener's accept queue pages. */
+  public static class AcceptQueue {
+    /**
+     * Critical when the queue is full (queue at its backlog) in this many samples in a row while
+     * ListenOverflows rises.
+     */
+    @Min(2)
+    @Max(64)
+    @JsonProperty
+    public int saturatedSamples = 3;
+
+    /** Warning when the queue was full in this share of the last recentSamples samples. */
+    @DecimalMin("0.01")
+    @DecimalMax("1.0")
+    @JsonProperty
+    public double oftenFullShare = 0.25;
+
+    @Min(4)
+    @Max(64)
+    @JsonProperty
+    public int recentSamples = 20;
+  }
+
   /** Sysctl findings (informational, never page). */
   public static class Findings {
     /** net.core.somaxconn below this is a finding. */
@@ -245,6 +279,20 @@ public class DetectionFactory {
     @DecimalMax("1.0")
     @JsonProperty
     public double timeWaitShareOfPortRange = 0.25;
+
+    /**
+     * nf_conntrack_max below this many times the flows the host needed at its busiest in the window
+     * (conntrack's peak, or its TCP connections) is a finding.
+     */
+    @DecimalMin("1.0")
+    @JsonProperty
+    public double conntrackHeadroom = 2;
+
+    /** TCP buffer pages peaking above this share of tcp_mem's pressure threshold: a finding. */
+    @DecimalMin("0.01")
+    @DecimalMax("1.0")
+    @JsonProperty
+    public double tcpMemPressureShare = 0.5;
   }
 
   /** Fleet drift: a host whose sysctl differs from the majority of hosts. */

@@ -16,6 +16,14 @@ public enum Kind {
   PORT_PRESSURE("port_pressure", "EphemeralPortsRunningOut", true),
   /** TIME_WAIT sockets against net.ipv4.tcp_max_tw_buckets. */
   TIME_WAIT_BUCKETS("time_wait_buckets", "TimeWaitBucketsRunningOut", true),
+  /** Connection tracking entries against net.netfilter.nf_conntrack_max. */
+  CONNTRACK("conntrack", "ConntrackTableRunningOut", true),
+  /** Orphaned TCP sockets against net.ipv4.tcp_max_orphans. */
+  ORPHANS("orphans", "OrphanSocketsRunningOut", true),
+  /** Pages of TCP buffer memory against net.ipv4.tcp_mem (pressure, max). */
+  TCP_MEMORY("tcp_memory", "TcpMemoryRunningOut", true),
+  /** A listener's accept queue full while ListenOverflows rises, naming its process and port. */
+  ACCEPT_QUEUE("accept_queue", "AcceptQueueOverflowing", true),
   /** net.ipv4.tcp_tw_recycle set: breaks clients behind NAT, removed in Linux 4.12. */
   TCP_TW_RECYCLE("tcp_tw_recycle", null, false),
   /** ip_local_port_range too narrow for the TIME_WAIT churn towards one endpoint. */
@@ -26,6 +34,14 @@ public enum Kind {
   LOW_NOFILE("low_nofile", null, false),
   /** tcp_fin_timeout lowered, as if it shortened TIME_WAIT (it does not). */
   FIN_TIMEOUT("tcp_fin_timeout", null, false),
+  /** A listener's backlog cut to a low net.core.somaxconn. */
+  BACKLOG_CAPPED("backlog_capped", null, false),
+  /** net.ipv4.tcp_max_syn_backlog below the listeners' backlogs. */
+  SYN_BACKLOG("syn_backlog", null, false),
+  /** nf_conntrack_max with little headroom over the host's traffic. */
+  CONNTRACK_MAX("conntrack_max", null, false),
+  /** net.ipv4.tcp_mem thresholds with little headroom over TCP's buffer use. */
+  TCP_MEM_HEADROOM("tcp_mem_headroom", null, false),
   /** A sysctl whose value differs from the fleet majority. */
   SYSCTL_DRIFT("sysctl_drift", null, false);
 

@@ -45,6 +45,12 @@ public class ReportLimits {
   @JsonProperty
   public int maxSysctls = 500;
 
+  /** Listening sockets per report (the agent sends the fullest few). */
+  @Min(1)
+  @Max(10_000)
+  @JsonProperty
+  public int maxListeners = 200;
+
   @Min(1)
   @Max(1_000)
   @JsonProperty

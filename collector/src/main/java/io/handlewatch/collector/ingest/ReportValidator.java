@@ -4,6 +4,7 @@ import com.google.protobuf.Timestamp;
 import io.handlewatch.proto.v1.EndpointCount;
 import io.handlewatch.proto.v1.HostReport;
 import io.handlewatch.proto.v1.HostSample;
+import io.handlewatch.proto.v1.Listener;
 import io.handlewatch.proto.v1.NamespaceSockets;
 import io.handlewatch.proto.v1.PortPressureEntry;
 import io.handlewatch.proto.v1.ProcessIdentity;
@@ -301,6 +302,30 @@ public final class ReportValidator {
         }
         if (e.getInUse() < 0) return negative(at + ".in_use", e.getInUse());
         if (e.getTimeWait() < 0) return negative(at + ".time_wait", e.getTimeWait());
+      }
+    }
+    if (s.hasListenQueues()) {
+      var lq = s.getListenQueues();
+      if (lq.getListenersCount() > limits.maxListeners) {
+        return tooMany(
+            "sample.listen_queues.listeners", lq.getListenersCount(), limits.maxListeners);
+      }
+      for (int i = 0; i < lq.getListenersCount(); i++) {
+        Listener l = lq.getListeners(i);
+        String at = "sample.listen_queues.listeners[" + i + "]";
+        if (l.getLocal().isEmpty() || l.getLocal().length() > limits.maxEndpointLength) {
+          return tooLong(at + ".local", l.getLocal().length(), limits.maxEndpointLength);
+        }
+        if (l.hasComm() && l.getComm().length() > limits.maxCommLength) {
+          return tooLong(at + ".comm", l.getComm().length(), limits.maxCommLength);
+        }
+        if (l.getQueue() < 0) return negative(at + ".queue", l.getQueue());
+        if (l.getBacklog() < 0) return negative(at + ".backlog", l.getBacklog());
+        if (l.getSynRecv() < 0) return negative(at + ".syn_recv", l.getSynRecv());
+        if (l.hasIdentity()) {
+          Optional<Violation> v = checkIdentity(at + ".identity", l.getIdentity());
+          if (v.isPresent()) return v;
+        }
       }
     }
     if (s.getSysctlsCount() > limits.maxSysctls) {

@@ -17,10 +17,10 @@ import java.util.function.LongSupplier;
 
 /**
  * The cardinality cap: how many distinct series (the tag sets of the storage schema that a report
- * names: process pid+comm, CLOSE_WAIT peer pid+comm+remote, port pressure remote, sysctl name) one
- * host may create within a window. A report that would take its host past the cap is refused whole,
- * naming the first field that would have created a series too many; a host's known series keep
- * being accepted.
+ * names: process pid+comm, CLOSE_WAIT peer pid+comm+remote, port pressure remote, listener
+ * address+comm+namespace, sysctl name) one host may create within a window. A report that would
+ * take its host past the cap is refused whole, naming the first field that would have created a
+ * series too many; a host's known series keep being accepted.
  *
  * <p>Series are remembered as 64-bit SipHash values under a random key, so a sender cannot craft
  * names that collide to slip past the cap. A series counts while it was seen within the last
@@ -148,6 +148,18 @@ final class SeriesBudget {
     for (int i = 0; i < s.getPortPressure().getTopCount(); i++) {
       String remote = TagValues.safe(s.getPortPressure().getTop(i).getRemote());
       out.add(new Named(series("port_pressure", remote), "sample.port_pressure.top[" + i + "]"));
+    }
+    // Listeners sharing address, comm and namespace are one series (ReportPoints): counting each
+    // of them would overcount, never under.
+    for (int i = 0; i < s.getListenQueues().getListenersCount(); i++) {
+      var l = s.getListenQueues().getListeners(i);
+      String listener =
+          TagValues.safe(l.getLocal())
+              + '\0'
+              + TagValues.safe(l.getComm())
+              + '\0'
+              + l.getIdentity().getPodNamespace();
+      out.add(new Named(series("listener", listener), "sample.listen_queues.listeners[" + i + "]"));
     }
     for (int i = 0; i < s.getSysctlsCount(); i++) {
       String name = TagValues.safe(s.getSysctls(i).getName());

@@ -134,6 +134,7 @@ public final class ReportPoints {
       if (numeric != null) f.put("numeric", numeric);
       points.add(point("sysctl", tags(host, "name", TagValues.safe(sc.getName())), f, time));
     }
+    KernelTablePoints.of(s, host, labels, time, points);
     if (s.hasHealth()) {
       var h = s.getHealth();
       Map<String, Object> f = new LinkedHashMap<>();
@@ -233,13 +234,22 @@ public final class ReportPoints {
     }
   }
 
-  private static TreeMap<String, String> tags(String host, Map<String, String> labels) {
+  /** The {@code netns} and {@code conntrack} measurements' namespace tag of one namespace. */
+  static String namespaceTag(io.handlewatch.proto.v1.NamespaceSockets ns) {
+    return ns.getHost()
+        ? HOST_NETNS
+        : ns.getOwner().hasPodNamespace()
+            ? TagValues.safe(ns.getOwner().getPodNamespace())
+            : NO_K8S_NAMESPACE;
+  }
+
+  static TreeMap<String, String> tags(String host, Map<String, String> labels) {
     TreeMap<String, String> t = new TreeMap<>(labels);
     t.put("host", host);
     return t;
   }
 
-  private static TreeMap<String, String> tags(String host, String... kv) {
+  static TreeMap<String, String> tags(String host, String... kv) {
     TreeMap<String, String> t = new TreeMap<>();
     t.put("host", host);
     for (int i = 0; i < kv.length; i += 2) t.put(kv[i], kv[i + 1]);

@@ -1,13 +1,18 @@
 package io.handlewatch.collector.store;
 
+import io.handlewatch.proto.v1.Conntrack;
 import io.handlewatch.proto.v1.EndpointCount;
 import io.handlewatch.proto.v1.FileHandles;
 import io.handlewatch.proto.v1.HostIdentity;
 import io.handlewatch.proto.v1.HostReport;
 import io.handlewatch.proto.v1.HostSample;
+import io.handlewatch.proto.v1.Listener;
 import io.handlewatch.proto.v1.PortPressure;
 import io.handlewatch.proto.v1.PortPressureEntry;
+import io.handlewatch.proto.v1.ProcessIdentity;
 import io.handlewatch.proto.v1.ProcessSample;
+import io.handlewatch.proto.v1.Sockstat;
+import io.handlewatch.proto.v1.TcpCounters;
 import io.handlewatch.proto.v1.TcpSockets;
 import io.handlewatch.proto.v1.TcpStateCounts;
 import java.time.Instant;
@@ -32,7 +37,16 @@ public final class StoredReports {
 
   /** The measurements a detection window is rebuilt from. */
   public static final Set<String> MEASUREMENTS =
-      Set.of("tcp", "fd", "process", "close_wait_peer", "port_pressure");
+      Set.of(
+          "tcp",
+          "fd",
+          "process",
+          "close_wait_peer",
+          "port_pressure",
+          "sockstat",
+          "conntrack",
+          "tcp_counters",
+          "listener");
 
   /** One process in one report, keyed as its series are: pid and comm tags. */
   private record ProcessTags(String pid, String comm) {}
@@ -99,6 +113,18 @@ public final class StoredReports {
                   .setRemote(remote)
                   .setInUse(inUse)
                   .setTimeWait(tw == null ? 0 : tw));
+        }
+        case "sockstat" -> s.setSockstat(sockstat(f));
+        case "conntrack" -> {
+          // The host's own table; other namespaces are sums the window does not judge.
+          if (ReportPoints.HOST_NETNS.equals(p.tags().get("namespace"))) {
+            s.setConntrack(conntrack(f));
+          }
+        }
+        case "tcp_counters" -> s.setTcpCounters(tcpCounters(f));
+        case "listener" -> {
+          Listener l = listener(p.tags(), f);
+          if (l != null) s.getListenQueuesBuilder().addListeners(l);
         }
         default -> {
           // not a measurement detection reads
@@ -174,6 +200,61 @@ public final class StoredReports {
     if ((v = number(f, "max")) != null) b.setMax(v);
     if ((v = number(f, "nr_open")) != null) b.setNrOpen(v);
     if (f.get("used_ratio") instanceof Number r) b.setUsedRatio(r.doubleValue());
+    return b.build();
+  }
+
+  private static Sockstat sockstat(Map<String, Object> f) {
+    Sockstat.Builder b = Sockstat.newBuilder();
+    Long v;
+    if ((v = number(f, "inuse")) != null) b.setTcpInuse(v);
+    if ((v = number(f, "orphan")) != null) b.setTcpOrphan(v);
+    if ((v = number(f, "tw")) != null) b.setTcpTw(v);
+    if ((v = number(f, "alloc")) != null) b.setTcpAlloc(v);
+    if ((v = number(f, "mem")) != null) b.setTcpMemPages(v);
+    return b.build();
+  }
+
+  private static Conntrack conntrack(Map<String, Object> f) {
+    Conntrack.Builder b = Conntrack.newBuilder();
+    Long v;
+    if ((v = number(f, "count")) != null) b.setCount(v);
+    if ((v = number(f, "max")) != null) b.setMax(v);
+    if ((v = number(f, "buckets")) != null) b.setBuckets(v);
+    return b.build();
+  }
+
+  private static TcpCounters tcpCounters(Map<String, Object> f) {
+    TcpCounters.Builder b = TcpCounters.newBuilder();
+    Long v;
+    if ((v = number(f, "listen_overflows")) != null) b.setListenOverflows(v);
+    if ((v = number(f, "listen_drops")) != null) b.setListenDrops(v);
+    if ((v = number(f, "abort_on_memory")) != null) b.setAbortOnMemory(v);
+    if ((v = number(f, "abort_on_timeout")) != null) b.setAbortOnTimeout(v);
+    if ((v = number(f, "retrans_segs")) != null) b.setRetransSegs(v);
+    if ((v = number(f, "out_segs")) != null) b.setOutSegs(v);
+    if ((v = number(f, "attempt_fails")) != null) b.setAttemptFails(v);
+    if ((v = number(f, "estab_resets")) != null) b.setEstabResets(v);
+    if ((v = number(f, "req_q_full_drop")) != null) b.setReqQFullDrop(v);
+    if ((v = number(f, "syncookies_sent")) != null) b.setSyncookiesSent(v);
+    return b.build();
+  }
+
+  /** A stored listener (the fullest of its series); null without its address or queue. */
+  private static Listener listener(Map<String, String> tags, Map<String, Object> f) {
+    String local = tags.get("local");
+    Long queue = number(f, "queue");
+    Long backlog = number(f, "backlog");
+    if (local == null || queue == null || backlog == null) return null;
+    Listener.Builder b = Listener.newBuilder().setLocal(local).setQueue(queue).setBacklog(backlog);
+    Long v;
+    if ((v = number(f, "syn_recv")) != null) b.setSynRecv(v);
+    if ((v = number(f, "pid")) != null) b.setPid(v.intValue());
+    String comm = tags.get("comm");
+    if (comm != null && !comm.equals("-")) b.setComm(comm);
+    String ns = tags.get("namespace");
+    if (ns != null) {
+      b.setIdentity(ProcessIdentity.newBuilder().setCgroup("").setPodNamespace(ns));
+    }
     return b.build();
   }
 

@@ -16,7 +16,9 @@ import org.junit.jupiter.api.Test;
 class MetricCatalogTest {
   /** A report with every optional value present. */
   private static List<StoredPoint> everything() {
-    HostReport r = TestReports.report("h", 1, Instant.parse("2026-11-24T10:00:00Z"));
+    HostReport r =
+        TestReports.withKernelTables(
+            TestReports.report("h", 1, Instant.parse("2026-11-24T10:00:00Z")));
     var s = r.getSample().toBuilder();
     s.getHealthBuilder().setRssBytes(40_000_000);
     s.getProcessesBuilder(0)
@@ -26,11 +28,6 @@ class MetricCatalogTest {
                 .setPodNamespace("shop")
                 .setPodName("checkout-1")
                 .setContainerName("api"));
-    var tcp = s.getTcpBuilder();
-    tcp.addNamespaces(
-        io.handlewatch.proto.v1.NamespaceSockets.newBuilder()
-            .setHost(true)
-            .setCounts(tcp.getTotal()));
     return ReportPoints.of(r.toBuilder().setSample(s).build());
   }
 

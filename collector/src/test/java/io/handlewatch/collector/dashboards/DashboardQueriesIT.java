@@ -85,6 +85,39 @@ class DashboardQueriesIT {
           assertThat(store.write(r).get(30, TimeUnit.SECONDS).pointsDropped()).isZero();
         }
       }
+      // The kernel tables of the drilldown's host, every 30 s for ten minutes (the detected fleet's
+      // reports below do not carry them): only these measurements, its other series stay as they
+      // are.
+      for (int i = 0; i < 20; i++) {
+        HostReport tables =
+            io.handlewatch.collector.testing.TestReports.withKernelTables(
+                TestFleet.report(
+                    DetectedFleet.CLOSE_WAIT_HOST,
+                    1,
+                    now.minusSeconds(7 + 30L * (19 - i)),
+                    0L,
+                    0,
+                    0));
+        var s =
+            io.handlewatch.proto.v1.HostSample.newBuilder()
+                .setTime(tables.getSample().getTime())
+                .setHost(tables.getSample().getHost())
+                .setConntrack(tables.getSample().getConntrack())
+                .setTcpCounters(
+                    tables.getSample().getTcpCounters().toBuilder()
+                        .setListenOverflows(100 + 7L * i))
+                .setListenQueues(tables.getSample().getListenQueues())
+                .setSockstat(
+                    io.handlewatch.proto.v1.Sockstat.newBuilder()
+                        .setTcpOrphan(10 + i)
+                        .setTcpMemPages(4000 + 10L * i))
+                .addSysctls(
+                    io.handlewatch.proto.v1.Sysctl.newBuilder()
+                        .setName("net.ipv4.tcp_max_orphans")
+                        .setValue("65536"));
+        HostReport r = HostReport.newBuilder().setSeq(1000 + i).setSample(s).build();
+        assertThat(store.write(r).get(30, TimeUnit.SECONDS).pointsDropped()).isZero();
+      }
       // The detected fleet through the store and the real detector, as the collector wires them:
       // the verdict points the panels read are the ones the detector writes.
       Detector detector =

@@ -82,7 +82,20 @@ class FleetPageIT {
   static void fleet() throws Exception {
     int port = APP.<CollectorApplication>getApplication().ingest().port();
     Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-    IngestClient.stream(port, history("api-a", now, 10, 1, 200));
+    // api-a also reports its kernel tables: conntrack, and nginx's accept queue filling up.
+    IngestClient.stream(
+        port,
+        history("api-a", now, 10, 1, 200).stream()
+            .map(io.handlewatch.collector.testing.TestReports::withKernelTables)
+            // The host's own conntrack only: these reports count no namespaces.
+            .map(
+                r ->
+                    r.toBuilder()
+                        .setSample(
+                            r.getSample().toBuilder()
+                                .setTcp(r.getSample().getTcp().toBuilder().clearNamespaces()))
+                        .build())
+            .toList());
     IngestClient.stream(port, history("api-b", now, 3, 0, 100));
     IngestClient.stream(port, history("cache-c", now.minus(Duration.ofHours(2)), 0, 0, 500));
     IngestClient.stream(port, history("db-d", now, 40, 0, 50));
@@ -254,7 +267,8 @@ class FleetPageIT {
                 + " + '|' + document.getElementById('verdicts').textContent"
                 + " + '|' + document.getElementById('sysctl-table').textContent"
                 + " + '|' + document.getElementById('owners').textContent"
-                + " + '|' + document.getElementById('namespaces').textContent");
+                + " + '|' + document.getElementById('namespaces').textContent"
+                + " + '|' + document.getElementById('tables').textContent");
     assertThat(host)
         .contains("java")
         .contains("10.0.0.9:8080 ×189")
@@ -264,7 +278,19 @@ class FleetPageIT {
         .contains("net.core.somaxconn")
         .as("processes grouped by owner; these reports name none, so all are the host's")
         .containsPattern("host\\s*–\\s*\\d+\\s*[\\d,]+\\s*189\\s*4242")
-        .contains("The agent counted its own network namespace only.");
+        .contains("The agent counted its own network namespace only.")
+        .as("the kernel tables: use against limit, and the accept queue's verdict")
+        .containsPattern("conntrack entries\\s*api-a\\s*1,800\\s*262,144\\s*0\\.7 %")
+        .containsPattern("accept queue\\s*nginx\\[812\\] 0\\.0\\.0\\.0:443\\s*180\\s*128")
+        .containsPattern("accept queue\\s*java\\[901\\] 0\\.0\\.0\\.0:8080\\s*7\\s*50\\s*14 %");
+    String nginxRow =
+        read(
+            d,
+            "return document.querySelector(\"#tables-table tr[data-subject='nginx[812]"
+                + " 0.0.0.0:443']\").className");
+    assertThat(nginxRow)
+        .as("nginx's saturated accept queue is judged critical")
+        .isEqualTo("critical");
     chromium.screenshot(SCREENSHOTS.resolve("host.png"));
     // The legend's colour swatches are styles the script sets: the CSP let them through.
     String swatch =

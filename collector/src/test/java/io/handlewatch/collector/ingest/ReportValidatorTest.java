@@ -43,6 +43,31 @@ class ReportValidatorTest {
   }
 
   @Test
+  void listenersAreBoundedAndNamedByTheirField() {
+    HostReport tables =
+        io.handlewatch.collector.testing.TestReports.withKernelTables(
+            report("web-1.example.com", 5, now));
+    assertThat(validator.check(tables)).isEmpty();
+    var big = Status.Code.RESOURCE_EXHAUSTED;
+    var s = tables.getSample().toBuilder();
+    s.getListenQueuesBuilder().getListenersBuilder(1).setLocal("");
+    refused(
+        tables.toBuilder().setSample(s).build(),
+        "sample.listen_queues.listeners[1].local",
+        "string_length",
+        big);
+    var many = tables.getSample().toBuilder();
+    for (int i = 0; i < new ReportLimits().maxListeners; i++) {
+      many.getListenQueuesBuilder().addListeners(many.getListenQueues().getListeners(0));
+    }
+    refused(
+        tables.toBuilder().setSample(many).build(),
+        "sample.listen_queues.listeners",
+        "list_size",
+        big);
+  }
+
+  @Test
   void hostLabelsAreFewWellNamedAndNotTheCollectorsOwn() {
     var bad = Status.Code.INVALID_ARGUMENT;
     assertThat(

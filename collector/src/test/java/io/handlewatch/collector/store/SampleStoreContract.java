@@ -428,6 +428,90 @@ public abstract class SampleStoreContract {
   }
 
   @Test
+  void kernelTablesRoundTripWithBoundedSeries() throws Exception {
+    String h = host("tables");
+    write(
+        TestReports.withKernelTables(report(h, 4, t0)),
+        TestReports.withKernelTables(report(h, 5, t0.plusSeconds(10))));
+
+    assertThat(
+            store.series(
+                new SeriesQuery(
+                    h,
+                    "conntrack",
+                    "count",
+                    Map.of("namespace", ReportPoints.HOST_NETNS),
+                    t0.minusSeconds(1),
+                    t0.plusSeconds(60))))
+        .extracting(SeriesPoint::value)
+        .containsExactly(40., 50.);
+    // Two pods of one Kubernetes namespace are one series: their sum, the limit once.
+    var shop =
+        store.series(
+            new SeriesQuery(
+                h, "conntrack", "count", Map.of("namespace", "shop"), t0, t0.plusSeconds(1)));
+    assertThat(shop).extracting(SeriesPoint::value).containsExactly(10.);
+    assertThat(series(h, "conntrack", "max")).extracting(SeriesPoint::value).containsOnly(262_144.);
+    assertThat(series(h, "conntrack", "namespaces"))
+        .extracting(p -> p.tags().get("namespace") + "=" + p.value())
+        .containsOnly("_host=1.0", "shop=2.0");
+    assertThat(series(h, "tcp_counters", "listen_overflows"))
+        .extracting(SeriesPoint::value)
+        .containsExactly(104., 105.);
+    assertThat(series(h, "tcp_counters", "syncookies_sent"))
+        .extracting(SeriesPoint::value)
+        .containsExactly(6., 6.);
+
+    var nginx =
+        store.series(
+            new SeriesQuery(
+                h,
+                "listener",
+                "queue",
+                Map.of("local", "0.0.0.0:443", "comm", "nginx"),
+                t0.minusSeconds(1),
+                t0.plusSeconds(60)));
+    assertThat(nginx).extracting(SeriesPoint::value).containsExactly(4., 5.);
+    assertThat(nginx.get(0).tags()).doesNotContainKey("pid").doesNotContainKey("namespace");
+    assertThat(series(h, "listener", "pid"))
+        .extracting(p -> p.tags().get("comm") + "=" + p.value())
+        .containsOnly("nginx=812.0", "java=901.0");
+    // The two java replicas share address, comm and namespace: one series, the fullest queue.
+    var java =
+        store.series(
+            new SeriesQuery(h, "listener", "queue", Map.of("comm", "java"), t0, t0.plusSeconds(1)));
+    assertThat(java)
+        .containsExactly(
+            SeriesPoint.numeric(
+                t0,
+                Map.of("host", h, "local", "0.0.0.0:8080", "comm", "java", "namespace", "shop"),
+                7));
+    assertThat(series(h, "listener", "listeners"))
+        .extracting(SeriesPoint::value)
+        .containsOnly(1., 2.);
+    assertThat(series(h, "listener", "syn_recv"))
+        .extracting(p -> p.tags().get("comm") + "=" + p.value())
+        .containsOnly("nginx=2.0", "java=2.0");
+
+    // What the detection window is warmed from comes back as the report had it.
+    List<HostReport> back =
+        StoredReports.of(
+            h,
+            store.history(h, StoredReports.MEASUREMENTS, t0.minusSeconds(1), t0.plusSeconds(60)));
+    assertThat(back).hasSize(2);
+    HostSample got = back.get(1).getSample();
+    HostSample want = TestReports.withKernelTables(report(h, 5, t0)).getSample();
+    assertThat(got.getConntrack()).isEqualTo(want.getConntrack());
+    assertThat(got.getTcpCounters()).isEqualTo(want.getTcpCounters());
+    assertThat(got.getSockstat()).isEqualTo(want.getSockstat());
+    assertThat(got.getListenQueues().getListenersList())
+        .extracting(l -> l.getLocal(), l -> l.getComm(), l -> l.getPid(), l -> l.getQueue())
+        .containsExactlyInAnyOrder(
+            org.assertj.core.groups.Tuple.tuple("0.0.0.0:443", "nginx", 812, 5L),
+            org.assertj.core.groups.Tuple.tuple("0.0.0.0:8080", "java", 901, 7L));
+  }
+
+  @Test
   void historyReadsBackTheReportsADetectionWindowIsBuiltFrom() throws Exception {
     String h = host("history");
     HostReport[] written = new HostReport[5];
@@ -439,7 +523,7 @@ public abstract class SampleStoreContract {
         store.history(h, StoredReports.MEASUREMENTS, t0.plusSeconds(10), t0.plusSeconds(30));
     assertThat(points).extracting(StoredPoint::time).isSorted();
     assertThat(points).extracting(StoredPoint::host).containsOnly(h);
-    assertThat(points).extracting(StoredPoint::measurement).doesNotContain("sockstat", "sysctl");
+    assertThat(points).extracting(StoredPoint::measurement).doesNotContain("sysctl", "agent");
 
     List<HostReport> back = StoredReports.of(h, points);
     assertThat(back).hasSize(3);

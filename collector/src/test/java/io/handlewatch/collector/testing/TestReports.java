@@ -2,17 +2,23 @@ package io.handlewatch.collector.testing;
 
 import com.google.protobuf.Timestamp;
 import io.handlewatch.proto.v1.AgentHealth;
+import io.handlewatch.proto.v1.Conntrack;
 import io.handlewatch.proto.v1.EndpointCount;
 import io.handlewatch.proto.v1.FileHandles;
 import io.handlewatch.proto.v1.HostIdentity;
 import io.handlewatch.proto.v1.HostReport;
 import io.handlewatch.proto.v1.HostSample;
+import io.handlewatch.proto.v1.ListenQueues;
+import io.handlewatch.proto.v1.Listener;
+import io.handlewatch.proto.v1.NamespaceSockets;
 import io.handlewatch.proto.v1.PortPressure;
 import io.handlewatch.proto.v1.PortPressureEntry;
+import io.handlewatch.proto.v1.ProcessIdentity;
 import io.handlewatch.proto.v1.ProcessSample;
 import io.handlewatch.proto.v1.SelectedBy;
 import io.handlewatch.proto.v1.Sockstat;
 import io.handlewatch.proto.v1.Sysctl;
+import io.handlewatch.proto.v1.TcpCounters;
 import io.handlewatch.proto.v1.TcpReader;
 import io.handlewatch.proto.v1.TcpSockets;
 import io.handlewatch.proto.v1.TcpStateCounts;
@@ -95,6 +101,78 @@ public final class TestReports {
           EndpointCount.newBuilder().setEndpoint("10.0.0.9:8080").setCount(closeWait));
     }
     return p.build();
+  }
+
+  /**
+   * {@code r} with the kernel tables filled from its seq: conntrack seq*10 of 262,144 in the host's
+   * namespace and 5 in each of two pods of Kubernetes namespace "shop", TCP counters (overflows
+   * 100+seq), and three listeners: nginx on :443 (queue seq of backlog 128, pid 812), and two java
+   * replicas in "shop" on 0.0.0.0:8080 (queues 3 and 7 of 50).
+   */
+  public static HostReport withKernelTables(HostReport r) {
+    long seq = r.getSeq();
+    var s = r.getSample().toBuilder();
+    s.setConntrack(Conntrack.newBuilder().setCount(seq * 10).setMax(262_144).setBuckets(65_536));
+    var shop = ProcessIdentity.newBuilder().setCgroup("/kubepods/x").setPodNamespace("shop");
+    var tcp = s.getTcpBuilder();
+    tcp.addNamespaces(
+        NamespaceSockets.newBuilder()
+            .setHost(true)
+            .setInode(4026531840L)
+            .setCounts(tcp.getTotal())
+            .setConntrack(Conntrack.newBuilder().setCount(seq * 10).setMax(262_144)));
+    for (int i = 0; i < 2; i++) {
+      tcp.addNamespaces(
+          NamespaceSockets.newBuilder()
+              .setInode(4026532000L + i)
+              .setOwner(shop)
+              .setCounts(TcpStateCounts.newBuilder().setEstablished(3))
+              .setConntrack(Conntrack.newBuilder().setCount(5).setMax(262_144)));
+    }
+    s.setTcpCounters(
+        TcpCounters.newBuilder()
+            .setListenOverflows(100 + seq)
+            .setListenDrops(110 + seq)
+            .setAbortOnMemory(1)
+            .setAbortOnTimeout(2)
+            .setRetransSegs(3000 + seq)
+            .setOutSegs(90_000 + seq)
+            .setAttemptFails(4)
+            .setEstabResets(5)
+            .setReqQFullDrop(0)
+            .setSyncookiesSent(6));
+    s.setListenQueues(
+        ListenQueues.newBuilder()
+            .setListenersTotal(12)
+            .addListeners(
+                Listener.newBuilder()
+                    .setLocal("0.0.0.0:443")
+                    .setQueue(seq)
+                    .setBacklog(128)
+                    .setSynRecv(2)
+                    .setPid(812)
+                    .setComm("nginx"))
+            .addListeners(
+                Listener.newBuilder()
+                    .setLocal("0.0.0.0:8080")
+                    .setQueue(3)
+                    .setBacklog(50)
+                    .setSynRecv(1)
+                    .setPid(900)
+                    .setComm("java")
+                    .setNetns(4026532000L)
+                    .setIdentity(shop))
+            .addListeners(
+                Listener.newBuilder()
+                    .setLocal("0.0.0.0:8080")
+                    .setQueue(7)
+                    .setBacklog(50)
+                    .setSynRecv(1)
+                    .setPid(901)
+                    .setComm("java")
+                    .setNetns(4026532001L)
+                    .setIdentity(shop)));
+    return r.toBuilder().setSample(s).build();
   }
 
   public static Timestamp ts(Instant t) {

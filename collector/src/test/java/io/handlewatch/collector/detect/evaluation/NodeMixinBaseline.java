@@ -21,7 +21,11 @@ import java.util.Map;
  *       same window as ours, 30 min; node-mixin uses 6h, which reacts later still).
  * </ul>
  *
- * It has no CLOSE_WAIT rule; a CLOSE_WAIT leak reaches it only through the fds it holds.
+ * <p>Conntrack: NodeHighNumberConntrackEntriesUsed, entries above 75 % of nf_conntrack_max at any
+ * one evaluation (no {@code for}), warning.
+ *
+ * <p>It has no CLOSE_WAIT rule; a CLOSE_WAIT leak reaches it only through the fds it holds. It has
+ * no rule on orphans, TCP memory or accept queues.
  */
 final class NodeMixinBaseline {
   /** Its first page on a trace: when, for which series, and the ETA predict_linear implied. */
@@ -64,6 +68,11 @@ final class NodeMixinBaseline {
       var fh = s.getFileHandles();
       Page page = observe("file-nr", trace.host(), ms, fh.getAllocated(), fh.getMax());
       if (page != null) return page;
+      // NodeHighNumberConntrackEntriesUsed: entries above 75 % of the limit, no `for`.
+      var ct = s.getConntrack();
+      if (ct.hasCount() && ct.hasMax() && ct.getMax() > 0 && ct.getCount() > 0.75 * ct.getMax()) {
+        return new Page(java.time.Instant.ofEpochMilli(ms), trace.host(), "warning", null);
+      }
     }
     return null;
   }

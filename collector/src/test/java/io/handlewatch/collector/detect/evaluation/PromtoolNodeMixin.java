@@ -51,8 +51,12 @@ import java.util.regex.Pattern;
  *       fstype="fd"}) so that node-mixin's predict_linear rule runs unchanged on them.
  * </ul>
  *
- * A process that leaves the sample gets a staleness marker, as a scrape that no longer exposes the
- * series would write; samples the trace lacks are {@code _}. Evaluation is every 10 s from the
+ * <p>Conntrack, where the trace has it: {@code node_nf_conntrack_entries} and {@code
+ * node_nf_conntrack_entries_limit} of the host, for node-mixin's NodeHighNumberConntrackEntriesUsed
+ * (above 75 %, no {@code for}, warning), also in the rules file.
+ *
+ * <p>A process that leaves the sample gets a staleness marker, as a scrape that no longer exposes
+ * the series would write; samples the trace lacks are {@code _}. Evaluation is every 10 s from the
  * first report to the last; Page.at is the time of the report the firing evaluation read.
  */
 final class PromtoolNodeMixin {
@@ -69,6 +73,9 @@ final class PromtoolNodeMixin {
   private static final List<String> ALERTS =
       List.of("NodeFileDescriptorLimit", "NodeFilesystemFilesFillingUp");
   private static final Duration TIMEOUT = Duration.ofMinutes(2);
+
+  /** Tested only on traces that carry conntrack, so the fd traces cost what they did. */
+  static final String CONNTRACK_ALERT = "NodeHighNumberConntrackEntriesUsed";
 
   private PromtoolNodeMixin() {}
 
@@ -204,6 +211,17 @@ final class PromtoolNodeMixin {
           if (!p.hasFds() || !p.hasSoftLimit() || p.getSoftLimit() == 0) continue;
           put(series, steps, i, host, p, p.getFds(), p.getSoftLimit());
         }
+        if (s.hasConntrack() && s.getConntrack().hasCount() && s.getConntrack().hasMax()) {
+          // What node_exporter's conntrack collector exposes from nf_conntrack_count and _max.
+          String labels = "{job=\"node\",instance=" + quote(host) + "}";
+          set(series, steps, i, "node_nf_conntrack_entries" + labels, s.getConntrack().getCount());
+          set(
+              series,
+              steps,
+              i,
+              "node_nf_conntrack_entries_limit" + labels,
+              s.getConntrack().getMax());
+        }
       }
       // A scrape that stops exposing a series marks it stale; without the marker Prometheus would
       // go on reading its last value for 5 minutes.
@@ -296,8 +314,12 @@ final class PromtoolNodeMixin {
       b.append("'\n");
     }
     b.append("    alert_rule_test:\n");
+    List<String> alerts = new ArrayList<>(ALERTS);
+    if (samples.series.keySet().stream().anyMatch(k -> k.startsWith("node_nf_conntrack"))) {
+      alerts.add(CONNTRACK_ALERT);
+    }
     for (int i = 0; i < samples.times.length; i++) {
-      for (String alert : ALERTS) {
+      for (String alert : alerts) {
         b.append("      - eval_time: ")
             .append(i * INTERVAL.toSeconds())
             .append("s\n        alertname: ")

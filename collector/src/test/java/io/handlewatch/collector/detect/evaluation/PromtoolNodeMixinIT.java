@@ -141,6 +141,48 @@ class PromtoolNodeMixinIT {
     }
   }
 
+  /**
+   * node-mixin's one rule on conntrack, NodeHighNumberConntrackEntriesUsed (above 75 %, no {@code
+   * for}), run by promtool on the evaluation's conntrack traces: it fires at the first sample above
+   * 75 % and the Java baseline the evaluation tables use fires there too; a table that stays below
+   * it never pages.
+   */
+  @Test
+  void conntrackAbove75PercentPagesAtOnceAsTheJavaBaselineSays() {
+    int paged = 0;
+    for (String name :
+        List.of("conntrack-flat-near-limit", "conntrack-growth", "conntrack-bursts-drain")) {
+      for (long seed : new long[] {1, 2}) {
+        Trace trace = Scenarios.named(name).trace().apply(seed);
+        PromtoolNodeMixin.Page real = PromtoolNodeMixin.firstPage(trace, WINDOW);
+        NodeMixinBaseline.Page java = new NodeMixinBaseline(WINDOW).firstPage(trace);
+        String what = name + " seed " + seed;
+        System.out.printf("%s%n  promtool %s%n  java     %s%n", what, real, java);
+        if (real == null) {
+          assertThat(java).as(what).isNull();
+          continue;
+        }
+        paged++;
+        assertThat(real.alert()).as(what).isEqualTo(PromtoolNodeMixin.CONNTRACK_ALERT);
+        assertThat(real.severity()).as(what).isEqualTo("warning");
+        assertThat(real.subject()).as(what).isEqualTo(trace.host());
+        assertThat(java).as(what).isNotNull();
+        assertThat(Duration.between(real.at(), java.at()).abs())
+            .as(what)
+            .isLessThanOrEqualTo(Duration.ofSeconds(10));
+        if (name.equals("conntrack-flat-near-limit")) {
+          assertThat(real.at()).as(what + ": at the first sample").isEqualTo(start(trace));
+        }
+      }
+    }
+    assertThat(paged).as("flat near the limit and growth page").isGreaterThanOrEqualTo(4);
+  }
+
+  private static java.time.Instant start(Trace t) {
+    var ts = t.reports().getFirst().getSample().getTime();
+    return java.time.Instant.ofEpochSecond(ts.getSeconds(), ts.getNanos());
+  }
+
   @Test
   void aCloseWaitLeakIsNotPagedWhileItsFdsStayFarFromTheLimit() {
     // node-mixin has no CLOSE_WAIT rule: an hour of 60 leaked sockets a minute takes api-gw from

@@ -841,4 +841,225 @@ public final class Scenarios {
               null);
         });
   }
+
+  // ---------------------------------------------------------------- the kernel tables
+
+  /** A kernel table a class drives: its limit (drawn) and how its curve is laid on a trace. */
+  private enum Table {
+    CONNTRACK(Kind.CONNTRACK, "conntrack entries", new long[] {65_536, 131_072, 262_144, 524_288}),
+    ORPHANS(Kind.ORPHANS, "orphans", new long[] {4_096, 16_384, 65_536, 131_072}),
+    TCP_MEMORY(Kind.TCP_MEMORY, "TCP memory pages", new long[] {94_000, 188_000, 376_000, 752_000});
+
+    final Kind kind;
+    final String what;
+    final long[] limits;
+
+    Table(Kind kind, String what, long[] limits) {
+      this.kind = kind;
+      this.what = what;
+      this.limits = limits;
+    }
+
+    /** Draws the limit and sets it on {@code t}; returns it (tcp_mem: its max). */
+    long limit(Random p, TableTrace t) {
+      long limit = limits[p.nextInt(limits.length)];
+      switch (this) {
+        case CONNTRACK -> t.conntrackMax = limit;
+        case ORPHANS -> t.maxOrphans = limit;
+        case TCP_MEMORY -> t.tcpMem = (limit / 2) + " " + (limit * 2 / 3) + " " + limit;
+      }
+      return limit;
+    }
+
+    /**
+     * Where a quiet level must stay below: tcp_mem's pressure (a warning there), else the limit.
+     */
+    double ceiling(long limit) {
+      return this == TCP_MEMORY ? limit * 2 / 3 : limit;
+    }
+
+    void curve(TableTrace t, Curve c) {
+      switch (this) {
+        case CONNTRACK -> t.conntrack = c;
+        case ORPHANS -> t.orphans = c;
+        case TCP_MEMORY -> t.memPages = c;
+      }
+    }
+  }
+
+  /** The table grows from a quiet level to its limit in 60-120 min: a page with an ETA. */
+  private static Trace tableGrowth(String name, long seed, Table table) {
+    Random p = new Random(seed * 7919 + name.hashCode());
+    TableTrace tt = new TableTrace();
+    long limit = table.limit(p, tt);
+    double level = table.ceiling(limit) * between(p, 0.05, 0.4);
+    double exhaust = between(p, 60, 120);
+    double rate = (limit - level) / exhaust;
+    double q = quiet(p);
+    double amp = Math.max(3, level * between(p, 0.002, 0.01));
+    table.curve(tt, (m, r) -> level + Math.max(0, m - q) * rate + noise(r, amp));
+    var g = new TraceGenerator(host(name, seed), T0, seed);
+    String host = host(name, seed);
+    return new Trace(
+        name,
+        fmt(
+            "%s grow %.0f/min from %,.0f of %,d (exhausted %.0f min after it starts)",
+            table.what, rate, level, limit, exhaust),
+        tt.apply(g.generate(q + exhaust * 0.8), T0, seed),
+        new Trace.Leak(table.kind, host, g.at(q), g.at(q + exhaust)),
+        Expect.DEFAULT.pageWithin(Duration.ofMinutes(15)));
+  }
+
+  /** The table stays flat at 78-88 % of its limit (tcp_mem: of pressure), ±1 %: no page. */
+  private static Trace tableFlat(String name, long seed, Table table) {
+    Random p = new Random(seed * 7919 + name.hashCode());
+    TableTrace tt = new TableTrace();
+    long limit = table.limit(p, tt);
+    double level = table.ceiling(limit) * between(p, 0.78, 0.88);
+    double amp = level * 0.01;
+    table.curve(tt, (m, r) -> level + noise(r, amp));
+    var g = new TraceGenerator(host(name, seed), T0, seed);
+    return new Trace(
+        name,
+        fmt("%s flat at %,.0f of %,d, ±1 %%", table.what, level, limit),
+        tt.apply(g.generate(120), T0, seed),
+        null);
+  }
+
+  /**
+   * Bursts to 60-80 % of the limit (tcp_mem: of pressure) every 6-15 min, lasting 1-3 min, that
+   * drain back to a base of 10-30 % within 1-2 min: no page.
+   */
+  private static Trace tableBursts(String name, long seed, Table table) {
+    Random p = new Random(seed * 7919 + name.hashCode());
+    TableTrace tt = new TableTrace();
+    long limit = table.limit(p, tt);
+    double ceiling = table.ceiling(limit);
+    double base = ceiling * between(p, 0.1, 0.3);
+    double peak = ceiling * between(p, 0.6, 0.8);
+    double period = between(p, 6, 15);
+    double hold = between(p, 1, 3);
+    double drain = between(p, 1, 2);
+    double phase = between(p, 0, period);
+    double amp = base * 0.01;
+    table.curve(
+        tt,
+        (m, r) -> {
+          double x = (m + phase) % period;
+          double level =
+              x < hold ? peak : x < hold + drain ? peak - (peak - base) * (x - hold) / drain : base;
+          return level + noise(r, amp);
+        });
+    var g = new TraceGenerator(host(name, seed), T0, seed);
+    return new Trace(
+        name,
+        fmt(
+            "%s burst from %,.0f to %,.0f of %,d every %.0f min for %.1f min, drained in %.1f",
+            table.what, base, peak, limit, period, hold, drain),
+        tt.apply(g.generate(120), T0, seed),
+        null);
+  }
+
+  static {
+    for (Table t : Table.values()) {
+      String n = t.kind.tag().replace('_', '-');
+      add(
+          n + "-growth",
+          t.what + " grow to the limit in 60-120 min after a quiet start",
+          s -> tableGrowth(n + "-growth", s, t));
+      add(
+          n + "-flat-near-limit",
+          t.what + " flat at 78-88 % of the limit (tcp_mem: of its pressure threshold)",
+          s -> tableFlat(n + "-flat-near-limit", s, t));
+      add(
+          n + "-bursts-drain",
+          t.what + " burst to 60-80 % of the limit and drain back, every 6-15 min",
+          s -> tableBursts(n + "-bursts-drain", s, t));
+    }
+
+    add(
+        "accept-queue-saturated",
+        "nginx stops accepting for 5-15 min: its queue stays full and connections overflow",
+        s -> {
+          String name = "accept-queue-saturated";
+          Random p = new Random(s * 7919 + 101);
+          long[] backlogs = {128, 511, 4096};
+          long backlog = backlogs[p.nextInt(backlogs.length)];
+          double q = quiet(p);
+          double stuck = between(p, 5, 15);
+          double perMin = between(p, 50, 2_000);
+          int pid = pid(p);
+          TableTrace tt = new TableTrace();
+          tt.listen(
+              new TableTrace.Listen(
+                  "0.0.0.0:443",
+                  pid,
+                  "nginx",
+                  backlog,
+                  (m, r) -> m >= q && m < q + stuck ? backlog : r.nextInt(4),
+                  perMin));
+          var g = new TraceGenerator(host(name, s), T0, s);
+          return new Trace(
+              name,
+              fmt(
+                  "nginx[%d] :443 backlog %d full for %.1f min, %.0f overflows/min",
+                  pid, backlog, stuck, perMin),
+              tt.apply(g.generate(q + stuck + 15), T0, s),
+              new Trace.Leak(Kind.ACCEPT_QUEUE, "nginx[" + pid + "]", g.at(q), null),
+              Expect.DEFAULT
+                  .pageWithin(Duration.ofMinutes(2))
+                  .severity("critical")
+                  .released(g.at(q + stuck), Duration.ofMinutes(6)));
+        });
+    add(
+        "accept-queue-bursts-drain",
+        "a queue full for one or two samples every 4-8 min, drained at once: no page",
+        s -> {
+          String name = "accept-queue-bursts-drain";
+          Random p = new Random(s * 7919 + 103);
+          long backlog = 128;
+          double period = between(p, 4, 8);
+          double phase = between(p, 0, period);
+          double width = p.nextBoolean() ? 0.1 : 0.25; // one or two samples of 10 s
+          TableTrace tt = new TableTrace();
+          tt.listen(
+              new TableTrace.Listen(
+                  "0.0.0.0:8080",
+                  pid(p),
+                  "java",
+                  backlog,
+                  (m, r) -> (m + phase) % period < width ? backlog : r.nextInt(20),
+                  300));
+          var g = new TraceGenerator(host(name, s), T0, s);
+          return new Trace(
+              name,
+              fmt("java :8080 full for %.0f s every %.1f min", width * 60, period),
+              tt.apply(g.generate(90), T0, s),
+              null);
+        });
+    add(
+        "accept-queue-near-backlog",
+        "a busy listener at 60-90 % of its backlog, never full: no page",
+        s -> {
+          String name = "accept-queue-near-backlog";
+          Random p = new Random(s * 7919 + 107);
+          long backlog = 511;
+          double level = backlog * between(p, 0.6, 0.8);
+          TableTrace tt = new TableTrace();
+          tt.listen(
+              new TableTrace.Listen(
+                  "127.0.0.1:5432",
+                  pid(p),
+                  "postgres",
+                  backlog,
+                  (m, r) -> Math.min(backlog - 1, level + noise(r, backlog * 0.1)),
+                  0));
+          var g = new TraceGenerator(host(name, s), T0, s);
+          return new Trace(
+              name,
+              fmt("postgres :5432 at %.0f of %d", level, backlog),
+              tt.apply(g.generate(90), T0, s),
+              null);
+        });
+  }
 }

@@ -1,0 +1,235 @@
+package io.handlewatch.collector.detect;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.handlewatch.collector.detect.evaluation.TableTrace;
+import io.handlewatch.collector.detect.evaluation.TraceGenerator;
+import io.handlewatch.collector.detect.evaluation.TraceGenerator.Curve;
+import io.handlewatch.collector.detect.evaluation.TraceGenerator.Process;
+import io.handlewatch.proto.v1.HostReport;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The kernel tables through the whole engine, from hand-built reports every 10 s. */
+class KernelTableDetectorTest {
+  static final Instant T0 = Instant.parse("2026-11-20T08:00:00Z");
+  final List<Alert> alerts = new ArrayList<>();
+
+  DetectionEngine engine() {
+    return new DetectionEngine(new DetectionFactory(), alerts::add, p -> {}, h -> Map.of());
+  }
+
+  static List<HostReport> trace(String host, TableTrace tables, double minutes, Process... ps) {
+    TraceGenerator g = new TraceGenerator(host, T0, 3);
+    for (Process p : ps) g.add(p);
+    return tables.apply(g.generate(minutes), T0, 3);
+  }
+
+  /** Feeds the reports; returns the verdicts of the last one. */
+  List<Verdict> run(DetectionEngine e, List<HostReport> reports) {
+    List<Verdict> last = List.of();
+    for (HostReport r : reports) last = e.evaluate(r);
+    return last;
+  }
+
+  List<Alert> firing(String alertname) {
+    return alerts.stream()
+        .filter(a -> a.status() == Alert.Status.FIRING)
+        .filter(a -> a.labels().get("alertname").equals(alertname))
+        .toList();
+  }
+
+  @Test
+  void conntrackGrowingTowardsItsMaxPagesOnceWithAnEta() {
+    TableTrace t = new TableTrace();
+    // Flat at 40,000 for 20 min, then +2,000/min: 262,144 reached around minute 131.
+    t.conntrack = (m, r) -> 40_000 + 2_000 * Math.max(0, m - 20) + r.nextInt(200);
+    DetectionEngine e = engine();
+    List<Verdict> last = run(e, trace("ct", t, 60, new Process[0]));
+
+    Verdict v = last.stream().filter(x -> x.kind() == Kind.CONNTRACK).findFirst().orElseThrow();
+    assertThat(v.severity()).isEqualTo(Severity.WARNING);
+    assertThat(v.limit()).isEqualTo(262_144.0);
+    assertThat(v.slopePerMin()).isBetween(1_700.0, 2_300.0);
+    assertThat(v.eta().toMinutes()).isBetween(55L, 90L);
+    assertThat(v.summary())
+        .startsWith("ct: ")
+        .contains("conntrack entries of nf_conntrack_max 262,144")
+        .contains("exhausted in about");
+    assertThat(v.description()).contains("nf_conntrack: table full, dropping packet");
+    assertThat(firing("ConntrackTableRunningOut")).hasSize(1);
+    assertThat(firing("ConntrackTableRunningOut").getFirst().annotations().get("runbook_url"))
+        .isEqualTo("RUNBOOK.md#conntrack");
+  }
+
+  @Test
+  void flatNearTheLimitIsNoEtaButAbove90PercentIsCritical() {
+    TableTrace below = new TableTrace();
+    below.conntrack = TraceGenerator.jitter(0.85 * 262_144, 300);
+    run(engine(), trace("flat", below, 60));
+    assertThat(firing("ConntrackTableRunningOut")).isEmpty();
+
+    TableTrace above = new TableTrace();
+    above.conntrack = TraceGenerator.jitter(0.95 * 262_144, 300);
+    List<Verdict> last = run(engine(), trace("full", above, 30));
+    assertThat(last)
+        .filteredOn(v -> v.kind() == Kind.CONNTRACK)
+        .singleElement()
+        .satisfies(
+            v -> {
+              assertThat(v.severity()).isEqualTo(Severity.CRITICAL);
+              assertThat(v.eta()).isNull();
+            });
+    assertThat(firing("ConntrackTableRunningOut")).hasSize(1);
+  }
+
+  @Test
+  void orphansAndTcpMemoryPageAgainstTheirSysctls() {
+    TableTrace t = new TableTrace();
+    t.maxOrphans = 16_384;
+    t.orphans = (m, r) -> 50 + 400 * Math.max(0, m - 20) + r.nextInt(10);
+    // tcp_mem 188067 250758 376134: over pressure and growing, max in under an hour.
+    t.memPages = (m, r) -> 200_000 + 3_000 * Math.max(0, m - 20) + r.nextInt(100);
+    List<Verdict> last = run(engine(), trace("mem", t, 45));
+
+    Verdict orphans = only(last, Kind.ORPHANS);
+    assertThat(orphans.severity()).isEqualTo(Severity.CRITICAL);
+    assertThat(orphans.summary()).contains("orphaned TCP sockets of tcp_max_orphans 16,384");
+    assertThat(orphans.description()).contains("too many orphaned sockets");
+
+    Verdict mem = only(last, Kind.TCP_MEMORY);
+    assertThat(mem.severity()).isEqualTo(Severity.CRITICAL);
+    assertThat(mem.limit()).isEqualTo(376_134.0);
+    assertThat(mem.summary()).contains("pages of tcp_mem max 376,134").contains("under pressure");
+    assertThat(mem.description()).contains("TCP: out of memory -- consider tuning tcp_mem");
+    assertThat(firing("OrphanSocketsRunningOut")).hasSize(1);
+    assertThat(firing("TcpMemoryRunningOut")).hasSize(1);
+  }
+
+  @Test
+  void tcpMemoryPastPressureWithoutGrowthIsAWarning() {
+    TableTrace t = new TableTrace();
+    t.memPages = TraceGenerator.jitter(260_000, 500);
+    Verdict mem = only(run(engine(), trace("pressure", t, 30)), Kind.TCP_MEMORY);
+    assertThat(mem.severity()).isEqualTo(Severity.WARNING);
+    assertThat(mem.eta()).isNull();
+  }
+
+  @Test
+  void aSaturatedAcceptQueuePagesOnceNamingProcessAndPortAndResolvesWhenDrained() {
+    TableTrace t = new TableTrace();
+    Curve queue = (m, r) -> m >= 10 && m < 20 ? 128 : r.nextInt(3);
+    t.listen(new TableTrace.Listen("0.0.0.0:443", 812, "nginx", 128, queue, 340));
+    DetectionEngine e = engine();
+    List<HostReport> reports = trace("web", t, 40);
+    List<Verdict> during = List.of();
+    for (HostReport r : reports) {
+      List<Verdict> v = e.evaluate(r);
+      if (r.getSample().getTime().getSeconds() <= T0.plusSeconds(60 * 19 + 30).getEpochSecond()) {
+        during = v;
+      }
+    }
+    Verdict v = only(during, Kind.ACCEPT_QUEUE);
+    assertThat(v.severity()).isEqualTo(Severity.CRITICAL);
+    assertThat(v.summary())
+        .matches(
+            "web: nginx\\[812\\] :443 accept queue 128/128 full, 3[0-9]{2} overflows/min since"
+                + " 2026-11-20T08:09:(49|5\\d)Z");
+    assertThat(v.labels())
+        .containsEntry("pid", "812")
+        .containsEntry("comm", "nginx")
+        .containsEntry("listen", "0.0.0.0:443");
+    List<Alert> pages = firing("AcceptQueueOverflowing");
+    assertThat(pages).hasSize(1);
+    assertThat(pages.getFirst().labels()).containsEntry("severity", "critical");
+    assertThat(pages.getFirst().annotations().get("runbook_url"))
+        .isEqualTo("RUNBOOK.md#accept_queue");
+    // Drained at minute 20. The queue was full in most of the last 20 samples for 3 min more (the
+    // "often full" warning holds the incident); then released, resolved 1 min later.
+    Alert resolved =
+        alerts.stream()
+            .filter(a -> a.status() == Alert.Status.RESOLVED)
+            .filter(a -> a.labels().get("alertname").equals("AcceptQueueOverflowing"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(resolved.at()).isBetween(T0.plusSeconds(60 * 21), T0.plusSeconds(60 * 25));
+  }
+
+  @Test
+  void aQueueOnlyOftenFullIsAWarning() {
+    TableTrace t = new TableTrace();
+    // Full one sample in three: never three in a row.
+    Curve queue = (m, r) -> Math.round(m * 6) % 3 == 0 ? 64 : 10;
+    t.listen(new TableTrace.Listen("127.0.0.1:5432", 900, "postgres", 64, queue, 60));
+    Verdict v = only(run(engine(), trace("db", t, 15)), Kind.ACCEPT_QUEUE);
+    assertThat(v.severity()).isEqualTo(Severity.WARNING);
+    assertThat(v.summary()).contains("postgres[900] 127.0.0.1:5432 accept queue often full");
+  }
+
+  @Test
+  void anAcceptQueueOverflowAndTheSameProcesssCloseWaitLeakAreOneIncident() {
+    TableTrace t = new TableTrace();
+    Curve queue = (m, r) -> m >= 25 ? 128 : 1;
+    t.listen(new TableTrace.Listen("0.0.0.0:8080", 4121, "java", 128, queue, 120));
+    Curve cw = (m, r) -> 2 + 60 * Math.max(0, m - 20);
+    Curve fds = (m, r) -> 1_000 + cw.at(m, r);
+    List<HostReport> reports =
+        trace("app", t, 35, new Process(4121, 9, "java", 65_536, fds, cw, "10.0.0.5:5432", 0, 1e9));
+    List<Verdict> last = run(engine(), reports);
+
+    assertThat(alerts).filteredOn(a -> a.status() == Alert.Status.FIRING).hasSize(1);
+    Alert page = alerts.getFirst();
+    assertThat(page.labels()).containsEntry("alertname", "CloseWaitGrowing");
+    Verdict cwv = only(last, Kind.CLOSE_WAIT);
+    assertThat(cwv.summary()).contains("; java[4121] :8080 accept queue 128/128 full");
+    assertThat(cwv.labels()).containsEntry("listen", "0.0.0.0:8080");
+    assertThat(only(last, Kind.ACCEPT_QUEUE).severity()).isEqualTo(Severity.INFO);
+  }
+
+  @Test
+  void findingsExplainTheSysctlsBehindTheTables() {
+    TableTrace t = new TableTrace();
+    t.somaxconn = 128;
+    t.maxSynBacklog = 64;
+    t.conntrackMax = 65_536;
+    t.conntrack = TraceGenerator.jitter(40_000, 500);
+    t.tcpMem = "20000 30000 40000";
+    t.memPages = TraceGenerator.jitter(18_000, 100);
+    t.listen(new TableTrace.Listen("0.0.0.0:80", 77, "nginx", 128, Curve.constant(3), 0));
+    List<Verdict> last = run(engine(), trace("tuned", t, 20));
+
+    assertThat(only(last, Kind.BACKLOG_CAPPED).summary())
+        .contains("nginx[77] 0.0.0.0:80 backlog 128 is capped by net.core.somaxconn = 128");
+    assertThat(only(last, Kind.SYN_BACKLOG).summary())
+        .contains("net.ipv4.tcp_max_syn_backlog = 64 is below the listeners' backlog of 128");
+    assertThat(only(last, Kind.CONNTRACK_MAX).description()).contains("NOTRACK");
+    assertThat(only(last, Kind.TCP_MEM_HEADROOM).summary())
+        .contains("net.ipv4.tcp_mem = 20000 30000 40000 leaves little headroom");
+    assertThat(last).filteredOn(v -> v.severity().pages()).isEmpty();
+
+    // The same host with roomy settings has none of them.
+    List<Verdict> roomy =
+        run(
+            engine(),
+            trace(
+                "roomy",
+                new TableTrace()
+                    .listen(
+                        new TableTrace.Listen(
+                            "0.0.0.0:80", 77, "nginx", 4096, Curve.constant(3), 0)),
+                20));
+    assertThat(roomy)
+        .extracting(Verdict::kind)
+        .doesNotContain(
+            Kind.BACKLOG_CAPPED, Kind.SYN_BACKLOG, Kind.CONNTRACK_MAX, Kind.TCP_MEM_HEADROOM);
+  }
+
+  private static Verdict only(List<Verdict> verdicts, Kind kind) {
+    List<Verdict> of = verdicts.stream().filter(v -> v.kind() == kind).toList();
+    assertThat(of).as(kind + " in " + verdicts).hasSize(1);
+    return of.getFirst();
+  }
+}
