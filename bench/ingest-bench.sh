@@ -151,7 +151,14 @@ try:
     t=m["timers"].get("detect.cost")
     if t:
         # Dropwizard timers report in seconds unless configured otherwise.
-        print(f"| detection: reports judged / skipped (queue full) | {m['meters']['detect.evaluations']['count']:,} / {m['counters']['detect.queue.dropped']['count']:,} |")
+        # Skipped: reports never judged (older collectors, a full queue); coalesced: older reports
+        # of a host judged as part of its newest one when detection falls behind (zero is the target).
+        cn=m["counters"]
+        skipped=cn.get("detect.queue.dropped",{}).get("count",0)
+        coalesced=cn.get("detect.queue.coalesced",{}).get("count",0)
+        print(f"| detection: reports judged / skipped / coalesced | {m['meters']['detect.evaluations']['count']:,} / {skipped:,} / {coalesced:,} |")
+        if "detect.lag" in g:
+            print(f"| detection: lag at the end (oldest waiting report), shards | {g['detect.lag']['value']:,} ms, {g['detect.shards']['value']} |")
         print(f"| detection cost per report: mean / p99 | {t['mean']*1e6:,.0f} / {t['p99']*1e6:,.0f} µs |")
 except Exception as e:
     print(f"| store or detection gauges | unreadable: {e} |")

@@ -98,6 +98,7 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
     detector.addAlertListener(alertDispatcher);
     detector.addAlertListener(new AlertAnnotations(store));
     env.lifecycle().manage(detector);
+    env.healthChecks().register("detection", detector.healthCheck());
     IngestMetrics metrics = new IngestMetrics(env.metrics());
     IngestServer ingest = config.ingest.build(new ListeningStore(store, detector), metrics);
     env.lifecycle().manage(ingest);

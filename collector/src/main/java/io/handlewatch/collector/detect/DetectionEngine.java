@@ -20,8 +20,10 @@ import java.util.function.Function;
  * The detector's core: each report goes into its host's {@link HostWindow}, the detectors judge the
  * window, the {@link AlertBook} turns paging verdicts into alert transitions, and verdicts become
  * {@code verdict} points. Time is the reports' own (their sample time), so {@code replay} runs a
- * trace exactly as the live collector would have. Single-threaded: {@link Detector} runs it on one
- * thread; replay on the caller's.
+ * trace exactly as the live collector would have. Single-threaded: {@link Detector} runs one engine
+ * per shard, each on its own thread with the hosts of its shard (a host's windows, stored verdicts
+ * and incidents live in one engine only); the fleet-wide {@link FleetDrift} and {@link
+ * DetectionView} are shared and thread-safe. Replay runs one engine on the caller's thread.
  */
 public final class DetectionEngine {
   /** What was last stored for one verdict key, to write its end once it clears. */
@@ -59,6 +61,22 @@ public final class DetectionEngine {
       Consumer<Alert> alerts,
       Consumer<List<StoredPoint>> points,
       Function<String, Map<String, String>> knownSysctls) {
+    this(config, alerts, points, knownSysctls, new FleetDrift(config.drift), null);
+  }
+
+  /**
+   * An engine for one shard of the fleet, sharing the fleet's sysctl drift and the API's view with
+   * the other shards.
+   *
+   * @param view the shared view, or null for one of this engine's own
+   */
+  public DetectionEngine(
+      DetectionFactory config,
+      Consumer<Alert> alerts,
+      Consumer<List<StoredPoint>> points,
+      Function<String, Map<String, String>> knownSysctls,
+      FleetDrift drift,
+      DetectionView view) {
     this.window = Duration.ofMillis(config.window.toMilliseconds());
     this.quiet = Duration.ofMillis(config.quietPeriod.toMilliseconds());
     this.releaseAfter = Duration.ofMillis(config.releaseAfter.toMilliseconds());
@@ -71,8 +89,8 @@ public final class DetectionEngine {
     this.ports = new PortPressureDetector(config, buckets, trends);
     this.tables = new KernelTableDetector(config, buckets, trends);
     this.findings = new SysctlFindings(config);
-    this.drift = new FleetDrift(config.drift);
-    this.view = new DetectionView(drift);
+    this.drift = drift;
+    this.view = view != null ? view : new DetectionView(drift);
     this.points = points;
     this.knownSysctls = knownSysctls;
     this.book =
@@ -231,7 +249,7 @@ public final class DetectionEngine {
   private void publishAlerts() {
     if (!alertsChanged) return;
     alertsChanged = false;
-    view.publishAlerts(book.active());
+    view.publishAlerts(this, book.active());
   }
 
   /**

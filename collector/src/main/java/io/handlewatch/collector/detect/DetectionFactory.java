@@ -79,11 +79,31 @@ public class DetectionFactory {
   /** How a collector rebuilds the window of a host it gains (scale-out, restarts). */
   @Valid @NotNull @JsonProperty public WarmUp warmUp = new WarmUp();
 
-  /** Stored reports waiting for the detector; beyond it reports are skipped and counted. */
+  /**
+   * Stored reports waiting for the detector, shared out among the shards; beyond it a host's newest
+   * report replaces its older ones still waiting (counted as coalesced), so nothing is skipped.
+   */
   @Min(1)
   @Max(10_000_000)
   @JsonProperty
   public int queueCapacity = 10_000;
+
+  /**
+   * Detection threads: hosts are spread over this many shards, a host always on the same one. 0
+   * (the default): one per core the JVM sees.
+   */
+  @Min(0)
+  @Max(256)
+  @JsonProperty
+  public int shards = 0;
+
+  /** The health check fails once the oldest report waiting for detection has waited longer. */
+  @NotNull @JsonProperty public Duration maxLag = Duration.minutes(1);
+
+  @JsonIgnore
+  int shardCount() {
+    return shards > 0 ? shards : Math.max(1, Runtime.getRuntime().availableProcessors());
+  }
 
   /**
    * Where RUNBOOK.md is published for your team (e.g. your Git web UI's link to it): the {@code

@@ -3,7 +3,9 @@ package io.handlewatch.collector.detect;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -50,9 +52,14 @@ public final class DetectionView {
 
   private final ConcurrentHashMap<String, HostVerdicts> hosts = new ConcurrentHashMap<>();
   private volatile List<Alert> active = List.of();
+
+  /** Each engine's (shard's) firing alerts; {@link #active} is their union. */
+  private final Map<Object, List<Alert>> activeByEngine = new HashMap<>();
+
   private final FleetDrift drift;
 
-  DetectionView(FleetDrift drift) {
+  /** A view of the engines sharing {@code drift}; the Detector makes one for all its shards. */
+  public DetectionView(FleetDrift drift) {
     this.drift = drift;
   }
 
@@ -101,7 +108,21 @@ public final class DetectionView {
   }
 
   void publishAlerts(List<Alert> alerts) {
-    active = List.copyOf(alerts);
+    publishAlerts(this, alerts);
+  }
+
+  /** Replaces the firing alerts of one engine (its shard of the fleet). */
+  synchronized void publishAlerts(Object engine, List<Alert> alerts) {
+    if (alerts.isEmpty()) activeByEngine.remove(engine);
+    else activeByEngine.put(engine, List.copyOf(alerts));
+    if (activeByEngine.size() <= 1) {
+      active = activeByEngine.isEmpty() ? List.of() : activeByEngine.values().iterator().next();
+      return;
+    }
+    List<Alert> all = new ArrayList<>();
+    activeByEngine.values().forEach(all::addAll);
+    all.sort(Comparator.comparing(Alert::startsAt).thenComparing(Alert::dedupKey));
+    active = List.copyOf(all);
   }
 
   void forget(String host) {

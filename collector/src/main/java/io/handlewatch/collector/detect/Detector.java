@@ -4,6 +4,7 @@ import com.codahale.metrics.Counter;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.Timer;
+import com.codahale.metrics.health.HealthCheck;
 import io.dropwizard.lifecycle.Managed;
 import io.handlewatch.collector.store.ReportPoints;
 import io.handlewatch.collector.store.SampleStore;
@@ -14,35 +15,49 @@ import io.handlewatch.proto.v1.Sysctl;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Runs detection beside ingest without ever slowing it: {@link #stored} (called once the store
- * holds a report) only offers the report to a bounded queue, and one thread evaluates reports in
- * arrival order. A full queue skips the report, counts it ({@code detect.queue.dropped}) and says
- * so in the log; a host's window tolerates the gap. Alert transitions go to the listeners added
- * with {@link #addAlertListener} (the notifiers), verdict points to the store.
+ * holds a report) only hands the report to its host's shard. Hosts are spread over {@code
+ * detection.shards} shards (one per core by default), each with its own thread and its own {@link
+ * DetectionEngine}: a host always lands on the same shard, so its reports are judged in arrival
+ * order by one thread, and everything kept per host (window, incidents, stored verdicts) is
+ * confined to that thread. The fleet-wide pieces (sysctl drift, the API's view, the notifiers) are
+ * thread-safe. Alert transitions go to the listeners added with {@link #addAlertListener} (the
+ * notifiers), verdict points to the store.
+ *
+ * <p>Nothing is skipped. A shard keeps each host's waiting reports together, hosts in the order
+ * their oldest waiting report arrived. Once a shard holds its share of {@code queueCapacity}, a
+ * host's new report replaces the ones of that host still waiting: the newest is judged, the older
+ * are counted as coalesced ({@code detect.queue.coalesced}) and logged. Detection then lags the
+ * fleet by at most one report per host, the window tolerates the gap, and the health check says how
+ * far behind it is ({@code detect.lag}).
  *
  * <p>A host new here (another collector behind the same address had it, this one restarted, or it
  * comes back after {@code releaseAfter}) is warmed first: its window and open incidents are read
- * from the store by a {@link WindowWarmer}, its reports wait meanwhile (in the bound of {@code
- * queueCapacity}), and once the read is back the detector thread rebuilds the window and judges the
- * waiting reports in order. If the store cannot answer, the host starts cold and the log says why.
+ * from the store by a {@link WindowWarmer}, its reports wait meanwhile (coalesced the same way
+ * beyond the shard's share of {@code queueCapacity}), and once the read is back the shard's thread
+ * rebuilds the window and judges the waiting reports in order. If the store cannot answer, the host
+ * starts cold and the log says why.
  *
  * <p>Metrics: {@code detect.evaluations}, {@code detect.cost} (per report), {@code
- * detect.queue.dropped}, {@code detect.queue.depth}, {@code detect.alerts.firing}, {@code
+ * detect.queue.coalesced}, {@code detect.queue.depth}, {@code detect.lag} (ms the oldest waiting
+ * report has waited), {@code detect.shards}, {@code detect.alerts.firing}, {@code
  * detect.transitions.firing|resolved|released}, {@code detect.verdicts.<kind>.<severity>}, {@code
  * detect.points.failed}, {@code detect.warmup.hosts|cold|reports|incidents}, {@code
  * detect.warmup.latency}, {@code detect.warmup.waiting} (reads queued).
@@ -50,15 +65,16 @@ import org.slf4j.LoggerFactory;
 public final class Detector implements Managed, StoreListener {
   private static final Logger log = LoggerFactory.getLogger(Detector.class);
 
-  private final DetectionEngine engine;
-  private final ArrayBlockingQueue<HostReport> queue;
+  private final Shard[] shards;
+  private final DetectionView view;
   private final Clock clock;
   private final Duration sweepEvery;
+  private final Duration maxLag;
   private final List<Consumer<Alert>> listeners = new CopyOnWriteArrayList<>();
   private final MetricRegistry metrics;
   private final Meter evaluations;
   private final Timer cost;
-  private final Counter dropped;
+  private final Counter coalesced;
   private final Counter pointsFailed;
   private final Counter firing;
   private final Counter resolved;
@@ -70,33 +86,18 @@ public final class Detector implements Managed, StoreListener {
   private final Counter takenOver;
   private final Timer warmLatency;
   private final AtomicLong coldSinceLog = new AtomicLong();
-
-  /** Reports of hosts being warmed, in arrival order; detector thread only. */
-  private final Map<String, List<HostReport>> waiting = new HashMap<>();
-
-  private int waitingReports;
-  private final int queueCapacity;
-
-  /** Reads back from the warm-up threads, applied on the detector thread. */
-  private final ConcurrentLinkedQueue<WindowWarmer.Warmth> warmed = new ConcurrentLinkedQueue<>();
-
-  /** Queued to wake the detector thread when a read is back; never evaluated. */
-  private static final HostReport WAKE = HostReport.getDefaultInstance();
-
   private final Map<String, Counter> verdictCounters = new ConcurrentHashMap<>();
-  private final AtomicLong droppedSinceLog = new AtomicLong();
-  private volatile int openIncidents;
-  private volatile Thread thread;
+  private final AtomicLong coalescedSinceLog = new AtomicLong();
   private volatile boolean running;
 
   public Detector(DetectionFactory config, SampleStore store, MetricRegistry metrics, Clock clock) {
     this.metrics = metrics;
     this.clock = clock;
-    this.queue = new ArrayBlockingQueue<>(config.queueCapacity);
     this.sweepEvery = Duration.ofMillis(Math.max(1000, config.resolution.toMilliseconds()));
+    this.maxLag = Duration.ofMillis(config.maxLag.toMilliseconds());
     this.evaluations = metrics.meter("detect.evaluations");
     this.cost = metrics.timer("detect.cost");
-    this.dropped = metrics.counter("detect.queue.dropped");
+    this.coalesced = metrics.counter("detect.queue.coalesced");
     this.pointsFailed = metrics.counter("detect.points.failed");
     this.firing = metrics.counter("detect.transitions.firing");
     this.resolved = metrics.counter("detect.transitions.resolved");
@@ -106,159 +107,383 @@ public final class Detector implements Managed, StoreListener {
     this.warmedReports = metrics.counter("detect.warmup.reports");
     this.takenOver = metrics.counter("detect.warmup.incidents");
     this.warmLatency = metrics.timer("detect.warmup.latency");
-    this.queueCapacity = config.queueCapacity;
-    metrics.gauge("detect.queue.depth", () -> queue::size);
-    metrics.gauge("detect.alerts.firing", () -> () -> openIncidents);
     this.warmer = config.warmUp.enabled ? new WindowWarmer(store, config) : null;
+    int n = config.shardCount();
+    int share = Math.max(1, Math.ceilDiv(config.queueCapacity, n));
+    FleetDrift drift = new FleetDrift(config.drift);
+    this.view = new DetectionView(drift);
+    this.shards = new Shard[n];
+    for (int i = 0; i < n; i++) {
+      DetectionEngine engine =
+          new DetectionEngine(
+              config,
+              this::transition,
+              points -> write(store, points),
+              h -> known(store, h),
+              drift,
+              view);
+      shards[i] = new Shard(i, engine, share);
+    }
+    metrics.gauge("detect.queue.depth", () -> this::depth);
+    metrics.gauge("detect.lag", () -> () -> lag().toMillis());
+    metrics.gauge("detect.shards", () -> () -> shards.length);
+    metrics.gauge("detect.alerts.firing", () -> this::firingNow);
     metrics.gauge("detect.warmup.waiting", () -> () -> warmer == null ? 0 : warmer.waiting());
-    this.engine =
-        new DetectionEngine(
-            config, this::transition, points -> write(store, points), h -> known(store, h));
   }
 
-  /** Adds a receiver of alert transitions (a notifier). Called on the detector thread. */
+  /** Adds a receiver of alert transitions (a notifier). Called on the shards' threads. */
   public void addAlertListener(Consumer<Alert> listener) {
     listeners.add(listener);
   }
 
   /** The read side for the API. */
   public DetectionView view() {
-    return engine.view();
+    return view;
   }
 
   @Override
   public void stored(HostReport report) {
-    if (!queue.offer(report)) skip(report);
+    String host = ReportPoints.hostOf(report);
+    shardOf(host).offer(host, report);
   }
 
-  private void skip(HostReport report) {
-    dropped.inc();
-    long n = droppedSinceLog.incrementAndGet();
-    if (n == 1 || Long.bitCount(n) == 1) {
-      log.warn(
-          "detector queue full ({} reports): skipped report seq={} of host {} ({} skipped since"
-              + " the last evaluation caught up; detection lags ingest)",
-          queue.remainingCapacity() + queue.size(),
-          report.getSeq(),
-          ReportPoints.hostOf(report),
-          n);
+  private Shard shardOf(String host) {
+    int h = host.hashCode();
+    return shards[Math.floorMod(h ^ (h >>> 16), shards.length)];
+  }
+
+  /** Reports waiting for a shard, those of hosts being warmed included. */
+  int depth() {
+    int n = 0;
+    for (Shard s : shards) n += s.depth + s.held;
+    return n;
+  }
+
+  /** How long the oldest report still waiting for its shard has waited; zero when none waits. */
+  public Duration lag() {
+    long now = System.nanoTime();
+    long worst = 0;
+    for (Shard s : shards) {
+      long since = s.oldestSince();
+      if (since != 0) worst = Math.max(worst, now - since);
     }
+    return Duration.ofNanos(worst);
+  }
+
+  private int firingNow() {
+    int n = 0;
+    for (Shard s : shards) n += s.openIncidents;
+    return n;
+  }
+
+  /**
+   * Healthy while detection keeps up: unhealthy once the oldest waiting report has waited longer
+   * than {@code detection.maxLag}. Says how far behind it is and what it coalesced.
+   */
+  public HealthCheck healthCheck() {
+    return new HealthCheck() {
+      @Override
+      protected Result check() {
+        Duration lag = lag();
+        String state =
+            String.format(
+                java.util.Locale.ROOT,
+                "%d shards, %d reports waiting, lag %.1f s, %d reports judged, %d coalesced into a"
+                    + " newer report of their host",
+                shards.length,
+                depth(),
+                lag.toMillis() / 1000.0,
+                evaluations.getCount(),
+                coalesced.getCount());
+        return lag.compareTo(maxLag) > 0
+            ? Result.unhealthy("detection lags ingest: " + state)
+            : Result.healthy(state);
+      }
+    };
   }
 
   @Override
   public void start() {
     running = true;
-    thread = Thread.ofPlatform().name("detector").daemon(true).start(this::loop);
+    for (Shard s : shards) {
+      s.thread = Thread.ofPlatform().name("detector-" + s.index).daemon(true).start(s::loop);
+    }
   }
 
   @Override
   public void stop() throws InterruptedException {
     running = false;
-    Thread t = thread;
-    if (t != null) {
-      t.interrupt();
-      t.join(10_000);
+    for (Shard s : shards) {
+      Thread t = s.thread;
+      if (t != null) t.interrupt();
+    }
+    for (Shard s : shards) {
+      Thread t = s.thread;
+      if (t != null) t.join(10_000);
     }
     if (warmer != null) warmer.close();
   }
 
-  private void loop() {
-    Instant nextSweep = clock.instant().plus(sweepEvery);
-    while (running) {
-      try {
-        HostReport r = queue.poll(sweepEvery.toMillis(), TimeUnit.MILLISECONDS);
-        if (r != null && r != WAKE) accept(r);
-        for (WindowWarmer.Warmth w; (w = warmed.poll()) != null; ) warmed(w);
-        Instant now = clock.instant();
-        if (!now.isBefore(nextSweep)) {
-          engine.sweep(now);
-          openIncidents = engine.firing();
-          nextSweep = now.plus(sweepEvery);
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      } catch (RuntimeException e) {
-        // One bad report must not end detection for the fleet.
-        log.error("detector: evaluation failed, continuing", e);
-      }
+  private void coalesce(String host, int older, HostReport newest, int waiting) {
+    coalesced.inc(older);
+    long n = coalescedSinceLog.addAndGet(older);
+    if (Long.highestOneBit(n) != Long.highestOneBit(n - older)) {
+      log.warn(
+          "detector behind ({} reports waiting): host {} report seq={} replaces {} older report(s)"
+              + " of that host not yet judged ({} coalesced since detection last caught up)",
+          waiting,
+          host,
+          newest.getSeq(),
+          older,
+          n);
     }
   }
 
-  /** A report off the queue: judged now, or held while its host's window is read. */
-  private void accept(HostReport r) {
-    if (warmer != null) {
-      String host = ReportPoints.hostOf(r);
-      List<HostReport> held = waiting.get(host);
-      if (held != null) {
-        hold(held, r);
-        return;
+  /** One host's reports waiting for its shard, oldest first. */
+  private static final class Box {
+    final String host;
+
+    /** When its oldest waiting report arrived (System.nanoTime). */
+    final long since;
+
+    final List<HostReport> reports = new ArrayList<>(2);
+
+    Box(String host, long since) {
+      this.host = host;
+      this.since = since;
+    }
+  }
+
+  /**
+   * The hosts of one shard, its engine and its thread. {@link #offer} runs on ingest threads, under
+   * the lock; everything else on the shard's own thread.
+   */
+  private final class Shard {
+    final int index;
+    final DetectionEngine engine;
+    final int capacity;
+    final ReentrantLock lock = new ReentrantLock();
+    final Condition ready = lock.newCondition();
+
+    /** Hosts with reports waiting, in the order their oldest waiting report arrived. */
+    final ArrayDeque<Box> order = new ArrayDeque<>();
+
+    final Map<String, Box> boxes = new HashMap<>();
+    int queued;
+    boolean wake;
+    volatile int depth;
+
+    /** Reports of hosts being warmed, in arrival order; the shard's thread only. */
+    final Map<String, List<HostReport>> waiting = new HashMap<>();
+
+    volatile int held;
+
+    /** Reads back from the warm-up threads, applied on the shard's thread. */
+    final ConcurrentLinkedQueue<WindowWarmer.Warmth> warmed = new ConcurrentLinkedQueue<>();
+
+    volatile int openIncidents;
+    volatile Thread thread;
+
+    Shard(int index, DetectionEngine engine, int capacity) {
+      this.index = index;
+      this.engine = engine;
+      this.capacity = capacity;
+    }
+
+    void offer(String host, HostReport r) {
+      int older = 0;
+      int waitingNow;
+      lock.lock();
+      try {
+        Box b = boxes.get(host);
+        if (b == null) {
+          b = new Box(host, System.nanoTime());
+          boxes.put(host, b);
+          order.add(b);
+        } else if (queued >= capacity) {
+          older = b.reports.size();
+          queued -= older;
+          b.reports.clear();
+        }
+        b.reports.add(r);
+        queued++;
+        waitingNow = queued;
+        depth = queued;
+        ready.signal();
+      } finally {
+        lock.unlock();
       }
-      if (engine.isNew(host, ReportPoints.timeOf(r))) {
-        if (warmer.submit(host, ReportPoints.timeOf(r), this::readBack)) {
-          held = new ArrayList<>();
-          waiting.put(host, held);
-          hold(held, r);
+      if (older > 0) coalesce(host, older, r, waitingNow);
+    }
+
+    /** The next host's waiting reports; null after {@code timeoutMs} or when woken. */
+    Box take(long timeoutMs) throws InterruptedException {
+      long nanos = TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+      lock.lock();
+      try {
+        while (order.isEmpty() && !wake) {
+          if (nanos <= 0) return null;
+          nanos = ready.awaitNanos(nanos);
+        }
+        wake = false;
+        Box b = order.poll();
+        if (b == null) return null;
+        boxes.remove(b.host);
+        queued -= b.reports.size();
+        depth = queued;
+        if (queued == 0) coalescedSinceLog.set(0);
+        return b;
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    long oldestSince() {
+      lock.lock();
+      try {
+        Box b = order.peek();
+        return b == null ? 0 : b.since;
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    void wake() {
+      lock.lock();
+      try {
+        wake = true;
+        ready.signal();
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    void loop() {
+      Instant nextSweep = clock.instant().plus(sweepEvery);
+      while (running) {
+        try {
+          Box b = take(sweepEvery.toMillis());
+          if (b != null) {
+            for (HostReport r : b.reports) accept(r);
+          }
+          for (WindowWarmer.Warmth w; (w = warmed.poll()) != null; ) warmed(w);
+          Instant now = clock.instant();
+          if (!now.isBefore(nextSweep)) {
+            engine.sweep(now);
+            openIncidents = engine.firing();
+            nextSweep = now.plus(sweepEvery);
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        } catch (RuntimeException e) {
+          log.error("detector shard {}: sweep failed, continuing", index, e);
+        }
+      }
+    }
+
+    /** A report taken off the shard: judged now, or held while its host's window is read. */
+    private void accept(HostReport r) {
+      if (warmer != null) {
+        String host = ReportPoints.hostOf(r);
+        List<HostReport> list = waiting.get(host);
+        if (list != null) {
+          hold(host, list, r);
           return;
         }
-        cold(host, "too many hosts wait for a read (detection.warmUp.maxWaiting)");
+        if (engine.isNew(host, ReportPoints.timeOf(r))) {
+          if (warmer.submit(host, ReportPoints.timeOf(r), this::readBack)) {
+            list = new ArrayList<>();
+            waiting.put(host, list);
+            hold(host, list, r);
+            return;
+          }
+          cold(host, "too many hosts wait for a read (detection.warmUp.maxWaiting)");
+        }
       }
+      evaluate(r);
     }
-    evaluate(r);
-  }
 
-  private void hold(List<HostReport> held, HostReport r) {
-    if (waitingReports >= queueCapacity) {
-      skip(r); // the queue's bound and the same gap, counted and logged the same way
-      return;
-    }
-    held.add(r);
-    waitingReports++;
-  }
-
-  /** On a warm-up thread: hand the read to the detector thread, and wake it. */
-  private void readBack(WindowWarmer.Warmth w) {
-    warmed.add(w);
-    queue.offer(WAKE); // a full queue wakes the thread anyway
-  }
-
-  /** On the detector thread: rebuild the host's window, then judge the reports that waited. */
-  private void warmed(WindowWarmer.Warmth w) {
-    warmLatency.update(w.took());
-    if (w.failed()) {
-      cold(w.host(), "the store could not answer: " + w.failure());
-    } else {
-      engine.warm(w.host(), w.history(), w.incidents());
-      warmedHosts.inc();
-      warmedReports.inc(w.history().size());
-      takenOver.inc(w.incidents().size());
-      if (w.unreadable() > 0) {
-        log.warn(
-            "host {}: {} verdict points name an incident that cannot be read back; skipped",
-            w.host(),
-            w.unreadable());
+    private void hold(String host, List<HostReport> list, HostReport r) {
+      if (held >= capacity && !list.isEmpty()) {
+        // The shard's bound, and the same shedding: the host's newest report is the one judged.
+        int older = list.size();
+        list.clear();
+        held -= older;
+        coalesce(host, older, r, held);
       }
-      if (w.incidents().isEmpty()) {
-        log.debug(
-            "host {}: window warmed from the store: {} reports in {} ms",
-            w.host(),
-            w.history().size(),
-            w.took().toMillis());
+      list.add(r);
+      held++;
+    }
+
+    /** On a warm-up thread: hand the read to the shard's thread, and wake it. */
+    private void readBack(WindowWarmer.Warmth w) {
+      warmed.add(w);
+      wake();
+    }
+
+    /** On the shard's thread: rebuild the host's window, then judge the reports that waited. */
+    private void warmed(WindowWarmer.Warmth w) {
+      warmLatency.update(w.took());
+      if (w.failed()) {
+        cold(w.host(), "the store could not answer: " + w.failure());
       } else {
-        log.info(
-            "host {}: window warmed from the store ({} reports in {} ms); taking over {} open"
-                + " incident(s): {}",
-            w.host(),
-            w.history().size(),
-            w.took().toMillis(),
-            w.incidents().size(),
-            w.incidents().stream().map(AlertBook.Inherited::dedupKey).toList());
+        engine.warm(w.host(), w.history(), w.incidents());
+        warmedHosts.inc();
+        warmedReports.inc(w.history().size());
+        takenOver.inc(w.incidents().size());
+        if (w.unreadable() > 0) {
+          log.warn(
+              "host {}: {} verdict points name an incident that cannot be read back; skipped",
+              w.host(),
+              w.unreadable());
+        }
+        if (w.incidents().isEmpty()) {
+          log.debug(
+              "host {}: window warmed from the store: {} reports in {} ms",
+              w.host(),
+              w.history().size(),
+              w.took().toMillis());
+        } else {
+          log.info(
+              "host {}: window warmed from the store ({} reports in {} ms); taking over {} open"
+                  + " incident(s): {}",
+              w.host(),
+              w.history().size(),
+              w.took().toMillis(),
+              w.incidents().size(),
+              w.incidents().stream().map(AlertBook.Inherited::dedupKey).toList());
+        }
+      }
+      List<HostReport> list = waiting.remove(w.host());
+      if (list == null) return;
+      held -= list.size();
+      for (HostReport r : list) evaluate(r);
+    }
+
+    private void evaluate(HostReport r) {
+      List<Verdict> verdicts;
+      try (Timer.Context t = cost.time()) {
+        verdicts = engine.evaluate(r);
+      } catch (RuntimeException e) {
+        // One bad report must not end detection for the fleet, nor for the rest of its host.
+        log.error(
+            "detector: evaluation of host {} seq={} failed, continuing",
+            ReportPoints.hostOf(r),
+            r.getSeq(),
+            e);
+        return;
+      }
+      evaluations.mark();
+      openIncidents = engine.firing();
+      for (Verdict v : verdicts) {
+        verdictCounters
+            .computeIfAbsent(
+                v.kind().tag() + "." + v.severity().label(),
+                k -> metrics.counter("detect.verdicts." + k))
+            .inc();
       }
     }
-    List<HostReport> held = waiting.remove(w.host());
-    if (held == null) return;
-    waitingReports -= held.size();
-    for (HostReport r : held) evaluate(r);
   }
 
   private void cold(String host, String why) {
@@ -271,23 +496,6 @@ public final class Detector implements Managed, StoreListener {
           host,
           n,
           why);
-    }
-  }
-
-  private void evaluate(HostReport r) {
-    List<Verdict> verdicts;
-    try (Timer.Context t = cost.time()) {
-      verdicts = engine.evaluate(r);
-    }
-    evaluations.mark();
-    openIncidents = engine.firing();
-    if (queue.isEmpty()) droppedSinceLog.set(0);
-    for (Verdict v : verdicts) {
-      verdictCounters
-          .computeIfAbsent(
-              v.kind().tag() + "." + v.severity().label(),
-              k -> metrics.counter("detect.verdicts." + k))
-          .inc();
     }
   }
 

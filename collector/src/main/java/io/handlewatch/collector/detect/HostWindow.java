@@ -171,11 +171,13 @@ final class HostWindow {
               + c.getLastAck()
               + c.getClosing()
               + c.getListen();
-      w.latestPeers = List.copyOf(p.getCloseWaitPeersList());
       for (EndpointCount peer : p.getCloseWaitPeersList()) {
-        w.peers
-            .computeIfAbsent(peer.getEndpoint(), e -> new SeriesWindow(buckets))
-            .add(bucket, timeMs, peer.getCount());
+        SeriesWindow series = w.peers.get(peer.getEndpoint());
+        if (series == null) {
+          series = new SeriesWindow(buckets);
+          w.addPeer(peer.getEndpoint(), series);
+        }
+        series.add(bucket, timeMs, peer.getCount());
       }
     }
   }
@@ -203,7 +205,7 @@ final class HostWindow {
         it.remove();
         continue;
       }
-      p.peers.values().removeIf(peer -> peer.lastMs() < beforeMs);
+      p.forgetPeersOlderThan(beforeMs);
     }
     ports.values().removeIf(w -> w.lastMs < beforeMs);
   }

@@ -1,9 +1,7 @@
 package io.handlewatch.collector.detect;
 
-import io.handlewatch.proto.v1.EndpointCount;
 import io.handlewatch.proto.v1.ProcessIdentity;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -21,12 +19,15 @@ final class ProcessWindow {
   final SeriesWindow fds;
   SeriesWindow closeWait;
 
-  /** CLOSE_WAIT sockets per remote endpoint, for attribution. */
-  final Map<String, SeriesWindow> peers = new HashMap<>(4);
+  /**
+   * CLOSE_WAIT sockets per remote endpoint, for attribution. Most processes have none or one: an
+   * immutable map until a second peer shows, then a HashMap for good, so that iteration (and the
+   * order of equally grown peers) is that of the HashMap it always was.
+   */
+  Map<String, SeriesWindow> peers = Map.of();
 
   double softLimit = Double.NaN;
   double tcpSockets = Double.NaN;
-  List<EndpointCount> latestPeers = List.of();
   long lastMs;
 
   /** The bucket it was first seen in, and when. */
@@ -39,6 +40,27 @@ final class ProcessWindow {
     this.startTicks = startTicks;
     this.comm = comm;
     this.fds = new SeriesWindow(buckets);
+  }
+
+  void addPeer(String endpoint, SeriesWindow series) {
+    if (peers.isEmpty() && !(peers instanceof HashMap)) {
+      peers = Map.of(endpoint, series);
+      return;
+    }
+    if (!(peers instanceof HashMap)) {
+      Map<String, SeriesWindow> m = new HashMap<>(4);
+      m.putAll(peers);
+      peers = m;
+    }
+    peers.put(endpoint, series);
+  }
+
+  void forgetPeersOlderThan(long beforeMs) {
+    if (peers instanceof HashMap) {
+      peers.values().removeIf(peer -> peer.lastMs() < beforeMs);
+    } else if (!peers.isEmpty() && peers.values().iterator().next().lastMs() < beforeMs) {
+      peers = Map.of();
+    }
   }
 
   /** {@code comm[pid]}, as SREs read it in logs. */
