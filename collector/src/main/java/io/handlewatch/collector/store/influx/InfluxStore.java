@@ -102,6 +102,7 @@ public final class InfluxStore implements SampleStore {
   private final Counter retries;
   private final Counter splits;
   private final Timer writeLatency;
+  private final Counter bufferRefused;
 
   public InfluxStore(InfluxStoreFactory config, MetricRegistry metrics) {
     this.config = config;
@@ -134,6 +135,7 @@ public final class InfluxStore implements SampleStore {
     retries = metrics.counter("store.influxdb.retries");
     splits = metrics.counter("store.influxdb.splits");
     writeLatency = metrics.timer("store.influxdb.write.latency");
+    bufferRefused = metrics.counter("store.influxdb.buffer.refused");
     metrics.gauge("store.influxdb.buffered.points", () -> bufferedPoints::get);
     for (int i = 0; i < config.writeConcurrency; i++) {
       writers.add(
@@ -186,6 +188,7 @@ public final class InfluxStore implements SampleStore {
       return done;
     }
     if (bufferedPoints.get() + points.size() > config.maxBufferedPoints) {
+      bufferRefused.inc();
       done.completeExceptionally(
           new StoreException(
               StoreException.Kind.TRANSIENT,
@@ -644,6 +647,11 @@ public final class InfluxStore implements SampleStore {
   @Override
   public Optional<Duration> reportInterval(String host) {
     return latest.interval(host);
+  }
+
+  @Override
+  public java.util.OptionalLong writeBufferPoints() {
+    return java.util.OptionalLong.of(config.maxBufferedPoints);
   }
 
   /** Points waiting to be written, as a share of {@code store.maxBufferedPoints}. */
