@@ -41,11 +41,12 @@ import org.slf4j.LoggerFactory;
  * queueCapacity}), and once the read is back the detector thread rebuilds the window and judges the
  * waiting reports in order. If the store cannot answer, the host starts cold and the log says why.
  *
- * <p>Metrics: {@code detect.evaluations}, {@code detect.cost} (per report), {@code
- * detect.queue.dropped}, {@code detect.queue.depth}, {@code detect.alerts.firing}, {@code
- * detect.transitions.firing|resolved|released}, {@code detect.verdicts.<kind>.<severity>}, {@code
- * detect.points.failed}, {@code detect.warmup.hosts|cold|reports|incidents}, {@code
- * detect.warmup.latency}, {@code detect.warmup.waiting} (reads queued).
+ * <p>Metrics: {@code detect.evaluations}, {@code detect.cost} (per report), {@code detect.lag}
+ * (store ack to judged), {@code detect.queue.dropped}, {@code detect.queue.depth}, {@code
+ * detect.alerts.firing}, {@code detect.transitions.firing|resolved|released}, {@code
+ * detect.verdicts.<kind>.<severity>}, {@code detect.points.failed}, {@code
+ * detect.warmup.hosts|cold|reports|incidents}, {@code detect.warmup.latency}, {@code
+ * detect.warmup.waiting} (reads queued).
  */
 public final class Detector implements Managed, StoreListener {
   private static final Logger log = LoggerFactory.getLogger(Detector.class);
@@ -58,6 +59,15 @@ public final class Detector implements Managed, StoreListener {
   private final MetricRegistry metrics;
   private final Meter evaluations;
   private final Timer cost;
+
+  /**
+   * Store ack to judged ({@code detect.lag}), per host: when the oldest of its reports not yet
+   * judged was stored. Reports that arrive while an older one waits share its entry, so the timer
+   * counts the oldest (the longest wait) of each run.
+   */
+  private final Timer lag;
+
+  private final ConcurrentHashMap<String, Long> storedAt = new ConcurrentHashMap<>();
   private final Counter dropped;
   private final Counter pointsFailed;
   private final Counter firing;
@@ -96,6 +106,7 @@ public final class Detector implements Managed, StoreListener {
     this.sweepEvery = Duration.ofMillis(Math.max(1000, config.resolution.toMilliseconds()));
     this.evaluations = metrics.meter("detect.evaluations");
     this.cost = metrics.timer("detect.cost");
+    this.lag = metrics.timer("detect.lag");
     this.dropped = metrics.counter("detect.queue.dropped");
     this.pointsFailed = metrics.counter("detect.points.failed");
     this.firing = metrics.counter("detect.transitions.firing");
@@ -128,6 +139,8 @@ public final class Detector implements Managed, StoreListener {
 
   @Override
   public void stored(HostReport report) {
+    // Detection lag starts at the store's ack: the oldest report of the host not yet judged.
+    storedAt.putIfAbsent(ReportPoints.hostOf(report), System.nanoTime());
     if (!queue.offer(report)) skip(report);
   }
 
@@ -279,6 +292,8 @@ public final class Detector implements Managed, StoreListener {
     try (Timer.Context t = cost.time()) {
       verdicts = engine.evaluate(r);
     }
+    Long since = storedAt.remove(ReportPoints.hostOf(r));
+    if (since != null) lag.update(System.nanoTime() - since, TimeUnit.NANOSECONDS);
     evaluations.mark();
     openIncidents = engine.firing();
     if (queue.isEmpty()) droppedSinceLog.set(0);

@@ -11,6 +11,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * What ingest counts, under {@code ingest.*} in the admin port's /metrics: reports and points per
  * second, bytes, rejected reports by reason, store latency, unacknowledged reports and connected
  * agents.
+ *
+ * <p>A report's time in the collector, decomposed (timers, per report): {@code
+ * ingest.latency.receipt_to_write} (arrival to the write handed to the store: validation and
+ * waiting for admission credit), {@code ingest.store.latency} (write handed to the store to the
+ * store's ack), of which {@code ingest.latency.backend_write} is the backend's own (InfluxDB: the
+ * POST of the batch that carried it), {@code ingest.latency.store_ack_to_ack} (store ack to the
+ * agent's ack sent: waiting for earlier reports of the stream) and {@code
+ * ingest.latency.collector_added} (arrival to ack sent, less the backend's own time).
  */
 public final class IngestMetrics {
   private final MetricRegistry registry;
@@ -19,6 +27,10 @@ public final class IngestMetrics {
   final Meter bytes;
   final Meter rejected;
   final Timer storeLatency;
+  final Timer receiptToWrite;
+  final Timer backendWrite;
+  final Timer storeAckToAck;
+  final Timer collectorAdded;
   final Counter storeFailures;
   final Counter pointsDropped;
   final Counter streamsOpened;
@@ -36,6 +48,10 @@ public final class IngestMetrics {
     bytes = registry.meter("ingest.bytes");
     rejected = registry.meter("ingest.rejected");
     storeLatency = registry.timer("ingest.store.latency");
+    receiptToWrite = registry.timer("ingest.latency.receipt_to_write");
+    backendWrite = registry.timer("ingest.latency.backend_write");
+    storeAckToAck = registry.timer("ingest.latency.store_ack_to_ack");
+    collectorAdded = registry.timer("ingest.latency.collector_added");
     storeFailures = registry.counter("ingest.store.failures");
     pointsDropped = registry.counter("ingest.points.dropped");
     streamsOpened = registry.counter("ingest.streams.opened");

@@ -14,6 +14,7 @@ import io.handlewatch.proto.v1.ReportRejection;
 import java.util.ArrayDeque;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,7 +36,13 @@ final class ReportStream implements StreamObserver<HostReport> {
   /** A report received and not yet acknowledged. */
   private static final class Pending {
     final long seq;
+    final long receivedNanos = System.nanoTime();
     boolean settled;
+
+    /** When the store acknowledged it (0: refused, never stored), and its backend's own time. */
+    long storedNanos;
+
+    long backendNanos;
     ReportRejection rejection;
 
     Pending(long seq) {
@@ -217,6 +224,7 @@ final class ReportStream implements StreamObserver<HostReport> {
 
   private void write(Admit a) {
     HostReport report = a.report;
+    metrics.receiptToWrite.update(System.nanoTime() - a.p.receivedNanos, TimeUnit.NANOSECONDS);
     Timer.Context timing = metrics.storeLatency.time();
     store
         .write(report)
@@ -349,8 +357,13 @@ final class ReportStream implements StreamObserver<HostReport> {
     metrics.reports.mark();
     metrics.points.mark(outcome.pointsWritten());
     if (outcome.pointsDropped() > 0) metrics.pointsDropped.inc(outcome.pointsDropped());
+    if (outcome.backendNanos() > 0) {
+      metrics.backendWrite.update(outcome.backendNanos(), TimeUnit.NANOSECONDS);
+    }
     synchronized (this) {
       stored++;
+      p.storedNanos = System.nanoTime();
+      p.backendNanos = outcome.backendNanos();
     }
     settle(p);
   }
@@ -364,6 +377,7 @@ final class ReportStream implements StreamObserver<HostReport> {
     while (!pending.isEmpty() && pending.peekFirst().settled) {
       Pending head = pending.pollFirst();
       released++;
+      justAcked.add(head);
       lastAcked = Math.max(lastAcked, head.seq);
       if (head.rejection != null) {
         acks.onNext(
@@ -380,8 +394,27 @@ final class ReportStream implements StreamObserver<HostReport> {
       topUp();
     }
     if (ackDue) acks.onNext(ReportAck.newBuilder().setAckedSeq(lastAcked).build());
+    if (!justAcked.isEmpty()) timeAcked();
     if (released > 0 && completing && pending.isEmpty()) complete();
   }
+
+  /**
+   * Times the reports just acknowledged: store ack to ack sent, and what the collector added in all
+   * (receipt to ack sent, less the backend's own write time). Caller holds the lock.
+   */
+  private void timeAcked() {
+    long now = System.nanoTime();
+    for (Pending done : justAcked) {
+      if (done.storedNanos == 0) continue;
+      metrics.storeAckToAck.update(now - done.storedNanos, TimeUnit.NANOSECONDS);
+      metrics.collectorAdded.update(
+          Math.max(0, now - done.receivedNanos - done.backendNanos), TimeUnit.NANOSECONDS);
+    }
+    justAcked.clear();
+  }
+
+  /** The reports {@link #settle} released, until {@link #timeAcked} has timed them. */
+  private final java.util.ArrayList<Pending> justAcked = new java.util.ArrayList<>();
 
   /**
    * The first seq this stream has not acknowledged: what the agent must send again. Caller holds

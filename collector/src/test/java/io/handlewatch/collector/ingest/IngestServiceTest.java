@@ -74,6 +74,14 @@ class IngestServiceTest {
     w1.complete();
     assertThat(agent.nextAck().getAckedSeq()).isEqualTo(3);
     assertThat(metrics.reportsStored()).isEqualTo(3);
+    // Each report's time is decomposed; seq 3, stored first, waited for seq 1 before its ack.
+    assertThat(registry.timer("ingest.latency.receipt_to_write").getCount()).isEqualTo(3);
+    assertThat(registry.timer("ingest.store.latency").getCount()).isEqualTo(3);
+    var ackWait = registry.timer("ingest.latency.store_ack_to_ack");
+    assertThat(ackWait.getCount()).isEqualTo(3);
+    assertThat(ackWait.getSnapshot().getMax())
+        .isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(200));
+    assertThat(registry.timer("ingest.latency.collector_added").getCount()).isEqualTo(3);
     assertThat(metrics.unackedReports()).isZero();
 
     agent.out.onCompleted();
