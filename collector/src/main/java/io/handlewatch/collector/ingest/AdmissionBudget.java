@@ -173,7 +173,9 @@ final class AdmissionBudget {
   Duration retryDelay(Duration min, Duration max) {
     double rate = drainRate();
     long waitingNow = waitingPoints();
-    double seconds = rate > 0 ? waitingNow / rate : max.toMillis() / 1000.0;
+    // Before the first second of settling the rate is unknown: a short wait, not the longest one,
+    // or a cold collector would send its first agents away for a minute.
+    double seconds = rate > 0 ? waitingNow / rate : min.toMillis() / 1000.0;
     long ms = (long) (seconds * 1000 * (1 + ThreadLocalRandom.current().nextDouble()));
     return Duration.ofMillis(Math.clamp(ms, min.toMillis(), max.toMillis()));
   }

@@ -92,6 +92,14 @@ class AdmissionBudgetTest {
   }
 
   @Test
+  void beforeTheRateIsKnownAgentsAreToldToWaitBriefly() {
+    budget.take(100, grant("a"));
+    budget.take(50, grant("w"));
+    assertThat(budget.retryDelay(Duration.ofSeconds(1), Duration.ofSeconds(60)))
+        .isBetween(Duration.ofSeconds(1), Duration.ofSeconds(2));
+  }
+
+  @Test
   void agentsAreToldToComeBackWhenTheStoreWillHaveTakenWhatWaits() {
     budget.take(100, grant("a"));
     budget.drainRate();
