@@ -4,6 +4,13 @@
 #
 #   bench/ingest-bench.sh --store memory|influxdb [--hosts 10000] [--interval 10s]
 #       [--duration 180s] [--warmup 60s] [--collector-heap 1g] [--out bench/results] [--no-build]
+#       [--collector-jar JAR] [--label NAME] [--influx-cpus 1] [--collector-cpus 0]
+#       [--sim-cpus 0] [--influx-data 'cache-snapshot-memory-size = "25m"; index-version = "tsi1"']
+#
+# --collector-jar runs another build of the collector (e.g. an older commit's) against the same
+# simulator, for before/after figures side by side. The --*-cpus options pin each process with
+# taskset (a CPU list; empty: unpinned); by default influxd has CPU 1 to itself and the collector
+# shares CPU 0 with the simulator. --influx-data adds settings to influxd's [data] section.
 #
 # The collector runs from its jar with a generated config (free ports; for influxdb, a database
 # on an influxd 1.6.7 from Debian's `influxdb` package started here with its own temp dir). The load
@@ -17,6 +24,14 @@
 #   - sample-to-queryable: the simulator's ack latency (sample time -> ack). Ingest acks a report
 #     only after the store has it (InfluxDB answered 204), so a report is queryable by the time its
 #     ack arrives; the simulator prints p50/p99 per 10 s.
+#   - admission, from the cold start: streams ended for a full buffer (the simulator's count of
+#     stream ends saying "buffer full"), streams deferred with a retry delay, and the time until
+#     every host had been acknowledged at least once;
+#   - a report's latency decomposed (p50/p99 of the collector's timers at the end): receipt to write
+#     submitted, InfluxDB's own write (the POST of its batch), store ack to ack sent, what the
+#     collector added (receipt to ack sent less InfluxDB's own time), and detection lag (store ack
+#     to judged); skipped (queue full) reports;
+#   - the load average before and after, since the machine is shared.
 # Output: markdown on stdout and in <out>/ingest-<store>-<hosts>-<date>.md; raw logs beside it.
 set -u -o pipefail
 
@@ -31,6 +46,12 @@ WARMUP=60s
 HEAP=1g
 OUT="$ROOT/bench/results"
 BUILD=1
+COLLECTOR_JAR="$ROOT/collector/target/handlewatch-collector.jar"
+LABEL=""
+INFLUX_CPUS=1
+COLLECTOR_CPUS=0
+SIM_CPUS=0
+INFLUX_DATA=""
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -42,7 +63,13 @@ while [ $# -gt 0 ]; do
     --collector-heap) HEAP=${2:?}; shift 2 ;;
     --out) OUT=${2:?}; shift 2 ;;
     --no-build) BUILD=0; shift ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --collector-jar) COLLECTOR_JAR=${2:?}; shift 2 ;;
+    --label) LABEL=${2:?}; shift 2 ;;
+    --influx-cpus) INFLUX_CPUS=$2; shift 2 ;;
+    --collector-cpus) COLLECTOR_CPUS=$2; shift 2 ;;
+    --sim-cpus) SIM_CPUS=$2; shift 2 ;;
+    --influx-data) INFLUX_DATA=$2; shift 2 ;;
+    -h|--help) sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ingest-bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -57,7 +84,9 @@ if [ "$BUILD" = 1 ]; then
 fi
 
 STAMP=$(date -u +%Y-%m-%dT%H%MZ)
-RAW="$OUT/ingest-$STORE-$HOSTS-$STAMP"
+RAW="$OUT/ingest-$STORE-$HOSTS-$STAMP${LABEL:+-$LABEL}"
+pin() { if [ -n "$1" ]; then echo "taskset -c $1"; fi; }
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 mkdir -p "$RAW"
 WORK=$(mktemp -d)
 pids=()
@@ -72,7 +101,8 @@ GRPC=$(hw_bench_free_port); HTTP=$(hw_bench_free_port); ADMIN=$(hw_bench_free_po
 
 STORE_YAML="  type: memory"
 if [ "$STORE" = influxdb ]; then
-  hw_bench_influxd_start "$WORK/influx" "$RAW/influxd.log" || exit 1
+  HW_INFLUX_DATA_EXTRA=$(printf '%s' "$INFLUX_DATA" | tr ';' '\n') HW_INFLUX_PIN=$(pin "$INFLUX_CPUS") \
+    hw_bench_influxd_start "$WORK/influx" "$RAW/influxd.log" || exit 1
   pids+=($INFLUX_PID)
   STORE_YAML="  type: influxdb
   url: $INFLUX_URL
@@ -94,13 +124,13 @@ logging:
   level: WARN
   loggers: {io.handlewatch: INFO}
 YML
-"$JAVA" -XX:+UseG1GC -XX:MaxGCPauseMillis=100 -XX:+UseCompactObjectHeaders --enable-native-access=ALL-UNNAMED -Xms"$HEAP" -Xmx"$HEAP" \
-  -jar "$ROOT/collector/target/handlewatch-collector.jar" server "$WORK/collector.yml" >"$RAW/collector.log" 2>&1 &
+$(pin "$COLLECTOR_CPUS") "$JAVA" -XX:+UseG1GC -XX:MaxGCPauseMillis=100 -XX:+UseCompactObjectHeaders --enable-native-access=ALL-UNNAMED -Xms"$HEAP" -Xmx"$HEAP" \
+  -jar "$COLLECTOR_JAR" server "$WORK/collector.yml" >"$RAW/collector.log" 2>&1 &
 COLLECTOR=$!; pids+=($COLLECTOR)
 for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$ADMIN/healthcheck" >/dev/null && break; sleep 0.5; done
 curl -fs "http://127.0.0.1:$ADMIN/healthcheck" >/dev/null || { echo "collector did not start; see $RAW/collector.log" >&2; tail "$RAW/collector.log" >&2; exit 1; }
 
-"$JAVA" -Xmx3g -XX:+UseParallelGC -jar "$ROOT/agent/target/handlewatch-agent.jar" simulate \
+$(pin "$SIM_CPUS") "$JAVA" -Xmx3g -XX:+UseParallelGC -jar "$ROOT/agent/target/handlewatch-agent.jar" simulate \
   --collector "127.0.0.1:$GRPC" --hosts "$HOSTS" --interval "$INTERVAL" --duration "${DUR_S}s" \
   >"$RAW/simulate.log" 2>&1 &
 SIM=$!; pids+=($SIM)
@@ -117,8 +147,10 @@ curl -fs "http://127.0.0.1:$ADMIN/metrics" >"$RAW/metrics-end.json"
 # G1's first heap_info line: " garbage-first heap   total 2097152K, used 612345K [...]".
 HEAP_USED=$("$HW_JAVA_HOME/bin/jcmd" $COLLECTOR GC.heap_info 2>/dev/null | grep -m1 -oE 'used [0-9]+K' | grep -oE '[0-9]+')
 RSS_PEAK=$(awk '/VmHWM/ {print $2}' /proc/$COLLECTOR/status)
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 python3 - "$t0" "$t1" "$c0" "$c1" "$r0" "$r1" "$p0" "$p1" "$HZ" "${HEAP_USED:-0}" "${RSS_PEAK:-0}" \
-  "$STORE" "$HOSTS" "$INTERVAL" "$RAW" "$SIM_RC" "$(nproc)" "$(free -g | awk '/Mem:/ {print $2}')" "$WARM_S" "$HEAP" <<'PY' | tee "$RAW.md"
+  "$STORE" "$HOSTS" "$INTERVAL" "$RAW" "$SIM_RC" "$(nproc)" "$(free -g | awk '/Mem:/ {print $2}')" "$WARM_S" "$HEAP" \
+  "$LOAD_BEFORE" "$LOAD_AFTER" "$COLLECTOR_JAR" "influxd CPUs ${INFLUX_CPUS:-any}, collector ${COLLECTOR_CPUS:-any}, simulator ${SIM_CPUS:-any}" "$INFLUX_DATA" <<'PY' | tee "$RAW.md"
 import sys, re, json
 t0,t1,c0,c1,r0,r1,p0,p1,hz,heap,rss = (float(x) for x in sys.argv[1:12])
 store,hosts,interval,raw,simrc,ncpu,memg = sys.argv[12:19]
@@ -133,7 +165,10 @@ for l in open(raw+"/simulate.log"):
 last=[l.strip() for l in open(raw+"/simulate.log") if l.startswith("simulate: done")]
 last=last[-1] if last else "(no summary line)"
 print(f"## ingest: {hosts} hosts every {interval}, {store} store\n")
-print(f"Machine: {ncpu} cores, {memg} GiB. Steady window {dt:.0f} s after warm-up. Simulator exit {simrc}.\n")
+load_before,load_after,jar,pins,influx_data = sys.argv[21:26]
+print(f"Machine: {ncpu} cores, {memg} GiB. Steady window {dt:.0f} s after warm-up. Simulator exit {simrc}.")
+print(f"Load average (1/5/15 min) before {load_before}, after {load_after}. Pinned: {pins}.")
+print(f"Collector: `{jar}`." + (f" influxd [data]: `{influx_data}`." if influx_data else "") + "\n")
 print("| measure | value |\n| --- | --- |")
 print(f"| reports stored/s | {reports/dt:,.0f} |")
 print(f"| points stored/s | {points/dt:,.0f} |")
@@ -162,6 +197,33 @@ try:
         print(f"| detection cost per report: mean / p99 | {t['mean']*1e6:,.0f} / {t['p99']*1e6:,.0f} µs |")
 except Exception as e:
     print(f"| store or detection gauges | unreadable: {e} |")
+try:
+    m=json.load(open(raw+"/metrics-end.json"))
+    def timer(name, label):
+        t=m["timers"].get(name)
+        if not t:
+            print(f"| {label} | not measured by this build |"); return
+        # Timers are in the registry's duration unit (seconds unless configured otherwise).
+        unit={"seconds":1e3,"milliseconds":1.0,"microseconds":1e-3,"nanoseconds":1e-6}.get(t.get("duration_units","seconds"),1e3)
+        print(f"| {label}: p50 / p99 (count) | {t['p50']*unit:,.1f} / {t['p99']*unit:,.1f} ms ({t['count']:,}) |")
+    timer("ingest.latency.receipt_to_write","latency: receipt → write submitted")
+    timer("store.influxdb.queue.latency","latency: in the InfluxDB writer's batch queue")
+    timer("ingest.latency.backend_write","latency: InfluxDB's own write (POST of the batch)")
+    timer("ingest.latency.store_ack_to_ack","latency: store ack → ack sent")
+    timer("ingest.latency.collector_added","latency: collector added (receipt → ack, less InfluxDB's own)")
+    timer("detect.latency","latency: detection lag (store ack → judged)")
+    c=m.get("counters",{})
+    if "ingest.streams.deferred" in c:
+        print(f"| streams deferred with a retry delay (collector) | {c['ingest.streams.deferred']['count']:,} |")
+    if "store.influxdb.buffer.refused" in c:
+        print(f"| reports refused by a full InfluxDB buffer (collector) | {c['store.influxdb.buffer.refused']['count']:,} |")
+except Exception as e:
+    print(f"| latency timers | unreadable: {e} |")
+adm=re.search(r"stream errors ([0-9]+) \(buffer full ([0-9]+)\), deferred ([0-9]+).*every host acked after (.*)$", last)
+if adm:
+    print(f"| streams ended for a full buffer / all stream errors (simulator) | {int(adm.group(2)):,} / {int(adm.group(1)):,} |")
+    print(f"| streams deferred (simulator) | {int(adm.group(3)):,} |")
+    print(f"| time from the simulator's start until every host was acked once | {adm.group(4)} |")
 if p99s:
     med=lambda xs: sorted(xs)[len(xs)//2]
     print(f"| sample → queryable (ack) p50: median / worst of {len(p50s)} 10 s windows | {med(p50s):,.0f} / {max(p50s):,.0f} ms |")

@@ -7,6 +7,8 @@
 #                                    when missing) on free loopback ports with its data in DIR,
 #                                    logging to LOG; waits for /ping; sets INFLUX_PID, INFLUX_URL
 #   hw_bench_influxd_restart         starts it again on the same data (after a kill)
+#   HW_INFLUX_DATA_EXTRA             lines added to influxd's [data] section (tuning)
+#   HW_INFLUX_PIN                    a command prefix for influxd, e.g. "taskset -c 1"
 
 hw_bench_free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -44,6 +46,7 @@ bind-address = "127.0.0.1:$rport"
   dir = "$HW_INFLUX_DIR/data"
   wal-dir = "$HW_INFLUX_DIR/wal"
   query-log-enabled = false
+${HW_INFLUX_DATA_EXTRA:-}
 [http]
   bind-address = "127.0.0.1:$iport"
   log-enabled = false
@@ -55,7 +58,7 @@ CONF
 }
 
 hw_bench_influxd_restart() {
-  influxd -config "$HW_INFLUX_DIR/influxdb.conf" >>"$HW_INFLUX_LOG" 2>&1 &
+  ${HW_INFLUX_PIN:-} influxd -config "$HW_INFLUX_DIR/influxdb.conf" >>"$HW_INFLUX_LOG" 2>&1 &
   INFLUX_PID=$!
   for _ in $(seq 1 150); do curl -fs "$INFLUX_URL/ping" >/dev/null && return 0; sleep 0.2; done
   echo "influxd did not answer /ping within 30 s; see $HW_INFLUX_LOG" >&2

@@ -42,6 +42,16 @@ public final class SimulatedFleet {
   private final AtomicLong rejected = new AtomicLong();
   private final AtomicLong streamErrors = new AtomicLong();
   private final AtomicLong heldBack = new AtomicLong();
+  private final AtomicLong deferred = new AtomicLong();
+  private final AtomicLong bufferFull = new AtomicLong();
+  private final AtomicLong hostsAcked = new AtomicLong();
+  private volatile long allAckedNanos = -1;
+  private volatile ScheduledExecutorService exec;
+
+  /** Trailer of a stream a busy collector deferred: ms to wait before opening another. */
+  private static final io.grpc.Metadata.Key<String> RETRY_AFTER =
+      io.grpc.Metadata.Key.of(
+          "handlewatch-retry-after-ms", io.grpc.Metadata.ASCII_STRING_MARSHALLER);
 
   /** Ack latency histogram of the current window, 1 ms buckets up to 60 s. */
   private volatile AtomicLongArray latency = new AtomicLongArray(60_001);
@@ -73,6 +83,10 @@ public final class SimulatedFleet {
     ClientCallStreamObserver<HostReport> call;
     long seq;
     boolean sysctlsSent;
+    boolean everAcked;
+
+    /** While deferred by a busy collector: no stream before this time (ms). */
+    long notBefore;
 
     Host(String name, SimulatedSamples samples, ManagedChannel channel) {
       this.name = name;
@@ -81,10 +95,7 @@ public final class SimulatedFleet {
     }
 
     synchronized void open() {
-      // Reports of a broken stream are not replayed here (a real agent would): forget them.
       sysctlsSent = false;
-      unacked.clear();
-      backlog.clear();
       IngestGrpc.newStub(channel)
           .report(
               new ClientResponseObserver<HostReport, ReportAck>() {
@@ -104,8 +115,27 @@ public final class SimulatedFleet {
                 @Override
                 public void onError(Throwable t) {
                   Status st = Status.fromThrowable(t);
+                  io.grpc.Metadata trailers = Status.trailersFromThrowable(t);
+                  String retry = trailers == null ? null : trailers.get(RETRY_AFTER);
+                  if (retry != null) {
+                    // Deferred before anything was read: keep the backlog, come back as told.
+                    deferred.incrementAndGet();
+                    long wait = Long.parseLong(retry);
+                    wait += java.util.concurrent.ThreadLocalRandom.current().nextLong(wait / 5 + 1);
+                    synchronized (Host.this) {
+                      call = null;
+                      notBefore = System.currentTimeMillis() + wait;
+                    }
+                    ScheduledExecutorService e = exec;
+                    if (e != null && !e.isShutdown()) {
+                      e.schedule(Host.this::reconnect, wait, TimeUnit.MILLISECONDS);
+                    }
+                    return;
+                  }
                   if (st.getCode() != Status.Code.CANCELLED) {
                     long n = streamErrors.incrementAndGet();
+                    String d = st.getDescription();
+                    if (d != null && d.contains("buffer full")) bufferFull.incrementAndGet();
                     if (n <= 3 || Long.bitCount(n) == 1) {
                       out.printf("simulate: stream of %s failed (%d so far): %s%n", name, n, st);
                       out.flush();
@@ -113,6 +143,9 @@ public final class SimulatedFleet {
                   }
                   synchronized (Host.this) {
                     call = null;
+                    // Reports of a broken stream are not replayed here (a real agent would).
+                    unacked.clear();
+                    backlog.clear();
                   }
                 }
 
@@ -125,8 +158,13 @@ public final class SimulatedFleet {
               });
     }
 
-    synchronized void tick() {
+    synchronized void reconnect() {
       if (call == null) open();
+      drain();
+    }
+
+    synchronized void tick() {
+      if (call == null && System.currentTimeMillis() >= notBefore) open();
       long now = System.currentTimeMillis();
       HostReport r =
           HostReport.newBuilder().setSeq(++seq).setSample(samples.next(now, !sysctlsSent)).build();
@@ -152,6 +190,10 @@ public final class SimulatedFleet {
       if (ack.hasRejected()) rejected.incrementAndGet();
       AtomicLongArray hist = latency;
       synchronized (this) {
+        if (!everAcked) {
+          everAcked = true;
+          if (hostsAcked.incrementAndGet() == hosts) allAckedNanos = System.nanoTime();
+        }
         while (!unacked.isEmpty() && unacked.peekFirst()[0] <= ack.getAckedSeq()) {
           long[] u = unacked.pollFirst();
           acked.incrementAndGet();
@@ -193,6 +235,7 @@ public final class SimulatedFleet {
     ScheduledExecutorService exec =
         Executors.newScheduledThreadPool(
             1, r -> Thread.ofPlatform().daemon(true).name("simulate").unstarted(r));
+    this.exec = exec;
     long intervalMs = interval.toMillis();
     List<ScheduledFuture<?>> ticks = new ArrayList<>(hosts);
     for (int i = 0; i < hosts; i++) {
@@ -230,14 +273,19 @@ public final class SimulatedFleet {
     for (ManagedChannel c : channels) c.awaitTermination(5, TimeUnit.SECONDS);
     double total = (System.nanoTime() - start) / 1e9;
     out.printf(
-        "simulate: done: sent %d, acked %d, rejected %d, stream errors %d, unacked %d, %.0f reports/s over %.0f s%n",
+        "simulate: done: sent %d, acked %d, rejected %d, stream errors %d (buffer full %d), deferred %d, unacked %d, %.0f reports/s over %.0f s, every host acked after %s%n",
         sent.get(),
         acked.get(),
         rejected.get(),
         streamErrors.get(),
+        bufferFull.get(),
+        deferred.get(),
         fleet.stream().mapToLong(Host::unackedCount).sum(),
         acked.get() / total,
-        total);
+        total,
+        allAckedNanos < 0
+            ? "never (" + hostsAcked.get() + " of " + hosts + ")"
+            : String.format("%.1f s", (allAckedNanos - start) / 1e9));
     out.flush();
     return 0;
   }
@@ -252,13 +300,16 @@ public final class SimulatedFleet {
     long unacked = 0;
     for (Host h : fleet) unacked += h.unackedCount();
     out.printf(
-        "t=%ds sent/s=%.0f acked/s=%.0f unacked=%d rejected=%d stream_errors=%d held_back=%d ack_latency p50=%d ms p99=%d ms%n",
+        "t=%ds sent/s=%.0f acked/s=%.0f unacked=%d rejected=%d stream_errors=%d buffer_full=%d deferred=%d hosts_acked=%d held_back=%d ack_latency p50=%d ms p99=%d ms%n",
         TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start),
         sentPerSec,
         ackedPerSec,
         unacked,
         rejected.get(),
         streamErrors.get(),
+        bufferFull.get(),
+        deferred.get(),
+        hostsAcked.get(),
         heldBack.get(),
         p50,
         p99);

@@ -4,6 +4,7 @@ import dev.failsafe.AsyncExecution;
 import dev.failsafe.Failsafe;
 import dev.failsafe.RetryPolicy;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
@@ -26,6 +27,11 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>A stream counts as healthy once it has stayed up for {@code healthyAfter}; only then does the
  * backoff start over, so a collector that accepts and then drops every stream is not hammered.
+ *
+ * <p>A busy collector (one whose store is behind while a fleet reconnects) refuses a new stream
+ * with UNAVAILABLE and a {@code handlewatch-retry-after-ms} trailer: the agent then waits that
+ * long, plus up to a fifth more at random, instead of its own backoff, and keeps every report
+ * queued.
  */
 public final class CollectorLink implements AutoCloseable {
   private static final System.Logger log = System.getLogger(CollectorLink.class.getName());
@@ -40,6 +46,10 @@ public final class CollectorLink implements AutoCloseable {
         .build();
   }
 
+  /** Trailer of a stream the collector deferred: milliseconds to wait before the next one. */
+  static final Metadata.Key<String> RETRY_AFTER =
+      Metadata.Key.of("handlewatch-retry-after-ms", Metadata.ASCII_STRING_MARSHALLER);
+
   private final String target;
   private final ManagedChannel channel;
   private final ReportQueue queue;
@@ -49,6 +59,7 @@ public final class CollectorLink implements AutoCloseable {
   private final Duration healthyAfter;
   private final AtomicLong rejected = new AtomicLong();
   private final AtomicLong streams = new AtomicLong();
+  private final AtomicLong deferrals = new AtomicLong();
 
   // Stream state, guarded by this.
   private ClientCallStreamObserver<HostReport> call;
@@ -114,12 +125,12 @@ public final class CollectorLink implements AutoCloseable {
 
               @Override
               public void onError(Throwable t) {
-                ended(mine, Status.fromThrowable(t));
+                ended(mine, Status.fromThrowable(t), retryAfter(t));
               }
 
               @Override
               public void onCompleted() {
-                ended(mine, Status.OK.withDescription("closed by the collector"));
+                ended(mine, Status.OK.withDescription("closed by the collector"), 0);
               }
             });
     scheduler.schedule(() -> healthy(mine), healthyAfter.toMillis(), TimeUnit.MILLISECONDS);
@@ -177,7 +188,20 @@ public final class CollectorLink implements AutoCloseable {
     }
   }
 
-  private void ended(int which, Status status) {
+  /** The wait a deferring collector asked for, in ms; 0 if none (or not a number). */
+  static long retryAfter(Throwable t) {
+    Metadata trailers = Status.trailersFromThrowable(t);
+    String v = trailers == null ? null : trailers.get(RETRY_AFTER);
+    if (v == null) return 0;
+    try {
+      return Math.clamp(Long.parseLong(v.strip()), 0, 600_000);
+    } catch (NumberFormatException e) {
+      log.log(Level.WARNING, "collector sent a retry delay that is not a number: {0}", v);
+      return 0;
+    }
+  }
+
+  private void ended(int which, Status status, long retryAfterMs) {
     AsyncExecution<Void> failed;
     synchronized (this) {
       if (which != stream) return;
@@ -185,15 +209,30 @@ public final class CollectorLink implements AutoCloseable {
       failed = attempt;
       attempt = null;
       if (closed) return;
-      log.log(
-          Level.WARNING,
-          "disconnected from {0}: {1}{2}; {3} reports unacknowledged",
-          target,
-          status.getCode(),
-          status.getDescription() == null ? "" : " " + status.getDescription(),
-          queue.size());
+      if (retryAfterMs > 0) {
+        deferrals.incrementAndGet();
+        long wait = retryAfterMs + ThreadLocalRandom.current().nextLong(retryAfterMs / 5 + 1);
+        log.log(
+            Level.INFO,
+            "collector {0} busy, reconnecting in {1} ms as it asked; {2} reports queued",
+            target,
+            wait,
+            queue.size());
+        // The collector said when: its delay replaces the backoff, which starts over after it.
+        scheduler.schedule(this::connect, wait, TimeUnit.MILLISECONDS);
+      } else {
+        log.log(
+            Level.WARNING,
+            "disconnected from {0}: {1}{2}; {3} reports unacknowledged",
+            target,
+            status.getCode(),
+            status.getDescription() == null ? "" : " " + status.getDescription(),
+            queue.size());
+      }
     }
-    if (failed != null) {
+    if (retryAfterMs > 0) {
+      if (failed != null) failed.recordResult(null);
+    } else if (failed != null) {
       // Still within an attempt: let the backoff schedule the next one.
       failed.recordException(status.asException());
     } else {
@@ -217,6 +256,11 @@ public final class CollectorLink implements AutoCloseable {
   /** Reports the collector refused since start. */
   public long rejected() {
     return rejected.get();
+  }
+
+  /** Streams the collector deferred with a retry delay since start. */
+  public long deferrals() {
+    return deferrals.get();
   }
 
   /** Streams opened since start (1 plus reconnects). */

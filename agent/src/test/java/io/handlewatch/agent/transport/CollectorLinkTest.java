@@ -82,6 +82,34 @@ class CollectorLinkTest {
   }
 
   @Test
+  void aBusyCollectorsRetryDelayIsHonouredInsteadOfTheBackoffAndNothingIsLost() throws Exception {
+    collector = new FakeCollector();
+    collector.deferMillis = 400;
+    collector.toDefer.set(2);
+    collector.start();
+    for (long s = 1; s <= 3; s++) queue.append(report(s));
+    channel = InProcessChannelBuilder.forName(collector.name).build();
+    link =
+        new CollectorLink(
+            "test",
+            channel,
+            queue,
+            new SysctlCadence(Clock.systemUTC(), Duration.ofHours(1)),
+            FAST, // 20 ms: without the delay, the agent would be back at once
+            exec,
+            Duration.ofSeconds(30));
+    link.start();
+    for (long s = 1; s <= 3; s++) assertThat(collector.next().getSeq()).isEqualTo(s);
+    await("all acked", () -> queue.size() == 0);
+    assertThat(collector.openedAt).hasSize(3);
+    for (int i = 1; i < 3; i++) {
+      long gapMs = (collector.openedAt.get(i) - collector.openedAt.get(i - 1)) / 1_000_000;
+      assertThat(gapMs).as("wait before stream %d", i + 1).isBetween(400L, 2_000L);
+    }
+    assertThat(link.deferrals()).isEqualTo(2);
+  }
+
+  @Test
   void acksEmptyTheQueueInOrder() throws Exception {
     connect(Duration.ofSeconds(30));
     for (long s = 1; s <= 5; s++) send(s);

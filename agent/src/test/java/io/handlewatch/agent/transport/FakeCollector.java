@@ -26,6 +26,15 @@ final class FakeCollector {
   final List<ServerCallStreamObserver<ReportAck>> streams = new CopyOnWriteArrayList<>();
   volatile LongPredicate refuse = seq -> false;
 
+  /** Streams still to refuse as a busy collector does, and the delay to tell their agent. */
+  final java.util.concurrent.atomic.AtomicInteger toDefer =
+      new java.util.concurrent.atomic.AtomicInteger();
+
+  volatile long deferMillis;
+
+  /** When each stream opened, System.nanoTime(), deferred ones included. */
+  final List<Long> openedAt = new CopyOnWriteArrayList<>();
+
   /** When false, the server reads no reports at all (manual flow control, nothing requested). */
   volatile boolean reading = true;
 
@@ -39,6 +48,26 @@ final class FakeCollector {
                   @Override
                   public StreamObserver<HostReport> report(StreamObserver<ReportAck> acks) {
                     var call = (ServerCallStreamObserver<ReportAck>) acks;
+                    openedAt.add(System.nanoTime());
+                    if (toDefer.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                      call.disableAutoRequest();
+                      io.grpc.Metadata trailers = new io.grpc.Metadata();
+                      trailers.put(CollectorLink.RETRY_AFTER, Long.toString(deferMillis));
+                      call.onError(
+                          Status.UNAVAILABLE
+                              .withDescription("collector busy")
+                              .asRuntimeException(trailers));
+                      return new StreamObserver<>() {
+                        @Override
+                        public void onNext(HostReport r) {}
+
+                        @Override
+                        public void onError(Throwable t) {}
+
+                        @Override
+                        public void onCompleted() {}
+                      };
+                    }
                     streams.add(call);
                     call.disableAutoRequest();
                     if (reading) call.request(1);

@@ -57,7 +57,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Metrics: {@code detect.evaluations}, {@code detect.cost} (per report), {@code
  * detect.queue.coalesced}, {@code detect.queue.depth}, {@code detect.lag} (ms the oldest waiting
- * report has waited), {@code detect.shards}, {@code detect.alerts.firing}, {@code
+ * report has waited), {@code detect.latency} (the store's ack to judged, per report run), {@code
+ * detect.shards}, {@code detect.alerts.firing}, {@code
  * detect.transitions.firing|resolved|released}, {@code detect.verdicts.<kind>.<severity>}, {@code
  * detect.points.failed}, {@code detect.warmup.hosts|cold|reports|incidents}, {@code
  * detect.warmup.latency}, {@code detect.warmup.waiting} (reads queued).
@@ -75,6 +76,10 @@ public final class Detector implements Managed, StoreListener {
   private final Meter evaluations;
   private final Timer cost;
   private final Counter coalesced;
+
+  /** The store's ack to the report judged ({@code detect.latency}), oldest of each host's run. */
+  private final Timer judgedAfterStore;
+
   private final Counter pointsFailed;
   private final Counter firing;
   private final Counter resolved;
@@ -98,6 +103,7 @@ public final class Detector implements Managed, StoreListener {
     this.evaluations = metrics.meter("detect.evaluations");
     this.cost = metrics.timer("detect.cost");
     this.coalesced = metrics.counter("detect.queue.coalesced");
+    this.judgedAfterStore = metrics.timer("detect.latency");
     this.pointsFailed = metrics.counter("detect.points.failed");
     this.firing = metrics.counter("detect.transitions.firing");
     this.resolved = metrics.counter("detect.transitions.resolved");
@@ -365,6 +371,8 @@ public final class Detector implements Managed, StoreListener {
           Box b = take(sweepEvery.toMillis());
           if (b != null) {
             for (HostReport r : b.reports) accept(r);
+            // Store ack to judged, for the oldest report of the run (the longest wait).
+            judgedAfterStore.update(System.nanoTime() - b.since, TimeUnit.NANOSECONDS);
           }
           for (WindowWarmer.Warmth w; (w = warmed.poll()) != null; ) warmed(w);
           Instant now = clock.instant();

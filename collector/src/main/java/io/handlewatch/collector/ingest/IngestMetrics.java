@@ -11,6 +11,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * What ingest counts, under {@code ingest.*} in the admin port's /metrics: reports and points per
  * second, bytes, rejected reports by reason, store latency, unacknowledged reports and connected
  * agents.
+ *
+ * <p>A report's time in the collector, decomposed (timers, per report): {@code
+ * ingest.latency.receipt_to_write} (arrival to the write handed to the store: validation and
+ * waiting for admission credit), {@code ingest.store.latency} (write handed to the store to the
+ * store's ack), of which {@code ingest.latency.backend_write} is the backend's own (InfluxDB: the
+ * POST of the batch that carried it), {@code ingest.latency.store_ack_to_ack} (store ack to the
+ * agent's ack sent: waiting for earlier reports of the stream) and {@code
+ * ingest.latency.collector_added} (arrival to ack sent, less the backend's own time).
  */
 public final class IngestMetrics {
   private final MetricRegistry registry;
@@ -19,9 +27,17 @@ public final class IngestMetrics {
   final Meter bytes;
   final Meter rejected;
   final Timer storeLatency;
+  final Timer receiptToWrite;
+  final Timer backendWrite;
+  final Timer storeAckToAck;
+  final Timer collectorAdded;
   final Counter storeFailures;
   final Counter pointsDropped;
   final Counter streamsOpened;
+  final Counter streamsEndedByStore;
+  final Counter streamsDeferred;
+  final Counter admissionWaits;
+  final Counter undercounted;
   final AtomicInteger connected = new AtomicInteger();
   final AtomicLong unacked = new AtomicLong();
 
@@ -32,9 +48,17 @@ public final class IngestMetrics {
     bytes = registry.meter("ingest.bytes");
     rejected = registry.meter("ingest.rejected");
     storeLatency = registry.timer("ingest.store.latency");
+    receiptToWrite = registry.timer("ingest.latency.receipt_to_write");
+    backendWrite = registry.timer("ingest.latency.backend_write");
+    storeAckToAck = registry.timer("ingest.latency.store_ack_to_ack");
+    collectorAdded = registry.timer("ingest.latency.collector_added");
     storeFailures = registry.counter("ingest.store.failures");
     pointsDropped = registry.counter("ingest.points.dropped");
     streamsOpened = registry.counter("ingest.streams.opened");
+    streamsEndedByStore = registry.counter("ingest.streams.ended.store");
+    streamsDeferred = registry.counter("ingest.streams.deferred");
+    admissionWaits = registry.counter("ingest.admission.waits");
+    undercounted = registry.counter("ingest.admission.undercounted");
     registry.gauge("ingest.agents.connected", () -> connected::get);
     registry.gauge("ingest.unacked", () -> unacked::get);
   }
@@ -120,8 +144,49 @@ public final class IngestMetrics {
     return lastTlsRefusal;
   }
 
-  /** Registers {@code ingest.streams.held}: streams held back while the store catches up. */
-  void streamsHeld(java.util.function.IntSupplier held) {
-    registry.gauge("ingest.streams.held", () -> held::getAsInt);
+  /**
+   * Registers the admission budget's gauges: {@code ingest.streams.held} (streams whose next report
+   * waits for credit, held back by flow control), {@code ingest.admission.points.inflight} and
+   * {@code ingest.admission.points.capacity}.
+   */
+  void admission(AdmissionBudget budget) {
+    registry.gauge("ingest.streams.held", () -> budget::waiting);
+    registry.gauge("ingest.admission.points.inflight", () -> budget::inUse);
+    registry.gauge("ingest.admission.points.capacity", () -> budget::capacity);
+  }
+
+  /** Streams refused at their start while the budget was oversubscribed, told when to return. */
+  public long streamsDeferred() {
+    return streamsDeferred.getCount();
+  }
+
+  /** Streams ended because the store failed (a full buffer included), their agents replaying. */
+  public long streamsEndedByStore() {
+    return streamsEndedByStore.getCount();
+  }
+
+  private final java.util.concurrent.atomic.AtomicBoolean undercountLogged =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
+  /**
+   * The store made more points of a report than admission charged for it: {@code
+   * ReportPoints.maxPoints} misses a measurement, and the buffer's bound is no longer exact.
+   */
+  void undercounted(
+      io.handlewatch.proto.v1.HostReport report,
+      int charged,
+      io.handlewatch.collector.store.WriteOutcome outcome) {
+    undercounted.inc();
+    if (undercountLogged.compareAndSet(false, true)) {
+      org.slf4j.LoggerFactory.getLogger(IngestMetrics.class)
+          .error(
+              "admission charged report seq={} of host {} {} points but the store made {}:"
+                  + " ReportPoints.maxPoints misses a measurement (counted in"
+                  + " ingest.admission.undercounted; logged once)",
+              report.getSeq(),
+              io.handlewatch.collector.store.ReportPoints.hostOf(report),
+              charged,
+              outcome.pointsWritten() + outcome.pointsDropped());
+    }
   }
 }

@@ -47,15 +47,27 @@ public class IngestServerFactory {
   public int maxInFlightPerStream = 8;
 
   /**
-   * Backpressure: while more than this share of the store's write buffer waits (InfluxDB slower
-   * than ingest), streams are asked for no further reports and agents keep theirs in their spools,
-   * until it is below half of it. 1 turns it off (a full buffer then fails streams, and agents
-   * replay). The memory store never holds back.
+   * Backpressure: the share of the store's write buffer ({@code store.maxBufferedPoints}) that
+   * reports in flight may take at most, all streams together; the rest is left for the detector's
+   * verdict points. A report goes to the store only with credit from this budget; while none is
+   * left, streams read nothing more (HTTP/2 flow control holds agents back, their reports stay in
+   * their spools) and agents that connect meanwhile are told when to come back. Ignored when {@link
+   * #maxInFlightPoints} is set.
    */
   @DecimalMin("0.01")
   @DecimalMax("1.0")
   @JsonProperty
   public double backpressureAt = IngestService.DEFAULT_BACKPRESSURE_AT;
+
+  /**
+   * The admission budget in stored points, shared by every stream: 0 takes {@link #backpressureAt}
+   * of the store's write buffer, or {@value IngestService#DEFAULT_UNBUFFERED_BUDGET} points with a
+   * store that has none (the memory store). May not exceed {@code store.maxBufferedPoints}.
+   */
+  @Min(0)
+  @Max(1_000_000_000)
+  @JsonProperty
+  public long maxInFlightPoints = 0;
 
   /** Largest report accepted; a bigger one ends its stream with RESOURCE_EXHAUSTED. */
   @NotNull
@@ -159,7 +171,7 @@ public class IngestServerFactory {
             metrics,
             maxInFlightPerStream,
             AgentQuotas.of(limits),
-            backpressureAt);
+            IngestService.budgetFor(store, backpressureAt, maxInFlightPoints));
     List<AutoCloseable> closeables = new ArrayList<>();
     closeables.add(service);
     ScheduledExecutorService reloader =

@@ -1,24 +1,49 @@
 package io.handlewatch.collector.ingest;
 
 import io.grpc.Grpc;
+import io.grpc.Metadata;
+import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.proto.v1.HostReport;
 import io.handlewatch.proto.v1.IngestGrpc;
 import io.handlewatch.proto.v1.ReportAck;
+import java.time.Duration;
+import java.util.OptionalLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** The gRPC Ingest service: each agent stream gets its own {@link ReportStream}. */
+/**
+ * The gRPC Ingest service: each agent stream gets its own {@link ReportStream}, and all of them
+ * share one {@link AdmissionBudget}. While reports wait for credit, a stream that opens is refused
+ * at once with UNAVAILABLE and a {@value #RETRY_AFTER_KEY} trailer saying when to come back, so
+ * that agents reconnecting in a storm are admitted at the rate the store settles reports.
+ */
 public final class IngestService extends IngestGrpc.IngestImplBase implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(IngestService.class);
+
   /** The default of {@code ingest.backpressureAt}. */
   public static final double DEFAULT_BACKPRESSURE_AT = 0.5;
+
+  /** Admission budget with a store that has no write buffer (the memory store), in points. */
+  public static final long DEFAULT_UNBUFFERED_BUDGET = 1_000_000;
+
+  /** Trailer of a deferred stream: milliseconds the agent should wait before it opens another. */
+  public static final String RETRY_AFTER_KEY = "handlewatch-retry-after-ms";
+
+  public static final Metadata.Key<String> RETRY_AFTER =
+      Metadata.Key.of(RETRY_AFTER_KEY, Metadata.ASCII_STRING_MARSHALLER);
+
+  private static final Duration MIN_RETRY = Duration.ofSeconds(1);
+  private static final Duration MAX_RETRY = Duration.ofSeconds(60);
 
   private final SampleStore store;
   private final ReportValidator validator;
   private final IngestMetrics metrics;
   private final int maxInFlightPerStream;
   private final AgentQuotas quotas;
-  private final StoreGate gate;
+  private final AdmissionBudget budget;
 
   public IngestService(
       SampleStore store,
@@ -31,7 +56,28 @@ public final class IngestService extends IngestGrpc.IngestImplBase implements Au
         metrics,
         maxInFlightPerStream,
         AgentQuotas.of(new ReportLimits()),
-        DEFAULT_BACKPRESSURE_AT);
+        budgetFor(store, DEFAULT_BACKPRESSURE_AT, 0));
+  }
+
+  /**
+   * The admission budget in points: {@code configured} if set, else {@code share} of the store's
+   * write buffer, else {@link #DEFAULT_UNBUFFERED_BUDGET} for a store without one.
+   */
+  static long budgetFor(SampleStore store, double share, long configured) {
+    OptionalLong buffer = store.writeBufferPoints();
+    if (configured > 0) {
+      if (buffer.isPresent() && configured > buffer.getAsLong()) {
+        throw new IllegalArgumentException(
+            "ingest.maxInFlightPoints ("
+                + configured
+                + ") is larger than the store's write buffer (store.maxBufferedPoints="
+                + buffer.getAsLong()
+                + "): ingest could overfill it");
+      }
+      return configured;
+    }
+    if (buffer.isEmpty()) return DEFAULT_UNBUFFERED_BUDGET;
+    return Math.max(1, (long) Math.floor(buffer.getAsLong() * share));
   }
 
   IngestService(
@@ -40,24 +86,30 @@ public final class IngestService extends IngestGrpc.IngestImplBase implements Au
       IngestMetrics metrics,
       int maxInFlightPerStream,
       AgentQuotas quotas,
-      double backpressureAt) {
+      long budgetPoints) {
     this.store = store;
     this.validator = validator;
     this.metrics = metrics;
     this.maxInFlightPerStream = maxInFlightPerStream;
     this.quotas = quotas;
-    this.gate = new StoreGate(store::writeBacklog, backpressureAt, java.time.Duration.ofMillis(20));
-    metrics.streamsHeld(gate::parked);
+    this.budget = new AdmissionBudget(budgetPoints, System::nanoTime);
+    metrics.admission(budget);
   }
 
   @Override
   public void close() {
-    gate.close();
+    // Nothing runs on its own: the budget lives and dies with its streams.
+  }
+
+  /** Points the admission budget holds, shared by every stream. */
+  long budgetPoints() {
+    return budget.capacity();
   }
 
   @Override
   public StreamObserver<HostReport> report(StreamObserver<ReportAck> acks) {
     var call = (ServerCallStreamObserver<ReportAck>) acks;
+    if (budget.oversubscribed()) return defer(call);
     return new ReportStream(
         call,
         store,
@@ -67,7 +119,49 @@ public final class IngestService extends IngestGrpc.IngestImplBase implements Au
         maxInFlightPerStream,
         AgentAuthenticator.IDENTITY.get(),
         quotas,
-        gate);
+        budget);
+  }
+
+  /**
+   * Refuses a stream that opens while reports wait for credit: before it has sent anything, so the
+   * agent keeps every report in its spool and comes back after the delay in the trailer.
+   */
+  private StreamObserver<HostReport> defer(ServerCallStreamObserver<ReportAck> call) {
+    call.disableAutoRequest();
+    Duration delay = budget.retryDelay(MIN_RETRY, MAX_RETRY);
+    long n = metrics.streamsDeferred.getCount() + 1;
+    metrics.streamsDeferred.inc();
+    if (n <= 3 || Long.bitCount(n) == 1) {
+      log.info(
+          "collector busy, stream deferred: peer={} retry_after_ms={} waiting_reports={}"
+              + " waiting_points={} inflight_points={} of {} (deferred so far: {})",
+          peer(),
+          delay.toMillis(),
+          budget.waiting(),
+          budget.waitingPoints(),
+          budget.inUse(),
+          budget.capacity(),
+          n);
+    }
+    Metadata trailers = new Metadata();
+    trailers.put(RETRY_AFTER, Long.toString(delay.toMillis()));
+    call.onError(
+        Status.UNAVAILABLE
+            .withDescription(
+                "collector busy: reports wait for the store; open a stream again in "
+                    + delay.toMillis()
+                    + " ms")
+            .asRuntimeException(trailers));
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(HostReport value) {}
+
+      @Override
+      public void onError(Throwable t) {}
+
+      @Override
+      public void onCompleted() {}
+    };
   }
 
   private static String peer() {

@@ -4,6 +4,7 @@ import com.codahale.metrics.Timer;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.handlewatch.collector.store.ReportPoints;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.collector.store.StoreException;
 import io.handlewatch.collector.store.WriteOutcome;
@@ -13,19 +14,21 @@ import io.handlewatch.proto.v1.ReportRejection;
 import java.util.ArrayDeque;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One agent's stream: validate → store → acknowledge, in order.
+ * One agent's stream: validate → admit → store → acknowledge, in order.
  *
- * <p>Flow control is manual: the stream asks gRPC for {@code maxInFlight} reports and for one more
- * each time one is settled, so a slow store slows its agents down through HTTP/2 flow control
- * instead of piling reports up in the collector's heap. Acks are cumulative, so a report is acked
- * only once it and every report before it on this stream is settled; a store that fails ends the
- * stream with UNAVAILABLE, and the agent replays everything not yet acked. While the store is
- * behind on its writes, the stream asks for nothing more ({@link StoreGate}) until it has caught
- * up.
+ * <p>Flow control is manual: the stream asks gRPC for at most {@code maxInFlight} reports between
+ * arrival and acknowledgement. A valid report goes to the store only once it holds credit for its
+ * points from the {@link AdmissionBudget} every stream shares; while it waits for credit, the
+ * stream asks for nothing more, so a slow store slows its agents down through HTTP/2 flow control
+ * instead of piling reports up in the collector's heap or overfilling the store's buffer. Acks are
+ * cumulative, so a report is acked only once it and every report before it on this stream is
+ * settled; a store that fails ends the stream with UNAVAILABLE, and the agent replays everything
+ * not yet acked.
  */
 final class ReportStream implements StreamObserver<HostReport> {
   private static final Logger log = LoggerFactory.getLogger(ReportStream.class);
@@ -33,7 +36,13 @@ final class ReportStream implements StreamObserver<HostReport> {
   /** A report received and not yet acknowledged. */
   private static final class Pending {
     final long seq;
+    final long receivedNanos = System.nanoTime();
     boolean settled;
+
+    /** When the store acknowledged it (0: refused, never stored), and its backend's own time. */
+    long storedNanos;
+
+    long backendNanos;
     ReportRejection rejection;
 
     Pending(long seq) {
@@ -61,11 +70,38 @@ final class ReportStream implements StreamObserver<HostReport> {
   private boolean closed;
   private boolean completing;
 
-  /** Reports this stream may ask for once the store has caught up ({@link StoreGate}). */
-  private int owed;
+  /**
+   * A valid report waiting for admission credit. Only the head of {@link #queued} asks the budget
+   * ({@code asked}); the others wait behind it so that the store sees the stream's reports in
+   * order.
+   */
+  private final class Admit implements Runnable {
+    final Pending p;
+    final HostReport report;
+    final int points;
+    boolean asked;
 
-  private boolean held;
-  private final StoreGate gate;
+    Admit(Pending p, HostReport report, int points) {
+      this.p = p;
+      this.report = report;
+      this.points = points;
+    }
+
+    @Override
+    public void run() {
+      granted(this);
+    }
+  }
+
+  private final AdmissionBudget budget;
+  private final int maxInFlight;
+  private final ArrayDeque<Admit> queued = new ArrayDeque<>();
+
+  /** Reports asked of gRPC and not yet arrived. */
+  private int requested;
+
+  /** The head of {@link #queued} when the stream ended, to be taken off the budget's queue. */
+  private Admit orphan;
 
   ReportStream(
       ServerCallStreamObserver<ReportAck> acks,
@@ -76,9 +112,10 @@ final class ReportStream implements StreamObserver<HostReport> {
       int maxInFlight,
       AgentIdentity identity,
       AgentQuotas quotas,
-      StoreGate gate) {
+      AdmissionBudget budget) {
     this.acks = acks;
-    this.gate = gate;
+    this.budget = budget;
+    this.maxInFlight = maxInFlight;
     this.identity = identity;
     this.quotas = quotas;
     this.store = store;
@@ -90,33 +127,21 @@ final class ReportStream implements StreamObserver<HostReport> {
     acks.setOnCancelHandler(() -> end(cancelReason(closedWith.get())));
     metrics.streamsOpened.inc();
     synchronized (this) {
-      requestMore(maxInFlight);
+      topUp();
     }
   }
 
   /**
-   * Asks gRPC for {@code n} more reports, or, while the store is behind on its writes, owes them
-   * until it has caught up: the agent is held back by flow control, not failed. Caller holds the
+   * Asks gRPC for reports up to {@code maxInFlight} between arrival and ack, unless reports wait
+   * for admission credit: then the agent is held back by flow control, not failed. Caller holds the
    * lock.
    */
-  private void requestMore(int n) {
-    if (!held && gate.isOpen()) {
-      acks.request(n);
-      return;
-    }
-    owed += n;
-    if (!held) {
-      held = true;
-      gate.park(this::resume);
-    }
-  }
-
-  private synchronized void resume() {
-    held = false;
-    int n = owed;
-    owed = 0;
-    if (closed || completing || n == 0) return;
-    requestMore(n);
+  private void topUp() {
+    if (closed || completing || !queued.isEmpty()) return;
+    int n = maxInFlight - requested - pending.size();
+    if (n <= 0) return;
+    requested += n;
+    acks.request(n);
   }
 
   @Override
@@ -124,30 +149,96 @@ final class ReportStream implements StreamObserver<HostReport> {
     metrics.bytes.mark(report.getSerializedSize());
     Pending p;
     synchronized (this) {
+      requested = Math.max(0, requested - 1);
       if (closed) return;
       if (!quotas.rate().tryTake(agentKey(report))) {
         endOverRate(report);
-        return;
       }
-      p = new Pending(report.getSeq());
-      pending.addLast(p);
-      metrics.unacked.incrementAndGet();
+      if (closed) {
+        p = null;
+      } else {
+        p = new Pending(report.getSeq());
+        pending.addLast(p);
+        metrics.unacked.incrementAndGet();
+      }
+    }
+    if (p == null) {
+      cancelOrphan();
+      return;
     }
     Optional<Violation> violation = validate(report);
     if (violation.isPresent()) {
       reject(p, report, violation.get());
       return;
     }
+    admit(new Admit(p, report, ReportPoints.maxPoints(report)));
+  }
+
+  /** Sends a valid report to the store once it has credit, behind the reports queued before it. */
+  private void admit(Admit a) {
+    synchronized (this) {
+      if (closed) return;
+      queued.addLast(a);
+      if (queued.size() > 1) return;
+      a.asked = true;
+    }
+    if (budget.take(a.points, a)) {
+      granted(a);
+    } else {
+      metrics.admissionWaits.inc();
+    }
+  }
+
+  /**
+   * The head of {@link #queued} has its credit: write it, then ask for the next one's. Never called
+   * with this stream's lock held (the budget runs grants outside every stream's lock).
+   */
+  private void granted(Admit a) {
+    for (Admit current = a; ; ) {
+      boolean gone;
+      synchronized (this) {
+        gone = closed;
+      }
+      if (gone) {
+        budget.give(current.points);
+        return;
+      }
+      write(current);
+      Admit next;
+      synchronized (this) {
+        queued.pollFirst();
+        next = queued.peekFirst();
+        if (next == null || closed) {
+          topUp();
+          return;
+        }
+        next.asked = true;
+      }
+      if (!budget.take(next.points, next)) {
+        metrics.admissionWaits.inc();
+        return;
+      }
+      current = next;
+    }
+  }
+
+  private void write(Admit a) {
+    HostReport report = a.report;
+    metrics.receiptToWrite.update(System.nanoTime() - a.p.receivedNanos, TimeUnit.NANOSECONDS);
     Timer.Context timing = metrics.storeLatency.time();
     store
         .write(report)
         .whenComplete(
             (outcome, failure) -> {
               timing.stop();
+              budget.give(a.points);
               if (failure != null) {
                 storeFailed(report, failure);
               } else {
-                stored(p, report, outcome);
+                if (outcome.pointsWritten() + outcome.pointsDropped() > a.points) {
+                  metrics.undercounted(report, a.points, outcome);
+                }
+                stored(a.p, report, outcome);
               }
             });
   }
@@ -273,8 +364,13 @@ final class ReportStream implements StreamObserver<HostReport> {
     metrics.reports.mark();
     metrics.points.mark(outcome.pointsWritten());
     if (outcome.pointsDropped() > 0) metrics.pointsDropped.inc(outcome.pointsDropped());
+    if (outcome.backendNanos() > 0) {
+      metrics.backendWrite.update(outcome.backendNanos(), TimeUnit.NANOSECONDS);
+    }
     synchronized (this) {
       stored++;
+      p.storedNanos = System.nanoTime();
+      p.backendNanos = outcome.backendNanos();
     }
     settle(p);
   }
@@ -288,6 +384,7 @@ final class ReportStream implements StreamObserver<HostReport> {
     while (!pending.isEmpty() && pending.peekFirst().settled) {
       Pending head = pending.pollFirst();
       released++;
+      justAcked.add(head);
       lastAcked = Math.max(lastAcked, head.seq);
       if (head.rejection != null) {
         acks.onNext(
@@ -301,11 +398,30 @@ final class ReportStream implements StreamObserver<HostReport> {
     // whatever the store's backlog does meanwhile) finds the released window already asked for.
     if (released > 0) {
       metrics.unacked.addAndGet(-released);
-      if (!completing) requestMore(released);
+      topUp();
     }
     if (ackDue) acks.onNext(ReportAck.newBuilder().setAckedSeq(lastAcked).build());
+    if (!justAcked.isEmpty()) timeAcked();
     if (released > 0 && completing && pending.isEmpty()) complete();
   }
+
+  /**
+   * Times the reports just acknowledged: store ack to ack sent, and what the collector added in all
+   * (receipt to ack sent, less the backend's own write time). Caller holds the lock.
+   */
+  private void timeAcked() {
+    long now = System.nanoTime();
+    for (Pending done : justAcked) {
+      if (done.storedNanos == 0) continue;
+      metrics.storeAckToAck.update(now - done.storedNanos, TimeUnit.NANOSECONDS);
+      metrics.collectorAdded.update(
+          Math.max(0, now - done.receivedNanos - done.backendNanos), TimeUnit.NANOSECONDS);
+    }
+    justAcked.clear();
+  }
+
+  /** The reports {@link #settle} released, until {@link #timeAcked} has timed them. */
+  private final java.util.ArrayList<Pending> justAcked = new java.util.ArrayList<>();
 
   /**
    * The first seq this stream has not acknowledged: what the agent must send again. Caller holds
@@ -313,6 +429,18 @@ final class ReportStream implements StreamObserver<HostReport> {
    */
   private long replayFrom() {
     return lastAcked >= firstSeq ? lastAcked + 1 : firstSeq;
+  }
+
+  /**
+   * Takes the ended stream's waiting report off the budget's queue. Caller must not hold the lock.
+   */
+  private void cancelOrphan() {
+    Admit a;
+    synchronized (this) {
+      a = orphan;
+      orphan = null;
+    }
+    if (a != null) budget.cancel(a);
   }
 
   private void storeFailed(HostReport report, Throwable failure) {
@@ -333,11 +461,13 @@ final class ReportStream implements StreamObserver<HostReport> {
           lastAcked,
           why);
       finish();
+      metrics.streamsEndedByStore.inc();
       acks.onError(
           Status.UNAVAILABLE
               .withDescription("store unavailable, replay from seq " + replayFrom() + ": " + why)
               .asRuntimeException());
     }
+    cancelOrphan();
   }
 
   @Override
@@ -379,6 +509,7 @@ final class ReportStream implements StreamObserver<HostReport> {
   private void end(String reason) {
     synchronized (this) {
       if (closed) return;
+      int unsettled = pending.size();
       finish();
       log.info(
           "agent disconnected: host={} peer={} reason={} stored={} refused={} unsettled={}",
@@ -388,13 +519,17 @@ final class ReportStream implements StreamObserver<HostReport> {
           reason,
           stored,
           rejectedCount,
-          pending.size());
+          unsettled);
     }
+    cancelOrphan();
   }
 
   /** Closes the stream's books once. Caller holds the lock. */
   private void finish() {
     closed = true;
+    Admit head = queued.peekFirst();
+    if (head != null && head.asked) orphan = head;
+    queued.clear();
     metrics.unacked.addAndGet(-pending.size());
     pending.clear();
     if (host != null) metrics.connected.decrementAndGet();

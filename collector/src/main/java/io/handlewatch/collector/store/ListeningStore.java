@@ -86,6 +86,11 @@ public final class ListeningStore implements SampleStore {
   }
 
   @Override
+  public java.util.OptionalLong writeBufferPoints() {
+    return delegate.writeBufferPoints();
+  }
+
+  @Override
   public StoreHealth check() {
     return delegate.check();
   }

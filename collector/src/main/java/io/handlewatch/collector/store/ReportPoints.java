@@ -49,6 +49,22 @@ public final class ReportPoints {
     return Instant.ofEpochSecond(t.getSeconds(), (t.getNanos() / 1_000_000) * 1_000_000L);
   }
 
+  /**
+   * At least as many points as {@link #of} makes of the report, counted without making them: what
+   * ingest's admission budget charges a report before the store sees it. Every measurement {@link
+   * #of} writes must be counted here; {@code ReportPointsCountTest} fills every field of a report
+   * and checks that the count still covers it.
+   */
+  public static int maxPoints(HostReport report) {
+    HostSample s = report.getSample();
+    // tcp, sockstat, fd, agent: one point each at most.
+    int n = 4 + s.getTcp().getNamespacesCount();
+    for (ProcessSample p : s.getProcessesList()) n += 1 + p.getCloseWaitPeersCount();
+    n += s.getPortPressure().getTopCount();
+    n += s.getSysctlsCount();
+    return n;
+  }
+
   public static List<StoredPoint> of(HostReport report) {
     HostSample s = report.getSample();
     String host = hostOf(report);

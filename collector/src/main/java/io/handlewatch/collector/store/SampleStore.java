@@ -89,6 +89,15 @@ public interface SampleStore extends AutoCloseable {
     return 0;
   }
 
+  /**
+   * How many points the store's write buffer holds at most, if it has one: ingest sizes its
+   * admission budget below it, so that reports in flight can never overfill it. Empty for a store
+   * that writes synchronously (the memory store).
+   */
+  default java.util.OptionalLong writeBufferPoints() {
+    return java.util.OptionalLong.empty();
+  }
+
   /** A cheap check for the health endpoint: can the store take writes right now? */
   StoreHealth check();
 

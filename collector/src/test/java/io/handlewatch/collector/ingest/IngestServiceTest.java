@@ -27,8 +27,8 @@ class IngestServiceTest {
   private static final int MAX_IN_FLIGHT = 8;
 
   private final ControllableStore store = new ControllableStore();
-  private final MetricRegistry registry = new MetricRegistry();
-  private final IngestMetrics metrics = new IngestMetrics(registry);
+  private MetricRegistry registry = new MetricRegistry();
+  private IngestMetrics metrics = new IngestMetrics(registry);
   private Server server;
   private ManagedChannel channel;
   private IngestService service;
@@ -74,6 +74,14 @@ class IngestServiceTest {
     w1.complete();
     assertThat(agent.nextAck().getAckedSeq()).isEqualTo(3);
     assertThat(metrics.reportsStored()).isEqualTo(3);
+    // Each report's time is decomposed; seq 3, stored first, waited for seq 1 before its ack.
+    assertThat(registry.timer("ingest.latency.receipt_to_write").getCount()).isEqualTo(3);
+    assertThat(registry.timer("ingest.store.latency").getCount()).isEqualTo(3);
+    var ackWait = registry.timer("ingest.latency.store_ack_to_ack");
+    assertThat(ackWait.getCount()).isEqualTo(3);
+    assertThat(ackWait.getSnapshot().getMax())
+        .isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(200));
+    assertThat(registry.timer("ingest.latency.collector_added").getCount()).isEqualTo(3);
     assertThat(metrics.unackedReports()).isZero();
 
     agent.out.onCompleted();
@@ -124,28 +132,89 @@ class IngestServiceTest {
   }
 
   @Test
-  void whileTheStoreIsBehindNoFurtherReportsAreTakenAndTheStreamStaysUp() throws Exception {
-    AgentStream agent = connect();
-    agent.out.onNext(report("web-1", 1, now));
-    store.next().complete();
-    assertThat(agent.nextAck().getAckedSeq()).isEqualTo(1);
+  void reportsInFlightNeverExceedTheSharedBudgetAndStreamsOpenedMeanwhileAreToldToComeBack()
+      throws Exception {
+    int perReport = io.handlewatch.collector.store.ReportPoints.maxPoints(report("web-0", 1, now));
+    restart(3L * perReport); // room for three reports in flight, whatever the number of streams
 
-    store.backlog(0.9); // InfluxDB has fallen behind: 90 % of the write buffer waits
-    long last = 1 + MAX_IN_FLIGHT + 4;
-    for (long seq = 2; seq <= last; seq++) agent.out.onNext(report("web-1", seq, now));
-    for (int i = 0; i < MAX_IN_FLIGHT; i++) store.next().complete();
-    awaitAcked(agent, 1 + MAX_IN_FLIGHT);
-    assertThat(store.next(java.time.Duration.ofMillis(300)))
-        .as("no report taken while the store is behind")
+    int streams = 4;
+    int each = 3;
+    AgentStream[] agents = new AgentStream[streams];
+    for (int i = 0; i < streams; i++) agents[i] = connect();
+    // All four open while nothing waits; only then do their reports come.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (registry.counter("ingest.streams.opened").getCount() < streams
+        && System.nanoTime() < deadline) {
+      Thread.onSpinWait();
+    }
+    assertThat(registry.counter("ingest.streams.opened").getCount()).isEqualTo(streams);
+    for (int i = 0; i < streams; i++) {
+      for (long seq = 1; seq <= each; seq++) {
+        agents[i].out.onNext(report("web-" + i, seq, now.plusMillis(seq)));
+      }
+    }
+    java.util.ArrayDeque<ControllableStore.Write> inStore = new java.util.ArrayDeque<>();
+    for (int i = 0; i < 3; i++) inStore.add(store.next());
+    assertThat(store.next(Duration.ofMillis(300)))
+        .as("a fourth report would pass the budget: it waits for credit")
         .isNull();
-    assertThat(registry.getGauges().get("ingest.streams.held").getValue()).isEqualTo(1);
+    assertThat(registry.getGauges().get("ingest.admission.points.inflight").getValue())
+        .isEqualTo(3L * perReport);
+    assertThat((Integer) registry.getGauges().get("ingest.streams.held").getValue()).isPositive();
 
-    store.backlog(0.1); // caught up (below half of ingest.backpressureAt)
-    for (int i = 0; i < 4; i++) store.next().complete();
-    awaitAcked(agent, last);
-    assertThat(agent.acks).isEmpty();
-    assertThat(metrics.reportsStored()).isEqualTo(last);
+    AgentStream late = connect();
+    late.out.onNext(report("web-late", 1, now));
+    Status deferred = late.ended();
+    assertThat(deferred.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+    assertThat(deferred.getDescription()).contains("collector busy");
+    long retryAfter = Long.parseLong(late.trailers.take().get(IngestService.RETRY_AFTER));
+    assertThat(retryAfter).isBetween(1_000L, 60_000L);
+    assertThat(metrics.streamsDeferred()).isEqualTo(1);
+
+    // Each settled report lets one more in, never more than the budget at once, until all are in.
+    int written = 0;
+    while (written < streams * each) {
+      ControllableStore.Write w = inStore.poll();
+      assertThat(w).as("a report in the store while some still wait").isNotNull();
+      w.complete();
+      written++;
+      ControllableStore.Write more =
+          written + inStore.size() < streams * each ? store.next() : null;
+      if (more != null) inStore.add(more);
+      assertThat(inStore.size()).isLessThanOrEqualTo(3);
+      assertThat(store.waiting()).isZero();
+    }
+    for (int i = 0; i < streams; i++) awaitAcked(agents[i], each);
+    assertThat(metrics.reportsStored()).isEqualTo(streams * each);
+    assertThat(metrics.streamsEndedByStore()).isZero();
     assertThat(registry.getGauges().get("ingest.streams.held").getValue()).isEqualTo(0);
+    assertThat(registry.getGauges().get("ingest.admission.points.inflight").getValue())
+        .isEqualTo(0L);
+
+    AgentStream again = connect();
+    again.out.onNext(report("web-late", 1, now));
+    store.next().complete();
+    assertThat(again.nextAck().getAckedSeq())
+        .as("once nothing waits, a new stream is admitted")
+        .isEqualTo(1);
+  }
+
+  /** Starts the service again with an admission budget of {@code points}. */
+  private void restart(long points) throws Exception {
+    stop();
+    registry = new MetricRegistry();
+    metrics = new IngestMetrics(registry);
+    String name = InProcessServerBuilder.generateName();
+    service =
+        new IngestService(
+            store,
+            new ReportValidator(new ReportLimits(), Clock.systemUTC()),
+            metrics,
+            MAX_IN_FLIGHT,
+            AgentQuotas.of(new ReportLimits()),
+            points);
+    server = InProcessServerBuilder.forName(name).addService(service).build().start();
+    channel = InProcessChannelBuilder.forName(name).build();
   }
 
   private static void awaitAcked(AgentStream agent, long seq) throws InterruptedException {

@@ -15,6 +15,10 @@ import java.util.concurrent.TimeUnit;
 public final class AgentStream implements StreamObserver<ReportAck> {
   public final LinkedBlockingQueue<ReportAck> acks = new LinkedBlockingQueue<>();
   public final LinkedBlockingQueue<Status> end = new LinkedBlockingQueue<>();
+
+  /** The trailers the stream ended with, when it ended with an error. */
+  public final LinkedBlockingQueue<io.grpc.Metadata> trailers = new LinkedBlockingQueue<>();
+
   public StreamObserver<HostReport> out;
 
   public static AgentStream open(Channel channel) {
@@ -49,6 +53,8 @@ public final class AgentStream implements StreamObserver<ReportAck> {
 
   @Override
   public void onError(Throwable t) {
+    io.grpc.Metadata m = Status.trailersFromThrowable(t);
+    if (m != null) trailers.add(m);
     end.add(Status.fromThrowable(t));
   }
 

@@ -33,21 +33,10 @@ public final class ControllableStore implements SampleStore {
   private final ConcurrentHashMap<String, ConcurrentSkipListSet<Long>> stored =
       new ConcurrentHashMap<>();
   private volatile boolean autoComplete;
-  private volatile double backlog;
 
   public ControllableStore autoComplete() {
     autoComplete = true;
     return this;
-  }
-
-  /** What {@link #writeBacklog()} answers from now on: 0 keeping up, 1 buffer full. */
-  public void backlog(double share) {
-    backlog = share;
-  }
-
-  @Override
-  public double writeBacklog() {
-    return backlog;
   }
 
   /** The next write ingest asked for, waiting up to 10 s; fails the test if none comes. */

@@ -67,7 +67,10 @@ public final class InfluxStore implements SampleStore {
 
   /** One report (or, with a null report, points of the detector) waiting to be written. */
   private record Pending(
-      HostReport report, List<String> lines, CompletableFuture<WriteOutcome> done) {
+      HostReport report,
+      List<String> lines,
+      CompletableFuture<WriteOutcome> done,
+      long enqueuedNanos) {
     String describe() {
       return report == null
           ? "points of host " + host()
@@ -102,6 +105,10 @@ public final class InfluxStore implements SampleStore {
   private final Counter retries;
   private final Counter splits;
   private final Timer writeLatency;
+  private final Counter bufferRefused;
+
+  /** Per report: from its enqueueing to the start of the POST that carries it (batching wait). */
+  private final Timer queueLatency;
 
   public InfluxStore(InfluxStoreFactory config, MetricRegistry metrics) {
     this.config = config;
@@ -134,6 +141,8 @@ public final class InfluxStore implements SampleStore {
     retries = metrics.counter("store.influxdb.retries");
     splits = metrics.counter("store.influxdb.splits");
     writeLatency = metrics.timer("store.influxdb.write.latency");
+    bufferRefused = metrics.counter("store.influxdb.buffer.refused");
+    queueLatency = metrics.timer("store.influxdb.queue.latency");
     metrics.gauge("store.influxdb.buffered.points", () -> bufferedPoints::get);
     for (int i = 0; i < config.writeConcurrency; i++) {
       writers.add(
@@ -186,6 +195,7 @@ public final class InfluxStore implements SampleStore {
       return done;
     }
     if (bufferedPoints.get() + points.size() > config.maxBufferedPoints) {
+      bufferRefused.inc();
       done.completeExceptionally(
           new StoreException(
               StoreException.Kind.TRANSIENT,
@@ -199,7 +209,7 @@ public final class InfluxStore implements SampleStore {
     List<String> lines = new ArrayList<>(points.size());
     for (StoredPoint p : points) lines.add(line(p));
     bufferedPoints.addAndGet(lines.size());
-    queue.add(new Pending(report, lines, done));
+    queue.add(new Pending(report, lines, done, System.nanoTime()));
     return done;
   }
 
@@ -286,6 +296,8 @@ public final class InfluxStore implements SampleStore {
       points += p.lines.size();
     }
     Answer a;
+    long posted = System.nanoTime();
+    for (Pending p : batch) queueLatency.update(posted - p.enqueuedNanos, TimeUnit.NANOSECONDS);
     try (Timer.Context t = writeLatency.time()) {
       a = postWithRetries(body.toString());
     } catch (StoreException e) {
@@ -305,7 +317,8 @@ public final class InfluxStore implements SampleStore {
         configurationError = null;
       }
       pointsWritten.mark(points);
-      for (Pending p : batch) settle(p, WriteOutcome.written(p.lines.size()));
+      long took = System.nanoTime() - posted;
+      for (Pending p : batch) settle(p, WriteOutcome.written(p.lines.size()).took(took));
     } else if (s == 401 || s == 403) {
       String msg =
           "InfluxDB at "
@@ -644,6 +657,11 @@ public final class InfluxStore implements SampleStore {
   @Override
   public Optional<Duration> reportInterval(String host) {
     return latest.interval(host);
+  }
+
+  @Override
+  public java.util.OptionalLong writeBufferPoints() {
+    return java.util.OptionalLong.of(config.maxBufferedPoints);
   }
 
   /** Points waiting to be written, as a share of {@code store.maxBufferedPoints}. */
