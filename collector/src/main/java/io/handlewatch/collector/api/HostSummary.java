@@ -32,6 +32,8 @@ import java.util.Map;
  * @param droppedReports reports the agent dropped since it started (its queue was full)
  * @param labels the host's labels (env, cluster, role...) as its agent was given them; absent
  *     without any
+ * @param clock the host's clock against the collector's: offset, refusals, last step; absent before
+ *     anything was measured
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -54,7 +56,28 @@ public record HostSummary(
     Offender topOffender,
     Offender topCloseWait,
     long droppedReports,
-    Map<String, String> labels) {
+    Map<String, String> labels,
+    ClockSummary clock) {
+
+  /**
+   * A host's clock as the collector measured it (docs/clock.md).
+   *
+   * @param offsetSeconds the host's clock minus the collector's, in seconds (positive: ahead), as
+   *     applied to its latest stored report; absent before one was stored
+   * @param refused reports refused for a time that cannot be right (since this collector started)
+   * @param lastRefusal why the latest was refused
+   * @param lastStepSeconds the latest step of the host's clock this collector saw (positive:
+   *     forward)
+   * @param lastStepAt when it saw it (RFC 3339)
+   */
+  @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record ClockSummary(
+      Double offsetSeconds,
+      long refused,
+      String lastRefusal,
+      Double lastStepSeconds,
+      String lastStepAt) {}
 
   /**
    * The verdict with the nearest ETA.

@@ -3,6 +3,7 @@ package io.handlewatch.collector.ingest;
 import io.grpc.Grpc;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.handlewatch.collector.clock.ClockOffsets;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.proto.v1.HostReport;
 import io.handlewatch.proto.v1.IngestGrpc;
@@ -19,6 +20,7 @@ public final class IngestService extends IngestGrpc.IngestImplBase implements Au
   private final int maxInFlightPerStream;
   private final AgentQuotas quotas;
   private final StoreGate gate;
+  private final ClockOffsets clocks;
 
   public IngestService(
       SampleStore store,
@@ -31,7 +33,8 @@ public final class IngestService extends IngestGrpc.IngestImplBase implements Au
         metrics,
         maxInFlightPerStream,
         AgentQuotas.of(new ReportLimits()),
-        DEFAULT_BACKPRESSURE_AT);
+        DEFAULT_BACKPRESSURE_AT,
+        clockOffsets(new ReportLimits()));
   }
 
   IngestService(
@@ -40,7 +43,9 @@ public final class IngestService extends IngestGrpc.IngestImplBase implements Au
       IngestMetrics metrics,
       int maxInFlightPerStream,
       AgentQuotas quotas,
-      double backpressureAt) {
+      double backpressureAt,
+      ClockOffsets clocks) {
+    this.clocks = clocks;
     this.store = store;
     this.validator = validator;
     this.metrics = metrics;
@@ -48,6 +53,14 @@ public final class IngestService extends IngestGrpc.IngestImplBase implements Au
     this.quotas = quotas;
     this.gate = new StoreGate(store::writeBacklog, backpressureAt, java.time.Duration.ofMillis(20));
     metrics.streamsHeld(gate::parked);
+  }
+
+  /** The clock stage with the limits of {@code ingest.limits}, on the system clock. */
+  public static ClockOffsets clockOffsets(ReportLimits limits) {
+    return new ClockOffsets(
+        java.time.Clock.systemUTC(),
+        java.time.Duration.ofMillis(limits.maxClockOffset.toMilliseconds()),
+        java.time.Duration.ofMillis(limits.maxAge.toMilliseconds()));
   }
 
   @Override
@@ -67,7 +80,8 @@ public final class IngestService extends IngestGrpc.IngestImplBase implements Au
         maxInFlightPerStream,
         AgentAuthenticator.IDENTITY.get(),
         quotas,
-        gate);
+        gate,
+        clocks);
   }
 
   private static String peer() {

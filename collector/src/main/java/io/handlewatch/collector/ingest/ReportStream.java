@@ -4,6 +4,7 @@ import com.codahale.metrics.Timer;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.handlewatch.collector.clock.ClockOffsets;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.collector.store.StoreException;
 import io.handlewatch.collector.store.WriteOutcome;
@@ -66,6 +67,7 @@ final class ReportStream implements StreamObserver<HostReport> {
 
   private boolean held;
   private final StoreGate gate;
+  private final ClockOffsets clocks;
 
   ReportStream(
       ServerCallStreamObserver<ReportAck> acks,
@@ -76,7 +78,9 @@ final class ReportStream implements StreamObserver<HostReport> {
       int maxInFlight,
       AgentIdentity identity,
       AgentQuotas quotas,
-      StoreGate gate) {
+      StoreGate gate,
+      ClockOffsets clocks) {
+    this.clocks = clocks;
     this.acks = acks;
     this.gate = gate;
     this.identity = identity;
@@ -138,9 +142,16 @@ final class ReportStream implements StreamObserver<HostReport> {
       reject(p, report, violation.get());
       return;
     }
+    // Onto the collector's timeline: the host's clock offset measured and the sample time moved.
+    ClockOffsets.Placed placed = clocks.place(report);
+    if (placed.refused()) {
+      reject(p, report, Violation.invalid(placed.refusedField(), "clock", placed.refusal()));
+      return;
+    }
+    HostReport onTimeline = placed.report();
     Timer.Context timing = metrics.storeLatency.time();
     store
-        .write(report)
+        .write(onTimeline)
         .whenComplete(
             (outcome, failure) -> {
               timing.stop();
