@@ -41,6 +41,7 @@ public final class DetectionEngine {
   private final PortPressureDetector ports;
   private final SysctlFindings findings;
   private final FleetDrift drift;
+  private final ClockFinding clock;
   private final AlertBook book;
   private final DetectionView view;
   private final Consumer<List<StoredPoint>> points;
@@ -70,6 +71,7 @@ public final class DetectionEngine {
     this.ports = new PortPressureDetector(config, buckets, trends);
     this.findings = new SysctlFindings(config);
     this.drift = new FleetDrift(config.drift);
+    this.clock = new ClockFinding(config.clock);
     this.view = new DetectionView(drift);
     this.points = points;
     this.knownSysctls = knownSysctls;
@@ -124,6 +126,7 @@ public final class DetectionEngine {
     ports.evaluate(w, at, verdicts);
     fold(verdicts);
     continueRestarted(host, at, verdicts);
+    clock.evaluate(host, report.getSample(), at, verdicts);
     Owners.addHostLabels(verdicts, report.getSample().getHost().getLabelsMap());
     List<Verdict> found = new ArrayList<>();
     findings.evaluate(w, at, found);

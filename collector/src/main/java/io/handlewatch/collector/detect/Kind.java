@@ -27,7 +27,9 @@ public enum Kind {
   /** tcp_fin_timeout lowered, as if it shortened TIME_WAIT (it does not). */
   FIN_TIMEOUT("tcp_fin_timeout", null, false),
   /** A sysctl whose value differs from the fleet majority. */
-  SYSCTL_DRIFT("sysctl_drift", null, false);
+  SYSCTL_DRIFT("sysctl_drift", null, false),
+  /** The host's clock off the collector's by more than detection.clock.warning. */
+  CLOCK_OFFSET("clock_offset", "HostClockOffset", true);
 
   private final String tag;
   private final String alertname;
