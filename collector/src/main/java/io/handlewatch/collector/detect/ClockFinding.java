@@ -43,8 +43,18 @@ public final class ClockFinding {
     }
   }
 
+  /**
+   * Reports in a row beyond the warning threshold before the host is judged: one report held up for
+   * seconds in transit (a collector starting, a congested link) measures a larger offset than the
+   * host has, and the next ones correct it.
+   */
+  static final int CONFIRM_REPORTS = 3;
+
   private final long warningMs;
   private final long criticalMs;
+
+  /** Per host, reports in a row beyond the warning threshold; hosts within it are not kept. */
+  private final Map<String, Integer> beyond = new java.util.HashMap<>();
 
   ClockFinding(Limits limits) {
     this.warningMs = limits.warning.toMilliseconds();
@@ -55,7 +65,11 @@ public final class ClockFinding {
     if (!s.hasClockOffsetMs()) return;
     long offset = s.getClockOffsetMs();
     long off = Math.abs(offset);
-    if (off <= warningMs) return;
+    if (off <= warningMs) {
+      beyond.remove(host);
+      return;
+    }
+    if (beyond.merge(host, 1, Integer::sum) < CONFIRM_REPORTS) return;
     Severity severity = off > criticalMs ? Severity.CRITICAL : Severity.WARNING;
     long limit = severity == Severity.CRITICAL ? criticalMs : warningMs;
     String summary = "clock " + ClockText.offset(offset) + " the collector";

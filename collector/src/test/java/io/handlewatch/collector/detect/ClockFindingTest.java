@@ -27,8 +27,15 @@ class ClockFindingTest {
     var e = new DetectionEngine(new DetectionFactory(), alerts::add, p -> {}, h -> Map.of());
     assertThat(e.evaluate(withOffset(1, T0, -1_900L, null)))
         .noneMatch(v -> v.kind() == Kind.CLOCK_OFFSET);
+    // Confirmed by three reports in a row: one report held up in transit is no clock.
+    assertThat(e.evaluate(withOffset(2, T0.plusSeconds(2), -3_600_000L, null)))
+        .noneMatch(v -> v.kind() == Kind.CLOCK_OFFSET);
+    e.evaluate(withOffset(3, T0.plusSeconds(4), -1_000L, null));
+    e.evaluate(withOffset(4, T0.plusSeconds(6), -3_600_000L, null));
+    e.evaluate(withOffset(5, T0.plusSeconds(8), -3_600_000L, null));
+    assertThat(alerts).isEmpty();
 
-    List<Verdict> out = e.evaluate(withOffset(2, T0.plusSeconds(2), -3_600_000L, null));
+    List<Verdict> out = e.evaluate(withOffset(6, T0.plusSeconds(10), -3_600_000L, null));
 
     Verdict v = out.stream().filter(x -> x.kind() == Kind.CLOCK_OFFSET).findFirst().orElseThrow();
     assertThat(v.severity()).isEqualTo(Severity.CRITICAL);
@@ -51,8 +58,10 @@ class ClockFindingTest {
   void aFewSecondsAheadPagesAtWarningOnceAndTheStepIsInTheEvidence() {
     var config = new DetectionFactory();
     var e = new DetectionEngine(config, alerts::add, p -> {}, h -> Map.of());
-    List<Verdict> first = e.evaluate(withOffset(1, T0, 5_000L, 5_000L));
-    for (int i = 1; i < 5; i++) e.evaluate(withOffset(i + 1, T0.plusSeconds(2L * i), 5_000L, null));
+    e.evaluate(withOffset(1, T0, 5_000L, null));
+    e.evaluate(withOffset(2, T0.plusSeconds(2), 5_000L, null));
+    List<Verdict> first = e.evaluate(withOffset(3, T0.plusSeconds(4), 5_000L, 5_000L));
+    for (int i = 3; i < 6; i++) e.evaluate(withOffset(i + 1, T0.plusSeconds(2L * i), 5_000L, null));
     assertThat(first)
         .filteredOn(v -> v.kind() == Kind.CLOCK_OFFSET)
         .singleElement()
