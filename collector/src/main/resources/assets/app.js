@@ -123,11 +123,21 @@ function fleetRow(h) {
     el("td", {}, off ? off.comm + " (" + off.pid + ") " + fmt.int(off.fds) + " / " + fmt.int(off.soft_limit) : "–"),
     el("td", {}, cw ? cw.comm + " (" + cw.pid + ") ×" + fmt.int(cw.close_wait) + (cw.top_remote ? " → " + cw.top_remote : "") : "–"),
     el("td", { class: "num" }, fmt.int(h.dropped_reports)),
-    el("td", { class: "agent-version", title: h.agent_commit ? "commit " + h.agent_commit : null }, h.agent_version || "–"));
+    el("td", { class: "agent-version", title: h.agent_commit ? "commit " + h.agent_commit : null }, h.agent_version || "–"),
+    el("td", { class: "num clock", title: h.clock && h.clock.last_refusal ? "last refused: " + h.clock.last_refusal : null }, clockText(h.clock)));
   tr.addEventListener("click", (e) => {
     if (e.target.tagName !== "A") location.hash = "#/host/" + encodeURIComponent(h.host);
   });
   return tr;
+}
+
+/** "+3,600.0 s" (ahead) or "−2.1 s" (behind), and "· 3 refused" when reports were refused. */
+function clockText(c) {
+  if (!c) return "–";
+  const off = c.offset_seconds === undefined ? "–"
+    : (c.offset_seconds > 0 ? "+" : c.offset_seconds < 0 ? "−" : "") +
+      Math.abs(c.offset_seconds).toLocaleString("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 }) + " s";
+  return off + (c.refused > 0 ? " · " + fmt.int(c.refused) + " refused" : "");
 }
 
 // ---- host --------------------------------------------------------------------------------
@@ -181,6 +191,10 @@ function renderFacts(h) {
     fact("fd used (worst)", fmt.pct(h.fd_used_percent) + (h.fd_used_by ? " " + h.fd_used_by : "")),
     fact("fd used (system)", fmt.pct(h.fd_system_percent)),
     fact("reports dropped", fmt.int(h.dropped_reports)),
+    fact("clock offset", clockText(h.clock)),
+    fact("last clock step", h.clock && h.clock.last_step_seconds !== undefined
+      ? (h.clock.last_step_seconds > 0 ? "+" : "−") + fmt.duration(Math.abs(h.clock.last_step_seconds)) + " at " + since(h.clock.last_step_at)
+      : "–"),
     fact("labels", h.labels ? Object.entries(h.labels).map(([k, v]) => k + "=" + v).join(" ") : "–"),
     fact("agent", h.agent_version ? h.agent_version + (h.agent_commit ? " (" + h.agent_commit + ")" : "") : "–"));
 }

@@ -8,9 +8,11 @@ import io.dropwizard.core.setup.Bootstrap;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.lifecycle.Managed;
 import io.handlewatch.collector.api.DetectorReadModel;
+import io.handlewatch.collector.clock.ClockOffsets;
 import io.handlewatch.collector.detect.Detector;
 import io.handlewatch.collector.ingest.IngestMetrics;
 import io.handlewatch.collector.ingest.IngestServer;
+import io.handlewatch.collector.ingest.IngestService;
 import io.handlewatch.collector.notify.AlertDispatcher;
 import io.handlewatch.collector.notify.NotifierFactory;
 import io.handlewatch.collector.security.SecurityHeaders;
@@ -100,7 +102,8 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
     env.lifecycle().manage(detector);
     env.healthChecks().register("detection", detector.healthCheck());
     IngestMetrics metrics = new IngestMetrics(env.metrics());
-    IngestServer ingest = config.ingest.build(new ListeningStore(store, detector), metrics);
+    ClockOffsets clocks = IngestService.clockOffsets(config.ingest.limits);
+    IngestServer ingest = config.ingest.build(new ListeningStore(store, detector), metrics, clocks);
     env.lifecycle().manage(ingest);
 
     env.healthChecks()
@@ -142,7 +145,8 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
               }
             });
 
-    config.api.register(env, store, new DetectorReadModel(detector.view()), Clock.systemUTC());
+    config.api.register(
+        env, store, new DetectorReadModel(detector.view()), Clock.systemUTC(), clocks);
     config.api.auth.register(env);
     SecurityHeaders.register(env);
     PrometheusEndpoint.register(env);

@@ -125,9 +125,13 @@ class ExampleConfigsTest {
         .hasMessageContaining("detection.processFds.criticalUsedRatio")
         .hasMessageContaining("detection.closeWait.minGrowth");
     Path crossed = dir.resolve("crossed.yml");
-    Files.writeString(crossed, "detection:\n  resolution: 10m\n  ports:\n    warningEta: 1m\n");
+    Files.writeString(
+        crossed,
+        "detection:\n  resolution: 10m\n  ports:\n    warningEta: 1m\n"
+            + "  clock:\n    warning: 90s\n");
     assertThatThrownBy(() -> load(crossed))
         .isInstanceOf(ConfigurationException.class)
+        .hasMessageContaining("detection.clock.critical must exceed detection.clock.warning")
         .hasMessageContaining("resolution must be at most a quarter of window")
         .hasMessageContaining("criticalEta must not exceed warningEta");
     Path release = dir.resolve("release.yml");

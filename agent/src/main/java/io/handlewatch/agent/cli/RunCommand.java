@@ -3,6 +3,7 @@ package io.handlewatch.agent.cli;
 import io.grpc.ManagedChannel;
 import io.handlewatch.agent.metrics.AgentMetrics;
 import io.handlewatch.agent.sample.Sampler;
+import io.handlewatch.agent.source.ProcFs;
 import io.handlewatch.agent.spool.DiskSpool;
 import io.handlewatch.agent.spool.FsyncPolicy;
 import io.handlewatch.agent.spool.SpoolConfig;
@@ -12,6 +13,7 @@ import io.handlewatch.agent.transport.CollectorTargets;
 import io.handlewatch.agent.transport.KeepAlive;
 import io.handlewatch.agent.transport.LinkSecurity;
 import io.handlewatch.agent.transport.ReportQueue;
+import io.handlewatch.agent.transport.SendStamp;
 import io.handlewatch.agent.transport.SequenceFile;
 import io.handlewatch.agent.transport.SysctlCadence;
 import io.handlewatch.proto.v1.HostReport;
@@ -164,6 +166,24 @@ final class RunCommand implements Callable<Integer> {
       description = "Properties file with option values (see above); flags override it.")
   Path config;
 
+  /**
+   * This boot's id, which tells the sender whether a spooled sample's monotonic time still holds.
+   */
+  private static String bootId(Path procRoot) {
+    try {
+      String id = new ProcFs(procRoot).readSmall("sys/kernel/random/boot_id").strip();
+      return id.isEmpty() ? null : id;
+    } catch (java.io.IOException e) {
+      log.log(
+          Level.WARNING,
+          "cannot read {0}/sys/kernel/random/boot_id ({1}): sample ages are told by the wall"
+              + " clock only",
+          procRoot,
+          e.toString());
+      return null;
+    }
+  }
+
   private final AtomicLong samplesFailed = new AtomicLong();
   private final AtomicLong ticksSkipped = new AtomicLong();
 
@@ -232,7 +252,8 @@ final class RunCommand implements Callable<Integer> {
             new SysctlCadence(Clock.systemUTC(), Duration.ofHours(1)),
             CollectorLink.defaultBackoff(),
             linkExec,
-            Duration.ofSeconds(30));
+            Duration.ofSeconds(30),
+            SendStamp.system(bootId(sampling.procRoot)));
 
     AgentMetrics metrics =
         metricsAt == null

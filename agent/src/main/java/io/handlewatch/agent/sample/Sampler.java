@@ -97,6 +97,8 @@ public final class Sampler {
     HostSample.Builder sample = HostSample.newBuilder();
     AgentHealth.Builder health = AgentHealth.newBuilder();
     sample.setTime(Times.toProto(clock.instant()));
+    // With the wall time: the sender tells the sample's age from it across clock steps.
+    sample.setMonotonicNanos(wall0);
     sample.setHost(identity.read().toBuilder().putAllLabels(options.labels()));
     identities.startSample();
 

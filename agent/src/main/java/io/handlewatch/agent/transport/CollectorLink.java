@@ -60,6 +60,7 @@ public final class CollectorLink implements AutoCloseable {
   private final AtomicLong rejected = new AtomicLong();
   private final AtomicLong streams = new AtomicLong();
   private final AtomicLong deferrals = new AtomicLong();
+  private final SendStamp stamp;
 
   // Stream state, guarded by this.
   private ClientCallStreamObserver<HostReport> call;
@@ -78,6 +79,22 @@ public final class CollectorLink implements AutoCloseable {
       RetryPolicy<Void> backoff,
       ScheduledExecutorService scheduler,
       Duration healthyAfter) {
+    this(target, channel, queue, cadence, backoff, scheduler, healthyAfter, SendStamp.system(null));
+  }
+
+  /**
+   * @param stamp stamps each report with its sending time and its sample's age as it is sent
+   */
+  public CollectorLink(
+      String target,
+      ManagedChannel channel,
+      ReportQueue queue,
+      SysctlCadence cadence,
+      RetryPolicy<Void> backoff,
+      ScheduledExecutorService scheduler,
+      Duration healthyAfter,
+      SendStamp stamp) {
+    this.stamp = stamp;
     this.target = target;
     this.channel = channel;
     this.queue = queue;
@@ -163,7 +180,7 @@ public final class CollectorLink implements AutoCloseable {
     while (call != null && call.isReady()) {
       Optional<HostReport> next = queue.next(sentUpTo);
       if (next.isEmpty()) return;
-      call.onNext(cadence.forSending(next.get()));
+      call.onNext(stamp.stamp(cadence.forSending(next.get())));
       sentUpTo = next.get().getSeq();
     }
   }

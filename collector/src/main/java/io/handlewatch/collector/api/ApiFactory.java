@@ -6,6 +6,7 @@ import io.dropwizard.jersey.setup.JerseyEnvironment;
 import io.dropwizard.servlets.assets.AssetServlet;
 import io.dropwizard.util.Duration;
 import io.dropwizard.validation.MinDuration;
+import io.handlewatch.collector.clock.ClockView;
 import io.handlewatch.collector.security.ApiAuthFactory;
 import io.handlewatch.collector.store.SampleStore;
 import jakarta.validation.Valid;
@@ -68,6 +69,16 @@ public class ApiFactory {
    */
   public void register(
       Environment env, SampleStore store, DetectionReadModel detection, Clock clock) {
+    register(env, store, detection, clock, ClockView.NONE);
+  }
+
+  /** As above, with the hosts' clocks as ingest measured them ({@code clocks}). */
+  public void register(
+      Environment env,
+      SampleStore store,
+      DetectionReadModel detection,
+      Clock clock,
+      ClockView clocks) {
     // What Dropwizard's AssetsBundle does, without the extra module: a servlet for "/*" beside
     // Jersey's "/api/*"; the servlet container routes by the longest matching prefix.
     env.servlets()
@@ -78,18 +89,25 @@ public class ApiFactory {
     env.servlets().addServlet("runbook", new RunbookServlet()).addMapping(RunbookServlet.PATH);
     JerseyEnvironment jersey = env.jersey();
     jersey.setUrlPattern(URL_PATTERN);
-    for (Object r : resources(store, detection, clock)) jersey.register(r);
+    for (Object r : resources(store, detection, clock, clocks)) jersey.register(r);
   }
 
   /** The API's resources and providers, for Jersey (tests register them on their own). */
   public List<Object> resources(SampleStore store, DetectionReadModel detection, Clock clock) {
+    return resources(store, detection, clock, ClockView.NONE);
+  }
+
+  /** As above, with the hosts' clocks as ingest measured them. */
+  public List<Object> resources(
+      SampleStore store, DetectionReadModel detection, Clock clock, ClockView clocks) {
     HostSummaries summaries =
         new HostSummaries(
             store,
             detection,
             clock,
             java.time.Duration.ofMillis(defaultReportInterval.toMilliseconds()),
-            staleAfterIntervals);
+            staleAfterIntervals,
+            clocks);
     return List.of(
         new ApiExceptionMapper(),
         new HostsResource(store, summaries, detection, maxPageSize),

@@ -1,5 +1,7 @@
 package io.handlewatch.collector.api;
 
+import io.handlewatch.collector.clock.ClockView;
+import io.handlewatch.collector.clock.HostClockState;
 import io.handlewatch.collector.detect.Alert;
 import io.handlewatch.collector.store.ReportPoints;
 import io.handlewatch.collector.store.SampleStore;
@@ -28,6 +30,7 @@ public final class HostSummaries {
   private final Clock clock;
   private final Duration defaultInterval;
   private final int staleAfterIntervals;
+  private final ClockView clocks;
 
   public HostSummaries(
       SampleStore store,
@@ -35,6 +38,20 @@ public final class HostSummaries {
       Clock clock,
       Duration defaultInterval,
       int staleAfterIntervals) {
+    this(store, detection, clock, defaultInterval, staleAfterIntervals, ClockView.NONE);
+  }
+
+  /**
+   * @param clocks the hosts' clocks as ingest measured them, refused hosts included
+   */
+  public HostSummaries(
+      SampleStore store,
+      DetectionReadModel detection,
+      Clock clock,
+      Duration defaultInterval,
+      int staleAfterIntervals,
+      ClockView clocks) {
+    this.clocks = clocks;
     this.store = store;
     this.detection = detection;
     this.clock = clock;
@@ -53,11 +70,64 @@ public final class HostSummaries {
     // The alerts are read once for the whole listing, not once per host.
     Map<String, Severity> paged = pagedSeverity(detection.activeAlerts());
     List<HostSummary> out = new ArrayList<>();
+    java.util.Set<String> stored = new java.util.HashSet<>();
     for (HostReport r : store.latestPerHost()) {
+      stored.add(ReportPoints.hostOf(r));
       if (filter.isEmpty() || filter.matches(r))
         out.add(of(r, now, paged.get(ReportPoints.hostOf(r))));
     }
+    // A host whose every report was refused for its clock is listed all the same: hiding it is
+    // how a broken clock went unnoticed.
+    boolean added = false;
+    for (HostClockState c : clocks.all()) {
+      if (c.refusals() == 0 || stored.contains(c.host()) || !filter.isEmpty()) continue;
+      out.add(refusedOnly(c, now));
+      added = true;
+    }
+    if (added) out.sort(java.util.Comparator.comparing(HostSummary::host));
     return out;
+  }
+
+  /** A host known only from reports refused for their time: stale, with why. */
+  private HostSummary refusedOnly(HostClockState c, Instant now) {
+    Instant seen = c.lastRefusalAt();
+    return new HostSummary(
+        c.host(),
+        seen.toString(),
+        Duration.between(seen, now).toMillis() / 1000.0,
+        defaultInterval.toMillis() / 1000.0,
+        false,
+        HostStatus.STALE,
+        null,
+        0,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        0,
+        null,
+        null,
+        null,
+        clock(null, c));
+  }
+
+  /** The host's clock: the offset its latest stored report was placed with, and what ingest saw. */
+  static HostSummary.ClockSummary clock(HostSample s, HostClockState c) {
+    Double offset = null;
+    if (s != null && s.hasClockOffsetMs()) offset = s.getClockOffsetMs() / 1000.0;
+    else if (c != null && c.offsetMs() != null) offset = c.offsetMs() / 1000.0;
+    if (offset == null && (c == null || c.refusals() == 0)) return null;
+    return new HostSummary.ClockSummary(
+        offset,
+        c == null ? 0 : c.refusals(),
+        c == null ? null : c.lastRefusal(),
+        c == null || c.lastStepMs() == null ? null : c.lastStepMs() / 1000.0,
+        c == null || c.lastStepAt() == null ? null : c.lastStepAt().toString());
   }
 
   /** The summary of a host whose latest report is {@code r}. */
@@ -138,7 +208,8 @@ public final class HostSummaries {
             ? null
             : new java.util.TreeMap<>(s.getHost().getLabelsMap()),
         s.getHost().hasAgentVersion() ? s.getHost().getAgentVersion() : null,
-        s.getHost().hasAgentCommit() ? s.getHost().getAgentCommit() : null);
+        s.getHost().hasAgentCommit() ? s.getHost().getAgentCommit() : null,
+        clock(s, clocks.of(host).orElse(null)));
   }
 
   /**

@@ -35,6 +35,8 @@ import java.util.Map;
  * @param agentVersion the version of the agent that sent the latest report; absent from agents too
  *     old to say
  * @param agentCommit the git commit that agent was built from, when it knows
+ * @param clock the host's clock against the collector's: offset, refusals, last step; absent before
+ *     anything was measured
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -59,7 +61,28 @@ public record HostSummary(
     long droppedReports,
     Map<String, String> labels,
     String agentVersion,
-    String agentCommit) {
+    String agentCommit,
+    ClockSummary clock) {
+
+  /**
+   * A host's clock as the collector measured it (docs/clock.md).
+   *
+   * @param offsetSeconds the host's clock minus the collector's, in seconds (positive: ahead), as
+   *     applied to its latest stored report; absent before one was stored
+   * @param refused reports refused for a time that cannot be right (since this collector started)
+   * @param lastRefusal why the latest was refused
+   * @param lastStepSeconds the latest step of the host's clock this collector saw (positive:
+   *     forward)
+   * @param lastStepAt when it saw it (RFC 3339)
+   */
+  @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record ClockSummary(
+      Double offsetSeconds,
+      long refused,
+      String lastRefusal,
+      Double lastStepSeconds,
+      String lastStepAt) {}
 
   /**
    * The verdict with the nearest ETA.

@@ -76,6 +76,7 @@ public final class MetricCatalog {
         "pid",
         "listeners");
     add(m, "agent", List.of(), "seq", "wall_micros", "cpu_micros", "rss_bytes", "dropped_reports");
+    add(m, "clock", List.of(), "offset_ms", "agent_time_ms", "step_ms");
     add(m, "verdict", List.of("kind", "subject"), "eta_seconds", "slope_per_min", "value", "limit");
     return Map.copyOf(m);
   }

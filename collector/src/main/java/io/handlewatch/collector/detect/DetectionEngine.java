@@ -44,6 +44,7 @@ public final class DetectionEngine {
   private final KernelTableDetector tables;
   private final SysctlFindings findings;
   private final FleetDrift drift;
+  private final ClockFinding clock;
   private final AlertBook book;
   private final DetectionView view;
   private final Consumer<List<StoredPoint>> points;
@@ -90,6 +91,7 @@ public final class DetectionEngine {
     this.tables = new KernelTableDetector(config, buckets, trends);
     this.findings = new SysctlFindings(config);
     this.drift = drift;
+    this.clock = new ClockFinding(config.clock);
     this.view = view != null ? view : new DetectionView(drift);
     this.points = points;
     this.knownSysctls = knownSysctls;
@@ -147,6 +149,7 @@ public final class DetectionEngine {
     List<Verdict> found = new ArrayList<>();
     tables.evaluate(w, at, verdicts, found, key -> book.sent(host, key) != null);
     continueRestarted(host, at, verdicts);
+    clock.evaluate(host, report.getSample(), at, verdicts);
     Owners.addHostLabels(verdicts, report.getSample().getHost().getLabelsMap());
     findings.evaluate(w, at, found);
     for (FleetDrift.SysctlDrift d : drift.of(host).values()) found.add(driftFinding(w, d, at));

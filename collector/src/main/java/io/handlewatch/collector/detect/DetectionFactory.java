@@ -140,6 +140,9 @@ public class DetectionFactory {
 
   @Valid @NotNull @JsonProperty public Drift drift = new Drift();
 
+  /** A host clock off the collector's by more than these pages (docs/clock.md). */
+  @Valid @NotNull @JsonProperty public ClockFinding.Limits clock = new ClockFinding.Limits();
+
   @JsonIgnore
   @ValidationMethod(message = "minHistory must not exceed window")
   public boolean isMinHistoryWithinWindow() {

@@ -43,7 +43,9 @@ public enum Kind {
   /** net.ipv4.tcp_mem thresholds with little headroom over TCP's buffer use. */
   TCP_MEM_HEADROOM("tcp_mem_headroom", null, false),
   /** A sysctl whose value differs from the fleet majority. */
-  SYSCTL_DRIFT("sysctl_drift", null, false);
+  SYSCTL_DRIFT("sysctl_drift", null, false),
+  /** The host's clock off the collector's by more than detection.clock.warning. */
+  CLOCK_OFFSET("clock_offset", "HostClockOffset", true);
 
   private final String tag;
   private final String alertname;

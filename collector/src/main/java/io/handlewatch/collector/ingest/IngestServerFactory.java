@@ -10,6 +10,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
 import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
+import io.handlewatch.collector.clock.ClockOffsets;
 import io.handlewatch.collector.security.AgentTokens;
 import io.handlewatch.collector.store.SampleStore;
 import jakarta.validation.Valid;
@@ -21,7 +22,6 @@ import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.NotNull;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
@@ -164,14 +164,24 @@ public class IngestServerFactory {
 
   /** Builds the (not yet started) server; the caller manages its lifecycle. */
   public IngestServer build(SampleStore store, IngestMetrics metrics) {
+    return build(store, metrics, IngestService.clockOffsets(limits));
+  }
+
+  /**
+   * Builds the (not yet started) server; the caller manages its lifecycle.
+   *
+   * @param clocks measures each host's clock and places its reports (shared with the API)
+   */
+  public IngestServer build(SampleStore store, IngestMetrics metrics, ClockOffsets clocks) {
     var service =
         new IngestService(
             store,
-            new ReportValidator(limits, Clock.systemUTC()),
+            new ReportValidator(limits),
             metrics,
             maxInFlightPerStream,
             AgentQuotas.of(limits),
-            IngestService.budgetFor(store, backpressureAt, maxInFlightPoints));
+            IngestService.budgetFor(store, backpressureAt, maxInFlightPoints),
+            clocks);
     List<AutoCloseable> closeables = new ArrayList<>();
     closeables.add(service);
     ScheduledExecutorService reloader =

@@ -5,6 +5,7 @@ import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.handlewatch.collector.clock.ClockOffsets;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.proto.v1.HostReport;
 import io.handlewatch.proto.v1.IngestGrpc;
@@ -44,6 +45,7 @@ public final class IngestService extends IngestGrpc.IngestImplBase implements Au
   private final int maxInFlightPerStream;
   private final AgentQuotas quotas;
   private final AdmissionBudget budget;
+  private final ClockOffsets clocks;
 
   public IngestService(
       SampleStore store,
@@ -56,7 +58,16 @@ public final class IngestService extends IngestGrpc.IngestImplBase implements Au
         metrics,
         maxInFlightPerStream,
         AgentQuotas.of(new ReportLimits()),
-        budgetFor(store, DEFAULT_BACKPRESSURE_AT, 0));
+        budgetFor(store, DEFAULT_BACKPRESSURE_AT, 0),
+        clockOffsets(new ReportLimits()));
+  }
+
+  /** The clock stage with the limits of {@code ingest.limits}, on the system clock. */
+  public static ClockOffsets clockOffsets(ReportLimits limits) {
+    return new ClockOffsets(
+        java.time.Clock.systemUTC(),
+        java.time.Duration.ofMillis(limits.maxClockOffset.toMilliseconds()),
+        java.time.Duration.ofMillis(limits.maxAge.toMilliseconds()));
   }
 
   /**
@@ -86,7 +97,9 @@ public final class IngestService extends IngestGrpc.IngestImplBase implements Au
       IngestMetrics metrics,
       int maxInFlightPerStream,
       AgentQuotas quotas,
-      long budgetPoints) {
+      long budgetPoints,
+      ClockOffsets clocks) {
+    this.clocks = clocks;
     this.store = store;
     this.validator = validator;
     this.metrics = metrics;
@@ -119,7 +132,8 @@ public final class IngestService extends IngestGrpc.IngestImplBase implements Au
         maxInFlightPerStream,
         AgentAuthenticator.IDENTITY.get(),
         quotas,
-        budget);
+        budget,
+        clocks);
   }
 
   /**

@@ -16,12 +16,19 @@ import java.util.concurrent.TimeUnit;
  * and a few dozen sysctls.
  */
 public class ReportLimits {
-  /** How far ahead of the collector's clock a sample time may be. */
-  @NotNull @JsonProperty public Duration maxFutureSkew = Duration.minutes(5);
+  /**
+   * A host clock further than this from the collector's (either way) cannot be right (reset to
+   * 1970, a wrong year): its reports are refused, counted per host and shown on the fleet page. Any
+   * smaller offset is measured and corrected (docs/clock.md).
+   */
+  @NotNull
+  @MinDuration(value = 1, unit = TimeUnit.HOURS)
+  @JsonProperty
+  public Duration maxClockOffset = Duration.days(365);
 
   /**
-   * How old a sample may be when it arrives. Agents replay what they kept while the collector was
-   * unreachable, so this is generous.
+   * How old a sample may be when it arrives, once placed on the collector's timeline. Agents replay
+   * what they kept while the collector was unreachable, so this is generous.
    */
   @NotNull @JsonProperty public Duration maxAge = Duration.days(7);
 

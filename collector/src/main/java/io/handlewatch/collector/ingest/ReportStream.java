@@ -4,6 +4,7 @@ import com.codahale.metrics.Timer;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.handlewatch.collector.clock.ClockOffsets;
 import io.handlewatch.collector.store.ReportPoints;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.collector.store.StoreException;
@@ -94,6 +95,7 @@ final class ReportStream implements StreamObserver<HostReport> {
   }
 
   private final AdmissionBudget budget;
+  private final ClockOffsets clocks;
   private final int maxInFlight;
   private final ArrayDeque<Admit> queued = new ArrayDeque<>();
 
@@ -112,7 +114,9 @@ final class ReportStream implements StreamObserver<HostReport> {
       int maxInFlight,
       AgentIdentity identity,
       AgentQuotas quotas,
-      AdmissionBudget budget) {
+      AdmissionBudget budget,
+      ClockOffsets clocks) {
+    this.clocks = clocks;
     this.acks = acks;
     this.budget = budget;
     this.maxInFlight = maxInFlight;
@@ -171,7 +175,14 @@ final class ReportStream implements StreamObserver<HostReport> {
       reject(p, report, violation.get());
       return;
     }
-    admit(new Admit(p, report, ReportPoints.maxPoints(report)));
+    // Onto the collector's timeline: the host's clock offset measured and the sample time moved.
+    ClockOffsets.Placed placed = clocks.place(report);
+    if (placed.refused()) {
+      reject(p, report, Violation.invalid(placed.refusedField(), "clock", placed.refusal()));
+      return;
+    }
+    HostReport onTimeline = placed.report();
+    admit(new Admit(p, onTimeline, ReportPoints.maxPoints(onTimeline)));
   }
 
   /** Sends a valid report to the store once it has credit, behind the reports queued before it. */

@@ -12,16 +12,15 @@ import io.handlewatch.proto.v1.ProcessSample;
 import io.handlewatch.proto.v1.SourceRun;
 import io.handlewatch.proto.v1.Sysctl;
 import io.handlewatch.proto.v1.TcpStateCounts;
-import java.time.Clock;
-import java.time.Instant;
 import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
  * Decides whether a report may be stored: the host identity is present and well-formed, the sample
- * time is within the skew window, counts are non-negative (a uint64 above 2^63 is a forged or
- * corrupt value), and every list and string is within {@link ReportLimits}. The first violation
- * found is returned, naming the field.
+ * time is a valid timestamp, counts are non-negative (a uint64 above 2^63 is a forged or corrupt
+ * value), and every list and string is within {@link ReportLimits}. Whether the time is plausible
+ * against the collector's clock is left to {@code ClockOffsets}, which measures the host's offset
+ * first. The first violation found is returned, naming the field.
  */
 public final class ReportValidator {
   /** RFC 1123 host names (and the underscores real fleets have), dot-separated labels. */
@@ -30,11 +29,9 @@ public final class ReportValidator {
           "[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*");
 
   private final ReportLimits limits;
-  private final Clock clock;
 
-  public ReportValidator(ReportLimits limits, Clock clock) {
+  public ReportValidator(ReportLimits limits) {
     this.limits = limits;
-    this.clock = clock;
   }
 
   public Optional<Violation> check(HostReport r) {
@@ -169,32 +166,8 @@ public final class ReportValidator {
     if (t.getSeconds() < -62_135_596_800L || t.getSeconds() > 253_402_300_799L) {
       return bad("sample.time", "time", "seconds out of range: " + t.getSeconds());
     }
-    Instant time = Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
-    Instant now = clock.instant();
-    if (time.isAfter(now.plusMillis(limits.maxFutureSkew.toMilliseconds()))) {
-      return bad(
-          "sample.time",
-          "time",
-          "sample time "
-              + time
-              + " is ahead of the collector's clock ("
-              + now
-              + ") by more than "
-              + limits.maxFutureSkew
-              + "; check the host's clock");
-    }
-    if (time.isBefore(now.minusMillis(limits.maxAge.toMilliseconds()))) {
-      return bad(
-          "sample.time",
-          "time",
-          "sample time "
-              + time
-              + " is older than "
-              + limits.maxAge
-              + " (collector clock "
-              + now
-              + ")");
-    }
+    // How far the time may be from the collector's is the clock stage's call (ClockOffsets): it
+    // measures the host's offset and refuses only the times that cannot be right.
     return Optional.empty();
   }
 

@@ -166,6 +166,16 @@ public final class ReportPoints {
       if (id.hasAgentCommit()) f.put("agent_commit", id.getAgentCommit().intern());
       points.add(point("agent", tags(host, labels), f, time));
     }
+    if (s.hasAgentTime()) {
+      // The collector moved the sample onto its timeline (docs/clock.md): the agent's own time and
+      // the offset it was moved by stay beside it, so no correction is ever invisible.
+      Map<String, Object> f = new LinkedHashMap<>();
+      var at = s.getAgentTime();
+      f.put("agent_time_ms", at.getSeconds() * 1000 + at.getNanos() / 1_000_000);
+      if (s.hasClockOffsetMs()) f.put("offset_ms", s.getClockOffsetMs());
+      if (s.hasClockStepMs()) f.put("step_ms", s.getClockStepMs());
+      points.add(point("clock", tags(host), f, time));
+    }
     return points;
   }
 

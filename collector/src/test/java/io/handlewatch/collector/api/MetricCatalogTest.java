@@ -21,6 +21,8 @@ class MetricCatalogTest {
             TestReports.report("h", 1, Instant.parse("2026-11-24T10:00:00Z")));
     var s = r.getSample().toBuilder();
     s.getHealthBuilder().setRssBytes(40_000_000);
+    // What the collector's clock stage sets on a report it moved onto its timeline.
+    s.setAgentTime(s.getTime()).setClockOffsetMs(-3_600_000).setClockStepMs(-300_000);
     s.getProcessesBuilder(0)
         .setIdentity(
             io.handlewatch.proto.v1.ProcessIdentity.newBuilder()

@@ -12,9 +12,7 @@ import io.handlewatch.proto.v1.HostSample;
 import io.handlewatch.proto.v1.PortPressureEntry;
 import io.handlewatch.proto.v1.SourceRun;
 import io.handlewatch.proto.v1.Sysctl;
-import java.time.Clock;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.function.BiConsumer;
 import org.junit.jupiter.api.Test;
 
@@ -24,8 +22,7 @@ import org.junit.jupiter.api.Test;
 class ReportLimitsTest {
   private final Instant now = Instant.parse("2026-11-24T12:00:00Z");
   private final ReportLimits limits = new ReportLimits();
-  private final ReportValidator validator =
-      new ReportValidator(limits, Clock.fixed(now, ZoneOffset.UTC));
+  private final ReportValidator validator = new ReportValidator(limits);
 
   /** Builds a report with {@code n} of something; n = limit passes, n = limit + 1 names field. */
   private void limit(int max, String field, BiConsumer<HostSample.Builder, Integer> fill) {

@@ -19,9 +19,7 @@ import io.handlewatch.proto.v1.SourceRun;
 import io.handlewatch.proto.v1.Sysctl;
 import io.handlewatch.proto.v1.TcpSockets;
 import io.handlewatch.proto.v1.TcpStateCounts;
-import java.time.Clock;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.regex.Pattern;
@@ -48,8 +46,7 @@ class ReportValidatorFuzzTest {
 
   private final Instant now = Instant.parse("2026-11-24T12:00:00Z");
   private final ReportLimits limits = new ReportLimits();
-  private final ReportValidator validator =
-      new ReportValidator(limits, Clock.fixed(now, ZoneOffset.UTC));
+  private final ReportValidator validator = new ReportValidator(limits);
 
   /** Checks one report: no exception, and a refusal that says where and why. */
   private Optional<Violation> check(HostReport r, long seed, int i) {
@@ -143,8 +140,8 @@ class ReportValidatorFuzzTest {
       assertThat(sc.getValue().length()).isLessThanOrEqualTo(limits.maxSysctlValueLength);
     }
     assertThat(s.getHealth().getSourcesCount()).isLessThanOrEqualTo(limits.maxHealthSources);
-    Instant t = Instant.ofEpochSecond(s.getTime().getSeconds(), s.getTime().getNanos());
-    assertThat(t).isBetween(now.minus(java.time.Duration.ofDays(7)), now.plusSeconds(300));
+    // Any valid timestamp: how far it may be from the collector's clock is ClockOffsets' call.
+    assertThat(s.getTime().getNanos()).isBetween(0, 999_999_999);
   }
 
   private static byte[] mutate(byte[] in, SplittableRandom r) {

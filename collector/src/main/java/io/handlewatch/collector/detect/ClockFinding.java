@@ -1,0 +1,104 @@
+package io.handlewatch.collector.detect;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.dropwizard.util.Duration;
+import io.dropwizard.validation.MinDuration;
+import io.dropwizard.validation.ValidationMethod;
+import io.handlewatch.collector.clock.ClockText;
+import io.handlewatch.proto.v1.HostSample;
+import jakarta.validation.constraints.NotNull;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A host whose clock is off: TLS certificates look expired or not yet valid, logs and traces of the
+ * host disagree with every other host's, and everything it timestamps itself is wrong. Its reports
+ * are stored on the collector's timeline all the same (docs/clock.md); this verdict pages so the
+ * clock gets fixed. Judged on the offset the collector applied to the host's newest report.
+ */
+public final class ClockFinding {
+  /** The {@code detection.clock} section: offsets (either way) that page. */
+  public static class Limits {
+    /** An offset beyond this pages at warning. */
+    @NotNull
+    @MinDuration(value = 1, unit = TimeUnit.SECONDS)
+    @JsonProperty
+    public Duration warning = Duration.seconds(2);
+
+    /** An offset beyond this pages at critical. */
+    @NotNull
+    @MinDuration(value = 1, unit = TimeUnit.SECONDS)
+    @JsonProperty
+    public Duration critical = Duration.seconds(60);
+
+    @JsonIgnore
+    @ValidationMethod(message = "detection.clock.critical must exceed detection.clock.warning")
+    public boolean isCriticalAboveWarning() {
+      return warning == null
+          || critical == null
+          || critical.toMilliseconds() > warning.toMilliseconds();
+    }
+  }
+
+  /**
+   * Reports in a row beyond the warning threshold before the host is judged: one report held up for
+   * seconds in transit (a collector starting, a congested link) measures a larger offset than the
+   * host has, and the next ones correct it.
+   */
+  static final int CONFIRM_REPORTS = 3;
+
+  private final long warningMs;
+  private final long criticalMs;
+
+  /** Per host, reports in a row beyond the warning threshold; hosts within it are not kept. */
+  private final Map<String, Integer> beyond = new java.util.HashMap<>();
+
+  ClockFinding(Limits limits) {
+    this.warningMs = limits.warning.toMilliseconds();
+    this.criticalMs = limits.critical.toMilliseconds();
+  }
+
+  void evaluate(String host, HostSample s, Instant at, List<Verdict> out) {
+    if (!s.hasClockOffsetMs()) return;
+    long offset = s.getClockOffsetMs();
+    long off = Math.abs(offset);
+    if (off <= warningMs) {
+      beyond.remove(host);
+      return;
+    }
+    if (beyond.merge(host, 1, Integer::sum) < CONFIRM_REPORTS) return;
+    Severity severity = off > criticalMs ? Severity.CRITICAL : Severity.WARNING;
+    long limit = severity == Severity.CRITICAL ? criticalMs : warningMs;
+    String summary = "clock " + ClockText.offset(offset) + " the collector";
+    out.add(
+        new Verdict(
+            host,
+            Kind.CLOCK_OFFSET,
+            host,
+            severity,
+            at,
+            null,
+            null,
+            offset / 1000.0,
+            limit / 1000.0,
+            null,
+            null,
+            Map.of(),
+            host + ": " + summary,
+            "The host's clock is "
+                + ClockText.offset(offset)
+                + " the collector's (beyond "
+                + ClockText.seconds(limit)
+                + "), measured from its agent's send times."
+                + (s.hasClockStepMs()
+                    ? " It just stepped by " + ClockText.seconds(s.getClockStepMs()) + "."
+                    : "")
+                + " Its reports are stored on the collector's time, but TLS, logs and everything"
+                + " else it timestamps are off: check chronyd/ntpd/systemd-timesyncd"
+                + " (timedatectl, chronyc tracking).",
+            host + "/" + Kind.CLOCK_OFFSET.tag() + "/" + host));
+  }
+}
