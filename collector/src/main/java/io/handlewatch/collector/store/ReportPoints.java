@@ -57,8 +57,10 @@ public final class ReportPoints {
    */
   public static int maxPoints(HostReport report) {
     HostSample s = report.getSample();
-    // tcp, sockstat, fd, agent: one point each at most.
-    int n = 4 + s.getTcp().getNamespacesCount();
+    // tcp, sockstat, fd, agent, clock, tcp_counters: one point each at most; netns and conntrack
+    // one per namespace at most, conntrack one more for the host's own; listener one per listener.
+    int namespaces = s.getTcp().getNamespacesCount();
+    int n = 6 + namespaces + 1 + namespaces + s.getListenQueues().getListenersCount();
     for (ProcessSample p : s.getProcessesList()) n += 1 + p.getCloseWaitPeersCount();
     n += s.getPortPressure().getTopCount();
     n += s.getSysctlsCount();
