@@ -89,7 +89,7 @@ async function renderFleet() {
   const body = document.querySelector("#fleet-table tbody");
   body.replaceChildren();
   if (fleet.hosts.length === 0) {
-    body.append(el("tr", {}, el("td", { colspan: 12, class: "empty" }, "No hosts report to this collector yet.")));
+    body.append(el("tr", {}, el("td", { colspan: 13, class: "empty" }, "No hosts report to this collector yet.")));
   }
   for (const h of fleet.hosts) body.append(fleetRow(h));
 
