@@ -67,13 +67,7 @@ final class RunCommand implements Callable<Integer> {
               + " picked at random; when it fails the agent moves to another and replays there.")
   String collector;
 
-  @Option(
-      names = "--interval",
-      defaultValue = "10s",
-      converter = DurationConverter.class,
-      paramLabel = "DURATION",
-      description = "Time between samples. Default: ${DEFAULT-VALUE}.")
-  Duration interval;
+  @Mixin IntervalOption schedule;
 
   @Option(
       names = "--state-dir",
@@ -189,9 +183,7 @@ final class RunCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (interval.isNegative() || interval.toMillis() < 100) {
-      throw new ParameterException(spec.commandLine(), "--interval must be at least 100ms");
-    }
+    Duration interval = schedule.atLeast(IntervalOption.MIN_REPEATING);
     if (queueMaxReports < 1) {
       throw new ParameterException(spec.commandLine(), "--queue-max-reports must be at least 1");
     }
