@@ -16,9 +16,10 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Turns a validated report into the points of the storage schema (DESIGN.md, "Storage schema"), the
- * same for every store. Values the agent could not read are absent from the sample and so absent
- * from the points: never written as 0.
+ * Turns a validated report into the points of the storage schema, the same for every store: each
+ * measurement, tag and field is described in docs/storage-schema.md, which {@code
+ * StorageSchemaDocTest} holds to this code. Values the agent could not read are absent from the
+ * sample and so absent from the points: never written as 0.
  */
 public final class ReportPoints {
   private ReportPoints() {}
