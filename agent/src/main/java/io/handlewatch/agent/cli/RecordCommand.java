@@ -50,22 +50,14 @@ final class RecordCommand implements Callable<Integer> {
       description = "Samples to take; 0 (the default) records until stopped.")
   long count;
 
-  @Option(
-      names = "--interval",
-      defaultValue = "10s",
-      converter = DurationConverter.class,
-      paramLabel = "DURATION",
-      description = "Time between samples, e.g. 10s, 500ms. Default: ${DEFAULT-VALUE}.")
-  Duration interval;
+  @Mixin IntervalOption schedule;
 
   @Override
   public Integer call() throws Exception {
     if (count < 0) {
       throw new ParameterException(spec.commandLine(), "--count must be 0 or more, got " + count);
     }
-    if (interval.toMillis() < 100) {
-      throw new ParameterException(spec.commandLine(), "--interval must be at least 100ms");
-    }
+    Duration interval = schedule.atLeast(IntervalOption.MIN_REPEATING);
     Sampler sampler = sampling.sampler(spec);
     JsonFormat.Printer json = JsonFormat.printer().omittingInsignificantWhitespace();
     boolean stdout = out.equals("-");

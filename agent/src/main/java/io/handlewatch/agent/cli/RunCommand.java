@@ -1,36 +1,17 @@
 package io.handlewatch.agent.cli;
 
-import io.grpc.ManagedChannel;
-import io.handlewatch.agent.metrics.AgentMetrics;
+import io.handlewatch.agent.runtime.AgentRuntime;
 import io.handlewatch.agent.sample.Sampler;
-import io.handlewatch.agent.source.ProcFs;
-import io.handlewatch.agent.spool.DiskSpool;
 import io.handlewatch.agent.spool.FsyncPolicy;
 import io.handlewatch.agent.spool.SpoolConfig;
-import io.handlewatch.agent.transport.CollectorChannels;
-import io.handlewatch.agent.transport.CollectorLink;
 import io.handlewatch.agent.transport.CollectorTargets;
 import io.handlewatch.agent.transport.KeepAlive;
 import io.handlewatch.agent.transport.LinkSecurity;
-import io.handlewatch.agent.transport.ReportQueue;
-import io.handlewatch.agent.transport.SendStamp;
-import io.handlewatch.agent.transport.SequenceFile;
-import io.handlewatch.agent.transport.SysctlCadence;
-import io.handlewatch.proto.v1.HostReport;
-import io.handlewatch.proto.v1.HostSample;
-import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -48,8 +29,6 @@ import picocli.CommandLine.Spec;
           + " names without dashes (collector=10.0.0.5:9400, interval=10s)."
     })
 final class RunCommand implements Callable<Integer> {
-  private static final System.Logger log = System.getLogger(RunCommand.class.getName());
-
   @Spec CommandSpec spec;
 
   @Mixin SamplingOptions sampling;
@@ -67,13 +46,7 @@ final class RunCommand implements Callable<Integer> {
               + " picked at random; when it fails the agent moves to another and replays there.")
   String collector;
 
-  @Option(
-      names = "--interval",
-      defaultValue = "10s",
-      converter = DurationConverter.class,
-      paramLabel = "DURATION",
-      description = "Time between samples. Default: ${DEFAULT-VALUE}.")
-  Duration interval;
+  @Mixin IntervalOption schedule;
 
   @Option(
       names = "--state-dir",
@@ -166,32 +139,9 @@ final class RunCommand implements Callable<Integer> {
       description = "Properties file with option values (see above); flags override it.")
   Path config;
 
-  /**
-   * This boot's id, which tells the sender whether a spooled sample's monotonic time still holds.
-   */
-  private static String bootId(Path procRoot) {
-    try {
-      String id = new ProcFs(procRoot).readSmall("sys/kernel/random/boot_id").strip();
-      return id.isEmpty() ? null : id;
-    } catch (java.io.IOException e) {
-      log.log(
-          Level.WARNING,
-          "cannot read {0}/sys/kernel/random/boot_id ({1}): sample ages are told by the wall"
-              + " clock only",
-          procRoot,
-          e.toString());
-      return null;
-    }
-  }
-
-  private final AtomicLong samplesFailed = new AtomicLong();
-  private final AtomicLong ticksSkipped = new AtomicLong();
-
   @Override
   public Integer call() throws Exception {
-    if (interval.isNegative() || interval.toMillis() < 100) {
-      throw new ParameterException(spec.commandLine(), "--interval must be at least 100ms");
-    }
+    Duration interval = schedule.atLeast(IntervalOption.MIN_REPEATING);
     if (queueMaxReports < 1) {
       throw new ParameterException(spec.commandLine(), "--queue-max-reports must be at least 1");
     }
@@ -208,26 +158,6 @@ final class RunCommand implements Callable<Integer> {
     }
     InetSocketAddress metricsAt = metricsAddress == null ? null : metricsAddress(metricsAddress);
     Sampler sampler = sampling.sampler(spec);
-    Path state = stateDir == null ? defaultStateDir() : stateDir;
-    SequenceFile seq = new SequenceFile(state);
-    DiskSpool queue =
-        DiskSpool.open(
-            SpoolConfig.of(
-                spoolDir == null ? state.resolve("spool") : spoolDir,
-                spoolMaxBytes,
-                spoolFsync,
-                queueMaxReports,
-                queueMaxBytes));
-    if (!queue.onDisk()) {
-      log.log(
-          Level.ERROR,
-          "--spool-dir {0} cannot be used (see above): reports are kept in memory only"
-              + " (--queue-max-reports, --queue-max-bytes) until it can",
-          spoolDir == null ? state.resolve("spool") : spoolDir);
-    }
-    // Numbering continues above every report the spool holds, whatever the seq file says.
-    seq.skipPast(queue.lastSeq());
-
     KeepAlive keepAlive;
     try {
       keepAlive = new KeepAlive(keepAliveTime, keepAliveTimeout);
@@ -236,143 +166,43 @@ final class RunCommand implements Callable<Integer> {
           spec.commandLine(), "--keepalive-time/--keepalive-timeout: " + e.getMessage());
     }
     LinkSecurity security = linkSecurity.security(spec, targets);
-    ScheduledExecutorService linkExec = daemonScheduler("handlewatch-link");
-    ManagedChannel channel;
+    Path state = stateDir == null ? defaultStateDir() : stateDir;
+    SpoolConfig spool =
+        SpoolConfig.of(
+            spoolDir == null ? state.resolve("spool") : spoolDir,
+            spoolMaxBytes,
+            spoolFsync,
+            queueMaxReports,
+            queueMaxBytes);
+    AgentRuntime agent =
+        new AgentRuntime(
+            new AgentRuntime.Settings(
+                collector,
+                targets,
+                keepAlive,
+                security,
+                state,
+                spool,
+                interval,
+                metricsAt,
+                sampling.procRoot,
+                sampling.host),
+            sampler);
+    // Registered before the start, so a stop signal that comes while starting still stops cleanly.
+    Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(agent::stop));
     try {
-      channel = CollectorChannels.open(targets, security, linkExec, keepAlive);
+      agent.start();
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+    } catch (java.io.IOException e) {
+      throw new ParameterException(
+          spec.commandLine(),
+          "--metrics-address " + metricsAddress + ": cannot listen: " + e.getMessage(),
+          e);
     }
-    ScheduledExecutorService sampleExec = daemonScheduler("handlewatch-sampler");
-    CollectorLink link =
-        new CollectorLink(
-            collector,
-            channel,
-            queue,
-            new SysctlCadence(Clock.systemUTC(), Duration.ofHours(1)),
-            CollectorLink.defaultBackoff(),
-            linkExec,
-            Duration.ofSeconds(30),
-            SendStamp.system(bootId(sampling.procRoot)));
-
-    AgentMetrics metrics =
-        metricsAt == null
-            ? null
-            : new AgentMetrics(queue, link, samplesFailed::get, ticksSkipped::get);
-    if (metrics != null) {
-      try {
-        int port = metrics.serve(metricsAt);
-        log.log(
-            Level.INFO,
-            "metrics for Prometheus at http://{0}:{1}/metrics",
-            metricsAt.getHostString(),
-            Integer.toString(port));
-      } catch (java.io.IOException e) {
-        throw new ParameterException(
-            spec.commandLine(),
-            "--metrics-address " + metricsAddress + ": cannot listen: " + e.getMessage(),
-            e);
-      }
-    }
-    this.metrics = metrics;
-
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime()
-        .addShutdownHook(
-            Thread.ofPlatform()
-                .unstarted(
-                    () -> {
-                      // A sample under way finishes and is spooled before the stop line counts
-                      // what is left: else its seq is reported but the report lost.
-                      sampleExec.shutdown();
-                      try {
-                        if (!sampleExec.awaitTermination(3, TimeUnit.SECONDS)) {
-                          sampleExec.shutdownNow();
-                        }
-                      } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                      }
-                      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-                      while (queue.size() > 0
-                          && link.isConnected()
-                          && System.nanoTime() < deadline) {
-                        Thread.onSpinWait();
-                        try {
-                          Thread.sleep(20); // a bounded grace for in-flight acks, not a sync
-                        } catch (InterruptedException e) {
-                          Thread.currentThread().interrupt();
-                          break;
-                        }
-                      }
-                      link.close();
-                      channel.shutdown();
-                      log.log(
-                          Level.INFO,
-                          "stopping: last report seq {0}, {1} reports unacknowledged (kept in"
-                              + " the spool), {2} dropped, {3} samples failed",
-                          Long.toString(seq.last()),
-                          queue.size(),
-                          queue.dropped(),
-                          samplesFailed.get());
-                      queue.close();
-                      if (metrics != null) metrics.close();
-                      stopped.countDown();
-                    }));
-
-    link.start();
-    if (spoolFsync == FsyncPolicy.INTERVAL) {
-      sampleExec.scheduleWithFixedDelay(queue::flush, 1, 1, TimeUnit.SECONDS);
-    }
-    long intervalMs = interval.toMillis();
-    long firstDelay = ThreadLocalRandom.current().nextLong(intervalMs);
-    long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(firstDelay);
-    log.log(
-        Level.INFO,
-        "agent {4} for {0} streaming to {1} every {2} ms (first sample in {3} ms)",
-        sampling.host == null ? "this host" : sampling.host,
-        collector,
-        Long.toString(intervalMs),
-        firstDelay,
-        io.handlewatch.agent.sample.AgentBuild.current().describe());
-    AtomicLong tick = new AtomicLong();
-    sampleExec.scheduleAtFixedRate(
-        () -> {
-          long due = start + TimeUnit.MILLISECONDS.toNanos(intervalMs * tick.getAndIncrement());
-          long late = System.nanoTime() - due;
-          if (late > TimeUnit.MILLISECONDS.toNanos(intervalMs)) {
-            // The previous sample overran: skip this tick rather than sample twice in a row.
-            long n = ticksSkipped.incrementAndGet();
-            log.log(Level.WARNING, "sample skipped: the previous one ran late ({0} skipped)", n);
-            return;
-          }
-          sampleOnce(sampler, seq, queue, link);
-        },
-        firstDelay,
-        intervalMs,
-        TimeUnit.MILLISECONDS);
-    stopped.await();
+    agent.awaitStopped();
     return 0;
   }
-
-  private void sampleOnce(
-      Sampler sampler, SequenceFile seq, ReportQueue queue, CollectorLink link) {
-    try {
-      HostSample s = sampler.sample();
-      s =
-          s.toBuilder()
-              .setHealth(s.getHealth().toBuilder().setDroppedReports(queue.dropped()))
-              .build();
-      queue.append(HostReport.newBuilder().setSeq(seq.next()).setSample(s).build());
-      link.wake();
-      if (metrics != null) metrics.sampled(s.getHealth());
-      NativeHeap.trim();
-    } catch (RuntimeException e) {
-      long n = samplesFailed.incrementAndGet();
-      log.log(Level.ERROR, "sample failed ({0} so far), the agent keeps running: " + e, n);
-    }
-  }
-
-  private AgentMetrics metrics;
 
   /** HOST:PORT ([v6]:PORT) of --metrics-address, refused naming the option when malformed. */
   private InetSocketAddress metricsAddress(String value) {
@@ -391,11 +221,6 @@ final class RunCommand implements Callable<Integer> {
           "--metrics-address must be HOST:PORT, e.g. 127.0.0.1:9401, got '" + value + "'");
     }
     return new InetSocketAddress(host, port);
-  }
-
-  private static ScheduledExecutorService daemonScheduler(String name) {
-    return Executors.newSingleThreadScheduledExecutor(
-        r -> Thread.ofPlatform().name(name).daemon(true).unstarted(r));
   }
 
   static Path defaultStateDir() {

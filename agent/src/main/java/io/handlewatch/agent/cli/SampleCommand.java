@@ -9,8 +9,11 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.IDefaultValueProvider;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.ArgSpec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -19,6 +22,7 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "sample",
     mixinStandardHelpOptions = true,
+    defaultValueProvider = SampleCommand.Defaults.class,
     description = {
       "Prints one sample of this host's TCP states, file handles, socket owners and sysctls, and exits.",
       "Run as root (or with CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH) to see every process's sockets."
@@ -42,19 +46,24 @@ final class SampleCommand implements Callable<Integer> {
           "Take N samples in one run (the first pays for the full fd walk). Default: ${DEFAULT-VALUE}.")
   int count;
 
-  @Option(
-      names = "--interval",
-      defaultValue = "PT1S",
-      paramLabel = "DURATION",
-      converter = DurationConverter.class,
-      description = "Pause between samples with --count, e.g. 2s, 500ms. Default: 1s.")
-  Duration interval;
+  @Mixin IntervalOption schedule;
+
+  /** One second between the samples of {@code --count}: a look now and then, not a schedule. */
+  static final class Defaults implements IDefaultValueProvider {
+    @Override
+    public String defaultValue(ArgSpec argSpec) {
+      return argSpec.isOption() && ((OptionSpec) argSpec).longestName().equals("--interval")
+          ? "1s"
+          : null;
+    }
+  }
 
   @Override
   public Integer call() throws Exception {
     if (count < 1) {
       throw new ParameterException(spec.commandLine(), "--count must be at least 1, got " + count);
     }
+    Duration interval = schedule.atLeast(Duration.ZERO);
     Sampler sampler = sampling.sampler(spec);
     PrintWriter out = spec.commandLine().getOut();
     for (int i = 0; i < count; i++) {

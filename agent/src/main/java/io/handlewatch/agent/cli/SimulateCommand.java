@@ -4,6 +4,7 @@ import io.handlewatch.agent.simulate.SimulatedFleet;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -33,12 +34,7 @@ final class SimulateCommand implements Callable<Integer> {
       description = "Simulated hosts. Default: ${DEFAULT-VALUE}.")
   int hosts;
 
-  @Option(
-      names = "--interval",
-      defaultValue = "10s",
-      converter = DurationConverter.class,
-      description = "Sample interval of each host. Default: ${DEFAULT-VALUE}.")
-  Duration interval;
+  @Mixin IntervalOption schedule;
 
   @Option(
       names = "--duration",
@@ -71,8 +67,7 @@ final class SimulateCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), "--hosts must be 1..1000000");
     if (processes < 0 || processes > 200)
       throw new ParameterException(spec.commandLine(), "--processes must be 0..200");
-    if (interval.toMillis() < 100)
-      throw new ParameterException(spec.commandLine(), "--interval must be at least 100ms");
+    Duration interval = schedule.atLeast(IntervalOption.MIN_REPEATING);
     if (duration.isZero() || duration.isNegative())
       throw new ParameterException(spec.commandLine(), "--duration must be positive");
     if (hostsPerChannel < 1)

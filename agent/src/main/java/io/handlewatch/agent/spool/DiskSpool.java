@@ -1,7 +1,5 @@
 package io.handlewatch.agent.spool;
 
-import io.handlewatch.agent.transport.MemoryReportQueue;
-import io.handlewatch.agent.transport.ReportQueue;
 import io.handlewatch.proto.v1.HostReport;
 import java.io.IOException;
 import java.lang.System.Logger.Level;

@@ -8,6 +8,7 @@ import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import io.handlewatch.agent.spool.ReportQueue;
 import io.handlewatch.proto.v1.HostReport;
 import io.handlewatch.proto.v1.IngestGrpc;
 import io.handlewatch.proto.v1.ReportAck;

@@ -43,7 +43,7 @@ class RunCommandTest {
     parsed.getSubcommands().get("run").setOverwrittenOptionsAllowed(true);
     CommandLine.ParseResult result = parsed.parseArgs(args);
     RunCommand run = (RunCommand) result.subcommand().commandSpec().userObject();
-    assertThat(run.interval).hasSeconds(5);
+    assertThat(run.schedule.interval).hasSeconds(5);
     assertThat(run.collector).isEqualTo("10.0.0.5:9400");
   }
 

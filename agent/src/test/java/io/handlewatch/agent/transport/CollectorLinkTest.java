@@ -6,6 +6,7 @@ import com.google.protobuf.Timestamp;
 import dev.failsafe.RetryPolicy;
 import io.grpc.ManagedChannel;
 import io.grpc.inprocess.InProcessChannelBuilder;
+import io.handlewatch.agent.spool.MemoryReportQueue;
 import io.handlewatch.proto.v1.HostIdentity;
 import io.handlewatch.proto.v1.HostReport;
 import io.handlewatch.proto.v1.HostSample;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.failsafe.RetryPolicy;
 import io.grpc.ManagedChannel;
+import io.handlewatch.agent.spool.MemoryReportQueue;
 import io.handlewatch.agent.testing.IngestServer;
 import io.handlewatch.agent.testing.IngestServer.Mode;
 import java.net.InetAddress;

@@ -4,6 +4,7 @@ import static io.handlewatch.agent.transport.CollectorLinkTest.report;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.handlewatch.agent.spool.MemoryReportQueue;
 import io.handlewatch.proto.v1.HostReport;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -2,6 +2,7 @@ package io.handlewatch.collector.ingest;
 
 import com.google.common.hash.HashFunction;
 import com.google.common.hash.Hashing;
+import io.handlewatch.collector.store.StorageSchema;
 import io.handlewatch.collector.store.TagValues;
 import io.handlewatch.proto.v1.HostReport;
 import io.handlewatch.proto.v1.HostSample;
@@ -136,18 +137,21 @@ final class SeriesBudget {
       ProcessSample p = s.getProcesses(i);
       String proc = Integer.toUnsignedString(p.getPid()) + '\0' + TagValues.safe(p.getComm());
       String at = "sample.processes[" + i + "]";
-      out.add(new Named(series("process", proc), at));
+      out.add(new Named(series(StorageSchema.PROCESS.name(), proc), at));
       for (int j = 0; j < p.getCloseWaitPeersCount(); j++) {
         String remote = TagValues.safe(p.getCloseWaitPeers(j).getEndpoint());
         out.add(
             new Named(
-                series("close_wait_peer", proc + '\0' + remote),
+                series(StorageSchema.CLOSE_WAIT_PEER.name(), proc + '\0' + remote),
                 at + ".close_wait_peers[" + j + "]"));
       }
     }
     for (int i = 0; i < s.getPortPressure().getTopCount(); i++) {
       String remote = TagValues.safe(s.getPortPressure().getTop(i).getRemote());
-      out.add(new Named(series("port_pressure", remote), "sample.port_pressure.top[" + i + "]"));
+      out.add(
+          new Named(
+              series(StorageSchema.PORT_PRESSURE.name(), remote),
+              "sample.port_pressure.top[" + i + "]"));
     }
     // Listeners sharing address, comm and namespace are one series (ReportPoints): counting each
     // of them would overcount, never under.
@@ -159,11 +163,14 @@ final class SeriesBudget {
               + TagValues.safe(l.getComm())
               + '\0'
               + l.getIdentity().getPodNamespace();
-      out.add(new Named(series("listener", listener), "sample.listen_queues.listeners[" + i + "]"));
+      out.add(
+          new Named(
+              series(StorageSchema.LISTENER.name(), listener),
+              "sample.listen_queues.listeners[" + i + "]"));
     }
     for (int i = 0; i < s.getSysctlsCount(); i++) {
       String name = TagValues.safe(s.getSysctls(i).getName());
-      out.add(new Named(series("sysctl", name), "sample.sysctls[" + i + "]"));
+      out.add(new Named(series(StorageSchema.SYSCTL.name(), name), "sample.sysctls[" + i + "]"));
     }
     return out;
   }

@@ -1,5 +1,17 @@
 package io.handlewatch.collector.store;
 
+import static io.handlewatch.collector.store.StorageSchema.AGENT;
+import static io.handlewatch.collector.store.StorageSchema.CLOCK;
+import static io.handlewatch.collector.store.StorageSchema.CLOSE_WAIT_PEER;
+import static io.handlewatch.collector.store.StorageSchema.FD;
+import static io.handlewatch.collector.store.StorageSchema.NETNS;
+import static io.handlewatch.collector.store.StorageSchema.PORT_PRESSURE;
+import static io.handlewatch.collector.store.StorageSchema.PROCESS;
+import static io.handlewatch.collector.store.StorageSchema.SOCKSTAT;
+import static io.handlewatch.collector.store.StorageSchema.SYSCTL;
+import static io.handlewatch.collector.store.StorageSchema.TCP;
+
+import io.handlewatch.collector.store.StorageSchema.Measurement;
 import io.handlewatch.proto.v1.EndpointCount;
 import io.handlewatch.proto.v1.HostReport;
 import io.handlewatch.proto.v1.HostSample;
@@ -16,27 +28,16 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Turns a validated report into the points of the storage schema (DESIGN.md, "Storage schema"), the
- * same for every store. Values the agent could not read are absent from the sample and so absent
- * from the points: never written as 0.
+ * Turns a validated report into the points of the storage schema, the same for every store: each
+ * measurement, tag and field is described in docs/storage-schema.md, which {@code
+ * StorageSchemaDocTest} holds to this code. Values the agent could not read are absent from the
+ * sample and so absent from the points: never written as 0.
  */
 public final class ReportPoints {
   private ReportPoints() {}
 
   /** Names of the {@code tcp} measurement's fields, in {@link TcpStateCounts} order. */
-  public static final List<String> TCP_FIELDS =
-      List.of(
-          "established",
-          "syn_sent",
-          "syn_recv",
-          "fin_wait1",
-          "fin_wait2",
-          "time_wait",
-          "close",
-          "close_wait",
-          "last_ack",
-          "listen",
-          "closing");
+  public static final List<String> TCP_FIELDS = StorageSchema.TCP_STATE_FIELDS;
 
   /** The host tag of a report: its hostname, made tag-safe. */
   public static String hostOf(HostReport report) {
@@ -77,7 +78,7 @@ public final class ReportPoints {
     // operator, so they add no series while they stay the same (see docs/storage.md).
     Map<String, String> labels = hostLabels(s);
     if (s.hasTcp() && s.getTcp().hasTotal()) {
-      points.add(point("tcp", tags(host, labels), tcpFields(s.getTcp().getTotal()), time));
+      points.add(point(TCP, tags(host, labels), tcpFields(s.getTcp().getTotal()), time));
       netns(s, host, time, points);
     }
     if (s.hasSockstat()) {
@@ -88,7 +89,7 @@ public final class ReportPoints {
       if (ss.hasTcpTw()) f.put("tw", ss.getTcpTw());
       if (ss.hasTcpAlloc()) f.put("alloc", ss.getTcpAlloc());
       if (ss.hasTcpMemPages()) f.put("mem", ss.getTcpMemPages());
-      if (!f.isEmpty()) points.add(point("sockstat", tags(host), f, time));
+      if (!f.isEmpty()) points.add(point(SOCKSTAT, tags(host), f, time));
     }
     if (s.hasFileHandles()) {
       var fh = s.getFileHandles();
@@ -97,7 +98,7 @@ public final class ReportPoints {
       if (fh.hasMax()) f.put("max", fh.getMax());
       if (fh.hasNrOpen()) f.put("nr_open", fh.getNrOpen());
       if (fh.hasUsedRatio()) f.put("used_ratio", fh.getUsedRatio());
-      if (!f.isEmpty()) points.add(point("fd", tags(host, labels), f, time));
+      if (!f.isEmpty()) points.add(point(FD, tags(host, labels), f, time));
     }
     for (ProcessSample p : s.getProcessesList()) {
       String pid = Integer.toUnsignedString(p.getPid());
@@ -123,12 +124,12 @@ public final class ReportPoints {
         if (p.getIdentity().hasPodNamespace()) {
           t.put("namespace", TagValues.safe(p.getIdentity().getPodNamespace()));
         }
-        points.add(point("process", t, f, time));
+        points.add(point(PROCESS, t, f, time));
       }
       for (EndpointCount peer : p.getCloseWaitPeersList()) {
         points.add(
             point(
-                "close_wait_peer",
+                CLOSE_WAIT_PEER,
                 tags(host, "pid", pid, "comm", comm, "remote", TagValues.safe(peer.getEndpoint())),
                 Map.of("count", peer.getCount()),
                 time));
@@ -142,7 +143,7 @@ public final class ReportPoints {
         f.put("time_wait", e.getTimeWait());
         if (pp.hasRangeSize()) f.put("range_size", (long) pp.getRangeSize());
         points.add(
-            point("port_pressure", tags(host, "remote", TagValues.safe(e.getRemote())), f, time));
+            point(PORT_PRESSURE, tags(host, "remote", TagValues.safe(e.getRemote())), f, time));
       }
     }
     for (Sysctl sc : s.getSysctlsList()) {
@@ -150,7 +151,7 @@ public final class ReportPoints {
       f.put("value", sc.getValue());
       Double numeric = numeric(sc.getValue());
       if (numeric != null) f.put("numeric", numeric);
-      points.add(point("sysctl", tags(host, "name", TagValues.safe(sc.getName())), f, time));
+      points.add(point(SYSCTL, tags(host, "name", TagValues.safe(sc.getName())), f, time));
     }
     KernelTablePoints.of(s, host, labels, time, points);
     if (s.hasHealth()) {
@@ -166,7 +167,7 @@ public final class ReportPoints {
       var id = s.getHost();
       if (id.hasAgentVersion()) f.put("agent_version", id.getAgentVersion().intern());
       if (id.hasAgentCommit()) f.put("agent_commit", id.getAgentCommit().intern());
-      points.add(point("agent", tags(host, labels), f, time));
+      points.add(point(AGENT, tags(host, labels), f, time));
     }
     if (s.hasAgentTime()) {
       // The collector moved the sample onto its timeline (docs/clock.md): the agent's own time and
@@ -176,7 +177,7 @@ public final class ReportPoints {
       f.put("agent_time_ms", at.getSeconds() * 1000 + at.getNanos() / 1_000_000);
       if (s.hasClockOffsetMs()) f.put("offset_ms", s.getClockOffsetMs());
       if (s.hasClockStepMs()) f.put("step_ms", s.getClockStepMs());
-      points.add(point("clock", tags(host), f, time));
+      points.add(point(CLOCK, tags(host), f, time));
     }
     return points;
   }
@@ -212,7 +213,7 @@ public final class ReportPoints {
       Map<String, Object> f = new LinkedHashMap<>();
       for (int i = 0; i < TCP_FIELDS.size(); i++) f.put(TCP_FIELDS.get(i), e.getValue()[i]);
       f.put("namespaces", e.getValue()[TCP_FIELDS.size()]);
-      points.add(point("netns", tags(host, "namespace", e.getKey()), f, time));
+      points.add(point(NETNS, tags(host, "namespace", e.getKey()), f, time));
     }
   }
 
@@ -273,19 +274,22 @@ public final class ReportPoints {
 
   static TreeMap<String, String> tags(String host, Map<String, String> labels) {
     TreeMap<String, String> t = new TreeMap<>(labels);
-    t.put("host", host);
+    t.put(StorageSchema.HOST, host);
     return t;
   }
 
   static TreeMap<String, String> tags(String host, String... kv) {
     TreeMap<String, String> t = new TreeMap<>();
-    t.put("host", host);
+    t.put(StorageSchema.HOST, host);
     for (int i = 0; i < kv.length; i += 2) t.put(kv[i], kv[i + 1]);
     return t;
   }
 
   private static StoredPoint point(
-      String measurement, TreeMap<String, String> tags, Map<String, Object> fields, Instant t) {
-    return new StoredPoint(measurement, tags, fields, t);
+      Measurement measurement,
+      TreeMap<String, String> tags,
+      Map<String, Object> fields,
+      Instant t) {
+    return new StoredPoint(measurement.name(), tags, fields, t);
   }
 }

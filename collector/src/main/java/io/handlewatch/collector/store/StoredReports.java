@@ -38,15 +38,15 @@ public final class StoredReports {
   /** The measurements a detection window is rebuilt from. */
   public static final Set<String> MEASUREMENTS =
       Set.of(
-          "tcp",
-          "fd",
-          "process",
-          "close_wait_peer",
-          "port_pressure",
-          "sockstat",
-          "conntrack",
-          "tcp_counters",
-          "listener");
+          StorageSchema.TCP.name(),
+          StorageSchema.FD.name(),
+          StorageSchema.PROCESS.name(),
+          StorageSchema.CLOSE_WAIT_PEER.name(),
+          StorageSchema.PORT_PRESSURE.name(),
+          StorageSchema.SOCKSTAT.name(),
+          StorageSchema.CONNTRACK.name(),
+          StorageSchema.TCP_COUNTERS.name(),
+          StorageSchema.LISTENER.name());
 
   /** One process in one report, keyed as its series are: pid and comm tags. */
   private record ProcessTags(String pid, String comm) {}

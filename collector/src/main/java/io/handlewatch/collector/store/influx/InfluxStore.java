@@ -1,16 +1,7 @@
 package io.handlewatch.collector.store.influx;
 
-import com.codahale.metrics.Counter;
-import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
-import com.codahale.metrics.Timer;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.influxdb.client.domain.WritePrecision;
-import com.influxdb.client.write.Point;
-import dev.failsafe.Failsafe;
-import dev.failsafe.FailsafeException;
-import dev.failsafe.RetryPolicy;
 import io.handlewatch.collector.store.AggregateQuery;
 import io.handlewatch.collector.store.LatestReports;
 import io.handlewatch.collector.store.ReportPoints;
@@ -20,95 +11,34 @@ import io.handlewatch.collector.store.SeriesQuery;
 import io.handlewatch.collector.store.StoreException;
 import io.handlewatch.collector.store.StoreHealth;
 import io.handlewatch.collector.store.StoredPoint;
-import io.handlewatch.collector.store.TagValues;
 import io.handlewatch.collector.store.WriteOutcome;
 import io.handlewatch.proto.v1.HostReport;
 import java.io.IOException;
 import java.net.URI;
-import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
-import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * Stores samples in InfluxDB. Reports from every agent are batched into line-protocol writes by one
- * writer thread; a report's future completes only once InfluxDB has accepted all its points.
- *
- * <p>Every response is classified, as Telegraf's InfluxDB output does: 2xx stored; 400/422 the
- * batch is split per report so only the malformed report's points are dropped (and counted); 413
- * the batch is split in halves; 429, 5xx and connection errors are retried with exponential backoff
- * and jitter, honouring Retry-After, for up to {@code maxRetryTime}, after which the reports fail
- * and their agents replay them later; 401/403 fail at once as a configuration error, logged once
- * and shown by the health check.
+ * Stores samples in InfluxDB: its write pipeline ({@link InfluxWriter}: batches, retries, the
+ * classification of every answer) and its InfluxQL reads ({@link InfluxReader}) share one HTTP
+ * client and one set of credentials; the latest report of each host is kept in memory, updated as
+ * the writer settles each report.
  */
 public final class InfluxStore implements SampleStore {
-  private static final Logger log = LoggerFactory.getLogger(InfluxStore.class);
-  private static final ObjectMapper json = new ObjectMapper();
-  private static final Duration NO_RETRY_AFTER = Duration.ofMillis(-1);
-
-  /** One report (or, with a null report, points of the detector) waiting to be written. */
-  private record Pending(
-      HostReport report,
-      List<String> lines,
-      CompletableFuture<WriteOutcome> done,
-      long enqueuedNanos) {
-    String describe() {
-      return report == null
-          ? "points of host " + host()
-          : "report seq=" + report.getSeq() + " of host " + ReportPoints.hostOf(report);
-    }
-
-    private String host() {
-      String line = lines.isEmpty() ? "" : lines.getFirst();
-      int at = line.indexOf(",host=");
-      return at < 0 ? "?" : line.substring(at + 6).split("[, ]", 2)[0];
-    }
-  }
-
-  /** The outcome of one POST, already classified. */
-  private record Answer(int status, String body, Optional<Duration> retryAfter) {}
-
   private final InfluxStoreFactory config;
   private final HttpClient http;
-  private final URI writeUri;
-  private final String auth;
-  private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
-  private final AtomicInteger bufferedPoints = new AtomicInteger();
   private final LatestReports latest = new LatestReports();
-  private final List<Thread> writers = new ArrayList<>();
-  private volatile boolean closing;
-  private volatile String configurationError;
-  private volatile boolean databaseReady;
-
-  private final Meter pointsWritten;
-  private final Counter pointsDropped;
-  private final Meter batches;
-  private final Counter retries;
-  private final Counter splits;
-  private final Timer writeLatency;
-  private final Counter bufferRefused;
-
-  /** Per report: from its enqueueing to the start of the POST that carries it (batching wait). */
-  private final Timer queueLatency;
+  private final InfluxWriter writer;
+  private final InfluxReader reader;
 
   public InfluxStore(InfluxStoreFactory config, MetricRegistry metrics) {
     this.config = config;
@@ -116,38 +46,9 @@ public final class InfluxStore implements SampleStore {
         HttpClient.newBuilder()
             .connectTimeout(Duration.ofMillis(config.requestTimeout.toMilliseconds()))
             .build();
-    String base = config.url.replaceAll("/+$", "");
-    if (config.api == InfluxStoreFactory.Api.v1) {
-      StringBuilder q =
-          new StringBuilder(base).append("/write?precision=ms&db=").append(enc(config.database));
-      if (InfluxStoreFactory.blankToNull(config.retentionPolicy) != null) {
-        q.append("&rp=").append(enc(config.retentionPolicy));
-      }
-      writeUri = URI.create(q.toString());
-    } else {
-      writeUri =
-          URI.create(
-              base
-                  + "/api/v2/write?precision=ms&org="
-                  + enc(config.org)
-                  + "&bucket="
-                  + enc(config.bucket));
-    }
-    this.auth = authorization(config);
-    this.databaseReady = config.api != InfluxStoreFactory.Api.v1 || !config.createDatabase;
-    pointsWritten = metrics.meter("store.influxdb.points.written");
-    pointsDropped = metrics.counter("store.influxdb.points.dropped");
-    batches = metrics.meter("store.influxdb.batches");
-    retries = metrics.counter("store.influxdb.retries");
-    splits = metrics.counter("store.influxdb.splits");
-    writeLatency = metrics.timer("store.influxdb.write.latency");
-    bufferRefused = metrics.counter("store.influxdb.buffer.refused");
-    queueLatency = metrics.timer("store.influxdb.queue.latency");
-    metrics.gauge("store.influxdb.buffered.points", () -> bufferedPoints::get);
-    for (int i = 0; i < config.writeConcurrency; i++) {
-      writers.add(
-          Thread.ofPlatform().name("influxdb-writer-" + i).daemon(true).start(this::writeLoop));
-    }
+    String auth = authorization(config);
+    this.writer = new InfluxWriter(config, http, auth, latest, metrics);
+    this.reader = new InfluxReader(config, http, auth);
   }
 
   private static String authorization(InfluxStoreFactory c) {
@@ -159,489 +60,36 @@ public final class InfluxStore implements SampleStore {
     return null;
   }
 
-  private static String enc(String s) {
-    return URLEncoder.encode(s, StandardCharsets.UTF_8);
-  }
-
-  /** A point as a line of line protocol, through the client library's Point (its escaping). */
-  static String line(StoredPoint p) {
-    Point point =
-        Point.measurement(p.measurement()).time(p.time().toEpochMilli(), WritePrecision.MS);
-    p.tags().forEach((k, v) -> point.addTag(k, TagValues.toLineProtocol(v)));
-    for (Map.Entry<String, Object> f : p.fields().entrySet()) {
-      Object v = f.getValue();
-      if (v instanceof Long l) point.addField(f.getKey(), l);
-      else if (v instanceof Double d) point.addField(f.getKey(), d);
-      else point.addField(f.getKey(), (String) v);
-    }
-    return point.toLineProtocol();
-  }
-
   @Override
   public CompletableFuture<WriteOutcome> write(HostReport report) {
-    return enqueue(report, ReportPoints.of(report));
+    return writer.enqueue(report, ReportPoints.of(report));
   }
 
   @Override
   public CompletableFuture<WriteOutcome> writePoints(List<StoredPoint> points) {
-    return enqueue(null, points);
-  }
-
-  private CompletableFuture<WriteOutcome> enqueue(HostReport report, List<StoredPoint> points) {
-    CompletableFuture<WriteOutcome> done = new CompletableFuture<>();
-    if (closing) {
-      done.completeExceptionally(
-          new StoreException(StoreException.Kind.TRANSIENT, "store is closing"));
-      return done;
-    }
-    if (bufferedPoints.get() + points.size() > config.maxBufferedPoints) {
-      bufferRefused.inc();
-      done.completeExceptionally(
-          new StoreException(
-              StoreException.Kind.TRANSIENT,
-              "InfluxDB write buffer full ("
-                  + bufferedPoints.get()
-                  + " points waiting, store.maxBufferedPoints="
-                  + config.maxBufferedPoints
-                  + "): InfluxDB is slower than ingest"));
-      return done;
-    }
-    List<String> lines = new ArrayList<>(points.size());
-    for (StoredPoint p : points) lines.add(line(p));
-    bufferedPoints.addAndGet(lines.size());
-    queue.add(new Pending(report, lines, done, System.nanoTime()));
-    return done;
-  }
-
-  private void writeLoop() {
-    long flushNanos = TimeUnit.MILLISECONDS.toNanos(config.flushInterval.toMilliseconds());
-    while (!closing || !queue.isEmpty()) {
-      List<Pending> batch = new ArrayList<>();
-      try {
-        Pending first = queue.poll(200, TimeUnit.MILLISECONDS);
-        if (first == null) continue;
-        batch.add(first);
-        int points = first.lines.size();
-        long deadline = System.nanoTime() + flushNanos;
-        while (points < config.batchSize) {
-          long wait = deadline - System.nanoTime();
-          Pending more = wait > 0 ? queue.poll(wait, TimeUnit.NANOSECONDS) : queue.poll();
-          if (more == null) break;
-          batch.add(more);
-          points += more.lines.size();
-        }
-        ensureDatabase();
-        send(batch);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        break;
-      } catch (RuntimeException e) {
-        // Never let the writer die, and never leave a report waiting forever: its agent replays.
-        log.error(
-            "influxdb writer: unexpected error, failing {} reports and continuing",
-            batch.size(),
-            e);
-        for (Pending p : batch) {
-          if (!p.done.isDone()) {
-            fail(
-                p,
-                new StoreException(
-                    StoreException.Kind.TRANSIENT, "influxdb writer failed: " + e, e));
-          }
-        }
-      }
-    }
-    for (Pending p; (p = queue.poll()) != null; ) {
-      fail(p, new StoreException(StoreException.Kind.TRANSIENT, "store closed"));
-    }
-  }
-
-  /** Completes a report's future; the latest view and the buffer count change first. */
-  private void settle(Pending p, WriteOutcome outcome) {
-    bufferedPoints.addAndGet(-p.lines.size());
-    if (outcome.pointsDropped() == 0 && p.report != null) latest.update(p.report);
-    p.done.complete(outcome);
-  }
-
-  private void fail(Pending p, StoreException e) {
-    bufferedPoints.addAndGet(-p.lines.size());
-    p.done.completeExceptionally(e);
-  }
-
-  private void ensureDatabase() {
-    if (databaseReady) return;
-    try {
-      Answer a = post(queryUri("CREATE DATABASE " + identifier(config.database), null), "");
-      if (a.status / 100 == 2) {
-        databaseReady = true;
-        log.info("influxdb: database {} ready at {}", config.database, config.url);
-      } else {
-        log.warn("influxdb: CREATE DATABASE {} answered {}: {}", config.database, a.status, a.body);
-      }
-    } catch (IOException e) {
-      log.warn(
-          "influxdb: cannot create database {} at {}: {}",
-          config.database,
-          config.url,
-          e.toString());
-    }
-  }
-
-  /** Writes a batch, splitting it as the answers require, and settles every future in it. */
-  private void send(List<Pending> batch) {
-    StringBuilder body = new StringBuilder();
-    int points = 0;
-    for (Pending p : batch) {
-      for (String l : p.lines) body.append(l).append('\n');
-      points += p.lines.size();
-    }
-    Answer a;
-    long posted = System.nanoTime();
-    for (Pending p : batch) queueLatency.update(posted - p.enqueuedNanos, TimeUnit.NANOSECONDS);
-    try (Timer.Context t = writeLatency.time()) {
-      a = postWithRetries(body.toString());
-    } catch (StoreException e) {
-      log.warn(
-          "influxdb: giving up on {} reports ({} points): {}",
-          batch.size(),
-          points,
-          e.getMessage());
-      for (Pending p : batch) fail(p, e);
-      return;
-    }
-    batches.mark();
-    int s = a.status;
-    if (s / 100 == 2) {
-      if (configurationError != null) {
-        log.info("influxdb: writes accepted again at {}", config.url);
-        configurationError = null;
-      }
-      pointsWritten.mark(points);
-      long took = System.nanoTime() - posted;
-      for (Pending p : batch) settle(p, WriteOutcome.written(p.lines.size()).took(took));
-    } else if (s == 401 || s == 403) {
-      String msg =
-          "InfluxDB at "
-              + config.url
-              + " refused our credentials ("
-              + s
-              + "): check store.username/password (api v1) or store.token (api v2) and their"
-              + " write permission; "
-              + a.body.strip();
-      if (!msg.equals(configurationError)) log.error("influxdb: {}", msg);
-      configurationError = msg;
-      for (Pending p : batch) fail(p, new StoreException(StoreException.Kind.CONFIGURATION, msg));
-    } else if ((s == 413 || s == 400 || s == 422) && batch.size() > 1) {
-      splits.inc();
-      if (s == 413) {
-        int half = batch.size() / 2;
-        send(batch.subList(0, half));
-        send(batch.subList(half, batch.size()));
-      } else {
-        // Isolate the malformed report(s): the others are written again (idempotent: same
-        // series and timestamps), the bad one is dropped below.
-        for (Pending p : batch) send(List.of(p));
-      }
-    } else if (s == 404 && a.body.contains("database not found")) {
-      databaseReady = !config.createDatabase;
-      String msg = "InfluxDB at " + config.url + " has no database " + config.database;
-      for (Pending p : batch) fail(p, new StoreException(StoreException.Kind.CONFIGURATION, msg));
-    } else {
-      // 400/422 (or 413, or any other 4xx) for a single report: retrying cannot help.
-      Pending p = batch.getFirst();
-      pointsDropped.inc(p.lines.size());
-      log.warn(
-          "influxdb: dropped {} ({} points): {} {}",
-          p.describe(),
-          p.lines.size(),
-          s,
-          a.body.strip());
-      for (Pending q : batch) settle(q, new WriteOutcome(0, q.lines.size()));
-    }
-  }
-
-  private Answer postWithRetries(String body) throws StoreException {
-    RetryPolicy<Answer> policy =
-        RetryPolicy.<Answer>builder()
-            .handle(IOException.class)
-            .handleResultIf(a -> a.status == 429 || a.status / 100 == 5)
-            .withBackoff(Duration.ofMillis(100), Duration.ofSeconds(5))
-            .withJitter(0.2)
-            .withDelayFn(
-                ctx -> {
-                  // A negative delay tells Failsafe to use the backoff instead.
-                  // Jitter (±20 %) also applies here; scaling by 1/0.8 keeps the wait at or
-                  // above what the server asked for.
-                  Answer last = ctx.getLastResult();
-                  if (last == null || last.retryAfter.isEmpty()) return NO_RETRY_AFTER;
-                  return Duration.ofMillis(last.retryAfter.get().toMillis() * 5 / 4);
-                })
-            .withMaxDuration(Duration.ofMillis(config.maxRetryTime.toMilliseconds()))
-            .withMaxRetries(-1)
-            .onRetry(
-                e -> {
-                  retries.inc();
-                  if (e.getAttemptCount() == 1 || e.getAttemptCount() % 10 == 0) {
-                    log.warn(
-                        "influxdb: write to {} failed (attempt {}), retrying: {}",
-                        config.url,
-                        e.getAttemptCount(),
-                        e.getLastException() != null
-                            ? e.getLastException().toString()
-                            : e.getLastResult().status + " " + e.getLastResult().body.strip());
-                  }
-                })
-            .build();
-    try {
-      Answer a = Failsafe.with(policy).get(() -> post(writeUri, body));
-      if (a.status == 429 || a.status / 100 == 5) {
-        throw new StoreException(
-            StoreException.Kind.TRANSIENT,
-            "InfluxDB at "
-                + config.url
-                + " still answers "
-                + a.status
-                + " after "
-                + config.maxRetryTime);
-      }
-      return a;
-    } catch (FailsafeException e) {
-      throw new StoreException(
-          StoreException.Kind.TRANSIENT,
-          "InfluxDB at "
-              + config.url
-              + " unreachable for "
-              + config.maxRetryTime
-              + ": "
-              + e.getCause(),
-          e.getCause());
-    }
-  }
-
-  private Answer post(URI uri, String body) throws IOException {
-    HttpRequest.Builder rb =
-        HttpRequest.newBuilder(uri)
-            .timeout(Duration.ofMillis(config.requestTimeout.toMilliseconds()))
-            .header("Content-Type", "text/plain; charset=utf-8")
-            .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
-    if (auth != null) rb.header("Authorization", auth);
-    try {
-      HttpResponse<String> r = http.send(rb.build(), HttpResponse.BodyHandlers.ofString());
-      return new Answer(r.statusCode(), r.body() == null ? "" : r.body(), retryAfter(r));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted", e);
-    }
-  }
-
-  /** Retry-After in seconds or as an HTTP date (RFC 9110). */
-  static Optional<Duration> retryAfter(HttpResponse<?> r) {
-    Optional<String> v = r.headers().firstValue("Retry-After");
-    if (v.isEmpty()) return Optional.empty();
-    String s = v.get().strip();
-    try {
-      return Optional.of(Duration.ofSeconds(Math.max(0, Long.parseLong(s))));
-    } catch (NumberFormatException notSeconds) {
-      try {
-        Instant at = ZonedDateTime.parse(s, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
-        Duration d = Duration.between(Instant.now(), at);
-        return Optional.of(d.isNegative() ? Duration.ZERO : d);
-      } catch (RuntimeException unparsable) {
-        log.debug("influxdb: ignoring unparsable Retry-After: {}", s);
-        return Optional.empty();
-      }
-    }
-  }
-
-  private URI queryUri(String influxql, String epoch) {
-    String db = config.api == InfluxStoreFactory.Api.v1 ? config.database : config.bucket;
-    StringBuilder u =
-        new StringBuilder(config.url.replaceAll("/+$", ""))
-            .append("/query?db=")
-            .append(enc(db))
-            .append("&q=")
-            .append(enc(influxql));
-    if (epoch != null) u.append("&epoch=").append(epoch);
-    return URI.create(u.toString());
-  }
-
-  /** An InfluxQL identifier, double-quoted. */
-  static String identifier(String s) {
-    return '"' + s.replace("\\", "\\\\").replace("\"", "\\\"") + '"';
-  }
-
-  /** An InfluxQL string literal, single-quoted. */
-  static String literal(String s) {
-    return '\'' + s.replace("\\", "\\\\").replace("'", "\\'") + '\'';
+    return writer.enqueue(null, points);
   }
 
   @Override
   public List<SeriesPoint> series(SeriesQuery q) throws StoreException {
-    String sql =
-        "SELECT " + identifier(q.field()) + " FROM " + identifier(q.measurement()) + where(q);
-    return points(query(sql + " GROUP BY *"));
+    return reader.series(q);
   }
 
   /** InfluxDB summarises: {@code GROUP BY time(step), *} with {@code fill(none)}. */
   @Override
   public List<SeriesPoint> aggregate(AggregateQuery a) throws StoreException {
-    SeriesQuery q = a.series();
-    String sql =
-        "SELECT "
-            + a.aggregation().influxql()
-            + "("
-            + identifier(q.field())
-            + ") FROM "
-            + identifier(q.measurement())
-            + where(q)
-            + " GROUP BY time("
-            + a.step().toMillis()
-            + "ms), * fill(none)";
-    return points(query(sql));
+    return reader.aggregate(a);
   }
 
-  /**
-   * One query for all the measurements: {@code SELECT * FROM m1, m2 ... GROUP BY *}, so each series
-   * comes back with its tags and its rows hold exactly the fields written together.
-   */
   @Override
   public List<StoredPoint> history(String host, Set<String> measurements, Instant from, Instant to)
       throws StoreException {
-    if (measurements.isEmpty()) return List.of();
-    String sql =
-        "SELECT * FROM "
-            + String.join(",", measurements.stream().sorted().map(InfluxStore::identifier).toList())
-            + " WHERE \"host\" = "
-            + literal(TagValues.toLineProtocol(host))
-            + " AND time >= "
-            + from.toEpochMilli()
-            + "ms AND time <= "
-            + to.toEpochMilli()
-            + "ms GROUP BY *";
-    JsonNode result = query(sql);
-    if (result.path("partial").asBoolean(false)) {
-      // A cut history would make a wrong trend: better none (the caller starts the host cold).
-      throw new StoreException(
-          StoreException.Kind.TRANSIENT,
-          "InfluxDB at "
-              + config.url
-              + " returned a partial history of host "
-              + host
-              + " (its [http] max-row-limit is lower than the window's points)");
-    }
-    List<StoredPoint> out = new ArrayList<>();
-    for (JsonNode series : result.path("series")) {
-      String measurement = series.path("name").asText();
-      TreeMap<String, String> tags = tagsOf(series);
-      JsonNode columns = series.path("columns");
-      for (JsonNode row : series.path("values")) {
-        Map<String, Object> fields = new java.util.LinkedHashMap<>();
-        for (int i = 1; i < row.size(); i++) {
-          JsonNode v = row.get(i);
-          if (v == null || v.isNull()) continue;
-          String name = columns.path(i).asText();
-          if (v.isNumber()) fields.put(name, v.asDouble());
-          else if (v.isBoolean()) fields.put(name, v.asBoolean() ? 1.0 : 0.0);
-          else fields.put(name, v.asText());
-        }
-        if (fields.isEmpty()) continue;
-        out.add(
-            new StoredPoint(measurement, tags, fields, Instant.ofEpochMilli(row.get(0).asLong())));
-      }
-    }
-    out.sort(Comparator.comparing(StoredPoint::time));
-    return out;
-  }
-
-  /** The WHERE clause of a series query: host, tags, and the closed time range. */
-  private static String where(SeriesQuery q) {
-    StringBuilder sql =
-        new StringBuilder(" WHERE \"host\" = ").append(literal(TagValues.toLineProtocol(q.host())));
-    for (var t : new TreeMap<>(q.tags()).entrySet()) {
-      sql.append(" AND ")
-          .append(identifier(t.getKey()))
-          .append(" = ")
-          .append(literal(TagValues.toLineProtocol(t.getValue())));
-    }
-    return sql.append(" AND time >= ")
-        .append(q.from().toEpochMilli())
-        .append("ms AND time <= ")
-        .append(q.to().toEpochMilli())
-        .append("ms")
-        .toString();
-  }
-
-  /** A result series' tags; empty ones (a tag key the series lacks) dropped. */
-  private static TreeMap<String, String> tagsOf(JsonNode series) {
-    TreeMap<String, String> tags = new TreeMap<>();
-    series
-        .path("tags")
-        .fields()
-        .forEachRemaining(
-            e -> {
-              String v = e.getValue().asText();
-              if (!v.isEmpty()) tags.put(e.getKey(), TagValues.fromLineProtocol(v));
-            });
-    return tags;
-  }
-
-  /** The points of a query result, every series' tags (empty ones dropped), oldest first. */
-  private static List<SeriesPoint> points(JsonNode result) {
-    List<SeriesPoint> out = new ArrayList<>();
-    for (JsonNode series : result.path("series")) {
-      Map<String, String> tags = tagsOf(series);
-      for (JsonNode row : series.path("values")) {
-        Instant t = Instant.ofEpochMilli(row.get(0).asLong());
-        JsonNode v = row.get(1);
-        if (v == null || v.isNull()) continue;
-        out.add(
-            v.isNumber()
-                ? SeriesPoint.numeric(t, tags, v.asDouble())
-                : new SeriesPoint(t, tags, Double.NaN, v.asText()));
-      }
-    }
-    out.sort(Comparator.comparing(SeriesPoint::time));
-    return out;
+    return reader.history(host, measurements, from, to);
   }
 
   /** Runs one InfluxQL statement and returns its result object (results[0]). */
   public JsonNode query(String influxql) throws StoreException {
-    HttpRequest.Builder rb =
-        HttpRequest.newBuilder(queryUri(influxql, "ms"))
-            .timeout(Duration.ofMillis(config.requestTimeout.toMilliseconds()))
-            .GET();
-    if (auth != null) rb.header("Authorization", auth);
-    HttpResponse<String> r;
-    try {
-      r = http.send(rb.build(), HttpResponse.BodyHandlers.ofString());
-    } catch (IOException e) {
-      throw new StoreException(
-          StoreException.Kind.TRANSIENT, "InfluxDB at " + config.url + ": " + e, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new StoreException(StoreException.Kind.TRANSIENT, "interrupted", e);
-    }
-    if (r.statusCode() == 401 || r.statusCode() == 403) {
-      throw new StoreException(
-          StoreException.Kind.CONFIGURATION, "InfluxDB refused the query: " + r.statusCode());
-    }
-    JsonNode body;
-    try {
-      body = json.readTree(r.body());
-    } catch (IOException e) {
-      throw new StoreException(
-          StoreException.Kind.TRANSIENT,
-          "InfluxDB answered " + r.statusCode() + " with no JSON: " + r.body(),
-          e);
-    }
-    JsonNode first = body.path("results").path(0);
-    String error = first.path("error").asText(body.path("error").asText(""));
-    if (!error.isEmpty()) {
-      if (error.contains("database not found")) return json.createObjectNode();
-      throw new StoreException(
-          StoreException.Kind.INVALID, "InfluxQL error: " + error + " in: " + influxql);
-    }
-    return first;
+    return reader.query(influxql);
   }
 
   @Override
@@ -667,12 +115,12 @@ public final class InfluxStore implements SampleStore {
   /** Points waiting to be written, as a share of {@code store.maxBufferedPoints}. */
   @Override
   public double writeBacklog() {
-    return Math.min(1.0, bufferedPoints.get() / (double) config.maxBufferedPoints);
+    return Math.min(1.0, writer.bufferedPoints() / (double) config.maxBufferedPoints);
   }
 
   @Override
   public StoreHealth check() {
-    String fatal = configurationError;
+    String fatal = writer.configurationError();
     if (fatal != null) return StoreHealth.failing(fatal);
     HttpRequest ping =
         HttpRequest.newBuilder(URI.create(config.url.replaceAll("/+$", "") + "/ping"))
@@ -684,7 +132,11 @@ public final class InfluxStore implements SampleStore {
       if (status / 100 != 2)
         return StoreHealth.failing("InfluxDB at " + config.url + " answers /ping with " + status);
       return StoreHealth.ok(
-          "InfluxDB at " + config.url + " reachable; " + bufferedPoints.get() + " points waiting");
+          "InfluxDB at "
+              + config.url
+              + " reachable; "
+              + writer.bufferedPoints()
+              + " points waiting");
     } catch (IOException e) {
       return StoreHealth.failing("InfluxDB at " + config.url + " unreachable: " + e);
     } catch (InterruptedException e) {
@@ -695,16 +147,6 @@ public final class InfluxStore implements SampleStore {
 
   @Override
   public void close() {
-    closing = true;
-    long deadline =
-        System.nanoTime()
-            + TimeUnit.MILLISECONDS.toNanos(config.maxRetryTime.toMilliseconds() + 5000);
-    try {
-      for (Thread w : writers) {
-        w.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    writer.close();
   }
 }

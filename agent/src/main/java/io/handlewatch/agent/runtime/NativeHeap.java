@@ -1,4 +1,4 @@
-package io.handlewatch.agent.cli;
+package io.handlewatch.agent.runtime;
 
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;

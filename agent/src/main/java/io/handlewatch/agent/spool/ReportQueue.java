@@ -1,4 +1,4 @@
-package io.handlewatch.agent.transport;
+package io.handlewatch.agent.spool;
 
 import io.handlewatch.proto.v1.HostReport;
 import java.util.Optional;
@@ -7,8 +7,8 @@ import java.util.Optional;
  * The reports taken and not yet acknowledged by the collector, oldest first. Bounded: when full,
  * the oldest reports go first and are counted, and the count travels in later reports ({@code
  * health.dropped_reports}) so loss is never silent. The in-memory queue is one implementation; the
- * disk spool ({@code agent.spool.DiskSpool}), which survives restarts, is the one the agent runs
- * with. Implementations are thread-safe: the sampler appends while the sender reads and acks.
+ * disk spool ({@link DiskSpool}), which survives restarts, is the one the agent runs with.
+ * Implementations are thread-safe: the sampler appends while the sender reads and acks.
  */
 public interface ReportQueue {
 

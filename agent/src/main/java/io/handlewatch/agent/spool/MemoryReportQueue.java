@@ -1,4 +1,4 @@
-package io.handlewatch.agent.transport;
+package io.handlewatch.agent.spool;
 
 import io.handlewatch.proto.v1.HostReport;
 import java.util.ArrayDeque;

@@ -1,0 +1,301 @@
+package io.handlewatch.agent.runtime;
+
+import io.grpc.ManagedChannel;
+import io.handlewatch.agent.metrics.AgentMetrics;
+import io.handlewatch.agent.sample.AgentBuild;
+import io.handlewatch.agent.sample.Sampler;
+import io.handlewatch.agent.source.ProcFs;
+import io.handlewatch.agent.spool.DiskSpool;
+import io.handlewatch.agent.spool.FsyncPolicy;
+import io.handlewatch.agent.spool.SpoolConfig;
+import io.handlewatch.agent.transport.CollectorChannels;
+import io.handlewatch.agent.transport.CollectorLink;
+import io.handlewatch.agent.transport.CollectorTargets;
+import io.handlewatch.agent.transport.KeepAlive;
+import io.handlewatch.agent.transport.LinkSecurity;
+import io.handlewatch.agent.transport.SendStamp;
+import io.handlewatch.agent.transport.SequenceFile;
+import io.handlewatch.agent.transport.SysctlCadence;
+import io.handlewatch.proto.v1.HostReport;
+import io.handlewatch.proto.v1.HostSample;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The agent daemon, wired: the sequence file and the spool, the channel and the link to the
+ * collector, the optional metrics endpoint, and the sampler's schedule. {@code run} builds one from
+ * its flags, starts it and stops it from the JVM's shutdown hook; tests start and stop one in
+ * process. Settings are checked by whoever makes them (the command names its flags); this class
+ * only puts the parts together in the order the delivery guarantee needs.
+ */
+public final class AgentRuntime implements AutoCloseable {
+  private static final System.Logger log = System.getLogger(AgentRuntime.class.getName());
+
+  /**
+   * What the daemon is set up with.
+   *
+   * @param collector the collectors' address as the operator gave it, for logs
+   * @param targets that address, parsed
+   * @param keepAlive pings of an idle connection
+   * @param security TLS and token of the link
+   * @param stateDir where the sequence file is kept
+   * @param spool where and how reports wait for their acknowledgement
+   * @param interval time between samples
+   * @param metricsAddress where the agent's own Prometheus endpoint listens; null for none
+   * @param procRoot the procfs the sampler reads, for this boot's id
+   * @param hostName the host name reported instead of the kernel's, for logs; null for none
+   */
+  public record Settings(
+      String collector,
+      CollectorTargets targets,
+      KeepAlive keepAlive,
+      LinkSecurity security,
+      Path stateDir,
+      SpoolConfig spool,
+      Duration interval,
+      InetSocketAddress metricsAddress,
+      Path procRoot,
+      String hostName) {}
+
+  private final Settings settings;
+  private final Sampler sampler;
+  private final AtomicLong samplesFailed = new AtomicLong();
+  private final AtomicLong ticksSkipped = new AtomicLong();
+  private final CountDownLatch stopped = new CountDownLatch(1);
+
+  private boolean running;
+  private SequenceFile seq;
+  private DiskSpool queue;
+  private ScheduledExecutorService linkExec;
+  private ScheduledExecutorService sampleExec;
+  private ManagedChannel channel;
+  private CollectorLink link;
+  private AgentMetrics metrics;
+  private int metricsPort = -1;
+
+  public AgentRuntime(Settings settings, Sampler sampler) {
+    this.settings = settings;
+    this.sampler = sampler;
+  }
+
+  /**
+   * Opens the spool, connects and begins sampling; returns at once.
+   *
+   * @throws IOException when the metrics endpoint cannot listen on its address
+   * @throws IllegalArgumentException when the link cannot be set up (TLS files, targets)
+   */
+  public synchronized void start() throws IOException {
+    if (running || stopped.getCount() == 0) {
+      throw new IllegalStateException("an agent runtime starts once");
+    }
+    seq = new SequenceFile(settings.stateDir());
+    queue = DiskSpool.open(settings.spool());
+    if (!queue.onDisk()) {
+      log.log(
+          Level.ERROR,
+          "--spool-dir {0} cannot be used (see above): reports are kept in memory only"
+              + " (--queue-max-reports, --queue-max-bytes) until it can",
+          settings.spool().dir());
+    }
+    // Numbering continues above every report the spool holds, whatever the seq file says.
+    seq.skipPast(queue.lastSeq());
+
+    linkExec = daemonScheduler("handlewatch-link");
+    try {
+      channel =
+          CollectorChannels.open(
+              settings.targets(), settings.security(), linkExec, settings.keepAlive());
+    } catch (IllegalArgumentException e) {
+      linkExec.shutdown();
+      queue.close();
+      throw e;
+    }
+    link =
+        new CollectorLink(
+            settings.collector(),
+            channel,
+            queue,
+            new SysctlCadence(Clock.systemUTC(), Duration.ofHours(1)),
+            CollectorLink.defaultBackoff(),
+            linkExec,
+            Duration.ofSeconds(30),
+            SendStamp.system(bootId(settings.procRoot())));
+
+    InetSocketAddress metricsAt = settings.metricsAddress();
+    if (metricsAt != null) {
+      metrics = new AgentMetrics(queue, link, samplesFailed::get, ticksSkipped::get);
+      try {
+        metricsPort = metrics.serve(metricsAt);
+      } catch (IOException e) {
+        metrics.close();
+        metrics = null;
+        channel.shutdown();
+        linkExec.shutdown();
+        queue.close();
+        throw e;
+      }
+      log.log(
+          Level.INFO,
+          "metrics for Prometheus at http://{0}:{1}/metrics",
+          metricsAt.getHostString(),
+          Integer.toString(metricsPort));
+    }
+
+    sampleExec = daemonScheduler("handlewatch-sampler");
+    running = true;
+    link.start();
+    if (settings.spool().fsync() == FsyncPolicy.INTERVAL) {
+      sampleExec.scheduleWithFixedDelay(queue::flush, 1, 1, TimeUnit.SECONDS);
+    }
+    long intervalMs = settings.interval().toMillis();
+    long firstDelay = ThreadLocalRandom.current().nextLong(intervalMs);
+    long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(firstDelay);
+    log.log(
+        Level.INFO,
+        "agent {4} for {0} streaming to {1} every {2} ms (first sample in {3} ms)",
+        settings.hostName() == null ? "this host" : settings.hostName(),
+        settings.collector(),
+        Long.toString(intervalMs),
+        firstDelay,
+        AgentBuild.current().describe());
+    AtomicLong tick = new AtomicLong();
+    sampleExec.scheduleAtFixedRate(
+        () -> {
+          long due = start + TimeUnit.MILLISECONDS.toNanos(intervalMs * tick.getAndIncrement());
+          long late = System.nanoTime() - due;
+          if (late > TimeUnit.MILLISECONDS.toNanos(intervalMs)) {
+            // The previous sample overran: skip this tick rather than sample twice in a row.
+            long n = ticksSkipped.incrementAndGet();
+            log.log(Level.WARNING, "sample skipped: the previous one ran late ({0} skipped)", n);
+            return;
+          }
+          sampleOnce();
+        },
+        firstDelay,
+        intervalMs,
+        TimeUnit.MILLISECONDS);
+  }
+
+  private void sampleOnce() {
+    try {
+      HostSample s = sampler.sample();
+      s =
+          s.toBuilder()
+              .setHealth(s.getHealth().toBuilder().setDroppedReports(queue.dropped()))
+              .build();
+      queue.append(HostReport.newBuilder().setSeq(seq.next()).setSample(s).build());
+      link.wake();
+      if (metrics != null) metrics.sampled(s.getHealth());
+      NativeHeap.trim();
+    } catch (RuntimeException e) {
+      long n = samplesFailed.incrementAndGet();
+      log.log(Level.ERROR, "sample failed ({0} so far), the agent keeps running: " + e, n);
+    }
+  }
+
+  /**
+   * Stops sampling, gives the acks in flight a short grace, closes the link and the spool and logs
+   * what is left. What the collector has not acknowledged stays in the spool for the next start.
+   * Does nothing the second time, or when the runtime never started.
+   */
+  public synchronized void stop() {
+    if (!running) return;
+    running = false;
+    // A sample under way finishes and is spooled before the stop line counts what is left: else
+    // its seq is reported but the report lost.
+    sampleExec.shutdown();
+    try {
+      if (!sampleExec.awaitTermination(3, TimeUnit.SECONDS)) {
+        sampleExec.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+    while (queue.size() > 0 && link.isConnected() && System.nanoTime() < deadline) {
+      Thread.onSpinWait();
+      try {
+        Thread.sleep(20); // a bounded grace for in-flight acks, not a sync
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    link.close();
+    channel.shutdown();
+    log.log(
+        Level.INFO,
+        "stopping: last report seq {0}, {1} reports unacknowledged (kept in the spool), {2}"
+            + " dropped, {3} samples failed",
+        Long.toString(seq.last()),
+        queue.size(),
+        queue.dropped(),
+        samplesFailed.get());
+    queue.close();
+    if (metrics != null) metrics.close();
+    stopped.countDown();
+  }
+
+  @Override
+  public void close() {
+    stop();
+  }
+
+  /** Blocks until {@link #stop} has finished. */
+  public void awaitStopped() throws InterruptedException {
+    stopped.await();
+  }
+
+  /** The seq of the last report taken (0 before the first). */
+  public synchronized long lastSeq() {
+    return seq == null ? 0 : seq.last();
+  }
+
+  /** Reports spooled and not yet acknowledged by the collector. */
+  public synchronized int unacknowledged() {
+    return queue == null || !running ? 0 : queue.size();
+  }
+
+  /** The metrics endpoint's port, or -1 when it is off. */
+  public synchronized int metricsPort() {
+    return metricsPort;
+  }
+
+  /** Samples that failed since the start; the agent went on after each. */
+  public long samplesFailed() {
+    return samplesFailed.get();
+  }
+
+  /**
+   * This boot's id, which tells the sender whether a spooled sample's monotonic time still holds.
+   */
+  private static String bootId(Path procRoot) {
+    try {
+      String id = new ProcFs(procRoot).readSmall("sys/kernel/random/boot_id").strip();
+      return id.isEmpty() ? null : id;
+    } catch (IOException e) {
+      log.log(
+          Level.WARNING,
+          "cannot read {0}/sys/kernel/random/boot_id ({1}): sample ages are told by the wall"
+              + " clock only",
+          procRoot,
+          e.toString());
+      return null;
+    }
+  }
+
+  private static ScheduledExecutorService daemonScheduler(String name) {
+    return Executors.newSingleThreadScheduledExecutor(
+        r -> Thread.ofPlatform().name(name).daemon(true).unstarted(r));
+  }
+}

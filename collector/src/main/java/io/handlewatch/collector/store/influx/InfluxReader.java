@@ -1,0 +1,241 @@
+package io.handlewatch.collector.store.influx;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.handlewatch.collector.store.AggregateQuery;
+import io.handlewatch.collector.store.SeriesPoint;
+import io.handlewatch.collector.store.SeriesQuery;
+import io.handlewatch.collector.store.StoreException;
+import io.handlewatch.collector.store.StoredPoint;
+import io.handlewatch.collector.store.TagValues;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The InfluxQL reads of {@link InfluxStore}: a host's series, summarised or not, and its recent
+ * history for a detector's warm-up, each one GET of /query whose JSON answer is turned back into
+ * the store contract's points.
+ */
+final class InfluxReader {
+  private static final ObjectMapper json = new ObjectMapper();
+
+  private final InfluxStoreFactory config;
+  private final HttpClient http;
+  private final String auth;
+
+  /**
+   * @param auth the Authorization header's value, or null for none
+   */
+  InfluxReader(InfluxStoreFactory config, HttpClient http, String auth) {
+    this.config = config;
+    this.http = http;
+    this.auth = auth;
+  }
+
+  private static String enc(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8);
+  }
+
+  /** The /query URI of one InfluxQL statement; {@code epoch} null for InfluxDB's own times. */
+  static URI queryUri(InfluxStoreFactory config, String influxql, String epoch) {
+    String db = config.api == InfluxStoreFactory.Api.v1 ? config.database : config.bucket;
+    StringBuilder u =
+        new StringBuilder(config.url.replaceAll("/+$", ""))
+            .append("/query?db=")
+            .append(enc(db))
+            .append("&q=")
+            .append(enc(influxql));
+    if (epoch != null) u.append("&epoch=").append(epoch);
+    return URI.create(u.toString());
+  }
+
+  /** An InfluxQL identifier, double-quoted. */
+  static String identifier(String s) {
+    return '"' + s.replace("\\", "\\\\").replace("\"", "\\\"") + '"';
+  }
+
+  /** An InfluxQL string literal, single-quoted. */
+  static String literal(String s) {
+    return '\'' + s.replace("\\", "\\\\").replace("'", "\\'") + '\'';
+  }
+
+  List<SeriesPoint> series(SeriesQuery q) throws StoreException {
+    String sql =
+        "SELECT " + identifier(q.field()) + " FROM " + identifier(q.measurement()) + where(q);
+    return points(query(sql + " GROUP BY *"));
+  }
+
+  /** InfluxDB summarises: {@code GROUP BY time(step), *} with {@code fill(none)}. */
+  List<SeriesPoint> aggregate(AggregateQuery a) throws StoreException {
+    SeriesQuery q = a.series();
+    String sql =
+        "SELECT "
+            + a.aggregation().influxql()
+            + "("
+            + identifier(q.field())
+            + ") FROM "
+            + identifier(q.measurement())
+            + where(q)
+            + " GROUP BY time("
+            + a.step().toMillis()
+            + "ms), * fill(none)";
+    return points(query(sql));
+  }
+
+  /**
+   * One query for all the measurements: {@code SELECT * FROM m1, m2 ... GROUP BY *}, so each series
+   * comes back with its tags and its rows hold exactly the fields written together.
+   */
+  List<StoredPoint> history(String host, Set<String> measurements, Instant from, Instant to)
+      throws StoreException {
+    if (measurements.isEmpty()) return List.of();
+    String sql =
+        "SELECT * FROM "
+            + String.join(
+                ",", measurements.stream().sorted().map(InfluxReader::identifier).toList())
+            + " WHERE \"host\" = "
+            + literal(TagValues.toLineProtocol(host))
+            + " AND time >= "
+            + from.toEpochMilli()
+            + "ms AND time <= "
+            + to.toEpochMilli()
+            + "ms GROUP BY *";
+    JsonNode result = query(sql);
+    if (result.path("partial").asBoolean(false)) {
+      // A cut history would make a wrong trend: better none (the caller starts the host cold).
+      throw new StoreException(
+          StoreException.Kind.TRANSIENT,
+          "InfluxDB at "
+              + config.url
+              + " returned a partial history of host "
+              + host
+              + " (its [http] max-row-limit is lower than the window's points)");
+    }
+    List<StoredPoint> out = new ArrayList<>();
+    for (JsonNode series : result.path("series")) {
+      String measurement = series.path("name").asText();
+      TreeMap<String, String> tags = tagsOf(series);
+      JsonNode columns = series.path("columns");
+      for (JsonNode row : series.path("values")) {
+        Map<String, Object> fields = new java.util.LinkedHashMap<>();
+        for (int i = 1; i < row.size(); i++) {
+          JsonNode v = row.get(i);
+          if (v == null || v.isNull()) continue;
+          String name = columns.path(i).asText();
+          if (v.isNumber()) fields.put(name, v.asDouble());
+          else if (v.isBoolean()) fields.put(name, v.asBoolean() ? 1.0 : 0.0);
+          else fields.put(name, v.asText());
+        }
+        if (fields.isEmpty()) continue;
+        out.add(
+            new StoredPoint(measurement, tags, fields, Instant.ofEpochMilli(row.get(0).asLong())));
+      }
+    }
+    out.sort(Comparator.comparing(StoredPoint::time));
+    return out;
+  }
+
+  /** The WHERE clause of a series query: host, tags, and the closed time range. */
+  private static String where(SeriesQuery q) {
+    StringBuilder sql =
+        new StringBuilder(" WHERE \"host\" = ").append(literal(TagValues.toLineProtocol(q.host())));
+    for (var t : new TreeMap<>(q.tags()).entrySet()) {
+      sql.append(" AND ")
+          .append(identifier(t.getKey()))
+          .append(" = ")
+          .append(literal(TagValues.toLineProtocol(t.getValue())));
+    }
+    return sql.append(" AND time >= ")
+        .append(q.from().toEpochMilli())
+        .append("ms AND time <= ")
+        .append(q.to().toEpochMilli())
+        .append("ms")
+        .toString();
+  }
+
+  /** A result series' tags; empty ones (a tag key the series lacks) dropped. */
+  private static TreeMap<String, String> tagsOf(JsonNode series) {
+    TreeMap<String, String> tags = new TreeMap<>();
+    series
+        .path("tags")
+        .fields()
+        .forEachRemaining(
+            e -> {
+              String v = e.getValue().asText();
+              if (!v.isEmpty()) tags.put(e.getKey(), TagValues.fromLineProtocol(v));
+            });
+    return tags;
+  }
+
+  /** The points of a query result, every series' tags (empty ones dropped), oldest first. */
+  private static List<SeriesPoint> points(JsonNode result) {
+    List<SeriesPoint> out = new ArrayList<>();
+    for (JsonNode series : result.path("series")) {
+      Map<String, String> tags = tagsOf(series);
+      for (JsonNode row : series.path("values")) {
+        Instant t = Instant.ofEpochMilli(row.get(0).asLong());
+        JsonNode v = row.get(1);
+        if (v == null || v.isNull()) continue;
+        out.add(
+            v.isNumber()
+                ? SeriesPoint.numeric(t, tags, v.asDouble())
+                : new SeriesPoint(t, tags, Double.NaN, v.asText()));
+      }
+    }
+    out.sort(Comparator.comparing(SeriesPoint::time));
+    return out;
+  }
+
+  /** Runs one InfluxQL statement and returns its result object (results[0]). */
+  JsonNode query(String influxql) throws StoreException {
+    HttpRequest.Builder rb =
+        HttpRequest.newBuilder(queryUri(config, influxql, "ms"))
+            .timeout(Duration.ofMillis(config.requestTimeout.toMilliseconds()))
+            .GET();
+    if (auth != null) rb.header("Authorization", auth);
+    HttpResponse<String> r;
+    try {
+      r = http.send(rb.build(), HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new StoreException(
+          StoreException.Kind.TRANSIENT, "InfluxDB at " + config.url + ": " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StoreException(StoreException.Kind.TRANSIENT, "interrupted", e);
+    }
+    if (r.statusCode() == 401 || r.statusCode() == 403) {
+      throw new StoreException(
+          StoreException.Kind.CONFIGURATION, "InfluxDB refused the query: " + r.statusCode());
+    }
+    JsonNode body;
+    try {
+      body = json.readTree(r.body());
+    } catch (IOException e) {
+      throw new StoreException(
+          StoreException.Kind.TRANSIENT,
+          "InfluxDB answered " + r.statusCode() + " with no JSON: " + r.body(),
+          e);
+    }
+    JsonNode first = body.path("results").path(0);
+    String error = first.path("error").asText(body.path("error").asText(""));
+    if (!error.isEmpty()) {
+      if (error.contains("database not found")) return json.createObjectNode();
+      throw new StoreException(
+          StoreException.Kind.INVALID, "InfluxQL error: " + error + " in: " + influxql);
+    }
+    return first;
+  }
+}
