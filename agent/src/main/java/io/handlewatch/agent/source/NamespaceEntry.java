@@ -106,7 +106,8 @@ public final class NamespaceEntry implements AutoCloseable {
     try {
       return table.forEachOn(fd, visitor, problems);
     } catch (IOException | RuntimeException e) {
-      // Whatever state the socket is left in, the next sample starts with a fresh one.
+      // A dump abandoned half way keeps running in the kernel, which answers EBUSY to the next
+      // request on that socket: the next sample starts with a fresh one.
       kept.remove(inode);
       NetlinkSocketTable.closeSocket(fd);
       throw e;

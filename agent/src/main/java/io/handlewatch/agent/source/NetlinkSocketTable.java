@@ -236,11 +236,6 @@ public final class NetlinkSocketTable implements SocketTable {
           throw new IOException(
               "netlink: malformed message of length " + len + " at offset " + off);
         }
-        if (buf.get(INT_NATIVE, off + 8) != seq) {
-          // A socket kept across dumps may still hold the tail of an earlier, abandoned one.
-          off += (len + 3) & ~3;
-          continue;
-        }
         if (type == NLMSG_DONE) {
           return sockets;
         }
