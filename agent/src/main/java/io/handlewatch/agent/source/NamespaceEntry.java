@@ -23,7 +23,8 @@ import java.util.concurrent.Future;
  * for the next samples: entering and opening cost more than a small namespace's dump.
  *
  * <p>The thread verifies through {@code /proc/thread-self/ns/net} that it really is in the
- * namespace before dumping: a dump of the wrong namespace would be silently wrong counts.
+ * namespace before opening the socket: a dump of the wrong namespace would be silently wrong
+ * counts.
  */
 public final class NamespaceEntry implements AutoCloseable {
   private static final int O_RDONLY_CLOEXEC = 0x80000;
