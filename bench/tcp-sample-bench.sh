@@ -5,7 +5,7 @@
 #
 #   bench/tcp-sample-bench.sh [--scales 1000,10000,170000] [--out bench/results] [--reps 5]
 #       [--time-wait-mode steady|once] [--agent PATH] [--no-agent] [--no-build] [--no-install]
-#   bench/tcp-sample-bench.sh --netns [--child-ehash N] [--out bench/results]
+#   bench/tcp-sample-bench.sh --netns [--child-ehash N] [--compare-agent PATH [--pin CPUS]] [--out bench/results]
 #
 # --compare-agent PATH measures the full agent sample of this tree against another build (e.g. a
 # worktree of an older commit: PATH/bin/handlewatch-agent) on the same load, alternating the two
@@ -15,6 +15,9 @@
 # --netns measures the agent alone across network namespaces instead (bench/lib/netns-scenarios.sh):
 # 180,000 sockets in 100 namespaces vs the same in one; 250 namespaces of 40 sockets; each through
 # setns + netlink and through the /proc/PID/net/tcp fallback (CAP_SYS_ADMIN dropped), with RSS.
+# With --compare-agent it alternates PATH (before) and this tree (after) on each load, pinned with
+# --pin, and times the parts of one namespace's count apart (bench/NetnsParts.py). Namespaces are
+# named $HW_NETNS_PREFIX-PID-... (hwb by default).
 # --child-ehash N sets net.ipv4.tcp_child_ehash_entries=N for the run (restored on exit): the
 # namespaces made then get a TCP hash table of their own instead of sharing the host's.
 #
@@ -60,7 +63,7 @@ PIN=""
 AGENT_ONLY=0
 CMP_ROUNDS=3
 
-usage() { sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --scales) SCALES=${2:?}; shift 2 ;;

@@ -69,13 +69,51 @@ function statusBadge(status) {
 
 // ---- fleet -------------------------------------------------------------------------------
 
+// The fleet's filters: the API's query parameter and the input that sets it. They live in the URL
+// (#/?namespace=payments&label=env%3Dprod) so that a filtered fleet is a link to share.
+const FILTERS = [
+  ["q", "filter"],
+  ["status", "status-filter"],
+  ["namespace", "namespace-filter"],
+  ["pod", "pod-filter"],
+  ["unit", "unit-filter"],
+  ["label", "label-filter"],
+];
+
+/** The filters set on the page, as query parameters (empty ones left out). */
+function fleetFilters() {
+  const q = new URLSearchParams();
+  for (const [param, id] of FILTERS) {
+    const v = document.getElementById(id).value.trim();
+    if (v) q.set(param, v);
+  }
+  return q;
+}
+
+/** "#/" or "#/?namespace=payments&…": the fleet with the filters set now. */
+function fleetHash() {
+  const q = fleetFilters().toString();
+  return "#/" + (q ? "?" + q : "");
+}
+
+/** Sets the filter inputs from a fleet URL's parameters (a shared link, back and forward). */
+function filtersFromUrl(params) {
+  for (const [param, id] of FILTERS) document.getElementById(id).value = params.get(param) || "";
+}
+
+/** After an input changed: the URL follows, without a history entry per keystroke. */
+function filtersChanged() {
+  state.offset = 0;
+  if (location.hash !== fleetHash()) history.replaceState(null, "", fleetHash());
+  render();
+}
+
 async function renderFleet() {
   const q = new URLSearchParams({ sort: state.sort, limit: PAGE_SIZE, offset: state.offset });
   if (state.order) q.set("order", state.order);
-  const name = document.getElementById("filter").value.trim();
-  if (name) q.set("q", name);
-  const status = document.getElementById("status-filter").value;
-  if (status) q.set("status", status);
+  const filters = fleetFilters();
+  for (const [k, v] of filters) q.set(k, v);
+  document.getElementById("back-to-fleet").setAttribute("href", fleetHash());
   const fleet = await getJson("hosts?" + q);
 
   const counts = document.getElementById("counts");
@@ -89,7 +127,8 @@ async function renderFleet() {
   const body = document.querySelector("#fleet-table tbody");
   body.replaceChildren();
   if (fleet.hosts.length === 0) {
-    body.append(el("tr", {}, el("td", { colspan: 13, class: "empty" }, "No hosts report to this collector yet.")));
+    body.append(el("tr", {}, el("td", { colspan: 13, class: "empty" },
+      [...filters.keys()].length > 0 ? "No host matches these filters." : "No hosts report to this collector yet.")));
   }
   for (const h of fleet.hosts) body.append(fleetRow(h));
 
@@ -489,7 +528,18 @@ function route() {
   if (m) return { view: "host", host: decodeURIComponent(m[1]) };
   const rb = location.hash.match(/^#\/runbook\/(.*)$/);
   if (rb) return { view: "runbook", anchor: decodeURIComponent(rb[1]) };
-  return { view: "fleet" };
+  const f = location.hash.match(/^#\/\?(.*)$/);
+  return { view: "fleet", params: new URLSearchParams(f ? f[1] : "") };
+}
+
+/** A move through the URL (a link, back, forward): the fleet's filters follow it. */
+function urlChanged() {
+  const r = route();
+  if (r.view === "fleet") {
+    filtersFromUrl(r.params);
+    state.offset = 0;
+  }
+  render();
 }
 
 async function render() {
@@ -528,16 +578,22 @@ function init() {
     });
   }
   let typing;
-  document.getElementById("filter").addEventListener("input", () => {
-    clearTimeout(typing);
-    typing = setTimeout(() => { state.offset = 0; render(); }, 250);
-  });
-  document.getElementById("status-filter").addEventListener("change", () => { state.offset = 0; render(); });
+  for (const [param, id] of FILTERS) {
+    const input = document.getElementById(id);
+    if (param === "status") {
+      input.addEventListener("change", filtersChanged);
+    } else {
+      input.addEventListener("input", () => {
+        clearTimeout(typing);
+        typing = setTimeout(filtersChanged, 250);
+      });
+    }
+  }
   document.getElementById("prev").addEventListener("click", () => { state.offset = Math.max(0, state.offset - PAGE_SIZE); render(); });
   document.getElementById("next").addEventListener("click", () => { state.offset += PAGE_SIZE; render(); });
   document.getElementById("range").addEventListener("change", render);
-  window.addEventListener("hashchange", render);
-  render();
+  window.addEventListener("hashchange", urlChanged);
+  urlChanged();
   schedule();
 }
 

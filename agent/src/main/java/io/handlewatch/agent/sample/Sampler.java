@@ -256,6 +256,11 @@ public final class Sampler {
   private void otherNamespaces(
       TcpCensus census, List<NetNamespaces.NetNamespace> namespaces, Problems problems) {
     NamespaceSockets.Builder host = census.namespaces.get(0);
+    if (entry != null) {
+      java.util.Set<Long> live = new java.util.HashSet<>();
+      namespaces.forEach(n -> live.add(n.inode()));
+      entry.retainOnly(live);
+    }
     for (NetNamespaces.NetNamespace ns : namespaces) {
       if (ns.host()) {
         host.setInode(ns.inode()).setProcesses(ns.processes());
@@ -426,6 +431,11 @@ public final class Sampler {
     }
     health.addSources(run);
     return Optional.ofNullable(result);
+  }
+
+  /** Namespaces whose netlink socket is kept for the next sample (see {@link NamespaceEntry}). */
+  java.util.Set<Long> keptNamespaceSockets() {
+    return entry == null ? java.util.Set.of() : entry.keptSockets();
   }
 
   static TcpStateCounts zeroCounts() {

@@ -19,10 +19,12 @@ import java.util.concurrent.Future;
  * Runs socket dumps inside other network namespaces. netlink answers only for the namespace its
  * socket was opened in, so a dedicated thread {@code setns}es into the namespace and opens the
  * netlink socket there; the namespace is a property of the thread, so the sampler's own thread and
- * the rest of the agent (the gRPC link to the collector) stay where they are.
+ * the rest of the agent (the gRPC link to the collector) stay where they are. The socket is kept
+ * for the next samples: entering and opening cost more than a small namespace's dump.
  *
  * <p>The thread verifies through {@code /proc/thread-self/ns/net} that it really is in the
- * namespace before dumping: a dump of the wrong namespace would be silently wrong counts.
+ * namespace before opening the socket: a dump of the wrong namespace would be silently wrong
+ * counts.
  */
 public final class NamespaceEntry implements AutoCloseable {
   private static final int O_RDONLY_CLOEXEC = 0x80000;
@@ -44,7 +46,18 @@ public final class NamespaceEntry implements AutoCloseable {
     }
   }
 
+  /**
+   * Sockets kept across samples, at most this many: one file descriptor per namespace. Beyond it a
+   * namespace is entered and a socket opened for each dump, as before sockets were kept.
+   */
+  static final int MAX_KEPT = 4096;
+
   private ExecutorService thread;
+  private final NetlinkSocketTable table = new NetlinkSocketTable();
+  // namespace inode -> a NETLINK_SOCK_DIAG socket opened inside it. The socket answers for that
+  // namespace from any thread, so a namespace is entered (setns on the dedicated thread) once in
+  // its life, not once per sample; the dump itself runs on the caller's thread.
+  private final java.util.HashMap<Long, Integer> kept = new java.util.HashMap<>();
 
   // CPU the dump thread spent, which the sampler's own thread-CPU clock cannot see.
   private final java.util.concurrent.atomic.AtomicLong cpuNanos =
@@ -55,14 +68,59 @@ public final class NamespaceEntry implements AutoCloseable {
     return cpuNanos.getAndSet(0);
   }
 
+  /** The namespaces (inodes) that have a socket kept open now. */
+  public java.util.Set<Long> keptSockets() {
+    return java.util.Set.copyOf(kept.keySet());
+  }
+
   /**
-   * Dumps the namespace at {@code nsPath} (inode {@code inode}) with a netlink reader, calling
-   * {@code visitor} on the dedicated thread while the caller waits.
+   * Closes the sockets of namespaces not in {@code live} (the namespaces found this sample). A kept
+   * socket holds its namespace alive: without this a deleted pod's namespace would linger.
+   */
+  public void retainOnly(java.util.Set<Long> live) {
+    var it = kept.entrySet().iterator();
+    while (it.hasNext()) {
+      var e = it.next();
+      if (!live.contains(e.getKey())) {
+        NetlinkSocketTable.closeSocket(e.getValue());
+        it.remove();
+      }
+    }
+  }
+
+  /**
+   * Dumps the namespace at {@code nsPath} (inode {@code inode}) with a netlink reader, through the
+   * socket kept for it, opening one (setns on the dedicated thread) the first time.
    *
    * @throws Denied when setns is not permitted, before any socket was visited
    */
   public long dump(Path nsPath, long inode, SocketTable.SocketVisitor visitor, Problems problems)
       throws IOException {
+    Integer fd = kept.get(inode);
+    if (fd == null && kept.size() < MAX_KEPT) {
+      fd = onThread(nsPath, inode, () -> NetlinkSocketTable.openSocket());
+      kept.put(inode, fd);
+    }
+    if (fd == null) {
+      return onThread(nsPath, inode, () -> table.forEach(visitor, problems));
+    }
+    try {
+      return table.forEachOn(fd, visitor, problems);
+    } catch (IOException | RuntimeException e) {
+      // A dump abandoned half way keeps running in the kernel, which answers EBUSY to the next
+      // request on that socket: the next sample starts with a fresh one.
+      kept.remove(inode);
+      NetlinkSocketTable.closeSocket(fd);
+      throw e;
+    }
+  }
+
+  private interface InNamespace<T> {
+    T run() throws IOException;
+  }
+
+  /** Runs {@code work} on the dedicated thread once it has entered the namespace. */
+  private <T> T onThread(Path nsPath, long inode, InNamespace<T> work) throws IOException {
     if (thread == null) {
       thread =
           Executors.newSingleThreadExecutor(
@@ -72,14 +130,14 @@ public final class NamespaceEntry implements AutoCloseable {
                 return t;
               });
     }
-    Future<Long> f =
+    Future<T> f =
         thread.submit(
             () -> {
               var threads = java.lang.management.ManagementFactory.getThreadMXBean();
               long c0 = threads.getCurrentThreadCpuTime();
               try {
                 enter(nsPath, inode);
-                return new NetlinkSocketTable().forEach(visitor, problems);
+                return work.run();
               } finally {
                 cpuNanos.addAndGet(Math.max(0, threads.getCurrentThreadCpuTime() - c0));
               }
@@ -89,7 +147,7 @@ public final class NamespaceEntry implements AutoCloseable {
     } catch (InterruptedException e) {
       f.cancel(true);
       Thread.currentThread().interrupt();
-      throw new IOException("interrupted while dumping namespace " + inode, e);
+      throw new IOException("interrupted while entering namespace " + inode, e);
     } catch (ExecutionException e) {
       if (e.getCause() instanceof IOException io) {
         throw io;
@@ -165,6 +223,7 @@ public final class NamespaceEntry implements AutoCloseable {
 
   @Override
   public void close() {
+    retainOnly(java.util.Set.of());
     if (thread != null) {
       thread.shutdownNow();
     }

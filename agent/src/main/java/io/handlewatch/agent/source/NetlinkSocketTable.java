@@ -93,14 +93,41 @@ public final class NetlinkSocketTable implements SocketTable {
 
   @Override
   public long forEach(SocketVisitor visitor, Problems problems) throws IOException {
+    return forEachOn(-1, visitor, problems);
+  }
+
+  /**
+   * Dumps through {@code heldFd}, a NETLINK_SOCK_DIAG socket the caller opened (see {@link
+   * #openSocket()}) and keeps: the kernel answers for the network namespace the socket was opened
+   * in, whichever thread asks. With -1 a socket is opened and closed for each request.
+   */
+  public long forEachOn(int heldFd, SocketVisitor visitor, Problems problems) throws IOException {
     try {
-      return dump(visitor, problems);
+      return dump(heldFd, visitor, problems);
     } catch (ExceptionInInitializerError | NoClassDefFoundError | UnsatisfiedLinkError e) {
       throw new IOException("netlink unavailable: cannot call the C library through FFM: " + e, e);
     }
   }
 
-  private long dump(SocketVisitor visitor, Problems problems) throws IOException {
+  /**
+   * A NETLINK_SOCK_DIAG socket in the calling thread's network namespace, for {@link #forEachOn}.
+   */
+  public static int openSocket() throws IOException {
+    try (Arena arena = Arena.ofConfined()) {
+      return open(arena.allocate(Libc.CAPTURE));
+    } catch (ExceptionInInitializerError | NoClassDefFoundError | UnsatisfiedLinkError e) {
+      throw new IOException("netlink unavailable: cannot call the C library through FFM: " + e, e);
+    }
+  }
+
+  /** Closes a socket from {@link #openSocket()}. */
+  public static void closeSocket(int fd) {
+    try (Arena arena = Arena.ofConfined()) {
+      close(fd, arena.allocate(Libc.CAPTURE));
+    }
+  }
+
+  private long dump(int heldFd, SocketVisitor visitor, Problems problems) throws IOException {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment errno = arena.allocate(Libc.CAPTURE);
       MemorySegment buf = arena.allocate(RECV_BUFFER, 8);
@@ -110,7 +137,7 @@ public final class NetlinkSocketTable implements SocketTable {
       kernel.set(SHORT_NATIVE, 0, (short) AF_NETLINK);
       SocketEntry entry = new SocketEntry();
       if (effectiveMode() == Mode.COMPAT) {
-        int fd = open(errno);
+        int fd = heldFd >= 0 ? heldFd : open(errno);
         try {
           compatRequest(request);
           send(fd, request, 16 + 60, kernel, errno);
@@ -123,12 +150,12 @@ public final class NetlinkSocketTable implements SocketTable {
                   + e.getMessage()
                   + "), using SOCK_DIAG_BY_FAMILY");
         } finally {
-          close(fd, errno);
+          if (heldFd < 0) close(fd, errno);
         }
       }
       long n = 0;
       for (int family : new int[] {SocketEntry.AF_INET, SocketEntry.AF_INET6}) {
-        int fd = open(errno);
+        int fd = heldFd >= 0 ? heldFd : open(errno);
         try {
           v2Request(request, family);
           send(fd, request, 16 + 56, kernel, errno);
@@ -140,7 +167,7 @@ public final class NetlinkSocketTable implements SocketTable {
           }
           throw new IOException("netlink SOCK_DIAG_BY_FAMILY AF_INET: " + e.getMessage(), e);
         } finally {
-          close(fd, errno);
+          if (heldFd < 0) close(fd, errno);
         }
       }
       return n;

@@ -69,6 +69,7 @@ class NetworkNamespacesIT {
 
   @Test
   void asRootEveryNamespaceIsEnteredAndCountedExactly() throws Exception {
+    String extra = fixture.add("kept");
     Map<String, Map<String, Long>> before = ssOfOurs();
     Sampler sampler =
         new Sampler(
@@ -100,6 +101,30 @@ class NetworkNamespacesIT {
     commonChecks(s, before);
     // Each process records the namespace it lives in.
     assertThat(process(s, childA).getNetns()).isEqualTo(byName.get(nsA).getInode());
+
+    // The netlink socket opened in each namespace is kept for the next sample, which counts
+    // through it just as exactly; a namespace deleted in between is let go, not held alive.
+    long extraInode = byName.get(extra).getInode();
+    assertThat(sampler.keptNamespaceSockets())
+        .contains(
+            byName.get(nsA).getInode(),
+            byName.get(nsB).getInode(),
+            byName.get(nsOrphan).getInode(),
+            extraInode);
+    fixture.remove(extra);
+    Map<String, Map<String, Long>> before2 = ssOfOurs();
+    HostSample again = sampler.sample();
+    assertThat(ssOfOurs()).as("our namespaces held still").isEqualTo(before2);
+    Map<String, NamespaceSockets> byNameAgain = byName(again);
+    assertThat(byNameAgain).doesNotContainKey(extra);
+    for (String ns : List.of(nsA, nsB, nsOrphan)) {
+      assertThat(byNameAgain.get(ns).getReader()).isEqualTo(TcpReader.TCP_READER_NETLINK);
+      assertThat(byState(byNameAgain.get(ns).getCounts())).as(ns).isEqualTo(before2.get(ns));
+    }
+    assertThat(sampler.keptNamespaceSockets())
+        .contains(byName.get(nsA).getInode())
+        .doesNotContain(extraInode);
+    commonChecks(again, before2);
   }
 
   @Test

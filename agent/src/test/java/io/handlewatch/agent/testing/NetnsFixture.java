@@ -42,6 +42,12 @@ public final class NetnsFixture implements AutoCloseable {
     return name;
   }
 
+  /** Deletes a namespace made by {@link #add} before the fixture closes. */
+  public void remove(String name) throws IOException, InterruptedException {
+    run("ip", "netns", "del", name);
+    names.remove(name);
+  }
+
   /** Starts a {@link NamespaceLoadChild} inside {@code ns} and waits for its READY line. */
   public Child start(String ns, int established, int closeWait, int timeWait) throws IOException {
     Process p =

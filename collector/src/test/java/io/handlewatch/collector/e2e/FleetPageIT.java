@@ -15,6 +15,7 @@ import io.handlewatch.collector.testing.HeadlessChromium;
 import io.handlewatch.collector.testing.IngestClient;
 import io.handlewatch.collector.testing.TestFleet;
 import io.handlewatch.proto.v1.HostReport;
+import io.handlewatch.proto.v1.ProcessIdentity;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -387,6 +388,130 @@ class FleetPageIT {
         .as("no critical verdict any more")
         .isZero();
     chromium.screenshot(SCREENSHOTS.resolve("host-alert-outlives-verdict.png"));
+  }
+
+  /**
+   * The fleet's filters by Kubernetes namespace, pod, systemd unit and host label: a link carrying
+   * them opens the fleet filtered, typing into them narrows the table and rewrites the link, they
+   * survive a visit to a host, and a malformed label gets the API's own explanation.
+   */
+  @Test
+  @Order(3)
+  void theFleetFiltersByNamespacePodUnitAndLabelAndKeepsThemInTheLink() throws Exception {
+    int port = APP.<CollectorApplication>getApplication().ingest().port();
+    Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+    IngestClient.stream(
+        port,
+        owned(
+            "k8s-pay",
+            now,
+            Map.of("env", "prod", "cluster", "eu1"),
+            ProcessIdentity.newBuilder()
+                .setCgroup("/kubepods/burstable/podaa/cid")
+                .setPodNamespace("payments")
+                .setPodName("checkout-7d9f")
+                .setContainerName("app")));
+    IngestClient.stream(
+        port,
+        owned(
+            "k8s-web",
+            now,
+            Map.of("env", "staging"),
+            ProcessIdentity.newBuilder()
+                .setCgroup("/kubepods/besteffort/podbb/cid")
+                .setPodNamespace("web")
+                .setPodName("front-1")
+                .setContainerName("nginx")));
+    IngestClient.stream(
+        port,
+        owned(
+            "vm-db",
+            now,
+            Map.of("env", "prod"),
+            ProcessIdentity.newBuilder()
+                .setCgroup("/system.slice/postgresql.service")
+                .setSystemdUnit("postgresql.service")));
+
+    WebDriver d = chromium.driver();
+    // A shared link opens the fleet filtered, its filter in the input.
+    d.get(base() + "#/?namespace=payments");
+    waiting(d).until(x -> rows(x).equals(List.of("k8s-pay")));
+    assertThat(inputs(d)).containsEntry("namespace-filter", "payments");
+
+    // Typing a label narrows by both (every filter must match) and the link follows.
+    d.findElement(By.id("label-filter")).sendKeys("env=prod");
+    waiting(d).until(x -> x.getCurrentUrl().contains("label=env%3Dprod"));
+    assertThat(d.getCurrentUrl()).endsWith("#/?namespace=payments&label=env%3Dprod");
+    assertThat(rows(d)).containsExactly("k8s-pay");
+    // Without the namespace, every host labelled env=prod: the pod's and the VM's, not staging.
+    read(
+        d,
+        "const i = document.getElementById('namespace-filter'); i.value = '';"
+            + " i.dispatchEvent(new Event('input')); return null;");
+    waiting(d).until(x -> x.getCurrentUrl().endsWith("#/?label=env%3Dprod"));
+    waiting(d).until(x -> rows(x).size() == 2);
+    assertThat(rows(d)).containsExactlyInAnyOrder("k8s-pay", "vm-db");
+
+    // By systemd unit, with the label, from a link.
+    d.get(base() + "#/?unit=postgresql.service&label=env%3Dprod");
+    waiting(d).until(x -> rows(x).equals(List.of("vm-db")));
+    assertThat(inputs(d))
+        .containsEntry("unit-filter", "postgresql.service")
+        .containsEntry("label-filter", "env=prod")
+        .containsEntry("namespace-filter", "");
+
+    // By pod; a visit to the host and back keeps the filter.
+    d.get(base() + "#/?pod=front-1");
+    waiting(d).until(x -> rows(x).equals(List.of("k8s-web")));
+    click(d, "tr[data-host='k8s-web'] a");
+    waiting(d).until(x -> x.getCurrentUrl().endsWith("#/host/k8s-web"));
+    waiting(d).until(x -> "k8s-web".equals(x.findElement(By.id("host-name")).getText()));
+    click(d, "#back-to-fleet");
+    waiting(d).until(x -> x.getCurrentUrl().endsWith("#/?pod=front-1"));
+    waiting(d).until(x -> x.findElement(By.id("fleet-view")).isDisplayed());
+    waiting(d).until(x -> rows(x).equals(List.of("k8s-web")));
+    chromium.screenshot(SCREENSHOTS.resolve("fleet-filtered.png"));
+
+    // Nothing matches: the table says so rather than claiming an empty fleet.
+    d.get(base() + "#/?namespace=no-such-namespace");
+    waiting(d)
+        .until(
+            x ->
+                x.findElement(By.cssSelector("#fleet-table td.empty"))
+                    .getText()
+                    .equals("No host matches these filters."));
+    assertThat(rows(d)).isEmpty();
+
+    // A label without a value: the API refuses it and the page shows why.
+    read(
+        d,
+        "const i = document.getElementById('namespace-filter'); i.value = '';"
+            + " i.dispatchEvent(new Event('input')); return null;");
+    d.findElement(By.id("label-filter")).sendKeys("env");
+    waiting(d)
+        .until(x -> x.findElement(By.id("error")).getText().contains("label takes KEY=VALUE"));
+    assertThat(chromium.contentSecurityPolicyViolations()).isEmpty();
+  }
+
+  /** Three reports of a host with these labels whose java process has this owner. */
+  private static List<HostReport> owned(
+      String host, Instant now, Map<String, String> labels, ProcessIdentity.Builder owner) {
+    List<HostReport> out = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      HostReport.Builder b =
+          TestFleet.report(host, i + 1, now.minusSeconds(10L * (2 - i)), 2L, 10, 100).toBuilder();
+      b.getSampleBuilder().getHostBuilder().putAllLabels(labels);
+      b.getSampleBuilder().getProcessesBuilder(0).setIdentity(owner);
+      out.add(b.build());
+    }
+    return out;
+  }
+
+  private static Map<String, String> inputs(WebDriver d) {
+    return read(
+        d,
+        "const o = {}; for (const i of document.querySelectorAll('#fleet-view input'))"
+            + " o[i.id] = i.value; return o;");
   }
 
   /** The worst severity of the firing alerts of {@code host}, from the API; null when none. */
