@@ -51,7 +51,7 @@ public final class MetricCatalog {
     add(m, "close_wait_peer", List.of("pid", "comm", "remote"), "count");
     add(m, "port_pressure", List.of("remote"), "in_use", "time_wait", "range_size");
     add(m, "sysctl", List.of("name"), "numeric");
-    add(m, "conntrack", List.of("namespace"), "count", "max", "buckets", "namespaces");
+    add(m, "conntrack", List.of("namespace"), "count", "fullest", "max", "buckets", "namespaces");
     add(
         m,
         "tcp_counters",
