@@ -35,7 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
  * with a syncookie. The real agent counts them from its socket dump inside the namespace; the
  * collector pages a real Alertmanager once, as a warning (cookies, no drops), naming comm[pid] and
  * the address; the host view shows the SYN queue against its cap; when the listener ends, one
- * resolution.
+ * resolution. The namespace's own conntrack table (turned on by a conntrack rule there) shows in
+ * the host view against the global nf_conntrack_max.
  */
 class SynQueuePagingIT {
   private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
@@ -85,6 +86,22 @@ class SynQueuePagingIT {
         "ACK",
         "-j",
         "DROP");
+    // A rule that needs connection tracking turns it on in the namespace: each connect is a flow
+    // in the namespace's own table (conntrack sees the dropped ACK before the filter does).
+    run(
+        "ip",
+        "netns",
+        "exec",
+        netns,
+        "iptables",
+        "-A",
+        "INPUT",
+        "-m",
+        "conntrack",
+        "--ctstate",
+        "NEW,ESTABLISHED,RELATED",
+        "-j",
+        "ACCEPT");
 
     HttpReceiver amReceiver = HttpReceiver.start();
     closing.add(amReceiver);
@@ -192,6 +209,16 @@ class SynQueuePagingIT {
     assertThat(syn).as("the SYN queue in the host view").isNotNull();
     assertThat(syn.path("used").asDouble()).isBetween(8.0, 9.0);
     assertThat(syn.path("limit").asDouble()).isEqualTo(8);
+
+    // The namespace's own conntrack table, held to the host's global nf_conntrack_max.
+    JsonNode ct = table(api, "conntrack", "netns " + netns);
+    assertThat(ct).as("the namespace's conntrack in the host view").isNotNull();
+    assertThat(ct.path("used").asDouble()).as("a flow per connect").isGreaterThanOrEqualTo(9);
+    // Not Files.readString: it trusts a sysctl file's reported size and can return one byte.
+    try (var in = Files.newInputStream(Path.of("/proc/sys/net/netfilter/nf_conntrack_max"))) {
+      String max = new String(in.readAllBytes(), StandardCharsets.US_ASCII).strip();
+      assertThat(ct.path("limit").asDouble()).isEqualTo(Double.parseDouble(max));
+    }
 
     stdin.close(); // the listener ends, and its request sockets with it
     await(
