@@ -10,9 +10,10 @@ import java.util.Map;
 
 /**
  * One host's kernel tables as the detector keeps them, beside its {@link HostWindow}: a {@link
- * SeriesWindow} each for conntrack entries, orphaned sockets and TCP memory pages, the listeners'
- * accept queues sample by sample, and the newest ListenOverflows counter of each namespace. What
- * the agent did not send is not added: absent, never zero.
+ * SeriesWindow} each for conntrack entries (the host's, and the fullest few other namespaces'),
+ * orphaned sockets and TCP memory pages, the listeners' accept and SYN queues sample by sample, and
+ * the newest ListenOverflows and SYN counters of each namespace. What the agent did not send is not
+ * added: absent, never zero.
  */
 final class KernelTableWindow {
   /** One listening socket for its lifetime: address, owning pid, namespace (0: the host's). */
@@ -117,11 +118,6 @@ final class KernelTableWindow {
     conntrack = new SeriesWindow(buckets);
     orphans = new SeriesWindow(buckets);
     tcpMemPages = new SeriesWindow(buckets);
-  }
-
-  /** Adds one sample; a late one (older than the newest) only fills the series. */
-  void add(HostSample s, long timeMs, long bucket) {
-    add(s, timeMs, bucket, Map.of());
   }
 
   /**
