@@ -70,8 +70,9 @@ final class KernelTableWindow {
   final Map<Long, double[]> overflows = new HashMap<>(); // {value, timeMs}
 
   /**
-   * The newest sample's SYN counters per namespace inode: {syncookies sent, SYNs dropped (
-   * TCPReqQFullDrop plus ListenDrops not counted as ListenOverflows), timeMs}; NaN where unread.
+   * The newest sample's SYN counters per namespace inode, for namespaces with a listener that has
+   * requests waiting: {syncookies sent, SYNs dropped (TCPReqQFullDrop plus ListenDrops not counted
+   * as ListenOverflows), timeMs}; NaN where unread.
    */
   final Map<Long, double[]> synCounters = new HashMap<>();
 
@@ -246,7 +247,19 @@ final class KernelTableWindow {
     }
     for (var e : counters.entrySet())
       overflows.put(e.getKey(), new double[] {e.getValue(), timeMs});
-    synCounters.putAll(syn);
+    // Kept only where a listener has requests waiting: a SYN queue's run counts from the sample
+    // before it when that one had some, else from its own first full sample. A dense node's
+    // hundreds of idle namespaces cost nothing here.
+    java.util.Set<Long> pending = new java.util.HashSet<>();
+    if (s.hasListenQueues()) {
+      for (Listener l : s.getListenQueues().getListenersList()) {
+        if (l.getSynRecv() > 0) pending.add(l.getNetns());
+      }
+    }
+    synCounters.clear();
+    for (var e : syn.entrySet()) {
+      if (pending.contains(e.getKey())) synCounters.put(e.getKey(), e.getValue());
+    }
   }
 
   /** {syncookies sent, SYNs dropped, timeMs}, NaN for what the agent did not read. */
