@@ -373,7 +373,7 @@ function renderNamespaces(h) {
     }))));
 }
 
-const TABLE_NAMES = { conntrack: "conntrack entries", orphans: "orphaned sockets", tcp_memory: "TCP memory (pages)", accept_queue: "accept queue" };
+const TABLE_NAMES = { conntrack: "conntrack entries", orphans: "orphaned sockets", tcp_memory: "TCP memory (pages)", accept_queue: "accept queue", syn_queue: "SYN queue (SYN_RECV)" };
 
 /** Each kernel table's use against its limit, with its ETA when the detector sees it growing. */
 function renderTables(h) {

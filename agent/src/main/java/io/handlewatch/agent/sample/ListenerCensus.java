@@ -45,9 +45,13 @@ final class ListenerCensus {
       return Endpoints.format(address, address.length, port);
     }
 
-    /** queue / backlog, 0 when the backlog is unknown or 0. */
+    /**
+     * The fuller of its two queues against the backlog, which bounds both (the SYN queue too, since
+     * Linux 4.4): 0 when the backlog is unknown or 0. A listener whose SYN queue fills is sent even
+     * when its accept queue is empty.
+     */
     double fullness() {
-      return backlog > 0 ? (double) queue / backlog : 0;
+      return backlog > 0 ? (double) Math.max(queue, synRecv) / backlog : 0;
     }
 
     boolean wildcard() {

@@ -62,6 +62,24 @@ class ListenerCensusTest {
     assertThat(q.getListeners(0).hasNetns()).as("the host's own").isFalse();
   }
 
+  @Test
+  void aListenerWhoseSynQueueFillsIsSentEvenWithAnEmptyAcceptQueue() throws Exception {
+    TcpCensus c = new TcpCensus(null, null);
+    c.socket(listener("0.0.0.0", 443, 40, 128, 1)); // accept queue a third full
+    c.socket(listener("0.0.0.0", 25, 0, 16, 2)); // SYN queue full, accept queue empty
+    for (int i = 0; i < 16; i++) c.socket(request("10.0.0.1", 25));
+    var q =
+        new ListenerSelector(1, null).select(c, null, new io.handlewatch.agent.source.Problems());
+    assertThat(q.getListenersList())
+        .singleElement()
+        .satisfies(
+            l -> {
+              assertThat(l.getLocal()).isEqualTo("0.0.0.0:25");
+              assertThat(l.getSynRecv()).isEqualTo(16);
+              assertThat(l.getQueue()).isZero();
+            });
+  }
+
   static SocketEntry listener(String ip, int port, long queue, long backlog, long inode)
       throws Exception {
     byte[] a = InetAddress.getByName(ip).getAddress();

@@ -3,8 +3,10 @@ package io.handlewatch.collector.api;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import io.handlewatch.collector.detect.KernelLimits;
 import io.handlewatch.proto.v1.HostSample;
 import io.handlewatch.proto.v1.Listener;
+import io.handlewatch.proto.v1.NamespaceSockets;
 import io.handlewatch.proto.v1.Sysctl;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -21,12 +23,13 @@ final class KernelTables {
   /**
    * One table.
    *
-   * @param table {@code conntrack}, {@code orphans}, {@code tcp_memory} or {@code accept_queue}
-   *     (the verdict kind that judges it)
-   * @param subject the host, or for an accept queue its listener as {@code comm[pid] address}
+   * @param table {@code conntrack}, {@code orphans}, {@code tcp_memory}, {@code accept_queue} or
+   *     {@code syn_queue} (the verdict kind that judges it)
+   * @param subject the host, a network namespace's conntrack as {@code netns NAME (owner)}, or for
+   *     an accept or SYN queue its listener as {@code comm[pid] address}
    * @param used entries, sockets, pages or queued connections now
-   * @param limit what it runs into (nf_conntrack_max, tcp_max_orphans, tcp_mem max, the backlog);
-   *     absent when unknown
+   * @param limit what it runs into (nf_conntrack_max, tcp_max_orphans, tcp_mem max, the backlog,
+   *     the SYN queue's cap); absent when unknown
    * @param pressure tcp_mem's pressure threshold (tcp_memory only)
    * @param usedPercent used of limit, percent
    * @param etaSeconds time to the limit at the current trend, from its verdict
@@ -56,6 +59,22 @@ final class KernelTables {
               ? Double.valueOf(s.getConntrack().getMax())
               : number(sysctls.get("net.netfilter.nf_conntrack_max"));
       out.add(table(judged, "conntrack", host, s.getConntrack().getCount(), max, null));
+    }
+    // Each other namespace's own table, held to the same global nf_conntrack_max.
+    for (NamespaceSockets ns : s.getTcp().getNamespacesList()) {
+      if (ns.getHost() || !ns.hasConntrack() || !ns.getConntrack().hasCount()) continue;
+      Double max =
+          ns.getConntrack().hasMax()
+              ? Double.valueOf(ns.getConntrack().getMax())
+              : number(sysctls.get("net.netfilter.nf_conntrack_max"));
+      out.add(
+          table(
+              judged,
+              "conntrack",
+              KernelLimits.namespaceSubject(ns),
+              ns.getConntrack().getCount(),
+              max,
+              null));
     }
     if (s.hasSockstat() && s.getSockstat().hasTcpOrphan()) {
       out.add(
@@ -87,6 +106,21 @@ final class KernelTables {
               l.getQueue(),
               l.getBacklog() > 0 ? (double) l.getBacklog() : null,
               null));
+      long synCap =
+          KernelLimits.synQueueCap(
+              l.getBacklog(),
+              sysctls.get("net.ipv4.tcp_syncookies"),
+              sysctls.get("net.ipv4.tcp_max_syn_backlog"));
+      if (l.getSynRecv() > 0 || judged.containsKey("syn_queue\0" + subject)) {
+        out.add(
+            table(
+                judged,
+                "syn_queue",
+                subject,
+                l.getSynRecv(),
+                synCap > 0 ? (double) synCap : null,
+                null));
+      }
     }
     return out;
   }

@@ -60,7 +60,7 @@ final class KernelTableDetector {
   /** Adds a sample of {@code w}'s host to its tables (late samples included, like the window). */
   void add(HostWindow w, HostSample s, long timeMs) {
     KernelTableWindow t = tables.computeIfAbsent(w, k -> new KernelTableWindow(buckets.count()));
-    t.add(s, timeMs, buckets.bucketOf(timeMs));
+    t.add(s, timeMs, buckets.bucketOf(timeMs), w.sysctls);
     t.forgetOlderThan(timeMs - buckets.window().toMillis());
   }
 
@@ -82,6 +82,7 @@ final class KernelTableDetector {
     List<Verdict> mine = new ArrayList<>();
     exhaustion(w, t, at, mine);
     acceptQueues(w, t, at, mine);
+    synQueues(w, t, at, mine);
     fold(verdicts, mine, sent);
     findings(w, t, at, found);
   }
@@ -122,6 +123,7 @@ final class KernelTableDetector {
                 "entries"));
       }
     }
+    namespaceConntrack(w, t, at, out);
     double maxOrphans = PortPressureDetector.parse(w.sysctls.get(MAX_ORPHANS));
     if (t.orphans.lastMs() == w.lastMs && !Double.isNaN(maxOrphans)) {
       double n = t.orphans.last();
@@ -224,22 +226,115 @@ final class KernelTableDetector {
       String what,
       String description,
       String unit) {
-    String key = w.host + "/" + kind.tag() + "/" + w.host;
-    HandleExhaustionDetector.track(w, trend, key, value, h -> series.last());
-    return HandleExhaustionDetector.verdict(
+    return table(
         w,
+        series,
         kind,
-        w.host,
         j,
         at,
         trend,
         value,
         limit,
-        Map.of(),
+        what,
+        description,
+        unit,
+        w.host,
+        w.host,
+        Map.of());
+  }
+
+  private Verdict table(
+      HostWindow w,
+      SeriesWindow series,
+      Kind kind,
+      ExhaustionJudge.Judgement j,
+      Instant at,
+      Trend trend,
+      double value,
+      double limit,
+      String what,
+      String description,
+      String unit,
+      String subject,
+      String identity,
+      Map<String, String> labels) {
+    String key = w.host + "/" + kind.tag() + "/" + identity;
+    HandleExhaustionDetector.track(w, trend, key, value, h -> series.last());
+    return HandleExhaustionDetector.verdict(
+        w,
+        kind,
+        subject,
+        j,
+        at,
+        trend,
+        value,
+        limit,
+        labels,
         w.host + ": " + what + HandleExhaustionDetector.growthClause(trend, j.eta()),
         description + HandleExhaustionDetector.trendSentence(trend, j.eta(), unit, buckets),
-        w.host,
+        identity,
         buckets);
+  }
+
+  /**
+   * Each namespace's conntrack table against nf_conntrack_max: the kernel counts entries per
+   * network namespace (nf_conntrack_count read inside it) and refuses a new one when that
+   * namespace's count passes the global nf_conntrack_max, so a pod's namespace runs out on its own,
+   * whatever the host's count. Its page names the namespace and its pod or container.
+   */
+  private void namespaceConntrack(
+      HostWindow w, KernelTableWindow t, Instant at, List<Verdict> out) {
+    long now = w.lastBucket;
+    long first = buckets.first(now);
+    double hostMax = t.conntrackMax;
+    if (Double.isNaN(hostMax)) hostMax = PortPressureDetector.parse(w.sysctls.get(CONNTRACK_MAX));
+    for (var e : t.namespaces.entrySet()) {
+      KernelTableWindow.NamespaceTable ns = e.getValue();
+      if (ns.lastMs != w.lastMs) continue;
+      double max = Double.isNaN(ns.max) ? hostMax : ns.max;
+      if (Double.isNaN(max)) continue;
+      double n = ns.conntrack.last();
+      Trend trend =
+          trends.analyze(ns.conntrack, first, now, conntrack.minTrendMinutes(), TOLERANCE);
+      var j = conntrack.judge(trend, n, max);
+      if (j.severity() == null) continue;
+      Map<String, String> labels = new HashMap<>(Owners.labels(ns.owner));
+      String netns = ns.name != null ? ns.name : Long.toUnsignedString(e.getKey());
+      labels.put("netns", netns);
+      out.add(
+          table(
+              w,
+              ns.conntrack,
+              Kind.CONNTRACK,
+              j,
+              at,
+              trend,
+              n,
+              max,
+              ns.subject
+                  + " "
+                  + count(n)
+                  + " conntrack entries of nf_conntrack_max "
+                  + count(max)
+                  + " ("
+                  + percent(n, max)
+                  + ")",
+              "Connection tracking entries of network namespace "
+                  + ns.subject
+                  + " (nf_conntrack_count read inside it): "
+                  + count(n)
+                  + " of net.netfilter.nf_conntrack_max "
+                  + count(max)
+                  + ". The kernel counts entries per namespace and holds each namespace to the one"
+                  + " global nf_conntrack_max (read-only inside a namespace): at the limit this"
+                  + " namespace drops every packet that would start a new flow (\"nf_conntrack:"
+                  + " table full, dropping packet\"), while the host's own table may be far from"
+                  + " full. ",
+              "entries",
+              ns.subject,
+              "netns:" + Long.toUnsignedString(e.getKey()),
+              labels));
+    }
   }
 
   /**
@@ -363,6 +458,120 @@ final class KernelTableDetector {
     }
   }
 
+  /**
+   * A listener's SYN queue pages when it has been at its cap (see {@link KernelLimits#synQueueCap})
+   * in {@code saturatedSamples} samples in a row and its namespace's counters show the kernel
+   * refusing handshakes meanwhile: critical when SYNs were dropped (TCPReqQFullDrop, or ListenDrops
+   * beyond ListenOverflows), warning when they were only answered with syncookies (clients still
+   * connect, without the TCP options a cookie cannot carry). Request sockets live at most a minute
+   * (tcp_synack_retries), so a queue full for three samples is fed without pause: a SYN flood, or
+   * final ACKs lost on the way. A burst that drains within two samples, or a full queue with no
+   * refusal counted, does not page.
+   */
+  private void synQueues(HostWindow w, KernelTableWindow t, Instant at, List<Verdict> out) {
+    for (var e : t.listeners.entrySet()) {
+      KernelTableWindow.ListenerState l = e.getValue();
+      if (l.lastMs != w.lastMs || l.consecutiveSynFull < acceptQueue.saturatedSamples) continue;
+      KernelTableWindow.ListenerKey key = e.getKey();
+      double[] now = t.synCountersOf(key);
+      double[] start = l.synCountersAtRunStart;
+      if (now == null || start == null) continue;
+      double cookies = now[0] - start[0];
+      double drops = now[1] - start[1];
+      boolean dropped = drops > 0;
+      if (!dropped && !(cookies > 0)) continue;
+      String proc =
+          (l.comm == null || l.comm.isEmpty() ? "?" : l.comm)
+              + (key.pid() >= 0 ? "[" + key.pid() + "]" : "");
+      String owner = Owners.name(l.identity);
+      String who = owner == null ? proc : owner + " (" + proc + ")";
+      double minutes = Math.max(1e-9, (w.lastMs - l.synRunStartMs) / 60_000.0);
+      String rate =
+          dropped
+              ? rateText(drops / minutes) + " SYNs dropped/min"
+              : rateText(cookies / minutes) + " SYNs answered with syncookies/min";
+      String cookiesSysctl = w.sysctls.get(SYNCOOKIES);
+      String maxSyn = w.sysctls.get(MAX_SYN_BACKLOG);
+      String summary =
+          w.host
+              + ": "
+              + who
+              + " "
+              + shortAddress(key.local())
+              + " SYN queue "
+              + count(l.synRecv)
+              + "/"
+              + count(l.synCap)
+              + " full, "
+              + rate
+              + " since "
+              + time(Instant.ofEpochMilli(l.synRunStartMs));
+      String description =
+          "Listening socket "
+              + key.local()
+              + " of "
+              + who
+              + ": "
+              + count(l.synRecv)
+              + " connection requests wait in SYN_RECV for the client's final ACK, at the SYN"
+              + " queue's cap of "
+              + count(l.synCap)
+              + (l.synCap < l.backlog
+                  ? " (three quarters of net.ipv4.tcp_max_syn_backlog "
+                      + (maxSyn == null ? "?" : maxSyn.strip())
+                      + ", syncookies off)"
+                  : " (its backlog "
+                      + count(l.backlog)
+                      + "; net.ipv4.tcp_max_syn_backlog "
+                      + (maxSyn == null ? "?" : maxSyn.strip())
+                      + ")")
+              + ", in the last "
+              + l.consecutiveSynFull
+              + " samples. Meanwhile the kernel "
+              + (dropped
+                  ? "dropped "
+                      + count(drops)
+                      + " SYNs: new clients retry after 1, 3, 7 s and time out"
+                  : "answered "
+                      + count(cookies)
+                      + " SYNs with syncookies (tcp_syncookies = "
+                      + (cookiesSysctl == null ? "?" : cookiesSysctl.strip())
+                      + "): clients connect, but without window scaling or SACK unless"
+                      + " timestamps are on")
+              + ", and logs \"Possible SYN flooding on port\". Handshakes are not completing as"
+              + " fast as SYNs arrive: a SYN flood (many sources, spoofed), or the final ACKs"
+              + " lost on the way (a firewall, a full conntrack table, asymmetric routing).";
+      Map<String, String> labels = new HashMap<>(Owners.labels(l.identity));
+      if (key.pid() >= 0) labels.put("pid", Integer.toString(key.pid()));
+      labels.put("comm", l.comm == null ? "" : l.comm);
+      labels.put("listen", key.local());
+      String identity = proc + "@" + key.local() + (key.netns() == 0 ? "" : "@" + key.netns());
+      KernelTableWindow.ListenerState state = l;
+      w.baselines.merge(
+          w.host + "/" + Kind.SYN_QUEUE.tag() + "/" + identity,
+          new HostWindow.Baseline(
+              0, l.synCap, h -> state.lastMs < h.lastMs ? 0 : state.synRecv, false),
+          (a, b) -> a);
+      out.add(
+          new Verdict(
+              w.host,
+              Kind.SYN_QUEUE,
+              proc + " " + key.local(),
+              dropped ? Severity.CRITICAL : Severity.WARNING,
+              at,
+              Duration.ofMillis(Math.max(0, w.lastMs - l.synRunStartMs)),
+              null,
+              l.synRecv,
+              (double) l.synCap,
+              Duration.ZERO,
+              Instant.ofEpochMilli(l.synRunStartMs),
+              labels,
+              summary,
+              description,
+              w.host + "/" + Kind.SYN_QUEUE.tag() + "/" + identity));
+    }
+  }
+
   private static String somaxconnClause(HostWindow w) {
     String v = w.sysctls.get(SOMAXCONN);
     return v == null ? "" : ", " + v.strip() + " here";
@@ -389,7 +598,25 @@ final class KernelTableDetector {
    * one already paging keeps its name), at the highest severity among them.
    */
   static void fold(List<Verdict> verdicts, List<Verdict> mine, Predicate<String> sent) {
+    // A listener's SYN queue and its accept queue overflowing together are one incident: the
+    // SYN-queue verdict joins the same listener's paging accept-queue verdict first.
+    List<Verdict> queues = new ArrayList<>();
+    for (Verdict a : mine) if (a.kind() != Kind.SYN_QUEUE) queues.add(a);
     for (Verdict a : mine) {
+      if (a.kind() != Kind.SYN_QUEUE) continue;
+      int match = -1;
+      for (int i = 0; i < queues.size() && a.severity().pages(); i++) {
+        Verdict v = queues.get(i);
+        if (v.kind() == Kind.ACCEPT_QUEUE
+            && v.severity().pages()
+            && listenerOf(v).equals(listenerOf(a))) {
+          match = i;
+        }
+      }
+      if (match < 0) queues.add(a);
+      else join(queues, match, a, sent);
+    }
+    for (Verdict a : queues) {
       int match = -1;
       if (a.kind() == Kind.ACCEPT_QUEUE && a.severity().pages() && a.labels().get("pid") != null) {
         for (int i = 0; i < verdicts.size(); i++) {
@@ -407,6 +634,22 @@ final class KernelTableDetector {
         verdicts.add(a);
         continue;
       }
+      join(verdicts, match, a, sent);
+    }
+  }
+
+  /** The listener a queue verdict is about: what its dedup key says after host and kind. */
+  private static String listenerOf(Verdict v) {
+    String prefix = v.host() + "/" + v.kind().tag() + "/";
+    return v.dedupKey().startsWith(prefix) ? v.dedupKey().substring(prefix.length()) : v.dedupKey();
+  }
+
+  /**
+   * Joins {@code a} with {@code verdicts.get(match)} into one incident: the verdict already paging
+   * leads (keeps its name and key), the other becomes INFO, the summary carries both.
+   */
+  private static void join(List<Verdict> verdicts, int match, Verdict a, Predicate<String> sent) {
+    {
       Verdict p = verdicts.get(match);
       boolean acceptLeads = sent.test(a.dedupKey()) && !sent.test(p.dedupKey());
       Verdict lead = acceptLeads ? a : p;

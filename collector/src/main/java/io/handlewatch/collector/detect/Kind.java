@@ -24,6 +24,11 @@ public enum Kind {
   TCP_MEMORY("tcp_memory", "TcpMemoryRunningOut", true),
   /** A listener's accept queue full while ListenOverflows rises, naming its process and port. */
   ACCEPT_QUEUE("accept_queue", "AcceptQueueOverflowing", true),
+  /**
+   * A listener's SYN queue (its SYN_RECV request sockets) at its cap while the kernel answers with
+   * syncookies or drops SYNs, naming its process and port.
+   */
+  SYN_QUEUE("syn_queue", "SynQueueOverflowing", true),
   /** net.ipv4.tcp_tw_recycle set: breaks clients behind NAT, removed in Linux 4.12. */
   TCP_TW_RECYCLE("tcp_tw_recycle", null, false),
   /** ip_local_port_range too narrow for the TIME_WAIT churn towards one endpoint. */

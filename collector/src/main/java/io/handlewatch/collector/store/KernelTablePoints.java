@@ -70,7 +70,8 @@ final class KernelTablePoints {
    * kept, not a sum.
    */
   private static void conntrack(HostSample s, String host, Instant time, List<StoredPoint> points) {
-    Map<String, long[]> sums = new TreeMap<>(); // count, max (-1 unknown), buckets, namespaces
+    // count, max (-1 unknown), buckets, namespaces, fullest (-1 unknown)
+    Map<String, long[]> sums = new TreeMap<>();
     boolean hostDone = false;
     if (s.hasConntrack()) {
       add(sums, ReportPoints.HOST_NETNS, s.getConntrack());
@@ -84,6 +85,9 @@ final class KernelTablePoints {
       long[] v = e.getValue();
       Map<String, Object> f = new LinkedHashMap<>();
       if (v[0] >= 0) f.put("count", v[0]);
+      // The kernel holds each namespace's own count to the limit, not their sum: the fullest one
+      // is what runs out first.
+      if (v[4] >= 0) f.put("fullest", v[4]);
       if (v[1] >= 0) f.put("max", v[1]);
       if (v[2] >= 0) f.put("buckets", v[2]);
       if (f.isEmpty()) continue;
@@ -93,8 +97,9 @@ final class KernelTablePoints {
   }
 
   private static void add(Map<String, long[]> sums, String key, Conntrack c) {
-    long[] v = sums.computeIfAbsent(key, k -> new long[] {-1, -1, -1, 0});
+    long[] v = sums.computeIfAbsent(key, k -> new long[] {-1, -1, -1, 0, -1});
     if (c.hasCount()) v[0] = Math.max(v[0], 0) + c.getCount();
+    if (c.hasCount()) v[4] = Math.max(v[4], c.getCount());
     if (c.hasMax()) v[1] = Math.max(v[1], c.getMax());
     if (c.hasBuckets()) v[2] = Math.max(v[2], c.getBuckets());
     v[3]++;

@@ -102,6 +102,7 @@ public final class StorageSchema {
           NO_LABELS,
           List.of("namespace"),
           integer("count"),
+          integer("fullest"),
           integer("max"),
           integer("buckets"),
           integer("namespaces"));

@@ -227,6 +227,119 @@ class KernelTableDetectorTest {
             Kind.BACKLOG_CAPPED, Kind.SYN_BACKLOG, Kind.CONNTRACK_MAX, Kind.TCP_MEM_HEADROOM);
   }
 
+  @Test
+  void aSynQueueHeldAtItsCapPagesOnceNamingProcessAndPortAndResolvesWhenDrained() {
+    TableTrace t = new TableTrace();
+    t.listen(new TableTrace.Listen("0.0.0.0:443", 812, "nginx", 128, Curve.constant(2), 0));
+    // Final ACKs lost from minute 10 to 20: requests pile up to the backlog and stay.
+    t.syn("0.0.0.0:443", (m, r) -> m >= 10 && m < 20 ? 500 : r.nextInt(3));
+    t.synRefusedPerMin = 600;
+    DetectionEngine e = engine();
+    List<Verdict> during = List.of();
+    for (HostReport r : trace("web", t, 40)) {
+      List<Verdict> v = e.evaluate(r);
+      if (r.getSample().getTime().getSeconds() <= T0.plusSeconds(60 * 19 + 30).getEpochSecond()) {
+        during = v;
+      }
+    }
+    Verdict v = only(during, Kind.SYN_QUEUE);
+    assertThat(v.severity())
+        .as("cookies answer: clients still connect")
+        .isEqualTo(Severity.WARNING);
+    assertThat(v.summary())
+        .matches(
+            "web: nginx\\[812\\] :443 SYN queue 128/128 full, [56][0-9]{2} SYNs answered with"
+                + " syncookies/min since 2026-11-20T08:09:(49|5\\d)Z");
+    assertThat(v.description()).contains("Possible SYN flooding on port");
+    assertThat(v.labels()).containsEntry("pid", "812").containsEntry("listen", "0.0.0.0:443");
+    assertThat(v.limit()).isEqualTo(128.0);
+    List<Alert> pages = firing("SynQueueOverflowing");
+    assertThat(pages).hasSize(1);
+    assertThat(pages.getFirst().annotations().get("runbook_url")).isEqualTo("RUNBOOK.md#syn_queue");
+    assertThat(firing("AcceptQueueOverflowing")).as("the accept queue stayed empty").isEmpty();
+    Alert resolved =
+        alerts.stream()
+            .filter(a -> a.status() == Alert.Status.RESOLVED)
+            .filter(a -> a.labels().get("alertname").equals("SynQueueOverflowing"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(resolved.at()).isBetween(T0.plusSeconds(60 * 20), T0.plusSeconds(60 * 25));
+  }
+
+  @Test
+  void withSyncookiesOffTheCapIsThreeQuartersOfTcpMaxSynBacklogAndDropsAreCritical() {
+    TableTrace t = new TableTrace();
+    t.syncookies = "0";
+    t.maxSynBacklog = 256; // cap min(4096, 256 - 64 + 1) = 193
+    t.listen(new TableTrace.Listen("[::]:8443", 31, "envoy", 4096, Curve.constant(0), 0));
+    t.syn("[::]:8443", (m, r) -> m >= 5 ? 4096 : 10);
+    Verdict v = only(run(engine(), trace("edge", t, 10)), Kind.SYN_QUEUE);
+    assertThat(v.severity()).isEqualTo(Severity.CRITICAL);
+    assertThat(v.summary()).contains("envoy[31] :8443 SYN queue 193/193 full").contains("dropped");
+    assertThat(v.description()).contains("three quarters of net.ipv4.tcp_max_syn_backlog 256");
+  }
+
+  @Test
+  void synBurstsThatDrainAndAFullQueueWithNoRefusalCountedDoNotPage() {
+    TableTrace bursts = new TableTrace();
+    bursts.listen(new TableTrace.Listen("0.0.0.0:80", 5, "haproxy", 512, Curve.constant(1), 0));
+    // At the cap for one or two samples every 5 min, then empty.
+    bursts.syn("0.0.0.0:80", (m, r) -> m % 5 < 0.3 ? 512 : r.nextInt(40));
+    run(engine(), trace("lb", bursts, 40));
+    assertThat(alerts).isEmpty();
+
+    TableTrace quiet = new TableTrace();
+    quiet.synRefusedPerMin = 0;
+    quiet.listen(new TableTrace.Listen("0.0.0.0:80", 5, "haproxy", 16, Curve.constant(1), 0));
+    quiet.syn("0.0.0.0:80", Curve.constant(16));
+    List<Verdict> last = run(engine(), trace("lb2", quiet, 10));
+    assertThat(last).extracting(Verdict::kind).doesNotContain(Kind.SYN_QUEUE);
+    assertThat(alerts).isEmpty();
+  }
+
+  @Test
+  void theSynQueueAndTheAcceptQueueOfOneListenerAreOneIncident() {
+    TableTrace t = new TableTrace();
+    t.listen(
+        new TableTrace.Listen("0.0.0.0:8080", 4121, "java", 128, (m, r) -> m >= 5 ? 128 : 1, 90));
+    t.syn("0.0.0.0:8080", (m, r) -> m >= 5 ? 128 : 0);
+    List<Verdict> last = run(engine(), trace("app", t, 12));
+    assertThat(alerts).filteredOn(a -> a.status() == Alert.Status.FIRING).hasSize(1);
+    Verdict accept = only(last, Kind.ACCEPT_QUEUE);
+    assertThat(accept.severity()).isEqualTo(Severity.CRITICAL);
+    assertThat(accept.summary())
+        .contains("java[4121] :8080 accept queue 128/128 full")
+        .contains("; java[4121] :8080 SYN queue 128/128 full");
+    assertThat(only(last, Kind.SYN_QUEUE).severity()).isEqualTo(Severity.INFO);
+  }
+
+  @Test
+  void eachNamespacesConntrackIsJudgedAgainstTheGlobalMaxAndItsPageNamesThePod() {
+    TableTrace t = new TableTrace();
+    t.conntrackMax = 65_536;
+    t.conntrack = TraceGenerator.jitter(3_000, 50); // the host's own table is nearly empty
+    t.namespaceConntrack.put("cart-7d9f", TraceGenerator.jitter(0.95 * 65_536, 100));
+    t.namespaceConntrack.put("quiet-1", TraceGenerator.jitter(200, 10));
+    List<Verdict> last = run(engine(), trace("node", t, 30));
+    List<Verdict> ct = last.stream().filter(v -> v.kind() == Kind.CONNTRACK).toList();
+    assertThat(ct).as("only the full namespace").singleElement();
+    Verdict v = ct.getFirst();
+    assertThat(v.severity()).isEqualTo(Severity.CRITICAL);
+    assertThat(v.subject()).isEqualTo("netns cart-7d9f (cart-7d9f)");
+    assertThat(v.summary())
+        .startsWith("node: netns cart-7d9f (cart-7d9f) ")
+        .contains("conntrack entries of nf_conntrack_max 65,536");
+    assertThat(v.description()).contains("per namespace").contains("global nf_conntrack_max");
+    assertThat(v.labels())
+        .containsEntry("netns", "cart-7d9f")
+        .containsEntry("namespace", "shop")
+        .containsEntry("pod", "cart-7d9f");
+    assertThat(v.dedupKey()).isEqualTo("node/conntrack/netns:4026532100");
+    List<Alert> pages = firing("ConntrackTableRunningOut");
+    assertThat(pages).hasSize(1);
+    assertThat(pages.getFirst().labels()).containsEntry("pod", "cart-7d9f");
+  }
+
   private static Verdict only(List<Verdict> verdicts, Kind kind) {
     List<Verdict> of = verdicts.stream().filter(v -> v.kind() == kind).toList();
     assertThat(of).as(kind + " in " + verdicts).hasSize(1);

@@ -283,7 +283,10 @@ class FleetPageIT {
         .as("the kernel tables: use against limit, and the accept queue's verdict")
         .containsPattern("conntrack entries\\s*api-a\\s*1,800\\s*262,144\\s*0\\.7 %")
         .containsPattern("accept queue\\s*nginx\\[812\\] 0\\.0\\.0\\.0:443\\s*180\\s*128")
-        .containsPattern("accept queue\\s*java\\[901\\] 0\\.0\\.0\\.0:8080\\s*7\\s*50\\s*14 %");
+        .containsPattern("accept queue\\s*java\\[901\\] 0\\.0\\.0\\.0:8080\\s*7\\s*50\\s*14 %")
+        .as("the SYN queue's requests against its cap, the backlog with syncookies on")
+        .containsPattern(
+            "SYN queue \\(SYN_RECV\\)\\s*nginx\\[812\\] 0\\.0\\.0\\.0:443\\s*2\\s*128");
     String nginxRow =
         read(
             d,

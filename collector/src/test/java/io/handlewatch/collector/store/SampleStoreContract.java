@@ -453,6 +453,10 @@ public abstract class SampleStoreContract {
                 h, "conntrack", "count", Map.of("namespace", "shop"), t0, t0.plusSeconds(1)));
     assertThat(shop).extracting(SeriesPoint::value).containsExactly(10.);
     assertThat(series(h, "conntrack", "max")).extracting(SeriesPoint::value).containsOnly(262_144.);
+    assertThat(series(h, "conntrack", "fullest"))
+        .as("each pod's own table is held to the limit: the fuller one, not the sum")
+        .extracting(p -> p.tags().get("namespace") + "=" + p.value())
+        .contains("shop=5.0", "_host=40.0", "_host=50.0");
     assertThat(series(h, "conntrack", "namespaces"))
         .extracting(p -> p.tags().get("namespace") + "=" + p.value())
         .containsOnly("_host=1.0", "shop=2.0");

@@ -1038,6 +1038,78 @@ public final class Scenarios {
               null);
         });
     add(
+        "syn-queue-growth",
+        "a listener's SYN_RECV requests grow to its SYN queue's cap in 3-15 min (final ACKs lost"
+            + " more and more, or a swelling SYN flood) and stay 5-15 min: one page",
+        s -> {
+          String name = "syn-queue-growth";
+          Random p = new Random(s * 7919 + 109);
+          long[] backlogs = {128, 511, 4096};
+          long backlog = backlogs[p.nextInt(backlogs.length)];
+          boolean cookiesOff = p.nextBoolean();
+          double q = quiet(p);
+          double ramp = between(p, 3, 15);
+          double hold = between(p, 5, 15);
+          double perMin = between(p, 100, 3_000);
+          int pid = pid(p);
+          TableTrace tt = new TableTrace();
+          tt.syncookies = cookiesOff ? "0" : "1";
+          tt.synRefusedPerMin = perMin;
+          long cap =
+              cookiesOff
+                  ? Math.min(backlog, tt.maxSynBacklog - (tt.maxSynBacklog >> 2) + 1)
+                  : backlog;
+          tt.listen(
+              new TableTrace.Listen(
+                  "0.0.0.0:443", pid, "nginx", backlog, (m, r) -> r.nextInt(3), 0));
+          tt.syn(
+              "0.0.0.0:443",
+              (m, r) -> {
+                if (m < q || m >= q + ramp + hold) return r.nextInt(4);
+                if (m >= q + ramp) return 2 * cap; // the kernel caps it
+                return Math.min(cap - 1, cap * (m - q) / ramp + noise(r, cap * 0.02));
+              });
+          var g = new TraceGenerator(host(name, s), T0, s);
+          return new Trace(
+              name,
+              fmt(
+                  "nginx[%d] :443 SYN queue to its cap %d in %.1f min, held %.1f min, syncookies %s,"
+                      + " %.0f refused/min",
+                  pid, cap, ramp, hold, cookiesOff ? "off" : "on", perMin),
+              tt.apply(g.generate(q + ramp + hold + 15), T0, s),
+              new Trace.Leak(Kind.SYN_QUEUE, "nginx[" + pid + "]", g.at(q + ramp), null),
+              Expect.DEFAULT
+                  .pageWithin(Duration.ofMinutes(2))
+                  .severity(cookiesOff ? "critical" : "warning")
+                  .released(g.at(q + ramp + hold), Duration.ofMinutes(6)));
+        });
+    add(
+        "syn-queue-bursts-drain",
+        "SYN bursts fill a listener's SYN queue for one or two samples every 3-8 min and drain at"
+            + " once (syncookies answer the excess): no page",
+        s -> {
+          String name = "syn-queue-bursts-drain";
+          Random p = new Random(s * 7919 + 113);
+          long backlog = 511;
+          double period = between(p, 3, 8);
+          double phase = between(p, 0, period);
+          double width = p.nextBoolean() ? 0.1 : 0.25; // one or two samples of 10 s
+          TableTrace tt = new TableTrace();
+          tt.synRefusedPerMin = between(p, 500, 5_000);
+          tt.listen(
+              new TableTrace.Listen(
+                  "0.0.0.0:80", pid(p), "haproxy", backlog, (m, r) -> r.nextInt(5), 0));
+          tt.syn(
+              "0.0.0.0:80",
+              (m, r) -> (m + phase) % period < width ? backlog : r.nextInt((int) (backlog / 4)));
+          var g = new TraceGenerator(host(name, s), T0, s);
+          return new Trace(
+              name,
+              fmt("haproxy :80 SYN queue full for %.0f s every %.1f min", width * 60, period),
+              tt.apply(g.generate(90), T0, s),
+              null);
+        });
+    add(
         "accept-queue-near-backlog",
         "a busy listener at 60-90 % of its backlog, never full: no page",
         s -> {
