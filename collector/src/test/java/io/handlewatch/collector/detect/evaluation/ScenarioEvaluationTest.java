@@ -21,8 +21,6 @@ class ScenarioEvaluationTest {
           "fd-leak-on-creeping-sawtooth seed 4",
           "fd-leak-on-creeping-sawtooth seed 8",
           "cw-leak-1/2s seed 3",
-          "flat-noisy-72pct seed 3",
-          "sawtooth seed 2",
           "short-lived-workers seed 4");
 
   static final String SEEDS_PROPERTY = "handlewatch.evaluation.seeds";
