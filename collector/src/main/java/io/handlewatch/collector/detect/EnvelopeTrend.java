@@ -28,9 +28,13 @@ package io.handlewatch.collector.detect;
  *       bucket); a line must fit the envelope since the onset better than a single step does (a
  *       burst or a pool that grew once is a step); the newer half of the span must carry a quarter
  *       of the rise the slope predicts for it (growth that stopped is not growth); and where the
- *       window holds history from before the onset, the level must now be above everything the
- *       series reached before it (a series back at a level it already held, after a release or
- *       within its noise, has not grown).
+ *       window holds history from before the onset, every sample of the newest two complete buckets
+ *       must be above every sample the series took before the newer half of the span (the buckets'
+ *       maxima, each capped at its minimum plus the noise so that a lone spike does not hide a
+ *       leak; not their minima: a series back at a level it already held, after a release, on a
+ *       sawtooth ramp or within its noise, has not grown; a flat noisy series whose floor wanders
+ *       up for one bucket, or a host whose short-lived workers' sockets add up for a while, was a
+ *       rise when only the minima counted).
  * </ol>
  *
  * One instance per detector thread: it reuses its scratch arrays.
@@ -39,6 +43,12 @@ final class EnvelopeTrend {
   private static final double NOISE_MULTIPLE = 3;
   private static final double HALF_SHARE = 0.25;
   private static final int MIN_POINTS = 4;
+
+  /**
+   * Growth must hold the level above everything the series reached before for this many complete
+   * buckets: one bucket of high samples is noise.
+   */
+  private static final int ABOVE_POINTS = 2;
 
   /** Growth whose newer half is this much faster than the whole has changed regime. */
   private static final double ACCELERATION = 2;
@@ -137,10 +147,14 @@ final class EnvelopeTrend {
     double expectSecond = slope * (t[n - 1] - t[mid]) * bucketMinutes;
     // The bucket being filled, left out of the fit, still says whether the level fell since.
     double newest = s.minSince(now);
-    // Everything the series reached before the newer half of the span: growth leaves it behind.
+    // Everything the series reached before the newer half of the span (every sample: the buckets'
+    // maxima): growth leaves it behind, and stays above it for ABOVE_POINTS complete buckets
     // (from its second bucket if the window holds the series' first, which may hold one sample).
     double before = Double.NEGATIVE_INFINITY;
-    for (int i = t[0] == s.oldestBucket() ? 1 : 0; i < mid; i++) before = Math.max(before, lo[i]);
+    // A bucket whose spread is wider than the noise holds a spike: only its noise band counts.
+    for (int i = t[0] == s.oldestBucket() ? 1 : 0; i < mid; i++)
+      before = Math.max(before, Math.min(hi[i], lo[i] + tol));
+    int above = Math.max(mid + 1, n - ABOVE_POINTS);
     boolean sustained =
         rise >= NOISE_MULTIPLE * tol
             && firstHalf >= HALF_SHARE * expectFirst
@@ -149,7 +163,7 @@ final class EnvelopeTrend {
             && !(newest < baseline + rise / 2)
             && lineBeatsStep(onset, n)
             && slope * span * LINEAR_SHARE >= rise
-            && env[n - 1] > before + tol;
+            && env[Math.min(above, n - 1)] > before;
     return new Trend(sustained, slope, (long) t[onset], rise, span, baseline);
   }
 

@@ -63,6 +63,17 @@ class EnvelopeTrendTest {
             30,
             new Expect(false, 0)),
         Arguments.of(
+            "noise ±100 whose newest complete bucket holds only high samples",
+            (DoubleUnaryOperator) m -> m >= 29 && m < 29.5 ? 690 : 500 + r.nextInt(201) - 100,
+            30,
+            new Expect(false, 0)),
+        Arguments.of(
+            "a slow wander rising back into the band it reached 20 min ago",
+            (DoubleUnaryOperator)
+                m -> 500 - 100 * Math.cos(2 * Math.PI * m / 20) + r.nextInt(41) - 20,
+            30.5,
+            new Expect(false, 0)),
+        Arguments.of(
             "a leak that stopped 20 min ago",
             (DoubleUnaryOperator) m -> 500 + 50 * Math.min(m, 10),
             30,
