@@ -61,7 +61,8 @@ import org.slf4j.LoggerFactory;
  * detect.shards}, {@code detect.alerts.firing}, {@code
  * detect.transitions.firing|resolved|released}, {@code detect.verdicts.<kind>.<severity>}, {@code
  * detect.points.failed}, {@code detect.warmup.hosts|cold|reports|incidents}, {@code
- * detect.warmup.latency}, {@code detect.warmup.waiting} (reads queued).
+ * detect.warmup.latency}, {@code detect.warmup.waiting} (reads queued), {@code detect.warmup.paced}
+ * (reads that went one at a time because the store was behind).
  */
 public final class Detector implements Managed, StoreListener {
   private static final Logger log = LoggerFactory.getLogger(Detector.class);
@@ -95,7 +96,24 @@ public final class Detector implements Managed, StoreListener {
   private final AtomicLong coalescedSinceLog = new AtomicLong();
   private volatile boolean running;
 
+  /**
+   * A detector for a store whose writes are not bounded by an admission budget below its buffer.
+   */
   public Detector(DetectionFactory config, SampleStore store, MetricRegistry metrics, Clock clock) {
+    this(config, store, metrics, clock, 1.0);
+  }
+
+  /**
+   * @param admissionShare the share of the store's write buffer that ingest's admission budget lets
+   *     reports fill (1 for a store without a buffer): the warm-up paces its reads once {@code
+   *     warmUp.paceAbove} of it waits
+   */
+  public Detector(
+      DetectionFactory config,
+      SampleStore store,
+      MetricRegistry metrics,
+      Clock clock,
+      double admissionShare) {
     this.metrics = metrics;
     this.clock = clock;
     this.sweepEvery = Duration.ofMillis(Math.max(1000, config.resolution.toMilliseconds()));
@@ -113,7 +131,11 @@ public final class Detector implements Managed, StoreListener {
     this.warmedReports = metrics.counter("detect.warmup.reports");
     this.takenOver = metrics.counter("detect.warmup.incidents");
     this.warmLatency = metrics.timer("detect.warmup.latency");
-    this.warmer = config.warmUp.enabled ? new WindowWarmer(store, config) : null;
+    this.warmer =
+        config.warmUp.enabled
+            ? new WindowWarmer(
+                store, config, admissionShare, metrics.counter("detect.warmup.paced"))
+            : null;
     int n = config.shardCount();
     int share = Math.max(1, Math.ceilDiv(config.queueCapacity, n));
     FleetDrift drift = new FleetDrift(config.drift);
