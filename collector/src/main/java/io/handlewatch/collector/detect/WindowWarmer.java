@@ -185,6 +185,11 @@ final class WindowWarmer implements AutoCloseable {
         host, List.of(), List.of(), 0, why, Duration.ofNanos(System.nanoTime() - start));
   }
 
+  /** Reads waiting for the paced slot (an estimate while threads come and go). */
+  int pacedWaiting() {
+    return behindSlot.getQueueLength();
+  }
+
   /** Hosts waiting for a read. */
   int waiting() {
     return executor.getQueue().size();

@@ -148,7 +148,12 @@ class DetectorTakeoverTest {
     // The window's 30 minutes of 10 s reports, the one being judged excluded.
     assertThat(b.count("detect.warmup.reports")).isBetween(179L, 181L);
     assertThat(b.count("detect.warmup.cold")).isZero();
+    assertThat(b.count("detect.warmup.empty")).isZero();
+    assertThat(a.count("detect.warmup.empty")).as("A: new to the store").isEqualTo(1);
     assertThat(b.metrics.timer("detect.warmup.latency").getCount()).isEqualTo(1);
+    // The first report, held for the read, is timed once judged: once for the host.
+    assertThat(b.metrics.timer("detect.warmup.resumed").getCount()).isEqualTo(1);
+    assertThat(b.metrics.timer("detect.latency").getCount()).isEqualTo(1);
   }
 
   @Test
