@@ -96,7 +96,12 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
     AlertDispatcher alertDispatcher = AlertDispatcher.build(config.notifiers, env);
     // Detection sees each report once the store holds it; its queue never blocks ingest.
     Detector detector =
-        new Detector(config.detection, store, env.metrics(), java.time.Clock.systemUTC());
+        new Detector(
+            config.detection,
+            store,
+            env.metrics(),
+            java.time.Clock.systemUTC(),
+            config.ingest.admissionShare(store));
     detector.addAlertListener(alertDispatcher);
     detector.addAlertListener(new AlertAnnotations(store));
     env.lifecycle().manage(detector);

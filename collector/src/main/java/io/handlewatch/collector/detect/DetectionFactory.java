@@ -197,15 +197,17 @@ public class DetectionFactory {
     public Duration timeout = Duration.seconds(30);
 
     /**
-     * Writes first: while more than this share of the store's write buffer is waiting, a read about
-     * to start is skipped and its host starts cold (counted, logged). Reads compete with writes for
-     * the database, and a fleet arriving at once (a collector's start) would otherwise hold back
-     * every agent's acknowledgements with thousands of history reads.
+     * When the store counts as behind on its writes: this share of ingest's admission budget (the
+     * points reports may hold in the store's write buffer) waiting. While it is, warm-up reads are
+     * paced, one at a time, so that a fleet arriving at once (a collector's start) sends the
+     * database one history read at a time beside its writes; they are never skipped, so no host
+     * starts cold because ingest is busy. Expressed against the same budget that bounds ingest, so
+     * a backlog ingest is allowed to build cannot silence the warm-up.
      */
     @DecimalMin("0.0")
     @DecimalMax("1.0")
     @JsonProperty
-    public double maxStoreBacklog = 0.05;
+    public double paceAbove = 0.5;
   }
 
   /** Time to a limit, and how full it may be, before a page. */

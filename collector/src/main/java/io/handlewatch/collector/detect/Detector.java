@@ -60,8 +60,10 @@ import org.slf4j.LoggerFactory;
  * report has waited), {@code detect.latency} (the store's ack to judged, per report run), {@code
  * detect.shards}, {@code detect.alerts.firing}, {@code
  * detect.transitions.firing|resolved|released}, {@code detect.verdicts.<kind>.<severity>}, {@code
- * detect.points.failed}, {@code detect.warmup.hosts|cold|reports|incidents}, {@code
- * detect.warmup.latency}, {@code detect.warmup.waiting} (reads queued).
+ * detect.points.failed}, {@code detect.warmup.hosts|empty|cold|reports|incidents}, {@code
+ * detect.warmup.latency}, {@code detect.warmup.waiting} (reads queued), {@code detect.warmup.paced}
+ * (reads that went one at a time because the store was behind), {@code detect.warmup.resumed} (a
+ * new host's first report stored to judged, its window read back or started cold).
  */
 public final class Detector implements Managed, StoreListener {
   private static final Logger log = LoggerFactory.getLogger(Detector.class);
@@ -87,15 +89,40 @@ public final class Detector implements Managed, StoreListener {
   private final WindowWarmer warmer;
   private final Counter warmedHosts;
   private final Counter coldHosts;
+
+  /** Hosts read back with nothing stored in their window: new to the store, not only to us. */
+  private final Counter warmedEmpty;
+
   private final Counter warmedReports;
   private final Counter takenOver;
   private final Timer warmLatency;
+
+  /** A new host's first report stored to judged with its window rebuilt (or started cold). */
+  private final Timer resumed;
+
   private final AtomicLong coldSinceLog = new AtomicLong();
   private final Map<String, Counter> verdictCounters = new ConcurrentHashMap<>();
   private final AtomicLong coalescedSinceLog = new AtomicLong();
   private volatile boolean running;
 
+  /**
+   * A detector for a store whose writes are not bounded by an admission budget below its buffer.
+   */
   public Detector(DetectionFactory config, SampleStore store, MetricRegistry metrics, Clock clock) {
+    this(config, store, metrics, clock, 1.0);
+  }
+
+  /**
+   * @param admissionShare the share of the store's write buffer that ingest's admission budget lets
+   *     reports fill (1 for a store without a buffer): the warm-up paces its reads once {@code
+   *     warmUp.paceAbove} of it waits
+   */
+  public Detector(
+      DetectionFactory config,
+      SampleStore store,
+      MetricRegistry metrics,
+      Clock clock,
+      double admissionShare) {
     this.metrics = metrics;
     this.clock = clock;
     this.sweepEvery = Duration.ofMillis(Math.max(1000, config.resolution.toMilliseconds()));
@@ -110,10 +137,16 @@ public final class Detector implements Managed, StoreListener {
     this.released = metrics.counter("detect.transitions.released");
     this.warmedHosts = metrics.counter("detect.warmup.hosts");
     this.coldHosts = metrics.counter("detect.warmup.cold");
+    this.warmedEmpty = metrics.counter("detect.warmup.empty");
     this.warmedReports = metrics.counter("detect.warmup.reports");
     this.takenOver = metrics.counter("detect.warmup.incidents");
     this.warmLatency = metrics.timer("detect.warmup.latency");
-    this.warmer = config.warmUp.enabled ? new WindowWarmer(store, config) : null;
+    this.resumed = metrics.timer("detect.warmup.resumed");
+    this.warmer =
+        config.warmUp.enabled
+            ? new WindowWarmer(
+                store, config, admissionShare, metrics.counter("detect.warmup.paced"))
+            : null;
     int n = config.shardCount();
     int share = Math.max(1, Math.ceilDiv(config.queueCapacity, n));
     FleetDrift drift = new FleetDrift(config.drift);
@@ -282,6 +315,9 @@ public final class Detector implements Managed, StoreListener {
     /** Reports of hosts being warmed, in arrival order; the shard's thread only. */
     final Map<String, List<HostReport>> waiting = new HashMap<>();
 
+    /** When the oldest report of each host being warmed was stored (System.nanoTime). */
+    final Map<String, Long> waitingSince = new HashMap<>();
+
     volatile int held;
 
     /** Reads back from the warm-up threads, applied on the shard's thread. */
@@ -370,9 +406,11 @@ public final class Detector implements Managed, StoreListener {
         try {
           Box b = take(sweepEvery.toMillis());
           if (b != null) {
-            for (HostReport r : b.reports) accept(r);
-            // Store ack to judged, for the oldest report of the run (the longest wait).
-            judgedAfterStore.update(System.nanoTime() - b.since, TimeUnit.NANOSECONDS);
+            boolean judged = false;
+            for (HostReport r : b.reports) judged |= accept(r, b.since);
+            // Store ack to judged, for the oldest report of the run (the longest wait); a run held
+            // for its host's warm-up is timed once the warm-up is back and it is judged.
+            if (judged) judgedAfterStore.update(System.nanoTime() - b.since, TimeUnit.NANOSECONDS);
           }
           for (WindowWarmer.Warmth w; (w = warmed.poll()) != null; ) warmed(w);
           Instant now = clock.instant();
@@ -390,26 +428,32 @@ public final class Detector implements Managed, StoreListener {
       }
     }
 
-    /** A report taken off the shard: judged now, or held while its host's window is read. */
-    private void accept(HostReport r) {
+    /**
+     * A report taken off the shard: judged now (true), or held while its host's window is read.
+     *
+     * @param since when the report's run was stored (System.nanoTime)
+     */
+    private boolean accept(HostReport r, long since) {
       if (warmer != null) {
         String host = ReportPoints.hostOf(r);
         List<HostReport> list = waiting.get(host);
         if (list != null) {
           hold(host, list, r);
-          return;
+          return false;
         }
         if (engine.isNew(host, ReportPoints.timeOf(r))) {
           if (warmer.submit(host, ReportPoints.timeOf(r), this::readBack)) {
             list = new ArrayList<>();
             waiting.put(host, list);
+            waitingSince.put(host, since);
             hold(host, list, r);
-            return;
+            return false;
           }
           cold(host, "too many hosts wait for a read (detection.warmUp.maxWaiting)");
         }
       }
       evaluate(r);
+      return true;
     }
 
     private void hold(String host, List<HostReport> list, HostReport r) {
@@ -438,6 +482,7 @@ public final class Detector implements Managed, StoreListener {
       } else {
         engine.warm(w.host(), w.history(), w.incidents());
         warmedHosts.inc();
+        if (w.history().isEmpty()) warmedEmpty.inc();
         warmedReports.inc(w.history().size());
         takenOver.inc(w.incidents().size());
         if (w.unreadable() > 0) {
@@ -464,9 +509,15 @@ public final class Detector implements Managed, StoreListener {
         }
       }
       List<HostReport> list = waiting.remove(w.host());
+      Long since = waitingSince.remove(w.host());
       if (list == null) return;
       held -= list.size();
       for (HostReport r : list) evaluate(r);
+      if (since != null) {
+        long waited = System.nanoTime() - since;
+        judgedAfterStore.update(waited, TimeUnit.NANOSECONDS);
+        resumed.update(waited, TimeUnit.NANOSECONDS);
+      }
     }
 
     private void evaluate(HostReport r) {

@@ -162,6 +162,18 @@ public class IngestServerFactory {
     return host.equals("localhost") || host.startsWith("127.") || host.equals("::1");
   }
 
+  /**
+   * The share of the store's write buffer the admission budget lets reports fill: what ingest may
+   * leave waiting in the store, which the detector's warm-up measures its pacing against. 1 for a
+   * store without a buffer.
+   */
+  public double admissionShare(SampleStore store) {
+    var buffer = store.writeBufferPoints();
+    if (buffer.isEmpty()) return 1.0;
+    long budget = IngestService.budgetFor(store, backpressureAt, maxInFlightPoints);
+    return Math.min(1.0, budget / (double) buffer.getAsLong());
+  }
+
   /** Builds the (not yet started) server; the caller manages its lifecycle. */
   public IngestServer build(SampleStore store, IngestMetrics metrics) {
     return build(store, metrics, IngestService.clockOffsets(limits));

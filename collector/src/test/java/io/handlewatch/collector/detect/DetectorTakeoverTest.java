@@ -45,7 +45,11 @@ class DetectorTakeoverTest {
     long fed;
 
     Collector(DetectionFactory config, SampleStore backend) {
-      detector = new Detector(config, backend, metrics, clock);
+      this(config, backend, 1.0);
+    }
+
+    Collector(DetectionFactory config, SampleStore backend, double admissionShare) {
+      detector = new Detector(config, backend, metrics, clock, admissionShare);
       detector.addAlertListener(alerts::add);
       store = new ListeningStore(backend, detector);
       detector.start();
@@ -88,8 +92,13 @@ class DetectorTakeoverTest {
   /** Runs the move at minute 35 and returns the alerts of A and B. */
   private List<List<Alert>> moveAtMinute35(DetectionFactory config, SampleStore backendOfB)
       throws Exception {
+    return moveAtMinute35(config, backendOfB, 1.0);
+  }
+
+  private List<List<Alert>> moveAtMinute35(
+      DetectionFactory config, SampleStore backendOfB, double admissionShareOfB) throws Exception {
     Collector a = new Collector(config, shared);
-    Collector b = new Collector(config, backendOfB);
+    Collector b = new Collector(config, backendOfB, admissionShareOfB);
     for (HostReport r : leak()) {
       Instant at = ReportPoints.timeOf(r);
       boolean moved = !at.isBefore(T0.plusSeconds(35 * 60));
@@ -139,7 +148,12 @@ class DetectorTakeoverTest {
     // The window's 30 minutes of 10 s reports, the one being judged excluded.
     assertThat(b.count("detect.warmup.reports")).isBetween(179L, 181L);
     assertThat(b.count("detect.warmup.cold")).isZero();
+    assertThat(b.count("detect.warmup.empty")).isZero();
+    assertThat(a.count("detect.warmup.empty")).as("A: new to the store").isEqualTo(1);
     assertThat(b.metrics.timer("detect.warmup.latency").getCount()).isEqualTo(1);
+    // The first report, held for the read, is timed once judged: once for the host.
+    assertThat(b.metrics.timer("detect.warmup.resumed").getCount()).isEqualTo(1);
+    assertThat(b.metrics.timer("detect.latency").getCount()).isEqualTo(1);
   }
 
   @Test
@@ -179,7 +193,8 @@ class DetectorTakeoverTest {
   }
 
   @Test
-  void whileTheStoreIsBehindOnWritesNoHistoryIsReadAndTheHostStartsCold() throws Exception {
+  void whileTheStoreIsBehindOnWritesTheHistoryIsStillReadPacedAndTheIncidentTakenOver()
+      throws Exception {
     java.util.concurrent.atomic.AtomicInteger reads =
         new java.util.concurrent.atomic.AtomicInteger();
     SampleStore behind =
@@ -190,7 +205,9 @@ class DetectorTakeoverTest {
                 (proxy, method, args) -> {
                   switch (method.getName()) {
                     case "writeBacklog" -> {
-                      return 0.5; // half the write buffer waiting
+                      // Half the write buffer waiting: all that ingest's budget (half) may fill,
+                      // as during a fleet's reconnection after a restart.
+                      return 0.5;
                     }
                     case "history" -> reads.incrementAndGet();
                     default -> {}
@@ -201,16 +218,34 @@ class DetectorTakeoverTest {
                     throw e.getCause();
                   }
                 });
-    List<List<Alert>> alerts = moveAtMinute35(new DetectionFactory(), behind);
-    assertThat(reads).as("history reads while writes wait").hasValue(0);
-    assertThat(started.get(1).count("detect.warmup.cold")).isEqualTo(1);
-    assertThat(alerts.get(1).getFirst().at()).isAfter(T0.plusSeconds(49 * 60));
+    List<List<Alert>> alerts = moveAtMinute35(new DetectionFactory(), behind, 0.5);
+    Collector b = started.get(1);
+    assertThat(reads).as("history reads while writes wait").hasValue(1);
+    assertThat(b.count("detect.warmup.paced")).isEqualTo(1);
+    assertThat(b.count("detect.warmup.hosts")).isEqualTo(1);
+    assertThat(b.count("detect.warmup.cold")).isZero();
+    Alert paged = alerts.get(0).getFirst();
+    Alert continued = alerts.get(1).getFirst();
+    assertThat(continued.startsAt()).isEqualTo(paged.startsAt());
+    assertThat(continued.at()).isBefore(T0.plusSeconds(35 * 60 + 30));
 
-    // The same move with the store keeping up warms the host: the backlog made the difference.
-    DetectionFactory tolerant = new DetectionFactory();
-    tolerant.warmUp.maxStoreBacklog = 0.6;
-    moveAtMinute35(tolerant, behind);
-    assertThat(reads).hasValue(1);
+    // The same store with a quarter of the buffer waiting is not behind: the read is not paced.
+    DetectionFactory config = new DetectionFactory();
+    SampleStore keepingUp =
+        (SampleStore)
+            Proxy.newProxyInstance(
+                SampleStore.class.getClassLoader(),
+                new Class<?>[] {SampleStore.class},
+                (proxy, method, args) -> {
+                  if (method.getName().equals("writeBacklog")) return 0.24;
+                  try {
+                    return method.invoke(shared, args);
+                  } catch (InvocationTargetException e) {
+                    throw e.getCause();
+                  }
+                });
+    moveAtMinute35(config, keepingUp, 0.5);
     assertThat(started.get(3).count("detect.warmup.hosts")).isEqualTo(1);
+    assertThat(started.get(3).count("detect.warmup.paced")).isZero();
   }
 }

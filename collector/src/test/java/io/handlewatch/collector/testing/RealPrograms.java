@@ -73,6 +73,16 @@ public final class RealPrograms implements AutoCloseable {
     return start("agent", prefix, cmd);
   }
 
+  /** {@code handlewatch-agent simulate ARGS}: many simulated hosts, logging to simulate.log. */
+  public Process simulate(String... args) throws IOException {
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                JAVA, "-Xmx256m", "-XX:+UseSerialGC", "-jar", AGENT_JAR.toString(), "simulate"));
+    cmd.addAll(List.of(args));
+    return start("simulate", List.of(), cmd);
+  }
+
   private Process start(String name, List<String> prefix, List<String> cmd) throws IOException {
     List<String> all = new ArrayList<>(prefix);
     all.addAll(cmd);
