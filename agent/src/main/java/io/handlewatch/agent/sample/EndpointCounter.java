@@ -1,9 +1,9 @@
 package io.handlewatch.agent.sample;
 
 import io.handlewatch.agent.source.Endpoints;
-import io.handlewatch.agent.source.LongIntHashMap;
 import io.handlewatch.agent.source.SocketEntry;
 import io.handlewatch.agent.source.TcpState;
+import io.handlewatch.agent.source.util.LongIntHashMap;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;

@@ -1,6 +1,5 @@
 package io.handlewatch.agent.sample;
 
-import io.handlewatch.agent.source.LimitsParser;
 import io.handlewatch.agent.source.NetNamespaces;
 import io.handlewatch.agent.source.Problems;
 import io.handlewatch.agent.source.ProcFs;
@@ -8,6 +7,7 @@ import io.handlewatch.agent.source.ProcessIdentities;
 import io.handlewatch.agent.source.ProcessTable;
 import io.handlewatch.agent.source.SourceErrors;
 import io.handlewatch.agent.source.TcpState;
+import io.handlewatch.agent.source.parse.LimitsParser;
 import io.handlewatch.proto.v1.ProcessSample;
 import io.handlewatch.proto.v1.SelectedBy;
 import java.io.IOException;

@@ -1,7 +1,7 @@
 package io.handlewatch.agent.sample;
 
-import io.handlewatch.agent.source.LimitsParser;
 import io.handlewatch.agent.source.TcpState;
+import io.handlewatch.agent.source.parse.LimitsParser;
 import io.handlewatch.proto.v1.HostSample;
 import io.handlewatch.proto.v1.PortPressureEntry;
 import io.handlewatch.proto.v1.ProcessSample;

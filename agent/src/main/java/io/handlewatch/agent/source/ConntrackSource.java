@@ -1,5 +1,7 @@
 package io.handlewatch.agent.source;
 
+import io.handlewatch.agent.source.parse.Numbers;
+import io.handlewatch.agent.source.parse.ProcParseException;
 import io.handlewatch.proto.v1.Conntrack;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;

@@ -1,5 +1,8 @@
 package io.handlewatch.agent.source;
 
+import io.handlewatch.agent.source.parse.FileNrParser;
+import io.handlewatch.agent.source.parse.Numbers;
+import io.handlewatch.agent.source.parse.ProcParseException;
 import io.handlewatch.proto.v1.FileHandles;
 import java.io.IOException;
 

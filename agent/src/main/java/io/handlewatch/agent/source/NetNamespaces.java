@@ -1,5 +1,6 @@
 package io.handlewatch.agent.source;
 
+import io.handlewatch.agent.source.parse.ProcParseException;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
@@ -185,7 +186,7 @@ public final class NetNamespaces implements ProcSource<List<NetNamespaces.NetNam
   }
 
   /** The inode in a namespace link such as {@code net:[4026531840]}. */
-  static long inodeOfLink(Path link) throws IOException, ProcParseException {
+  public static long inodeOfLink(Path link) throws IOException, ProcParseException {
     String target = Files.readSymbolicLink(link).toString();
     return parseLink(link.toString(), target);
   }

@@ -1,5 +1,7 @@
 package io.handlewatch.agent.source;
 
+import io.handlewatch.agent.source.parse.ProcNetTcpParser;
+import io.handlewatch.agent.source.parse.ProcParseException;
 import io.handlewatch.proto.v1.TcpReader;
 import java.io.BufferedReader;
 import java.io.IOException;

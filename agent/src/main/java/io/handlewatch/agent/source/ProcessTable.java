@@ -1,5 +1,10 @@
 package io.handlewatch.agent.source;
 
+import io.handlewatch.agent.source.natives.LibcFdTableReader;
+import io.handlewatch.agent.source.parse.LimitsParser;
+import io.handlewatch.agent.source.parse.ProcParseException;
+import io.handlewatch.agent.source.parse.ProcStatParser;
+import io.handlewatch.agent.source.util.LongIntHashMap;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;

@@ -88,6 +88,39 @@ public final class SocketEntry {
     return remoteAddress[i];
   }
 
+  /**
+   * The local address's own 16-byte buffer. The readers in {@code source.parse} and {@code
+   * source.natives} write a socket's address straight into it and then call {@link #fill}, so that
+   * a dump of 100k+ sockets copies each address once.
+   */
+  public byte[] localAddressBuffer() {
+    return localAddress;
+  }
+
+  /** The remote address's own 16-byte buffer; see {@link #localAddressBuffer}. */
+  public byte[] remoteAddressBuffer() {
+    return remoteAddress;
+  }
+
+  /** Sets every scalar field of an entry whose address buffers the reader has just filled. */
+  public SocketEntry fill(
+      int family,
+      int state,
+      int localPort,
+      int remotePort,
+      long inode,
+      long receiveQueue,
+      long sendQueue) {
+    this.family = family;
+    this.state = state;
+    this.localPort = localPort;
+    this.remotePort = remotePort;
+    this.inode = inode;
+    this.receiveQueue = receiveQueue;
+    this.sendQueue = sendQueue;
+    return this;
+  }
+
   /** Sets every field; used by readers and tests. Addresses are copied. */
   public SocketEntry set(
       int family,

@@ -1,5 +1,7 @@
 package io.handlewatch.agent.source;
 
+import io.handlewatch.agent.source.parse.ProcParseException;
+import io.handlewatch.agent.source.parse.SockstatParser;
 import io.handlewatch.proto.v1.Sockstat;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;

@@ -1,5 +1,6 @@
 package io.handlewatch.agent.source;
 
+import io.handlewatch.agent.source.parse.ProcParseException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
 

@@ -1,5 +1,6 @@
 package io.handlewatch.agent.source;
 
+import io.handlewatch.agent.source.parse.ProcNetCountersParser;
 import io.handlewatch.proto.v1.TcpCounters;
 import java.io.IOException;
 import java.util.HashMap;

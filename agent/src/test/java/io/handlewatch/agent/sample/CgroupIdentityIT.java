@@ -3,8 +3,8 @@ package io.handlewatch.agent.sample;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.handlewatch.agent.source.NetlinkSocketTable;
 import io.handlewatch.agent.source.ProcFs;
+import io.handlewatch.agent.source.natives.NetlinkSocketTable;
 import io.handlewatch.proto.v1.HostSample;
 import io.handlewatch.proto.v1.ProcessIdentity;
 import io.handlewatch.proto.v1.ProcessSample;

@@ -2,11 +2,11 @@ package io.handlewatch.agent.sample;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.handlewatch.agent.source.NetlinkSocketTable;
 import io.handlewatch.agent.source.ProcFs;
 import io.handlewatch.agent.source.ProcNetTcpSocketTable;
 import io.handlewatch.agent.source.SocketTable;
 import io.handlewatch.agent.source.TcpState;
+import io.handlewatch.agent.source.natives.NetlinkSocketTable;
 import io.handlewatch.agent.testing.CloseWaitChild;
 import io.handlewatch.agent.testing.SsSnapshot;
 import io.handlewatch.proto.v1.EndpointCount;

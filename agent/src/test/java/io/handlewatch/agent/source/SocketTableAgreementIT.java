@@ -2,6 +2,7 @@ package io.handlewatch.agent.source;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.handlewatch.agent.source.natives.NetlinkSocketTable;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;

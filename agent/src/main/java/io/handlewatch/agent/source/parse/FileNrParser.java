@@ -1,4 +1,4 @@
-package io.handlewatch.agent.source;
+package io.handlewatch.agent.source.parse;
 
 /**
  * Parses {@code /proc/sys/fs/file-nr}: "allocated unused max" on one line. The middle field has

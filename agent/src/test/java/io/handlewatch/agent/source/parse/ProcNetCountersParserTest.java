@@ -1,7 +1,11 @@
-package io.handlewatch.agent.source;
+package io.handlewatch.agent.source.parse;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.handlewatch.agent.source.ConntrackSource;
+import io.handlewatch.agent.source.Problems;
+import io.handlewatch.agent.source.ProcFs;
+import io.handlewatch.agent.source.TcpCountersSource;
 import io.handlewatch.proto.v1.Conntrack;
 import io.handlewatch.proto.v1.TcpCounters;
 import java.nio.file.Files;

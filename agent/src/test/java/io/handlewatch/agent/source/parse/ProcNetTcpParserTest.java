@@ -1,8 +1,10 @@
-package io.handlewatch.agent.source;
+package io.handlewatch.agent.source.parse;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.handlewatch.agent.source.SocketEntry;
+import io.handlewatch.agent.source.TcpState;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 

@@ -1,4 +1,4 @@
-package io.handlewatch.agent.source;
+package io.handlewatch.agent.source.parse;
 
 /**
  * Parses the "Max open files" row of {@code /proc/PID/limits}: the process's RLIMIT_NOFILE, where

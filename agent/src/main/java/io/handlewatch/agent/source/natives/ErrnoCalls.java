@@ -1,4 +1,4 @@
-package io.handlewatch.agent.source;
+package io.handlewatch.agent.source.natives;
 
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;

@@ -1,8 +1,10 @@
-package io.handlewatch.agent.source;
+package io.handlewatch.agent.source.natives;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.handlewatch.agent.source.FdTableReader;
+import io.handlewatch.agent.source.NioFdTableReader;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -1,5 +1,7 @@
-package io.handlewatch.agent.source;
+package io.handlewatch.agent.source.parse;
 
+import io.handlewatch.agent.source.SocketEntry;
+import io.handlewatch.agent.source.TcpState;
 import java.nio.ByteOrder;
 
 /**
@@ -30,17 +32,16 @@ public final class ProcNetTcpParser {
       throw new ProcParseException(file, lineNo, "expected 10+ fields, got " + f.length);
     }
     int addrHex = family == SocketEntry.AF_INET ? 8 : 32;
-    into.family = family;
-    into.localPort = endpoint(file, lineNo, f[1], addrHex, into.localAddress, "local_address");
-    into.remotePort = endpoint(file, lineNo, f[2], addrHex, into.remoteAddress, "rem_address");
+    int localPort =
+        endpoint(file, lineNo, f[1], addrHex, into.localAddressBuffer(), "local_address");
+    int remotePort =
+        endpoint(file, lineNo, f[2], addrHex, into.remoteAddressBuffer(), "rem_address");
     int state = (int) hex(file, lineNo, f[3], 2, "st");
     if (!TcpState.isKnown(state)) {
       throw new ProcParseException(file, lineNo, "unknown TCP state 0x" + f[3]);
     }
-    into.state = state;
-    into.inode = Numbers.parseUnsigned(f[9], file, lineNo, "inode");
-    into.sendQueue = -1;
-    into.receiveQueue = 0;
+    long inode = Numbers.parseUnsigned(f[9], file, lineNo, "inode");
+    long receiveQueue = 0;
     if (state == TcpState.LISTEN) {
       // tx_queue:rx_queue. A listener's rx_queue is its accept queue (sk_ack_backlog); its
       // tx_queue is a send queue, always 0, not the backlog: only sock_diag tells the backlog.
@@ -50,8 +51,9 @@ public final class ProcNetTcpParser {
         throw new ProcParseException(
             file, lineNo, "expected tx_queue:rx_queue in hex, got '" + q + "'");
       }
-      into.receiveQueue = hex(file, lineNo, q.substring(colon + 1), 8, "rx_queue");
+      receiveQueue = hex(file, lineNo, q.substring(colon + 1), 8, "rx_queue");
     }
+    into.fill(family, state, localPort, remotePort, inode, receiveQueue, -1);
   }
 
   private static int endpoint(

@@ -1,4 +1,4 @@
-package io.handlewatch.agent.source;
+package io.handlewatch.agent.source.natives;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -6,6 +6,10 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
+import io.handlewatch.agent.source.Problems;
+import io.handlewatch.agent.source.SocketEntry;
+import io.handlewatch.agent.source.SocketTable;
+import io.handlewatch.agent.source.TcpState;
 import io.handlewatch.proto.v1.TcpReader;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -261,23 +265,22 @@ public final class NetlinkSocketTable implements SocketTable {
 
   /** Fills {@code e} from the {@code struct inet_diag_msg} at {@code m}. */
   private static void decode(MemorySegment buf, long m, SocketEntry e) {
-    e.family = buf.get(JAVA_BYTE, m) & 0xFF;
-    e.state = buf.get(JAVA_BYTE, m + 1) & 0xFF;
-    e.localPort = buf.get(SHORT_BE, m + 4) & 0xFFFF;
-    e.remotePort = buf.get(SHORT_BE, m + 6) & 0xFFFF;
-    int len = e.family == SocketEntry.AF_INET ? 4 : 16;
-    MemorySegment.copy(buf, JAVA_BYTE, m + 8, e.localAddress, 0, len);
-    MemorySegment.copy(buf, JAVA_BYTE, m + 24, e.remoteAddress, 0, len);
-    e.inode = buf.get(INT_UNALIGNED, m + 68) & 0xFFFFFFFFL;
+    int family = buf.get(JAVA_BYTE, m) & 0xFF;
+    int state = buf.get(JAVA_BYTE, m + 1) & 0xFF;
+    int len = family == SocketEntry.AF_INET ? 4 : 16;
+    MemorySegment.copy(buf, JAVA_BYTE, m + 8, e.localAddressBuffer(), 0, len);
+    MemorySegment.copy(buf, JAVA_BYTE, m + 24, e.remoteAddressBuffer(), 0, len);
     // For a listener the kernel puts its accept queue here: sk_ack_backlog in idiag_rqueue and
     // sk_max_ack_backlog in idiag_wqueue. Other states' byte counts are not part of the sample.
-    if (e.state == TcpState.LISTEN) {
-      e.receiveQueue = buf.get(INT_UNALIGNED, m + 56) & 0xFFFFFFFFL;
-      e.sendQueue = buf.get(INT_UNALIGNED, m + 60) & 0xFFFFFFFFL;
-    } else {
-      e.receiveQueue = 0;
-      e.sendQueue = -1;
-    }
+    boolean listen = state == TcpState.LISTEN;
+    e.fill(
+        family,
+        state,
+        buf.get(SHORT_BE, m + 4) & 0xFFFF,
+        buf.get(SHORT_BE, m + 6) & 0xFFFF,
+        buf.get(INT_UNALIGNED, m + 68) & 0xFFFFFFFFL,
+        listen ? buf.get(INT_UNALIGNED, m + 56) & 0xFFFFFFFFL : 0,
+        listen ? buf.get(INT_UNALIGNED, m + 60) & 0xFFFFFFFFL : -1);
   }
 
   private static int open(MemorySegment errno) throws IOException {

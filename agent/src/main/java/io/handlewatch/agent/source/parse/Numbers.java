@@ -1,11 +1,11 @@
-package io.handlewatch.agent.source;
+package io.handlewatch.agent.source.parse;
 
 /** Number parsing for /proc content, with errors that name the file, the line and the field. */
-final class Numbers {
+public final class Numbers {
   private Numbers() {}
 
   /** A non-negative decimal that fits in a signed long. */
-  static long parseUnsigned(String raw, String file, int line, String what)
+  public static long parseUnsigned(String raw, String file, int line, String what)
       throws ProcParseException {
     if (raw.isEmpty() || raw.length() > 19) {
       throw new ProcParseException(

@@ -1,5 +1,6 @@
-package io.handlewatch.agent.source;
+package io.handlewatch.agent.source.parse;
 
+import io.handlewatch.agent.source.Problems;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;

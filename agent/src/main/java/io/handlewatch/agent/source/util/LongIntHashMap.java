@@ -1,4 +1,4 @@
-package io.handlewatch.agent.source;
+package io.handlewatch.agent.source.util;
 
 /**
  * A long to int hash map with open addressing (linear probing, backward-shift deletion). The socket

@@ -1,4 +1,4 @@
-package io.handlewatch.agent.source;
+package io.handlewatch.agent.source.util;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

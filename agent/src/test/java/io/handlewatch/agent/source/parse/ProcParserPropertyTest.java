@@ -1,9 +1,11 @@
-package io.handlewatch.agent.source;
+package io.handlewatch.agent.source.parse;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import io.handlewatch.agent.source.SocketEntry;
+import io.handlewatch.agent.source.TcpState;
 import io.handlewatch.agent.testing.RandomCases;
 import io.handlewatch.proto.v1.Sockstat;
 import java.io.IOException;

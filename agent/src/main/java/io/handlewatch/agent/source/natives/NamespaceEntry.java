@@ -1,8 +1,12 @@
-package io.handlewatch.agent.source;
+package io.handlewatch.agent.source.natives;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
+import io.handlewatch.agent.source.NetNamespaces;
+import io.handlewatch.agent.source.Problems;
+import io.handlewatch.agent.source.SocketTable;
+import io.handlewatch.agent.source.parse.ProcParseException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;

@@ -1,4 +1,4 @@
-package io.handlewatch.agent.source;
+package io.handlewatch.agent.source.parse;
 
 import io.handlewatch.proto.v1.Sockstat;
 

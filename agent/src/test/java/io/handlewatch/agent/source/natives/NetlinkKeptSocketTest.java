@@ -1,9 +1,12 @@
-package io.handlewatch.agent.source;
+package io.handlewatch.agent.source.natives;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.handlewatch.agent.source.NetNamespaces;
+import io.handlewatch.agent.source.Problems;
+import io.handlewatch.agent.source.SocketEntry;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;

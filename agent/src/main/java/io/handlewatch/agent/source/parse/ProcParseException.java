@@ -1,4 +1,4 @@
-package io.handlewatch.agent.source;
+package io.handlewatch.agent.source.parse;
 
 /**
  * A /proc file whose content is not what the kernel documents: says which file, which line, what.

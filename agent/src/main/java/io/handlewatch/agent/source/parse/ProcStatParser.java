@@ -1,4 +1,4 @@
-package io.handlewatch.agent.source;
+package io.handlewatch.agent.source.parse;
 
 /**
  * Parses {@code /proc/PID/stat} for the two fields the agent needs: comm (field 2, in parentheses,
