@@ -3,6 +3,7 @@ package io.handlewatch.collector.clock;
 import com.google.protobuf.Timestamp;
 import io.handlewatch.collector.store.ReportPoints;
 import io.handlewatch.proto.v1.HostReport;
+import io.handlewatch.proto.v1.HostSample;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -41,6 +42,7 @@ public final class ClockOffsets implements ClockView {
 
   private static final class HostClock {
     final OffsetEstimate estimate = new OffsetEstimate();
+    final RecentPlacements placements = new RecentPlacements();
     Long appliedMs;
     long refusals;
     String lastRefusal;
@@ -100,19 +102,43 @@ public final class ClockOffsets implements ClockView {
         return refuse(hc, received, host, "sent_time", tooFar(agentNow, received, measuredMs));
       }
       boolean first = !hc.estimate.known();
-      OffsetEstimate.Observed seen = hc.estimate.observe(received.toEpochMilli(), measuredMs);
+      OffsetEstimate.Observed seen =
+          hc.estimate.observe(
+              received.toEpochMilli(),
+              measuredMs,
+              sample.getHost().getBootId(),
+              wallMinusMonotonicMs(sample, agentNow, ageNanos));
       long applied = seen.appliedMs();
-      Instant placed;
-      if (Math.abs(applied) < APPLY_ABOVE_MS) {
-        placed = agentTime;
-      } else if (ageNanos != null) {
-        placed = agentNow.minusNanos(ageNanos).minusMillis(applied);
+      Instant placed = placed(applied, agentTime, agentNow, ageNanos);
+      long seq = report.getSeq();
+      if (seen.ifDelayedMs() != null) {
+        // Held up in transit, or the first report after a step back? Placed by the estimate, a
+        // held-up report lands right; the first after a step back lands before the samples
+        // taken ahead of it, which tells it apart.
+        Instant ifDelayed = placed(seen.ifDelayedMs(), agentTime, agentNow, ageNanos);
+        long ms = ifDelayed.toEpochMilli();
+        if (hc.placements.inOrder(seq, ms) == ms) {
+          placed = ifDelayed;
+          applied = seen.ifDelayedMs();
+        }
+      }
+      // In seq order whatever the estimate did since the previous report (it settles as faster
+      // reports come in, a step moves it, a replay comes after later reports): a report sent
+      // again goes where it went the first time; a new one at the nearest millisecond after the
+      // reports before it and before those after it.
+      RecentPlacements.Place again = hc.placements.of(seq);
+      if (again != null) {
+        placed = Instant.ofEpochMilli(again.timeMs());
+        applied = again.offsetMs();
       } else {
-        placed = agentTime.minusMillis(applied);
+        long wanted = placed.toEpochMilli();
+        long ordered = hc.placements.inOrder(seq, wanted);
+        if (ordered != wanted) placed = Instant.ofEpochMilli(ordered);
       }
       if (placed.isBefore(received.minus(maxAge))) {
         return refuse(hc, received, host, "sample.time", tooOld(placed, agentTime));
       }
+      if (again == null) hc.placements.add(seq, placed.toEpochMilli(), applied);
       if (first || seen.stepMs() != null) {
         if (seen.stepMs() != null) {
           hc.lastStepMs = seen.stepMs();
@@ -124,7 +150,7 @@ public final class ClockOffsets implements ClockView {
             host,
             applied,
             seen.stepMs() == null ? 0 : seen.stepMs(),
-            report.getSeq(),
+            seq,
             ClockText.offset(applied));
       }
       hc.appliedMs = applied;
@@ -133,6 +159,32 @@ public final class ClockOffsets implements ClockView {
       if (seen.stepMs() != null) s.setClockStepMs(seen.stepMs());
       return new Placed(report.toBuilder().setSample(s).build(), null, null);
     }
+  }
+
+  /**
+   * The sample's time on the collector's timeline with offset {@code applied}: its age before the
+   * send time when the agent gave it (exact across steps of the host's clock in between), else its
+   * own time; offsets under {@link #APPLY_ABOVE_MS} are not applied.
+   */
+  private static Instant placed(long applied, Instant agentTime, Instant agentNow, Long ageNanos) {
+    if (Math.abs(applied) < APPLY_ABOVE_MS) return agentTime;
+    if (ageNanos != null) return agentNow.minusNanos(ageNanos).minusMillis(applied);
+    return agentTime.minusMillis(applied);
+  }
+
+  /**
+   * The host's wall clock minus its CLOCK_MONOTONIC when the report was sent, which only a step of
+   * the host's clock changes; null unless the sample carries its monotonic time and boot. For a
+   * sample of an earlier boot the agent gave a wall-clock age, and this is that boot's difference
+   * when it was taken: still comparable with that boot's other samples.
+   */
+  private static Long wallMinusMonotonicMs(HostSample sample, Instant agentNow, Long ageNanos) {
+    if (ageNanos == null || !sample.hasMonotonicNanos() || !sample.getHost().hasBootId()) {
+      return null;
+    }
+    long monoSent = sample.getMonotonicNanos() + ageNanos;
+    long wallNanos = agentNow.getEpochSecond() * 1_000_000_000L + agentNow.getNano();
+    return Math.floorDiv(wallNanos - monoSent, 1_000_000L);
   }
 
   /**
