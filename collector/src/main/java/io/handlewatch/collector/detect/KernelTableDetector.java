@@ -425,11 +425,8 @@ final class KernelTableDetector {
               + evidence
               + "The process is not accepting fast enough: stuck, overloaded or blocked on"
               + " something else. A larger backlog only buys a burst's worth of time.";
-      Map<String, String> labels = new HashMap<>(Owners.labels(l.identity));
-      if (key.pid() >= 0) labels.put("pid", Integer.toString(key.pid()));
-      labels.put("comm", l.comm == null ? "" : l.comm);
-      labels.put("listen", key.local());
-      String identity = proc + "@" + key.local() + (key.netns() == 0 ? "" : "@" + key.netns());
+      Map<String, String> labels = listenerLabels(key, l);
+      String identity = listenerIdentity(proc, key);
       KernelTableWindow.ListenerState state = l;
       w.baselines.merge(
           w.host + "/" + Kind.ACCEPT_QUEUE.tag() + "/" + identity,
@@ -541,11 +538,8 @@ final class KernelTableDetector {
               + ", and logs \"Possible SYN flooding on port\". Handshakes are not completing as"
               + " fast as SYNs arrive: a SYN flood (many sources, spoofed), or the final ACKs"
               + " lost on the way (a firewall, a full conntrack table, asymmetric routing).";
-      Map<String, String> labels = new HashMap<>(Owners.labels(l.identity));
-      if (key.pid() >= 0) labels.put("pid", Integer.toString(key.pid()));
-      labels.put("comm", l.comm == null ? "" : l.comm);
-      labels.put("listen", key.local());
-      String identity = proc + "@" + key.local() + (key.netns() == 0 ? "" : "@" + key.netns());
+      Map<String, String> labels = listenerLabels(key, l);
+      String identity = listenerIdentity(proc, key);
       KernelTableWindow.ListenerState state = l;
       w.baselines.merge(
           w.host + "/" + Kind.SYN_QUEUE.tag() + "/" + identity,
@@ -838,5 +832,20 @@ final class KernelTableDetector {
     double m = s.last();
     for (int i = 0; i < k; i++) m = Math.max(m, hi[i]);
     return m;
+  }
+
+  /** The page labels of a listener's verdicts: its owner's identity, pid, comm and address. */
+  private static Map<String, String> listenerLabels(
+      KernelTableWindow.ListenerKey key, KernelTableWindow.ListenerState l) {
+    Map<String, String> labels = new HashMap<>(Owners.labels(l.identity));
+    if (key.pid() >= 0) labels.put("pid", Integer.toString(key.pid()));
+    labels.put("comm", l.comm == null ? "" : l.comm);
+    labels.put("listen", key.local());
+    return labels;
+  }
+
+  /** One listener among the host's: its process, address and, outside the host's own, netns. */
+  private static String listenerIdentity(String proc, KernelTableWindow.ListenerKey key) {
+    return proc + "@" + key.local() + (key.netns() == 0 ? "" : "@" + key.netns());
   }
 }
