@@ -5,12 +5,9 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.dropwizard.testing.DropwizardTestSupport;
-import io.handlewatch.collector.CollectorApplication;
-import io.handlewatch.collector.CollectorConfiguration;
-import io.handlewatch.collector.testing.AlertmanagerHarness;
 import io.handlewatch.collector.testing.HttpReceiver;
 import io.handlewatch.collector.testing.IngestClient;
+import io.handlewatch.collector.testing.PagingStack;
 import io.handlewatch.collector.testing.TestReports;
 import io.handlewatch.proto.v1.HostReport;
 import io.handlewatch.proto.v1.ListenQueues;
@@ -56,38 +53,17 @@ class AcceptQueuePagingIT {
   void aListenerThatNeverAcceptsPagesOnceNamingItsProcessAndPort(@TempDir Path dir)
       throws Exception {
     List<SocketChannel> clients = new ArrayList<>();
-    try (HttpReceiver pager = HttpReceiver.start();
-        AlertmanagerHarness am = AlertmanagerHarness.prepare(pager.url() + "/").start();
-        ServerSocketChannel listener = ServerSocketChannel.open()) {
+    try (ServerSocketChannel listener = ServerSocketChannel.open()) {
       listener.bind(new InetSocketAddress("127.0.0.1", 0), 8); // and never accept()
       int port = ((InetSocketAddress) listener.getLocalAddress()).getPort();
       String local = "127.0.0.1:" + port;
       long pid = ProcessHandle.current().pid();
       String comm = Files.readString(Path.of("/proc/self/comm")).strip();
 
-      Path config = dir.resolve("collector.yml");
-      Files.writeString(
-          config,
-          """
-          ingest: {bindHost: 127.0.0.1, port: 0}
-          store: {type: memory}
-          notifiers:
-            - type: alertmanager
-              urls: [%s]
-          server:
-            applicationConnectors: [{type: http, bindHost: 127.0.0.1, port: 0}]
-            adminConnectors: [{type: http, bindHost: 127.0.0.1, port: 0}]
-            requestLog: {appenders: []}
-          logging: {level: WARN, loggers: {io.handlewatch: INFO}}
-          """
-              .formatted(am.url()));
-      var app =
-          new DropwizardTestSupport<CollectorConfiguration>(
-              CollectorApplication.class, config.toString());
-      app.before();
-      try {
-        int ingest = app.<CollectorApplication>getApplication().ingest().port();
-        String api = "http://127.0.0.1:" + app.getLocalPort() + "/api/v1";
+      try (PagingStack stack = PagingStack.memory(dir, "", "")) {
+        HttpReceiver pager = stack.receiver();
+        int ingest = stack.collector().ingest().port();
+        String api = "http://127.0.0.1:" + stack.httpPort() + "/api/v1";
         Instant end = Instant.now().truncatedTo(ChronoUnit.SECONDS);
         long overflowsBefore = listenOverflows();
         for (int i = 0; i < SAMPLES; i++) {
@@ -166,8 +142,6 @@ class AcceptQueuePagingIT {
         Set<JsonNode> distinct = new HashSet<>();
         for (JsonNode a : firing(pager)) distinct.add(a.path("labels"));
         assertThat(distinct).hasSize(1);
-      } finally {
-        app.after();
       }
     } finally {
       for (SocketChannel c : clients) c.close();

@@ -5,20 +5,17 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.dropwizard.testing.DropwizardTestSupport;
 import io.handlewatch.collector.CollectorApplication;
-import io.handlewatch.collector.CollectorConfiguration;
-import io.handlewatch.collector.testing.AlertmanagerHarness;
 import io.handlewatch.collector.testing.DetectedFleet;
 import io.handlewatch.collector.testing.HeadlessChromium;
 import io.handlewatch.collector.testing.HttpReceiver;
 import io.handlewatch.collector.testing.IngestClient;
+import io.handlewatch.collector.testing.PagingStack;
 import io.handlewatch.proto.v1.HostReport;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -48,94 +45,70 @@ class AlertLinksIT {
   @Test
   void thePagersLinksOpenTheHostsViewAndTheRunbookOnTheCollector(@TempDir Path dir)
       throws Exception {
-    try (HttpReceiver pager = HttpReceiver.start();
-        AlertmanagerHarness am = AlertmanagerHarness.prepare(pager.url() + "/").start()) {
-      Path config = dir.resolve("collector.yml");
-      Files.writeString(
-          config,
-          """
-          ingest: {bindHost: 127.0.0.1, port: 0}
-          store: {type: memory}
-          notifiers:
-            - type: alertmanager
-              urls: [%s]
-          server:
-            applicationConnectors: [{type: http, bindHost: 127.0.0.1, port: 0}]
-            adminConnectors: [{type: http, bindHost: 127.0.0.1, port: 0}]
-            requestLog: {appenders: []}
-          logging: {level: WARN, loggers: {io.handlewatch: INFO}}
-          """
-              .formatted(am.url()));
-      var app =
-          new DropwizardTestSupport<CollectorConfiguration>(
-              CollectorApplication.class, config.toString());
-      app.before();
-      try {
-        CollectorApplication collector = app.getApplication();
-        String base = "http://127.0.0.1:" + app.getLocalPort();
-        assertThat(collector.externalUrl())
-            .as("unset: the HTTP connector's address, its port chosen before the server bound it")
-            .isEqualTo(base);
+    try (PagingStack stack = PagingStack.memory(dir, "", "")) {
+      HttpReceiver pager = stack.receiver();
+      CollectorApplication collector = stack.collector();
+      String base = "http://127.0.0.1:" + stack.httpPort();
+      assertThat(collector.externalUrl())
+          .as("unset: the HTTP connector's address, its port chosen before the server bound it")
+          .isEqualTo(base);
 
-        Instant end = Instant.now().truncatedTo(ChronoUnit.SECONDS);
-        for (Map.Entry<String, List<HostReport>> h : DetectedFleet.reports(end).entrySet()) {
-          IngestClient.stream(collector.ingest().port(), h.getValue());
-        }
-        String host = DetectedFleet.CLOSE_WAIT_HOST;
-        JsonNode page =
-            await("the CLOSE_WAIT page of " + host + " through Alertmanager")
-                .atMost(Duration.ofSeconds(90))
-                .until(() -> firing(pager, host, "CloseWaitGrowing"), p -> p != null);
+      Instant end = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+      for (Map.Entry<String, List<HostReport>> h : DetectedFleet.reports(end).entrySet()) {
+        IngestClient.stream(collector.ingest().port(), h.getValue());
+      }
+      String host = DetectedFleet.CLOSE_WAIT_HOST;
+      JsonNode page =
+          await("the CLOSE_WAIT page of " + host + " through Alertmanager")
+              .atMost(Duration.ofSeconds(90))
+              .until(() -> firing(pager, host, "CloseWaitGrowing"), p -> p != null);
 
-        String generator = page.path("generatorURL").asText();
-        String runbook = page.path("annotations").path("runbook_url").asText();
-        assertThat(URI.create(generator).isAbsolute()).as(generator).isTrue();
-        assertThat(URI.create(runbook).isAbsolute()).as(runbook).isTrue();
-        assertThat(generator).isEqualTo(base + "/#/host/" + host);
-        assertThat(runbook).isEqualTo(base + "/runbook#close_wait");
+      String generator = page.path("generatorURL").asText();
+      String runbook = page.path("annotations").path("runbook_url").asText();
+      assertThat(URI.create(generator).isAbsolute()).as(generator).isTrue();
+      assertThat(URI.create(runbook).isAbsolute()).as(runbook).isTrue();
+      assertThat(generator).isEqualTo(base + "/#/host/" + host);
+      assertThat(runbook).isEqualTo(base + "/runbook#close_wait");
 
-        // What a browser fetches for each (the fragment stays in the browser).
-        HttpResponse<String> fleetPage = get(withoutFragment(generator));
-        assertThat(fleetPage.statusCode()).isEqualTo(200);
-        assertThat(fleetPage.body()).contains("<title>handlewatch fleet</title>");
-        HttpResponse<String> runbookPage = get(withoutFragment(runbook));
-        assertThat(runbookPage.statusCode()).isEqualTo(200);
-        assertThat(runbookPage.headers().firstValue("content-type").orElse(""))
-            .startsWith("text/html");
-        assertThat(runbookPage.body()).contains("<h2 id=\"close_wait\">close_wait</h2>");
+      // What a browser fetches for each (the fragment stays in the browser).
+      HttpResponse<String> fleetPage = get(withoutFragment(generator));
+      assertThat(fleetPage.statusCode()).isEqualTo(200);
+      assertThat(fleetPage.body()).contains("<title>handlewatch fleet</title>");
+      HttpResponse<String> runbookPage = get(withoutFragment(runbook));
+      assertThat(runbookPage.statusCode()).isEqualTo(200);
+      assertThat(runbookPage.headers().firstValue("content-type").orElse(""))
+          .startsWith("text/html");
+      assertThat(runbookPage.body()).contains("<h2 id=\"close_wait\">close_wait</h2>");
 
-        try (HeadlessChromium chromium = HeadlessChromium.start()) {
-          WebDriver d = chromium.driver();
-          WebDriverWait wait = new WebDriverWait(d, Duration.ofSeconds(45), Duration.ofMillis(100));
-          d.get(generator);
-          wait.until(
-              x ->
-                  x.findElement(By.id("host-view")).isDisplayed()
-                      && host.equals(x.findElement(By.id("host-name")).getText())
-                      && x.findElement(By.id("alerts")).getText().contains("CloseWaitGrowing"));
-          assertThat(d.findElement(By.id("fleet-view")).isDisplayed()).isFalse();
-          chromium.screenshot(Path.of("target", "screenshots", "generator-url.png"));
+      try (HeadlessChromium chromium = HeadlessChromium.start()) {
+        WebDriver d = chromium.driver();
+        WebDriverWait wait = new WebDriverWait(d, Duration.ofSeconds(45), Duration.ofMillis(100));
+        d.get(generator);
+        wait.until(
+            x ->
+                x.findElement(By.id("host-view")).isDisplayed()
+                    && host.equals(x.findElement(By.id("host-name")).getText())
+                    && x.findElement(By.id("alerts")).getText().contains("CloseWaitGrowing"));
+        assertThat(d.findElement(By.id("fleet-view")).isDisplayed()).isFalse();
+        chromium.screenshot(Path.of("target", "screenshots", "generator-url.png"));
 
-          // The alert's runbook link, as the host view shows it, opens the kind's section.
-          wait.ignoring(StaleElementReferenceException.class)
-              .until(
-                  x -> {
-                    x.findElement(By.cssSelector("#alerts a.runbook")).click();
-                    return true;
-                  });
-          wait.until(x -> x.getCurrentUrl().equals(runbook));
-          String section =
-              (String)
-                  ((JavascriptExecutor) d)
-                      .executeScript(
-                          "const t = document.querySelector(':target');"
-                              + " return t ? t.id + '|' + t.textContent : null;");
-          assertThat(section).isEqualTo("close_wait|close_wait");
-          assertThat(d.findElement(By.tagName("body")).getText()).contains("CloseWaitGrowing");
-          chromium.screenshot(Path.of("target", "screenshots", "runbook.png"));
-        }
-      } finally {
-        app.after();
+        // The alert's runbook link, as the host view shows it, opens the kind's section.
+        wait.ignoring(StaleElementReferenceException.class)
+            .until(
+                x -> {
+                  x.findElement(By.cssSelector("#alerts a.runbook")).click();
+                  return true;
+                });
+        wait.until(x -> x.getCurrentUrl().equals(runbook));
+        String section =
+            (String)
+                ((JavascriptExecutor) d)
+                    .executeScript(
+                        "const t = document.querySelector(':target');"
+                            + " return t ? t.id + '|' + t.textContent : null;");
+        assertThat(section).isEqualTo("close_wait|close_wait");
+        assertThat(d.findElement(By.tagName("body")).getText()).contains("CloseWaitGrowing");
+        chromium.screenshot(Path.of("target", "screenshots", "runbook.png"));
       }
     }
   }

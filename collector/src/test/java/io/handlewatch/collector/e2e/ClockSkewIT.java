@@ -4,17 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.dropwizard.testing.DropwizardTestSupport;
 import io.handlewatch.collector.CollectorApplication;
-import io.handlewatch.collector.CollectorConfiguration;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.collector.store.StoredPoint;
-import io.handlewatch.collector.testing.AlertmanagerHarness;
 import io.handlewatch.collector.testing.CloseWaitLeak;
 import io.handlewatch.collector.testing.DebianPackage;
 import io.handlewatch.collector.testing.HeadlessChromium;
-import io.handlewatch.collector.testing.HttpReceiver;
 import io.handlewatch.collector.testing.InfluxdHarness;
+import io.handlewatch.collector.testing.PagingStack;
 import io.handlewatch.collector.testing.RealPrograms;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -154,26 +151,15 @@ class ClockSkewIT {
   }
 
   /** Alertmanager's firing notifications for {@code host}, one alert each (group_by: ['...']). */
-  private static List<JsonNode> firing(HttpReceiver am, String host) {
-    List<JsonNode> out = new ArrayList<>();
-    for (HttpReceiver.Request q : am.requests()) {
-      JsonNode n;
-      try {
-        n = JSON.readTree(q.body());
-      } catch (IOException e) {
-        throw new AssertionError("not JSON: " + q.body(), e);
-      }
-      JsonNode a = n.at("/alerts/0");
-      if (n.path("status").asText().equals("firing")
-          && a.at("/labels/host").asText().equals(host)) {
-        out.add(a);
-      }
-    }
-    return out;
+  private static List<JsonNode> firing(PagingStack stack, String host) {
+    return stack.notificationsAbout("host", host).stream()
+        .filter(n -> n.path("status").asText().equals("firing"))
+        .map(n -> n.at("/alerts/0"))
+        .toList();
   }
 
-  private static List<JsonNode> firing(HttpReceiver am, String alertname, String host) {
-    return firing(am, host).stream()
+  private static List<JsonNode> firing(PagingStack stack, String alertname, String host) {
+    return firing(stack, host).stream()
         .filter(a -> a.at("/labels/alertname").asText().equals(alertname))
         .toList();
   }
@@ -191,48 +177,29 @@ class ClockSkewIT {
     agent("skew-step", step, grpc);
     agent("skew-none", null, grpc);
 
-    HttpReceiver amReceiver = HttpReceiver.start();
-    closing.add(amReceiver);
-    AlertmanagerHarness am = AlertmanagerHarness.prepare(amReceiver.url() + "/").start();
-    closing.add(am);
-
     // Detection shortened as in LeakPagingIT. The clock finding's thresholds are raised: critical
     // to 2 h, so that an hour's offset pages at warning; warning to 30 s, because on a loaded test
     // machine (load 30 on 2 cores was seen) reports reach the collector's clock stage seconds after
     // they were sent, and the first ones make a right clock look seconds behind (docs/clock.md,
     // limits).
-    Path config = dir.resolve("collector.yml");
-    Files.writeString(
-        config,
-        """
-        ingest: {bindHost: 127.0.0.1, port: %d}
-        store: %s
-        detection:
-          window: 2m
-          resolution: 2s
-          minHistory: 0s
-          quietPeriod: 20s
-          releaseAfter: 10s
-          closeWait: {minTrend: 20s, minGrowth: 15, minRatePerMinute: 10}
-          clock: {warning: 30s, critical: 2h}
-        notifiers:
-          - type: alertmanager
-            urls: [%s]
-            resendInterval: 2s
-        server:
-          applicationConnectors: [{type: http, bindHost: 127.0.0.1, port: 0}]
-          adminConnectors: [{type: http, bindHost: 127.0.0.1, port: 0}]
-          requestLog: {appenders: []}
-        logging: {level: WARN, loggers: {io.handlewatch: INFO}}
-        """
-            .formatted(grpc, store, am.url()));
-    var app =
-        new DropwizardTestSupport<CollectorConfiguration>(
-            CollectorApplication.class, config.toString());
-    app.before();
-    closing.add(app::after);
-    CollectorApplication collector = app.getApplication();
-    String api = "http://127.0.0.1:" + app.getLocalPort() + "/api/v1/hosts";
+    PagingStack stack =
+        PagingStack.start(
+            dir,
+            am ->
+                """
+                ingest: {bindHost: 127.0.0.1, port: %d}
+                store: %s
+                %s
+                  clock: {warning: 30s, critical: 2h}
+                notifiers:
+                  - type: alertmanager
+                    urls: [%s]
+                    resendInterval: 2s
+                """
+                    .formatted(grpc, store, PagingStack.SHORTENED_DETECTION.strip(), am));
+    closing.add(stack);
+    CollectorApplication collector = stack.collector();
+    String api = stack.api() + "/v1/hosts";
     try {
       RealPrograms.await(
           "three reports of each agent",
@@ -268,11 +235,11 @@ class ClockSkewIT {
       boolean afterStep = stepView != null && stepView.path("seq").asLong() >= seqAtStep + 6;
       boolean clockPaged =
           Stream.of("skew-ahead", "skew-behind", "skew-step")
-              .allMatch(h -> !firing(amReceiver, "HostClockOffset", h).isEmpty());
+              .allMatch(h -> !firing(stack, "HostClockOffset", h).isEmpty());
       boolean leakPaged =
           leak == null
               || SKEWED_AN_HOUR.stream()
-                  .allMatch(h -> !firing(amReceiver, "CloseWaitGrowing", h).isEmpty());
+                  .allMatch(h -> !firing(stack, "CloseWaitGrowing", h).isEmpty());
       done = afterStep && clockPaged && leakPaged;
       Thread.sleep(500); // paces the leak at 2 sockets a second
     }
@@ -282,7 +249,7 @@ class ClockSkewIT {
     assertThat(done)
         .as(
             "every skewed host paged for its clock%s; pages: %s%s",
-            leak == null ? "" : ", every host for the leak", amReceiver.requests(), logs())
+            leak == null ? "" : ", every host for the leak", stack.receiver().requests(), logs())
         .isTrue();
 
     // 1. Every report on the collector's timeline, in seq order, none refused or lost, the agent's
@@ -408,7 +375,7 @@ class ClockSkewIT {
     // 3. The clock finding paged the skewed hosts at warning through Alertmanager, naming the
     // offset, skew-step only after its step, and never the host whose clock is right.
     for (String h : List.of("skew-ahead", "skew-behind", "skew-step")) {
-      List<JsonNode> clockPages = firing(amReceiver, "HostClockOffset", h);
+      List<JsonNode> clockPages = firing(stack, "HostClockOffset", h);
       for (JsonNode a : clockPages) {
         assertThat(a.at("/labels/severity").asText()).isEqualTo("warning");
         assertThat(a.at("/annotations/runbook_url").asText()).endsWith("#clock_offset");
@@ -427,22 +394,17 @@ class ClockSkewIT {
     }
     assertThat(
             Instant.parse(
-                firing(amReceiver, "HostClockOffset", "skew-step")
-                    .getFirst()
-                    .path("startsAt")
-                    .asText()))
+                firing(stack, "HostClockOffset", "skew-step").getFirst().path("startsAt").asText()))
         .as("skew-step's clock paged after its step")
         .isAfter(steppedAt.minusSeconds(1));
-    assertThat(firing(amReceiver, "HostClockOffset", "skew-none")).as("the right clock").isEmpty();
+    assertThat(firing(stack, "HostClockOffset", "skew-none")).as("the right clock").isEmpty();
 
     // 4. The step pages nothing but the clock finding: skew-step was paged for what skew-none
     // (the same machine, the same sockets) was, and its clock.
     Set<String> stepPaged = new TreeSet<>();
-    for (JsonNode a : firing(amReceiver, "skew-step"))
-      stepPaged.add(a.at("/labels/alertname").asText());
+    for (JsonNode a : firing(stack, "skew-step")) stepPaged.add(a.at("/labels/alertname").asText());
     Set<String> nonePaged = new TreeSet<>();
-    for (JsonNode a : firing(amReceiver, "skew-none"))
-      nonePaged.add(a.at("/labels/alertname").asText());
+    for (JsonNode a : firing(stack, "skew-none")) nonePaged.add(a.at("/labels/alertname").asText());
     nonePaged.add("HostClockOffset");
     assertThat(stepPaged).as("pages of skew-step").isSubsetOf(nonePaged);
 
@@ -450,7 +412,7 @@ class ClockSkewIT {
       // 5. The leak, paged on the hosts an hour off at the collector's time of the leak, not an
       // hour before or after it.
       for (String h : SKEWED_AN_HOUR) {
-        List<JsonNode> leakPages = firing(amReceiver, "CloseWaitGrowing", h);
+        List<JsonNode> leakPages = firing(stack, "CloseWaitGrowing", h);
         assertThat(leakPages).as(h + " leak pages").isNotEmpty();
         for (JsonNode a : leakPages) {
           assertThat(a.at("/labels/pid").asText()).isEqualTo(Long.toString(leak.pid()));
@@ -462,7 +424,7 @@ class ClockSkewIT {
       // 6. The fleet page shows each host's offset.
       try (HeadlessChromium chromium = HeadlessChromium.start()) {
         var d = chromium.driver();
-        d.get("http://127.0.0.1:" + app.getLocalPort() + "/");
+        d.get("http://127.0.0.1:" + stack.httpPort() + "/");
         new WebDriverWait(d, Duration.ofSeconds(30))
             .until(x -> x.findElements(By.cssSelector("tr[data-host] td.clock")).size() == 4);
         assertThat(d.findElement(By.cssSelector("tr[data-host='skew-behind'] td.clock")).getText())

@@ -4,13 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.dropwizard.testing.DropwizardTestSupport;
-import io.handlewatch.collector.CollectorApplication;
-import io.handlewatch.collector.CollectorConfiguration;
-import io.handlewatch.collector.testing.AlertmanagerHarness;
-import io.handlewatch.collector.testing.HttpReceiver;
-import java.io.IOException;
+import io.handlewatch.collector.testing.NetworkNamespace;
+import io.handlewatch.collector.testing.PagingStack;
+import io.handlewatch.collector.testing.RealPrograms;
 import java.io.OutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -19,11 +15,9 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -42,28 +36,23 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ContainerLeakPagingIT {
   private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
-  private static final Path AGENT_JAR = Path.of("../agent/target/handlewatch-agent.jar");
   private static final Path LEAKER = Path.of("src/test/resources/leak/CloseWaitLeaker.java");
   private static final Path SERVER = Path.of("src/test/resources/leak/ClosingServer.java");
   private static final Path V2 = Path.of("/sys/fs/cgroup/unified");
-  private static final ObjectMapper JSON = new ObjectMapper();
   private static final String ID =
       "3f1e2d4c5b6a79880f1e2d3c4b5a69788f9e0d1c2b3a49586f7e8d9c0b1a2938";
   private static final String UID = "1b2c3d4e-5f60-4718-9a0b-1c2d3e4f5a6b";
   private static final String POD = "checkout-7d9f8b6c5-x2k4p";
 
   @TempDir Path dir;
-  private final List<Process> started = new ArrayList<>();
+  private RealPrograms programs;
   private final List<AutoCloseable> closing = new ArrayList<>();
   private String netns;
   private Path cgroupTop;
 
   @AfterEach
   void cleanUp() throws Exception {
-    for (Process p : started) {
-      p.destroyForcibly();
-      p.waitFor(10, TimeUnit.SECONDS);
-    }
+    if (programs != null) programs.close();
     for (AutoCloseable c : closing.reversed()) c.close();
     if (cgroupTop != null && Files.exists(cgroupTop)) {
       List<Path> dirs = new ArrayList<>();
@@ -72,14 +61,14 @@ class ContainerLeakPagingIT {
       }
       for (Path d : dirs.reversed()) Files.delete(d);
     }
-    if (netns != null) run("ip", "netns", "del", netns);
+    if (netns != null) NetworkNamespace.run("ip", "netns", "del", netns);
   }
 
   @Test
   void aLeakInAPodIsPagedOnceWithItsNamespacePodAndContainer() throws Exception {
     assumeTrue("root".equals(System.getProperty("user.name")), "needs root: netns and cgroups");
     assumeTrue(Files.isWritable(V2.resolve("cgroup.procs")), "needs cgroup2 at " + V2);
-    assertThat(AGENT_JAR).exists();
+    assertThat(RealPrograms.AGENT_JAR).exists();
 
     // The node's view of the container: containerd's OCI bundle with the kubelet's annotations.
     Path hostRoot = dir.resolve("host");
@@ -106,82 +95,48 @@ class ContainerLeakPagingIT {
                 + ".scope");
     Files.createDirectories(scope);
     netns = "hw12-" + ProcessHandle.current().pid() + "-e2e";
-    run("ip", "netns", "add", netns);
-    run("ip", "-n", netns, "link", "set", "lo", "up");
+    NetworkNamespace.run("ip", "netns", "add", netns);
+    NetworkNamespace.run("ip", "-n", netns, "link", "set", "lo", "up");
 
-    HttpReceiver amReceiver = HttpReceiver.start();
-    closing.add(amReceiver);
-    AlertmanagerHarness am = AlertmanagerHarness.prepare(amReceiver.url() + "/").start();
-    closing.add(am);
-    Path config = dir.resolve("collector.yml");
-    Files.writeString(
-        config,
-        """
-        ingest: {bindHost: 127.0.0.1, port: 0}
-        store: {type: memory}
-        detection:
-          window: 2m
-          resolution: 2s
-          minHistory: 0s
-          quietPeriod: 20s
-          releaseAfter: 10s
-          closeWait: {minTrend: 20s, minGrowth: 15, minRatePerMinute: 10}
-        notifiers:
-          - type: alertmanager
-            urls: [%s]
-            resendInterval: 2s
-        server:
-          applicationConnectors: [{type: http, bindHost: 127.0.0.1, port: 0}]
-          adminConnectors: [{type: http, bindHost: 127.0.0.1, port: 0}]
-          requestLog: {appenders: []}
-        logging: {level: WARN, loggers: {io.handlewatch: INFO}}
-        """
-            .formatted(am.url()));
-    var app =
-        new DropwizardTestSupport<CollectorConfiguration>(
-            CollectorApplication.class, config.toString());
-    app.before();
-    closing.add(app::after);
-    int grpc = ((CollectorApplication) app.getApplication()).ingest().port();
-    String api = "http://127.0.0.1:" + app.getLocalPort() + "/api";
+    programs = new RealPrograms(dir);
+    PagingStack stack =
+        PagingStack.memory(dir, PagingStack.SHORTENED_DETECTION, "resendInterval: 2s");
+    closing.add(stack);
+    int grpc = stack.grpcPort();
+    String api = stack.api();
 
-    start(
-        "agent",
-        List.of(
-            JAVA,
-            "--enable-native-access=ALL-UNNAMED",
-            "-Xmx64m",
-            "-jar",
-            AGENT_JAR.toString(),
-            "run",
-            "--collector",
-            "127.0.0.1:" + grpc,
-            "--interval",
-            "1s",
-            "--host",
-            "k8s-e2e",
-            "--label",
-            "env=e2e",
-            "--host-root",
-            hostRoot.toString(),
-            "--state-dir",
-            dir.resolve("agent-state").toString()));
+    programs.agent(
+        List.of(),
+        "--collector",
+        "127.0.0.1:" + grpc,
+        "--interval",
+        "1s",
+        "--host",
+        "k8s-e2e",
+        "--label",
+        "env=e2e",
+        "--host-root",
+        hostRoot.toString(),
+        "--state-dir",
+        dir.resolve("agent-state").toString());
 
-    start(
-        "server",
-        List.of("ip", "netns", "exec", netns, JAVA, "-Xmx32m", SERVER.toAbsolutePath().toString()));
-    await(
+    Process server =
+        programs.start(
+            "server",
+            List.of(
+                "ip", "netns", "exec", netns, JAVA, "-Xmx32m", SERVER.toAbsolutePath().toString()));
+    RealPrograms.await(
         "the server inside " + netns,
-        60,
-        () -> log("server").contains("listening "),
-        () -> log("server"));
+        Duration.ofSeconds(60),
+        () -> programs.log("server").contains("listening "),
+        () -> programs.log("server"));
     // The server is the pod's first process, as a pod's sandbox is: the namespace's owner.
-    Files.writeString(scope.resolve("cgroup.procs"), Long.toString(started.getLast().pid()));
-    Matcher m = Pattern.compile("listening (\\d+)").matcher(log("server"));
+    Files.writeString(scope.resolve("cgroup.procs"), Long.toString(server.pid()));
+    Matcher m = Pattern.compile("listening (\\d+)").matcher(programs.log("server"));
     assertThat(m.find()).isTrue();
     String port = m.group(1);
     Process leaker =
-        start(
+        programs.start(
             "leaker",
             List.of(
                 "ip",
@@ -194,14 +149,18 @@ class ContainerLeakPagingIT {
                 port));
     long pid = leaker.pid(); // ip netns exec execs java: the same process
     Files.writeString(scope.resolve("cgroup.procs"), Long.toString(pid));
-    await("the leaker", 60, () -> log("leaker").contains("leaking towards"), () -> log("leaker"));
+    RealPrograms.await(
+        "the leaker",
+        Duration.ofSeconds(60),
+        () -> programs.log("leaker").contains("leaking towards"),
+        () -> programs.log("leaker"));
 
-    await(
+    RealPrograms.await(
         "the page",
-        180,
-        () -> !pages(amReceiver, pid).isEmpty(),
-        () -> "\nagent:\n" + log("agent") + "\nreceived: " + amReceiver.requests());
-    JsonNode alert = pages(amReceiver, pid).getFirst().at("/alerts/0");
+        Duration.ofSeconds(180),
+        () -> !stack.notificationsAbout("pid", Long.toString(pid)).isEmpty(),
+        () -> "\nagent:\n" + programs.log("agent") + "\nreceived: " + stack.receiver().requests());
+    JsonNode alert = stack.notificationsAbout("pid", Long.toString(pid)).getFirst().at("/alerts/0");
     assertThat(alert.at("/labels/alertname").asText()).isEqualTo("CloseWaitGrowing");
     assertThat(alert.at("/labels/host").asText()).isEqualTo("k8s-e2e");
     assertThat(alert.at("/labels/namespace").asText()).isEqualTo("shop");
@@ -232,63 +191,20 @@ class ContainerLeakPagingIT {
     OutputStream stdin = leaker.getOutputStream();
     stdin.write("close\n".getBytes(StandardCharsets.UTF_8));
     stdin.flush();
-    await("the leaker to close", 30, () -> log("leaker").contains("closed "), () -> log("leaker"));
-    await(
+    RealPrograms.await(
+        "the leaker to close",
+        Duration.ofSeconds(30),
+        () -> programs.log("leaker").contains("closed "),
+        () -> programs.log("leaker"));
+    RealPrograms.await(
         "the resolution",
-        120,
-        () -> count(pages(amReceiver, pid), "resolved") > 0,
-        () -> "\nreceived: " + amReceiver.requests());
-    List<JsonNode> pages = pages(amReceiver, pid);
-    assertThat(count(pages, "firing")).as("firing pages: %s", pages).isEqualTo(1);
-    assertThat(count(pages, "resolved")).as("resolved pages: %s", pages).isEqualTo(1);
-  }
-
-  private Process start(String name, List<String> cmd) throws IOException {
-    Process p =
-        new ProcessBuilder(cmd)
-            .redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(name + ".log").toFile()))
-            .start();
-    started.add(p);
-    return p;
-  }
-
-  private String log(String name) {
-    try {
-      return Files.readString(dir.resolve(name + ".log"));
-    } catch (IOException e) {
-      return "(no log: " + e + ")";
-    }
-  }
-
-  private static void await(String what, int seconds, BooleanSupplier ok, Supplier<String> context)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    while (!ok.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError(
-            "timed out after " + seconds + " s waiting for " + what + context.get());
-      }
-      Thread.sleep(200); // polling a condition with a deadline
-    }
-  }
-
-  private static List<JsonNode> pages(HttpReceiver r, long pid) {
-    List<JsonNode> out = new ArrayList<>();
-    for (HttpReceiver.Request q : r.requests()) {
-      JsonNode n;
-      try {
-        n = JSON.readTree(q.body());
-      } catch (IOException e) {
-        throw new AssertionError("not JSON: " + q.body(), e);
-      }
-      if (n.at("/alerts/0/labels/pid").asText().equals(Long.toString(pid))) out.add(n);
-    }
-    return out;
-  }
-
-  private static long count(List<JsonNode> pages, String status) {
-    return pages.stream().filter(p -> p.path("status").asText().equals(status)).count();
+        Duration.ofSeconds(120),
+        () ->
+            PagingStack.count(stack.notificationsAbout("pid", Long.toString(pid)), "resolved") > 0,
+        () -> "\nreceived: " + stack.receiver().requests());
+    List<JsonNode> pages = stack.notificationsAbout("pid", Long.toString(pid));
+    assertThat(PagingStack.count(pages, "firing")).as("firing pages: %s", pages).isEqualTo(1);
+    assertThat(PagingStack.count(pages, "resolved")).as("resolved pages: %s", pages).isEqualTo(1);
   }
 
   private static JsonNode get(String url) throws Exception {
@@ -298,14 +214,6 @@ class ContainerLeakPagingIT {
                 HttpRequest.newBuilder(URI.create(url)).build(),
                 HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as(url + ": " + r.body()).isEqualTo(200);
-    return JSON.readTree(r.body());
-  }
-
-  private static void run(String... cmd) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      throw new IOException(String.join(" ", cmd) + " failed: " + out);
-    }
+    return PagingStack.parse(r.body());
   }
 }

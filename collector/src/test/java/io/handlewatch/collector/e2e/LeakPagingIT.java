@@ -3,24 +3,18 @@ package io.handlewatch.collector.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.dropwizard.testing.DropwizardTestSupport;
-import io.handlewatch.collector.CollectorApplication;
-import io.handlewatch.collector.CollectorConfiguration;
-import io.handlewatch.collector.testing.AlertmanagerHarness;
 import io.handlewatch.collector.testing.ClosingServer;
 import io.handlewatch.collector.testing.HttpReceiver;
-import java.io.IOException;
+import io.handlewatch.collector.testing.PagingStack;
+import io.handlewatch.collector.testing.RealPrograms;
 import java.io.OutputStream;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,87 +30,28 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class LeakPagingIT {
   private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
-  private static final Path AGENT_JAR = Path.of("../agent/target/handlewatch-agent.jar");
   private static final Path LEAKER = Path.of("src/test/resources/leak/CloseWaitLeaker.java");
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   @TempDir Path dir;
-  private final List<Process> started = new ArrayList<>();
+  private RealPrograms programs;
   private final List<AutoCloseable> closing = new ArrayList<>();
 
   @AfterEach
   void cleanUp() throws Exception {
-    for (Process p : started) {
-      p.destroyForcibly();
-      p.waitFor(10, TimeUnit.SECONDS);
-    }
+    if (programs != null) programs.close();
     for (AutoCloseable c : closing.reversed()) c.close();
-  }
-
-  private ServerSocket closingServer() throws IOException {
-    ServerSocket server = ClosingServer.start();
-    closing.add(server);
-    return server;
-  }
-
-  private Process start(String name, List<String> cmd) throws IOException {
-    Process p =
-        new ProcessBuilder(cmd)
-            .redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(name + ".log").toFile()))
-            .start();
-    started.add(p);
-    return p;
-  }
-
-  private String log(String name) {
-    try {
-      return Files.readString(dir.resolve(name + ".log"));
-    } catch (IOException e) {
-      return "(no log: " + e + ")";
-    }
-  }
-
-  private static void await(String what, int seconds, BooleanSupplier ok, Supplier<String> context)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    while (!ok.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError(
-            "timed out after " + seconds + " s waiting for " + what + context.get());
-      }
-      Thread.sleep(200); // polling a condition with a deadline
-    }
-  }
-
-  /** Alertmanager's webhook notifications about the alert of {@code pid}, in arrival order. */
-  private static List<JsonNode> amPages(HttpReceiver r, long pid) {
-    List<JsonNode> out = new ArrayList<>();
-    for (HttpReceiver.Request q : r.requests()) {
-      JsonNode n = read(q.body());
-      if (n.at("/alerts/0/labels/pid").asText().equals(Long.toString(pid))) out.add(n);
-    }
-    return out;
   }
 
   /** The webhook notifier's events about the process {@code pid}, in arrival order. */
   private static List<JsonNode> webhookEvents(HttpReceiver r, long pid) {
     List<JsonNode> out = new ArrayList<>();
     for (HttpReceiver.Request q : r.requests()) {
-      JsonNode n = read(q.body());
+      JsonNode n = PagingStack.parse(q.body());
       if (n.at("/payload/custom_details/labels/pid").asText().equals(Long.toString(pid))) {
         out.add(n);
       }
     }
     return out;
-  }
-
-  private static JsonNode read(String body) {
-    try {
-      return JSON.readTree(body);
-    } catch (IOException e) {
-      throw new AssertionError("not JSON: " + body, e);
-    }
   }
 
   private static long count(List<JsonNode> pages, String pointer, String value) {
@@ -125,73 +60,50 @@ class LeakPagingIT {
 
   @Test
   void aRealLeakIsPagedOnceWithProcessAndRemoteAndResolvedOnceWhenItStops() throws Exception {
-    assertThat(AGENT_JAR).exists();
-    HttpReceiver amReceiver = HttpReceiver.start();
-    closing.add(amReceiver);
+    assertThat(RealPrograms.AGENT_JAR).exists();
+    programs = new RealPrograms(dir);
     HttpReceiver pager = HttpReceiver.start();
     closing.add(pager);
-    AlertmanagerHarness am = AlertmanagerHarness.prepare(amReceiver.url() + "/").start();
-    closing.add(am);
 
-    // Detection shortened for a test: a 2-minute window in 2 s buckets, no history needed before
-    // a trend counts, CLOSE_WAIT growth of 15 sockets over 20 s pages, and an alert resolves
-    // after 20 quiet seconds. (A real fleet keeps the defaults: see collector/config/.)
-    Path config = dir.resolve("collector.yml");
-    Files.writeString(
-        config,
-        """
-        ingest: {bindHost: 127.0.0.1, port: 0}
-        store: {type: memory}
-        detection:
-          window: 2m
-          resolution: 2s
-          minHistory: 0s
-          quietPeriod: 20s
-          releaseAfter: 10s
-          closeWait: {minTrend: 20s, minGrowth: 15, minRatePerMinute: 10}
-        notifiers:
-          - type: alertmanager
-            urls: [%s]
-            resendInterval: 2s
-          - type: webhook
-            url: %s/v2/enqueue
-            routingKey: test-routing-key
-        server:
-          applicationConnectors: [{type: http, bindHost: 127.0.0.1, port: 0}]
-          adminConnectors: [{type: http, bindHost: 127.0.0.1, port: 0}]
-          requestLog: {appenders: []}
-        logging: {level: WARN, loggers: {io.handlewatch: INFO}}
-        """
-            .formatted(am.url(), pager.url()));
-    var app =
-        new DropwizardTestSupport<CollectorConfiguration>(
-            CollectorApplication.class, config.toString());
-    app.before();
-    closing.add(app::after);
-    int grpc = ((CollectorApplication) app.getApplication()).ingest().port();
+    // Detection shortened for a test (a real fleet keeps the defaults: see collector/config/), and
+    // a second notifier, PagerDuty-shaped, beside Alertmanager.
+    PagingStack stack =
+        PagingStack.start(
+            dir,
+            am ->
+                """
+                ingest: {bindHost: 127.0.0.1, port: 0}
+                store: {type: memory}
+                %s
+                notifiers:
+                  - type: alertmanager
+                    urls: [%s]
+                    resendInterval: 2s
+                  - type: webhook
+                    url: %s/v2/enqueue
+                    routingKey: test-routing-key
+                """
+                    .formatted(PagingStack.SHORTENED_DETECTION.strip(), am, pager.url()));
+    closing.add(stack);
+    HttpReceiver amReceiver = stack.receiver();
+    int grpc = stack.grpcPort();
 
-    start(
-        "agent",
-        List.of(
-            JAVA,
-            "--enable-native-access=ALL-UNNAMED",
-            "-Xmx64m",
-            "-jar",
-            AGENT_JAR.toString(),
-            "run",
-            "--collector",
-            "127.0.0.1:" + grpc,
-            "--interval",
-            "1s",
-            "--host",
-            "leak-e2e",
-            "--state-dir",
-            dir.resolve("agent-state").toString()));
+    programs.agent(
+        List.of(),
+        "--collector",
+        "127.0.0.1:" + grpc,
+        "--interval",
+        "1s",
+        "--host",
+        "leak-e2e",
+        "--state-dir",
+        dir.resolve("agent-state").toString());
 
-    ServerSocket server = closingServer();
+    ServerSocket server = ClosingServer.start();
+    closing.add(server);
     String remote = "127.0.0.1:" + server.getLocalPort();
     Process leaker =
-        start(
+        programs.start(
             "leaker",
             List.of(
                 JAVA,
@@ -199,26 +111,28 @@ class LeakPagingIT {
                 LEAKER.toAbsolutePath().toString(),
                 Integer.toString(server.getLocalPort())));
     long pid = leaker.pid();
-    await(
+    RealPrograms.await(
         "the leaker to start",
-        60,
-        () -> log("leaker").contains("leaking towards"),
-        () -> "\nleaker log:\n" + log("leaker"));
+        Duration.ofSeconds(60),
+        () -> programs.log("leaker").contains("leaking towards"),
+        () -> "\nleaker log:\n" + programs.log("leaker"));
 
     // One page through Alertmanager, one trigger through the webhook, both naming the leak.
     BooleanSupplier paged =
-        () -> !amPages(amReceiver, pid).isEmpty() && !webhookEvents(pager, pid).isEmpty();
-    await(
+        () ->
+            !stack.notificationsAbout("pid", Long.toString(pid)).isEmpty()
+                && !webhookEvents(pager, pid).isEmpty();
+    RealPrograms.await(
         "the page",
-        180,
+        Duration.ofSeconds(180),
         paged,
         () ->
             "\nagent:\n"
-                + log("agent")
+                + programs.log("agent")
                 + "\nreceived: "
                 + amReceiver.requests()
                 + pager.requests());
-    JsonNode page = amPages(amReceiver, pid).getFirst();
+    JsonNode page = stack.notificationsAbout("pid", Long.toString(pid)).getFirst();
     assertThat(page.path("status").asText()).isEqualTo("firing");
     JsonNode alert = page.at("/alerts/0");
     assertThat(alert.at("/labels/alertname").asText()).isEqualTo("CloseWaitGrowing");
@@ -246,18 +160,22 @@ class LeakPagingIT {
     OutputStream stdin = leaker.getOutputStream();
     stdin.write("close\n".getBytes(StandardCharsets.UTF_8));
     stdin.flush();
-    await("the leaker to close", 30, () -> log("leaker").contains("closed "), () -> log("leaker"));
+    RealPrograms.await(
+        "the leaker to close",
+        Duration.ofSeconds(30),
+        () -> programs.log("leaker").contains("closed "),
+        () -> programs.log("leaker"));
     BooleanSupplier resolved =
         () ->
-            count(amPages(amReceiver, pid), "/status", "resolved") > 0
+            count(stack.notificationsAbout("pid", Long.toString(pid)), "/status", "resolved") > 0
                 && count(webhookEvents(pager, pid), "/event_action", "resolve") > 0;
-    await(
+    RealPrograms.await(
         "the resolution",
-        120,
+        Duration.ofSeconds(120),
         resolved,
         () -> "\nreceived: " + amReceiver.requests() + pager.requests());
 
-    List<JsonNode> pages = amPages(amReceiver, pid);
+    List<JsonNode> pages = stack.notificationsAbout("pid", Long.toString(pid));
     assertThat(count(pages, "/status", "firing")).as("firing pages: %s", pages).isEqualTo(1);
     assertThat(count(pages, "/status", "resolved")).as("resolved pages: %s", pages).isEqualTo(1);
     assertThat(pages.getLast().at("/alerts/0/labels/remote").asText()).isEqualTo(remote);

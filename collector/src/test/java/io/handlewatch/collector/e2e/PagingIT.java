@@ -5,18 +5,14 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.dropwizard.testing.DropwizardTestSupport;
-import io.handlewatch.collector.CollectorApplication;
-import io.handlewatch.collector.CollectorConfiguration;
 import io.handlewatch.collector.detect.Alert;
 import io.handlewatch.collector.notify.AlertDispatcher;
-import io.handlewatch.collector.testing.AlertmanagerHarness;
 import io.handlewatch.collector.testing.HttpReceiver;
+import io.handlewatch.collector.testing.PagingStack;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,67 +33,42 @@ class PagingIT {
   @Test
   void anAlertHandedToTheCollectorReachesThePagerThroughAlertmanager(@TempDir Path dir)
       throws Exception {
-    try (HttpReceiver pager = HttpReceiver.start();
-        AlertmanagerHarness am = AlertmanagerHarness.prepare(pager.url() + "/").start()) {
-      Path config = dir.resolve("collector.yml");
-      Files.writeString(
-          config,
-          """
-          ingest: {bindHost: 127.0.0.1, port: 0}
-          store: {type: memory}
-          notifiers:
-            - type: alertmanager
-              urls: [%s]
-              resendInterval: 5s
-          server:
-            applicationConnectors: [{type: http, bindHost: 127.0.0.1, port: 0}]
-            adminConnectors: [{type: http, bindHost: 127.0.0.1, port: 0}]
-            requestLog: {appenders: []}
-          logging: {level: WARN, loggers: {io.handlewatch: INFO}}
-          """
-              .formatted(am.url()));
-      var app =
-          new DropwizardTestSupport<CollectorConfiguration>(
-              CollectorApplication.class, config.toString());
-      app.before();
-      try {
-        AlertDispatcher alerts = ((CollectorApplication) app.getApplication()).alertDispatcher();
-        Instant start = Instant.now().truncatedTo(ChronoUnit.MILLIS);
-        Alert leak =
-            new Alert(
-                Alert.Status.FIRING,
-                "db-17/close_wait/4121",
-                Map.of("alertname", "CloseWaitGrowth", "host", "db-17", "severity", "critical"),
-                Map.of("summary", "db-17: CLOSE_WAIT growing", "description", "+40/min"),
-                start,
-                null,
-                start);
-        alerts.accept(leak);
-        await("page")
-            .atMost(Duration.ofSeconds(30))
-            .until(() -> pager.requests().stream().anyMatch(r -> r.body().contains("db-17")));
-        JsonNode page = JSON.readTree(pager.requests().getFirst().body());
-        assertThat(page.path("status").asText()).isEqualTo("firing");
-        assertThat(page.path("alerts").get(0).path("labels").path("alertname").asText())
-            .isEqualTo("CloseWaitGrowth");
+    try (PagingStack stack = PagingStack.memory(dir, "", "resendInterval: 5s")) {
+      HttpReceiver pager = stack.receiver();
+      AlertDispatcher alerts = stack.collector().alertDispatcher();
+      Instant start = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+      Alert leak =
+          new Alert(
+              Alert.Status.FIRING,
+              "db-17/close_wait/4121",
+              Map.of("alertname", "CloseWaitGrowth", "host", "db-17", "severity", "critical"),
+              Map.of("summary", "db-17: CLOSE_WAIT growing", "description", "+40/min"),
+              start,
+              null,
+              start);
+      alerts.accept(leak);
+      await("page")
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> pager.requests().stream().anyMatch(r -> r.body().contains("db-17")));
+      JsonNode page = JSON.readTree(pager.requests().getFirst().body());
+      assertThat(page.path("status").asText()).isEqualTo("firing");
+      assertThat(page.path("alerts").get(0).path("labels").path("alertname").asText())
+          .isEqualTo("CloseWaitGrowth");
 
-        String admin = "http://127.0.0.1:" + app.getAdminPort();
-        JsonNode health = get(admin + "/healthcheck");
-        String check = "notify-alertmanager[127.0.0.1:" + URI.create(am.url()).getPort() + "]";
-        assertThat(health.path(check).path("healthy").asBoolean()).as("%s", health).isTrue();
-        JsonNode metrics = get(admin + "/metrics");
-        assertThat(metrics.path("gauges").path("notify.active").path("value").asInt()).isEqualTo(1);
-        assertThat(
-                metrics
-                    .path("meters")
-                    .path(
-                        check.substring("notify-".length()).transform(n -> "notify." + n + ".sent"))
-                    .path("count")
-                    .asLong())
-            .isGreaterThanOrEqualTo(1);
-      } finally {
-        app.after();
-      }
+      String admin = "http://127.0.0.1:" + stack.adminPort();
+      JsonNode health = get(admin + "/healthcheck");
+      String check =
+          "notify-alertmanager[127.0.0.1:" + URI.create(stack.alertmanager().url()).getPort() + "]";
+      assertThat(health.path(check).path("healthy").asBoolean()).as("%s", health).isTrue();
+      JsonNode metrics = get(admin + "/metrics");
+      assertThat(metrics.path("gauges").path("notify.active").path("value").asInt()).isEqualTo(1);
+      assertThat(
+              metrics
+                  .path("meters")
+                  .path(check.substring("notify-".length()).transform(n -> "notify." + n + ".sent"))
+                  .path("count")
+                  .asLong())
+          .isGreaterThanOrEqualTo(1);
     }
   }
 

@@ -84,7 +84,8 @@ public final class NetworkNamespace implements AutoCloseable {
     run(all.toArray(String[]::new));
   }
 
-  private static void run(String... cmd) throws IOException, InterruptedException {
+  /** Runs a command (ip, iptables) to its end within 30 s; fails with its output otherwise. */
+  public static void run(String... cmd) throws IOException, InterruptedException {
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (!p.waitFor(30, TimeUnit.SECONDS)) {

@@ -18,6 +18,7 @@ import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -81,6 +82,11 @@ public final class RealPrograms implements AutoCloseable {
                 JAVA, "-Xmx256m", "-XX:+UseSerialGC", "-jar", AGENT_JAR.toString(), "simulate"));
     cmd.addAll(List.of(args));
     return start("simulate", List.of(), cmd);
+  }
+
+  /** {@code cmd} as a process logging to NAME.log in the test's directory. */
+  public Process start(String name, List<String> cmd) throws IOException {
+    return start(name, List.of(), cmd);
   }
 
   private Process start(String name, List<String> prefix, List<String> cmd) throws IOException {
@@ -241,10 +247,21 @@ public final class RealPrograms implements AutoCloseable {
   /** Polls {@code ok} every 100 ms until it holds, failing after {@code limit}. */
   public static void await(String what, Duration limit, BooleanSupplier ok)
       throws InterruptedException {
+    await(what, limit, ok, () -> "");
+  }
+
+  /**
+   * Polls {@code ok} every 100 ms until it holds; after {@code limit} fails with what {@code
+   * context} says then (logs, what was received).
+   */
+  public static void await(
+      String what, Duration limit, BooleanSupplier ok, Supplier<String> context)
+      throws InterruptedException {
     long deadline = System.nanoTime() + limit.toNanos();
     while (!ok.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after " + limit + " waiting for " + what);
+        throw new AssertionError(
+            "timed out after " + limit + " waiting for " + what + context.get());
       }
       Thread.sleep(100); // polling a condition with a deadline
     }
