@@ -20,9 +20,9 @@ import java.util.function.Function;
  * The detector's core: each report goes into its host's {@link HostWindow}, the detectors judge the
  * window, the {@link AlertBook} turns paging verdicts into alert transitions, and verdicts become
  * {@code verdict} points. Time is the reports' own (their sample time), so {@code replay} runs a
- * trace exactly as the live collector would have. Single-threaded: {@link Detector} runs one engine
- * per shard, each on its own thread with the hosts of its shard (a host's windows, stored verdicts
- * and incidents live in one engine only); the fleet-wide {@link FleetDrift} and {@link
+ * trace exactly as the live collector would have. Single-threaded: {@link DetectionRunner} runs one
+ * engine per shard, each on its own thread with the hosts of its shard (a host's windows, stored
+ * verdicts and incidents live in one engine only); the fleet-wide {@link FleetDrift} and {@link
  * DetectionView} are shared and thread-safe. Replay runs one engine on the caller's thread.
  */
 public final class DetectionEngine {
