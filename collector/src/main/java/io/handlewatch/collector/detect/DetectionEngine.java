@@ -38,7 +38,7 @@ public final class DetectionEngine {
   private final Duration releaseAfter;
   private final Map<String, HostWindow> windows = new HashMap<>();
   private final Map<String, Map<String, Stored>> stored = new HashMap<>();
-  private final HandleExhaustionDetector handles;
+  private final HandleExhaustionRule handles;
   private final CloseWaitGrowthDetector closeWait;
   private final PortPressureDetector ports;
   private final KernelTableDetector tables;
@@ -85,7 +85,7 @@ public final class DetectionEngine {
     EnvelopeTrend trends =
         new EnvelopeTrend(
             buckets.count(), buckets.minutes(), config.minHistory.toMilliseconds() / 60_000.0);
-    this.handles = new HandleExhaustionDetector(config, buckets, trends);
+    this.handles = new HandleExhaustionRule(config, buckets, trends);
     this.closeWait = new CloseWaitGrowthDetector(config, buckets, trends);
     this.ports = new PortPressureDetector(config, buckets, trends);
     this.tables = new KernelTableDetector(config, buckets, trends);

@@ -259,8 +259,8 @@ final class KernelTableDetector {
       String identity,
       Map<String, String> labels) {
     String key = w.host + "/" + kind.tag() + "/" + identity;
-    HandleExhaustionDetector.track(w, trend, key, value, h -> series.last());
-    return HandleExhaustionDetector.verdict(
+    HandleExhaustionRule.track(w, trend, key, value, h -> series.last());
+    return HandleExhaustionRule.verdict(
         w,
         kind,
         subject,
@@ -270,8 +270,8 @@ final class KernelTableDetector {
         value,
         limit,
         labels,
-        w.host + ": " + what + HandleExhaustionDetector.growthClause(trend, j.eta()),
-        description + HandleExhaustionDetector.trendSentence(trend, j.eta(), unit, buckets),
+        w.host + ": " + what + HandleExhaustionRule.growthClause(trend, j.eta()),
+        description + HandleExhaustionRule.trendSentence(trend, j.eta(), unit, buckets),
         identity,
         buckets);
   }

@@ -53,7 +53,7 @@ final class PortPressureDetector {
               + " in ip_local_port_range ("
               + percent(inUse, w.portRange)
               + ")"
-              + HandleExhaustionDetector.growthClause(trend, j.eta());
+              + HandleExhaustionRule.growthClause(trend, j.eta());
       String description =
           "Sockets from this host to "
               + remote
@@ -65,10 +65,10 @@ final class PortPressureDetector {
               + " have at most as many connections from one local address as the range is wide ("
               + count(w.portRange)
               + "); then connect() fails with EADDRNOTAVAIL. "
-              + HandleExhaustionDetector.trendSentence(trend, j.eta(), "ports", buckets)
+              + HandleExhaustionRule.trendSentence(trend, j.eta(), "ports", buckets)
               + " Remedies: connection reuse (keep-alive, pooling), a wider ip_local_port_range,"
               + " more local addresses, or tcp_tw_reuse for outgoing connections.";
-      HandleExhaustionDetector.track(
+      HandleExhaustionRule.track(
           w,
           trend,
           w.host + "/" + Kind.PORT_PRESSURE.tag() + "/" + remote,
@@ -78,7 +78,7 @@ final class PortPressureDetector {
             return pw == null || pw.lastMs < h.lastMs ? 0 : pw.inUse.last();
           });
       out.add(
-          HandleExhaustionDetector.verdict(
+          HandleExhaustionRule.verdict(
               w,
               Kind.PORT_PRESSURE,
               remote,
@@ -109,7 +109,7 @@ final class PortPressureDetector {
             + " ("
             + percent(tw, cap)
             + ")"
-            + HandleExhaustionDetector.growthClause(trend, j.eta());
+            + HandleExhaustionRule.growthClause(trend, j.eta());
     String description =
         "TIME_WAIT sockets: "
             + count(tw)
@@ -118,11 +118,11 @@ final class PortPressureDetector {
             + ". Past it the kernel destroys new TIME_WAIT sockets at once and logs \"time wait"
             + " bucket table overflow\": late segments of old connections can then corrupt new"
             + " ones. "
-            + HandleExhaustionDetector.trendSentence(trend, j.eta(), "sockets", buckets)
+            + HandleExhaustionRule.trendSentence(trend, j.eta(), "sockets", buckets)
             + " TIME_WAIT sits on the side that closes first: let clients close, or reuse"
             + " connections.";
     out.add(
-        HandleExhaustionDetector.verdict(
+        HandleExhaustionRule.verdict(
             w,
             Kind.TIME_WAIT_BUCKETS,
             w.host,

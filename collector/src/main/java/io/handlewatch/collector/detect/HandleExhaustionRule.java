@@ -16,7 +16,7 @@ import java.util.Map;
  * File handle exhaustion: each sampled process's open fds against its soft RLIMIT_NOFILE (where
  * EMFILE strikes first), and the host's file-nr against fs.file-max.
  */
-final class HandleExhaustionDetector {
+final class HandleExhaustionRule {
   /** Counts jitter by a few fds from one sample to the next without anything happening. */
   private static final double TOLERANCE = 2;
 
@@ -25,7 +25,7 @@ final class HandleExhaustionDetector {
   private final ExhaustionJudge process;
   private final ExhaustionJudge system;
 
-  HandleExhaustionDetector(DetectionFactory config, Buckets buckets, EnvelopeTrend trends) {
+  HandleExhaustionRule(DetectionFactory config, Buckets buckets, EnvelopeTrend trends) {
     this.buckets = buckets;
     this.trends = trends;
     this.process = new ExhaustionJudge(config.processFds);
