@@ -39,7 +39,7 @@ public final class DetectionEngine {
   private final Map<String, HostWindow> windows = new HashMap<>();
   private final Map<String, Map<String, Stored>> stored = new HashMap<>();
   private final HandleExhaustionRule handles;
-  private final CloseWaitGrowthDetector closeWait;
+  private final CloseWaitGrowthRule closeWait;
   private final PortPressureDetector ports;
   private final KernelTableDetector tables;
   private final SysctlFindings findings;
@@ -86,7 +86,7 @@ public final class DetectionEngine {
         new EnvelopeTrend(
             buckets.count(), buckets.minutes(), config.minHistory.toMilliseconds() / 60_000.0);
     this.handles = new HandleExhaustionRule(config, buckets, trends);
-    this.closeWait = new CloseWaitGrowthDetector(config, buckets, trends);
+    this.closeWait = new CloseWaitGrowthRule(config, buckets, trends);
     this.ports = new PortPressureDetector(config, buckets, trends);
     this.tables = new KernelTableDetector(config, buckets, trends);
     this.findings = new SysctlFindings(config);

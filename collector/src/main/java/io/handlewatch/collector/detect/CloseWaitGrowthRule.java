@@ -20,7 +20,7 @@ import java.util.Map;
  * remote endpoint whose sockets grew most; a high but stable count, and noise, do not. Growth the
  * sampled processes do not account for (an unreadable process) is a verdict about the host.
  */
-final class CloseWaitGrowthDetector {
+final class CloseWaitGrowthRule {
   private static final double TOLERANCE = 2;
 
   /** A peer's growth since the onset. */
@@ -30,7 +30,7 @@ final class CloseWaitGrowthDetector {
   private final EnvelopeTrend trends;
   private final DetectionFactory.CloseWait config;
 
-  CloseWaitGrowthDetector(DetectionFactory config, Buckets buckets, EnvelopeTrend trends) {
+  CloseWaitGrowthRule(DetectionFactory config, Buckets buckets, EnvelopeTrend trends) {
     this.buckets = buckets;
     this.trends = trends;
     this.config = config.closeWait;
