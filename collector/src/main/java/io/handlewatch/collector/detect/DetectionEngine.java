@@ -40,7 +40,7 @@ public final class DetectionEngine {
   private final Map<String, Map<String, Stored>> stored = new HashMap<>();
   private final HandleExhaustionRule handles;
   private final CloseWaitGrowthRule closeWait;
-  private final PortPressureDetector ports;
+  private final PortPressureRule ports;
   private final KernelTableDetector tables;
   private final SysctlFindings findings;
   private final FleetDrift drift;
@@ -87,7 +87,7 @@ public final class DetectionEngine {
             buckets.count(), buckets.minutes(), config.minHistory.toMilliseconds() / 60_000.0);
     this.handles = new HandleExhaustionRule(config, buckets, trends);
     this.closeWait = new CloseWaitGrowthRule(config, buckets, trends);
-    this.ports = new PortPressureDetector(config, buckets, trends);
+    this.ports = new PortPressureRule(config, buckets, trends);
     this.tables = new KernelTableDetector(config, buckets, trends);
     this.findings = new SysctlFindings(config);
     this.drift = drift;
@@ -408,7 +408,7 @@ public final class DetectionEngine {
         Kind.SYSCTL_DRIFT,
         d.name(),
         at,
-        PortPressureDetector.parse(mine),
+        PortPressureRule.parse(mine),
         d.name()
             + " = "
             + mine

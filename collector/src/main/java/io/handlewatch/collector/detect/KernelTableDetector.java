@@ -92,7 +92,7 @@ final class KernelTableDetector {
     long first = buckets.first(now);
     if (t.conntrack.lastMs() == w.lastMs) {
       double max = t.conntrackMax;
-      if (Double.isNaN(max)) max = PortPressureDetector.parse(w.sysctls.get(CONNTRACK_MAX));
+      if (Double.isNaN(max)) max = PortPressureRule.parse(w.sysctls.get(CONNTRACK_MAX));
       double n = t.conntrack.last();
       Trend trend = trends.analyze(t.conntrack, first, now, conntrack.minTrendMinutes(), TOLERANCE);
       var j = conntrack.judge(trend, n, max);
@@ -124,7 +124,7 @@ final class KernelTableDetector {
       }
     }
     namespaceConntrack(w, t, at, out);
-    double maxOrphans = PortPressureDetector.parse(w.sysctls.get(MAX_ORPHANS));
+    double maxOrphans = PortPressureRule.parse(w.sysctls.get(MAX_ORPHANS));
     if (t.orphans.lastMs() == w.lastMs && !Double.isNaN(maxOrphans)) {
       double n = t.orphans.last();
       Trend trend = trends.analyze(t.orphans, first, now, orphans.minTrendMinutes(), TOLERANCE);
@@ -287,7 +287,7 @@ final class KernelTableDetector {
     long now = w.lastBucket;
     long first = buckets.first(now);
     double hostMax = t.conntrackMax;
-    if (Double.isNaN(hostMax)) hostMax = PortPressureDetector.parse(w.sysctls.get(CONNTRACK_MAX));
+    if (Double.isNaN(hostMax)) hostMax = PortPressureRule.parse(w.sysctls.get(CONNTRACK_MAX));
     for (var e : t.namespaces.entrySet()) {
       KernelTableWindow.NamespaceTable ns = e.getValue();
       if (ns.lastMs != w.lastMs) continue;
@@ -691,7 +691,7 @@ final class KernelTableDetector {
 
   private void findings(HostWindow w, KernelTableWindow t, Instant at, List<Verdict> out) {
     Map<String, String> sc = w.sysctls;
-    double somaxconn = PortPressureDetector.parse(sc.get(SOMAXCONN));
+    double somaxconn = PortPressureRule.parse(sc.get(SOMAXCONN));
     long widest = 0;
     for (var e : t.listeners.entrySet()) {
       KernelTableWindow.ListenerState l = e.getValue();
@@ -725,7 +725,7 @@ final class KernelTableDetector {
                     + " listener: the backlog is fixed at listen() time."));
       }
     }
-    double synBacklog = PortPressureDetector.parse(sc.get(MAX_SYN_BACKLOG));
+    double synBacklog = PortPressureRule.parse(sc.get(MAX_SYN_BACKLOG));
     if (widest > 0 && synBacklog < widest) {
       String cookies = sc.get(SYNCOOKIES);
       boolean cookiesOff = cookies != null && cookies.strip().equals("0");
@@ -753,7 +753,7 @@ final class KernelTableDetector {
                           + "), at the cost of TCP options; raise tcp_max_syn_backlog to match.")));
     }
     double max = t.conntrackMax;
-    if (Double.isNaN(max)) max = PortPressureDetector.parse(sc.get(CONNTRACK_MAX));
+    if (Double.isNaN(max)) max = PortPressureRule.parse(sc.get(CONNTRACK_MAX));
     if (!Double.isNaN(max) && t.conntrack.lastMs() == w.lastMs) {
       double peak = peak(t.conntrack, w.lastBucket);
       double sockets = t.tcpFlowsMs == w.lastMs ? t.tcpFlows : 0;

@@ -38,14 +38,14 @@ final class SysctlFindings {
               Kind.TCP_TW_RECYCLE,
               TW_RECYCLE,
               at,
-              PortPressureDetector.parse(recycle),
+              PortPressureRule.parse(recycle),
               TW_RECYCLE + " = " + recycle.strip(),
               "tcp_tw_recycle drops SYNs whose timestamps go backwards, which is what clients"
                   + " behind one NAT address send: they see connections time out at random. Linux"
                   + " removed it in 4.12; set it to 0 (tcp_tw_reuse = 1 is the safe way to reuse"
                   + " TIME_WAIT ports for outgoing connections)."));
     }
-    double somaxconn = PortPressureDetector.parse(sc.get(SOMAXCONN));
+    double somaxconn = PortPressureRule.parse(sc.get(SOMAXCONN));
     if (somaxconn < config.minSomaxconn) {
       out.add(
           finding(
@@ -59,7 +59,7 @@ final class SysctlFindings {
                   + " queue overflows and SYNs are dropped (clients retry after 1 s, 3 s, ...)."
                   + " Kernels since 5.4 default to 4096."));
     }
-    double fin = PortPressureDetector.parse(sc.get(FIN_TIMEOUT));
+    double fin = PortPressureRule.parse(sc.get(FIN_TIMEOUT));
     if (fin < FIN_TIMEOUT_DEFAULT) {
       out.add(
           finding(

@@ -13,7 +13,7 @@ import java.util.Map;
  * against net.ipv4.tcp_max_tw_buckets (past it the kernel destroys them early and logs "time wait
  * bucket table overflow").
  */
-final class PortPressureDetector {
+final class PortPressureRule {
   static final String TW_BUCKETS = "net.ipv4.tcp_max_tw_buckets";
 
   /** Port use churns with traffic; a handful either way is no change. */
@@ -24,7 +24,7 @@ final class PortPressureDetector {
   private final ExhaustionJudge ports;
   private final ExhaustionJudge timeWait;
 
-  PortPressureDetector(DetectionFactory config, Buckets buckets, EnvelopeTrend trends) {
+  PortPressureRule(DetectionFactory config, Buckets buckets, EnvelopeTrend trends) {
     this.buckets = buckets;
     this.trends = trends;
     this.ports = new ExhaustionJudge(config.ports);
