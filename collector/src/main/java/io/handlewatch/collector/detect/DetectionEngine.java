@@ -41,7 +41,7 @@ public final class DetectionEngine {
   private final HandleExhaustionRule handles;
   private final CloseWaitGrowthRule closeWait;
   private final PortPressureRule ports;
-  private final KernelTableDetector tables;
+  private final KernelTableRule tables;
   private final SysctlFindings findings;
   private final FleetDrift drift;
   private final ClockFinding clock;
@@ -88,7 +88,7 @@ public final class DetectionEngine {
     this.handles = new HandleExhaustionRule(config, buckets, trends);
     this.closeWait = new CloseWaitGrowthRule(config, buckets, trends);
     this.ports = new PortPressureRule(config, buckets, trends);
-    this.tables = new KernelTableDetector(config, buckets, trends);
+    this.tables = new KernelTableRule(config, buckets, trends);
     this.findings = new SysctlFindings(config);
     this.drift = drift;
     this.clock = new ClockFinding(config.clock);

@@ -26,7 +26,7 @@ import java.util.function.Predicate;
  * <p>Each host's tables live in a {@link KernelTableWindow} held beside its {@link HostWindow}
  * (weakly keyed by it, so a window the engine lets go or rebuilds takes its tables with it).
  */
-final class KernelTableDetector {
+final class KernelTableRule {
   static final String MAX_ORPHANS = "net.ipv4.tcp_max_orphans";
   static final String TCP_MEM = "net.ipv4.tcp_mem";
   static final String SOMAXCONN = "net.core.somaxconn";
@@ -47,7 +47,7 @@ final class KernelTableDetector {
   private final Map<HostWindow, KernelTableWindow> tables =
       Collections.synchronizedMap(new WeakHashMap<>());
 
-  KernelTableDetector(DetectionFactory config, Buckets buckets, EnvelopeTrend trends) {
+  KernelTableRule(DetectionFactory config, Buckets buckets, EnvelopeTrend trends) {
     this.buckets = buckets;
     this.trends = trends;
     this.conntrack = new ExhaustionJudge(config.conntrack);

@@ -14,7 +14,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The kernel tables through the whole engine, from hand-built reports every 10 s. */
-class KernelTableDetectorTest {
+class KernelTableRuleTest {
   static final Instant T0 = Instant.parse("2026-11-20T08:00:00Z");
   final List<Alert> alerts = new ArrayList<>();
 
