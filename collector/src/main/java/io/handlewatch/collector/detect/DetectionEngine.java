@@ -42,7 +42,7 @@ public final class DetectionEngine {
   private final CloseWaitGrowthRule closeWait;
   private final PortPressureRule ports;
   private final KernelTableRule tables;
-  private final SysctlFindings findings;
+  private final SysctlFindingRule findings;
   private final FleetDrift drift;
   private final ClockFinding clock;
   private final AlertBook book;
@@ -89,7 +89,7 @@ public final class DetectionEngine {
     this.closeWait = new CloseWaitGrowthRule(config, buckets, trends);
     this.ports = new PortPressureRule(config, buckets, trends);
     this.tables = new KernelTableRule(config, buckets, trends);
-    this.findings = new SysctlFindings(config);
+    this.findings = new SysctlFindingRule(config);
     this.drift = drift;
     this.clock = new ClockFinding(config.clock);
     this.view = view != null ? view : new DetectionView(drift);
@@ -403,7 +403,7 @@ public final class DetectionEngine {
 
   private static Verdict driftFinding(HostWindow w, FleetDrift.SysctlDrift d, Instant at) {
     String mine = d.differing().get(w.host);
-    return SysctlFindings.finding(
+    return SysctlFindingRule.finding(
         w,
         Kind.SYSCTL_DRIFT,
         d.name(),

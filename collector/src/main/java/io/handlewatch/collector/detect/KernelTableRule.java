@@ -702,7 +702,7 @@ final class KernelTableRule {
         String proc =
             (l.comm == null ? "?" : l.comm) + (key.pid() >= 0 ? "[" + key.pid() + "]" : "");
         out.add(
-            SysctlFindings.finding(
+            SysctlFindingRule.finding(
                 w,
                 Kind.BACKLOG_CAPPED,
                 proc + " " + key.local(),
@@ -730,7 +730,7 @@ final class KernelTableRule {
       String cookies = sc.get(SYNCOOKIES);
       boolean cookiesOff = cookies != null && cookies.strip().equals("0");
       out.add(
-          SysctlFindings.finding(
+          SysctlFindingRule.finding(
               w,
               Kind.SYN_BACKLOG,
               MAX_SYN_BACKLOG,
@@ -760,7 +760,7 @@ final class KernelTableRule {
       double need = Math.max(peak, sockets);
       if (need > 0 && max < findings.conntrackHeadroom * need) {
         out.add(
-            SysctlFindings.finding(
+            SysctlFindingRule.finding(
                 w,
                 Kind.CONNTRACK_MAX,
                 CONNTRACK_MAX,
@@ -789,7 +789,7 @@ final class KernelTableRule {
       double peak = peak(t.tcpMemPages, w.lastBucket);
       if (peak >= findings.tcpMemPressureShare * mem[1] || mem[2] <= mem[1]) {
         out.add(
-            SysctlFindings.finding(
+            SysctlFindingRule.finding(
                 w,
                 Kind.TCP_MEM_HEADROOM,
                 TCP_MEM,

@@ -10,7 +10,7 @@ import java.util.Map;
  * Sysctl findings: settings that make TCP or fd trouble likely, informational (they never page).
  * Judged on the host's newest known sysctls and sample.
  */
-final class SysctlFindings {
+final class SysctlFindingRule {
   static final String TW_RECYCLE = "net.ipv4.tcp_tw_recycle";
   static final String SOMAXCONN = "net.core.somaxconn";
   static final String FIN_TIMEOUT = "net.ipv4.tcp_fin_timeout";
@@ -24,7 +24,7 @@ final class SysctlFindings {
 
   private final DetectionFactory.Findings config;
 
-  SysctlFindings(DetectionFactory config) {
+  SysctlFindingRule(DetectionFactory config) {
     this.config = config.findings;
   }
 
