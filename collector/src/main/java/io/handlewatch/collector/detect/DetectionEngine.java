@@ -44,7 +44,7 @@ public final class DetectionEngine {
   private final KernelTableRule tables;
   private final SysctlFindingRule findings;
   private final FleetDrift drift;
-  private final ClockFinding clock;
+  private final ClockOffsetRule clock;
   private final AlertBook book;
   private final DetectionView view;
   private final Consumer<List<StoredPoint>> points;
@@ -91,7 +91,7 @@ public final class DetectionEngine {
     this.tables = new KernelTableRule(config, buckets, trends);
     this.findings = new SysctlFindingRule(config);
     this.drift = drift;
-    this.clock = new ClockFinding(config.clock);
+    this.clock = new ClockOffsetRule(config.clock);
     this.view = view != null ? view : new DetectionView(drift);
     this.points = points;
     this.knownSysctls = knownSysctls;

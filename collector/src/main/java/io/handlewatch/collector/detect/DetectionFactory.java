@@ -141,7 +141,7 @@ public class DetectionFactory {
   @Valid @NotNull @JsonProperty public Drift drift = new Drift();
 
   /** A host clock off the collector's by more than these pages (docs/clock.md). */
-  @Valid @NotNull @JsonProperty public ClockFinding.Limits clock = new ClockFinding.Limits();
+  @Valid @NotNull @JsonProperty public ClockOffsetRule.Limits clock = new ClockOffsetRule.Limits();
 
   @JsonIgnore
   @ValidationMethod(message = "minHistory must not exceed window")

@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  * are stored on the collector's timeline all the same (docs/clock.md); this verdict pages so the
  * clock gets fixed. Judged on the offset the collector applied to the host's newest report.
  */
-public final class ClockFinding {
+public final class ClockOffsetRule {
   /** The {@code detection.clock} section: offsets (either way) that page. */
   public static class Limits {
     /** An offset beyond this pages at warning. */
@@ -56,7 +56,7 @@ public final class ClockFinding {
   /** Per host, reports in a row beyond the warning threshold; hosts within it are not kept. */
   private final Map<String, Integer> beyond = new java.util.HashMap<>();
 
-  ClockFinding(Limits limits) {
+  ClockOffsetRule(Limits limits) {
     this.warningMs = limits.warning.toMilliseconds();
     this.criticalMs = limits.critical.toMilliseconds();
   }

@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-class ClockFindingTest {
+class ClockOffsetRuleTest {
   static final Instant T0 = Instant.parse("2026-11-20T08:00:00Z");
   final List<Alert> alerts = new ArrayList<>();
 
