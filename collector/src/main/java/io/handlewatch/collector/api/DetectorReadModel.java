@@ -16,7 +16,7 @@ import java.util.Map;
  * onto the API's own records. Reads {@link DetectionView} snapshots only, so it never waits on the
  * detector.
  */
-public final class DetectorReadModel implements DetectionReadModel {
+public final class DetectorReadModel implements DetectionSource {
   /** The setting a low-nofile finding names: a process's limit, not a sysctl. */
   static final String RLIMIT_NOFILE = "RLIMIT_NOFILE";
 

@@ -26,7 +26,7 @@ import java.util.Optional;
  */
 public final class HostSummaries {
   private final SampleStore store;
-  private final DetectionReadModel detection;
+  private final DetectionSource detection;
   private final Clock clock;
   private final Duration defaultInterval;
   private final int staleAfterIntervals;
@@ -34,7 +34,7 @@ public final class HostSummaries {
 
   public HostSummaries(
       SampleStore store,
-      DetectionReadModel detection,
+      DetectionSource detection,
       Clock clock,
       Duration defaultInterval,
       int staleAfterIntervals) {
@@ -46,7 +46,7 @@ public final class HostSummaries {
    */
   public HostSummaries(
       SampleStore store,
-      DetectionReadModel detection,
+      DetectionSource detection,
       Clock clock,
       Duration defaultInterval,
       int staleAfterIntervals,
