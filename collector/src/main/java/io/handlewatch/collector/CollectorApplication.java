@@ -7,7 +7,7 @@ import io.dropwizard.core.Application;
 import io.dropwizard.core.setup.Bootstrap;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.lifecycle.Managed;
-import io.handlewatch.collector.api.DetectorReadModel;
+import io.handlewatch.collector.api.LiveDetection;
 import io.handlewatch.collector.clock.ClockOffsets;
 import io.handlewatch.collector.detect.DetectionRunner;
 import io.handlewatch.collector.ingest.IngestMetrics;
@@ -150,8 +150,7 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
               }
             });
 
-    config.api.register(
-        env, store, new DetectorReadModel(detector.view()), Clock.systemUTC(), clocks);
+    config.api.register(env, store, new LiveDetection(detector.view()), Clock.systemUTC(), clocks);
     config.api.auth.register(env);
     SecurityHeaders.register(env);
     PrometheusEndpoint.register(env);

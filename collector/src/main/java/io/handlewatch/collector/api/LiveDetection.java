@@ -16,13 +16,13 @@ import java.util.Map;
  * onto the API's own records. Reads {@link DetectionView} snapshots only, so it never waits on the
  * detector.
  */
-public final class DetectorReadModel implements DetectionSource {
+public final class LiveDetection implements DetectionSource {
   /** The setting a low-nofile finding names: a process's limit, not a sysctl. */
   static final String RLIMIT_NOFILE = "RLIMIT_NOFILE";
 
   private final DetectionView view;
 
-  public DetectorReadModel(DetectionView view) {
+  public LiveDetection(DetectionView view) {
     this.view = view;
   }
 
