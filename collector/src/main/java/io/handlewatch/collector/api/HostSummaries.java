@@ -3,6 +3,7 @@ package io.handlewatch.collector.api;
 import io.handlewatch.collector.clock.ClockView;
 import io.handlewatch.collector.clock.HostClockState;
 import io.handlewatch.collector.detect.Alert;
+import io.handlewatch.collector.detect.Severity;
 import io.handlewatch.collector.store.ReportPoints;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.proto.v1.EndpointCount;
@@ -233,7 +234,7 @@ public final class HostSummaries {
     return switch (worst) {
       case CRITICAL -> HostStatus.CRITICAL;
       case WARNING -> HostStatus.WARNING;
-      case INFO -> HostStatus.OK;
+      case OK, INFO -> HostStatus.OK;
     };
   }
 

@@ -72,7 +72,7 @@ class LiveDetectionTest {
     VerdictView cw = out.getFirst();
     assertThat(cw.host()).isEqualTo("db-17");
     assertThat(cw.subject()).isEqualTo("java[4121]");
-    assertThat(cw.severity()).isEqualTo(io.handlewatch.collector.api.Severity.CRITICAL);
+    assertThat(cw.severity()).isEqualTo(Severity.CRITICAL);
     assertThat(cw.etaSeconds()).isEqualTo(6600.0);
     assertThat(cw.slopePerMin()).isEqualTo(40.0);
     assertThat(cw.value()).isEqualTo(3812.0);
@@ -81,7 +81,7 @@ class LiveDetectionTest {
     assertThat(cw.since()).isEqualTo(SINCE);
     assertThat(cw.at()).isEqualTo(AT);
     assertThat(cw.summary()).isEqualTo("db-17: close_wait of java[4121]");
-    assertThat(out.get(1).severity()).isEqualTo(io.handlewatch.collector.api.Severity.INFO);
+    assertThat(out.get(1).severity()).isEqualTo(Severity.INFO);
 
     assertThat(new LiveDetection(views.view()).verdicts("nobody")).isEmpty();
   }
