@@ -28,22 +28,22 @@ final class CloseWaitGrowthRule {
 
   private final Buckets buckets;
   private final EnvelopeTrend trends;
-  private final DetectionFactory.CloseWait config;
+  private final DetectionConfig.CloseWait config;
 
-  CloseWaitGrowthRule(DetectionFactory config, Buckets buckets, EnvelopeTrend trends) {
+  CloseWaitGrowthRule(DetectionConfig config, Buckets buckets, EnvelopeTrend trends) {
     this.buckets = buckets;
     this.trends = trends;
-    this.config = config.closeWait;
+    this.config = config.closeWait();
   }
 
   private double minTrendMinutes() {
-    return config.minTrend.toMilliseconds() / 60_000.0;
+    return config.minTrend().toMillis() / 60_000.0;
   }
 
   /** Whether a trend is growth that pages, or (null) no verdict at all. */
   private Severity judge(Trend t) {
     if (!t.growing()) return null;
-    if (t.rise() >= config.minGrowth && t.slopePerMin() >= config.minRatePerMinute) {
+    if (t.rise() >= config.minGrowth() && t.slopePerMin() >= config.minRatePerMinute()) {
       return Severity.CRITICAL;
     }
     return Severity.INFO;
@@ -105,7 +105,7 @@ final class CloseWaitGrowthRule {
     if (top != null
         && riseSince(top, onset) >= residual / 2
         && (top.firstBucket <= onset + 1 || top.closeWait.minSince(onset) <= TOLERANCE)) {
-      Severity carried = riseSince(top, onset) >= config.minGrowth ? s : Severity.INFO;
+      Severity carried = riseSince(top, onset) >= config.minGrowth() ? s : Severity.INFO;
       Verdict v = processVerdict(w, top, host, carried, at);
       out.add(v);
       ProcessWindow p = top;

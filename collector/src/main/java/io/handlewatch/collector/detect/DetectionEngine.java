@@ -58,11 +58,11 @@ public final class DetectionEngine {
    *     store's latest view after a collector restart); empty when unknown
    */
   public DetectionEngine(
-      DetectionFactory config,
+      DetectionConfig config,
       Consumer<Alert> alerts,
       Consumer<List<StoredPoint>> points,
       Function<String, Map<String, String>> knownSysctls) {
-    this(config, alerts, points, knownSysctls, new FleetDrift(config.drift), null);
+    this(config, alerts, points, knownSysctls, new FleetDrift(config.drift()), null);
   }
 
   /**
@@ -72,34 +72,34 @@ public final class DetectionEngine {
    * @param view the shared view, or null for one of this engine's own
    */
   public DetectionEngine(
-      DetectionFactory config,
+      DetectionConfig config,
       Consumer<Alert> alerts,
       Consumer<List<StoredPoint>> points,
       Function<String, Map<String, String>> knownSysctls,
       FleetDrift drift,
       DetectionView view) {
-    this.window = Duration.ofMillis(config.window.toMilliseconds());
-    this.quiet = Duration.ofMillis(config.quietPeriod.toMilliseconds());
-    this.releaseAfter = Duration.ofMillis(config.releaseAfter.toMilliseconds());
-    this.buckets = Buckets.of(window, Duration.ofMillis(config.resolution.toMilliseconds()));
+    this.window = config.window();
+    this.quiet = config.quietPeriod();
+    this.releaseAfter = config.releaseAfter();
+    this.buckets = Buckets.of(window, config.resolution());
     EnvelopeTrend trends =
         new EnvelopeTrend(
-            buckets.count(), buckets.minutes(), config.minHistory.toMilliseconds() / 60_000.0);
+            buckets.count(), buckets.minutes(), config.minHistory().toMillis() / 60_000.0);
     this.handles = new HandleExhaustionRule(config, buckets, trends);
     this.closeWait = new CloseWaitGrowthRule(config, buckets, trends);
     this.ports = new PortPressureRule(config, buckets, trends);
     this.tables = new KernelTableRule(config, buckets, trends);
     this.findings = new SysctlFindingRule(config);
     this.drift = drift;
-    this.clock = new ClockOffsetRule(config.clock);
+    this.clock = new ClockOffsetRule(config.clock());
     this.view = view != null ? view : new DetectionView(drift);
     this.points = points;
     this.knownSysctls = knownSysctls;
     this.book =
         new AlertBook(
             quiet,
-            Duration.ofMillis(config.resolveAfterRelease.toMilliseconds()),
-            config.runbookUrl,
+            config.resolveAfterRelease(),
+            config.runbookUrl(),
             a -> {
               alertsChanged = true;
               alerts.accept(a);

@@ -150,13 +150,14 @@ public final class DetectionRunner implements Managed, StoreListener {
             : null;
     int n = config.shardCount();
     int share = Math.max(1, Math.ceilDiv(config.queueCapacity, n));
-    FleetDrift drift = new FleetDrift(config.drift);
+    DetectionConfig judging = config.build();
+    FleetDrift drift = new FleetDrift(judging.drift());
     this.view = new DetectionView(drift);
     this.shards = new Shard[n];
     for (int i = 0; i < n; i++) {
       DetectionEngine engine =
           new DetectionEngine(
-              config,
+              judging,
               this::transition,
               points -> write(store, points),
               h -> known(store, h),

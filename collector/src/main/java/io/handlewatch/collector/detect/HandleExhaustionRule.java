@@ -25,11 +25,11 @@ final class HandleExhaustionRule {
   private final ExhaustionJudge process;
   private final ExhaustionJudge system;
 
-  HandleExhaustionRule(DetectionFactory config, Buckets buckets, EnvelopeTrend trends) {
+  HandleExhaustionRule(DetectionConfig config, Buckets buckets, EnvelopeTrend trends) {
     this.buckets = buckets;
     this.trends = trends;
-    this.process = new ExhaustionJudge(config.processFds);
-    this.system = new ExhaustionJudge(config.systemFds);
+    this.process = new ExhaustionJudge(config.processFds());
+    this.system = new ExhaustionJudge(config.systemFds());
   }
 
   void evaluate(HostWindow w, Instant at, List<Verdict> out) {

@@ -42,19 +42,19 @@ final class KernelTableRule {
   private final ExhaustionJudge conntrack;
   private final ExhaustionJudge orphans;
   private final ExhaustionJudge tcpMemory;
-  private final DetectionFactory.AcceptQueue acceptQueue;
-  private final DetectionFactory.Findings findings;
+  private final DetectionConfig.AcceptQueue acceptQueue;
+  private final DetectionConfig.Findings findings;
   private final Map<HostWindow, KernelTableWindow> tables =
       Collections.synchronizedMap(new WeakHashMap<>());
 
-  KernelTableRule(DetectionFactory config, Buckets buckets, EnvelopeTrend trends) {
+  KernelTableRule(DetectionConfig config, Buckets buckets, EnvelopeTrend trends) {
     this.buckets = buckets;
     this.trends = trends;
-    this.conntrack = new ExhaustionJudge(config.conntrack);
-    this.orphans = new ExhaustionJudge(config.orphans);
-    this.tcpMemory = new ExhaustionJudge(config.tcpMemory);
-    this.acceptQueue = config.acceptQueue;
-    this.findings = config.findings;
+    this.conntrack = new ExhaustionJudge(config.conntrack());
+    this.orphans = new ExhaustionJudge(config.orphans());
+    this.tcpMemory = new ExhaustionJudge(config.tcpMemory());
+    this.acceptQueue = config.acceptQueue();
+    this.findings = config.findings();
   }
 
   /** Adds a sample of {@code w}'s host to its tables (late samples included, like the window). */
@@ -349,14 +349,15 @@ final class KernelTableRule {
       KernelTableWindow.ListenerKey key = e.getKey();
       double overflows = t.overflowsOf(key);
       boolean saturated =
-          l.consecutiveFull >= acceptQueue.saturatedSamples
+          l.consecutiveFull >= acceptQueue.saturatedSamples()
               && !Double.isNaN(overflows)
               && overflows > l.overflowsAtRunStart;
-      int recent = acceptQueue.recentSamples;
+      int recent = acceptQueue.recentSamples();
       int full = l.fullOf(recent);
       boolean often =
           !saturated
-              && full >= Math.max(2, Math.ceil(acceptQueue.oftenFullShare * Math.min(recent, 64)));
+              && full
+                  >= Math.max(2, Math.ceil(acceptQueue.oftenFullShare() * Math.min(recent, 64)));
       if (!saturated && !often) continue;
       String proc =
           (l.comm == null || l.comm.isEmpty() ? "?" : l.comm)
@@ -468,7 +469,7 @@ final class KernelTableRule {
   private void synQueues(HostWindow w, KernelTableWindow t, Instant at, List<Verdict> out) {
     for (var e : t.listeners.entrySet()) {
       KernelTableWindow.ListenerState l = e.getValue();
-      if (l.lastMs != w.lastMs || l.consecutiveSynFull < acceptQueue.saturatedSamples) continue;
+      if (l.lastMs != w.lastMs || l.consecutiveSynFull < acceptQueue.saturatedSamples()) continue;
       KernelTableWindow.ListenerKey key = e.getKey();
       double[] now = t.synCountersOf(key);
       double[] start = l.synCountersAtRunStart;
@@ -697,7 +698,7 @@ final class KernelTableRule {
       KernelTableWindow.ListenerState l = e.getValue();
       if (l.lastMs != w.lastMs) continue;
       widest = Math.max(widest, l.backlog);
-      if (somaxconn < findings.minSomaxconn && l.backlog == somaxconn) {
+      if (somaxconn < findings.minSomaxconn() && l.backlog == somaxconn) {
         KernelTableWindow.ListenerKey key = e.getKey();
         String proc =
             (l.comm == null ? "?" : l.comm) + (key.pid() >= 0 ? "[" + key.pid() + "]" : "");
@@ -758,7 +759,7 @@ final class KernelTableRule {
       double peak = peak(t.conntrack, w.lastBucket);
       double sockets = t.tcpFlowsMs == w.lastMs ? t.tcpFlows : 0;
       double need = Math.max(peak, sockets);
-      if (need > 0 && max < findings.conntrackHeadroom * need) {
+      if (need > 0 && max < findings.conntrackHeadroom() * need) {
         out.add(
             SysctlFindingRule.finding(
                 w,
@@ -775,7 +776,7 @@ final class KernelTableRule {
                     + count(need)
                     + " conntrack entries (the table's peak, or the host's TCP connections, each"
                     + " tracked while open and up to 120 s after it closes), less than "
-                    + findings.conntrackHeadroom
+                    + findings.conntrackHeadroom()
                     + "x below nf_conntrack_max "
                     + count(max)
                     + ". A traffic burst, a retry storm or a port scan fills the rest, and then"
@@ -787,7 +788,7 @@ final class KernelTableRule {
     long[] mem = tcpMem(sc.get(TCP_MEM));
     if (mem != null && t.tcpMemPages.lastMs() == w.lastMs) {
       double peak = peak(t.tcpMemPages, w.lastBucket);
-      if (peak >= findings.tcpMemPressureShare * mem[1] || mem[2] <= mem[1]) {
+      if (peak >= findings.tcpMemPressureShare() * mem[1] || mem[2] <= mem[1]) {
         out.add(
             SysctlFindingRule.finding(
                 w,

@@ -24,11 +24,11 @@ final class PortPressureRule {
   private final ExhaustionJudge ports;
   private final ExhaustionJudge timeWait;
 
-  PortPressureRule(DetectionFactory config, Buckets buckets, EnvelopeTrend trends) {
+  PortPressureRule(DetectionConfig config, Buckets buckets, EnvelopeTrend trends) {
     this.buckets = buckets;
     this.trends = trends;
-    this.ports = new ExhaustionJudge(config.ports);
-    this.timeWait = new ExhaustionJudge(config.timeWaitBuckets);
+    this.ports = new ExhaustionJudge(config.ports());
+    this.timeWait = new ExhaustionJudge(config.timeWaitBuckets());
   }
 
   void evaluate(HostWindow w, Instant at, List<Verdict> out) {

@@ -22,10 +22,10 @@ final class SysctlFindingRule {
   /** The soft nofile limit most distributions start processes with. */
   private static final long DEFAULT_SOFT_NOFILE = 1024;
 
-  private final DetectionFactory.Findings config;
+  private final DetectionConfig.Findings config;
 
-  SysctlFindingRule(DetectionFactory config) {
-    this.config = config.findings;
+  SysctlFindingRule(DetectionConfig config) {
+    this.config = config.findings();
   }
 
   void evaluate(HostWindow w, Instant at, List<Verdict> out) {
@@ -46,7 +46,7 @@ final class SysctlFindingRule {
                   + " TIME_WAIT ports for outgoing connections)."));
     }
     double somaxconn = PortPressureRule.parse(sc.get(SOMAXCONN));
-    if (somaxconn < config.minSomaxconn) {
+    if (somaxconn < config.minSomaxconn()) {
       out.add(
           finding(
               w,
@@ -54,7 +54,7 @@ final class SysctlFindingRule {
               SOMAXCONN,
               at,
               somaxconn,
-              SOMAXCONN + " = " + count(somaxconn) + ", below " + count(config.minSomaxconn),
+              SOMAXCONN + " = " + count(somaxconn) + ", below " + count(config.minSomaxconn()),
               "somaxconn caps every listen() backlog: under a burst of connections the accept"
                   + " queue overflows and SYNs are dropped (clients retry after 1 s, 3 s, ...)."
                   + " Kernels since 5.4 default to 4096."));
@@ -76,7 +76,7 @@ final class SysctlFindingRule {
     }
     for (ProcessWindow p : w.processes.values()) {
       if (p.lastMs < w.lastMs || !(p.softLimit <= DEFAULT_SOFT_NOFILE)) continue;
-      if (!(p.tcpSockets >= config.socketHeavyProcess)) continue;
+      if (!(p.tcpSockets >= config.socketHeavyProcess())) continue;
       out.add(
           finding(
               w,
@@ -101,7 +101,7 @@ final class SysctlFindingRule {
     for (var e : w.ports.entrySet()) {
       HostWindow.PortWindow pw = e.getValue();
       if (pw.lastMs < w.lastMs || Double.isNaN(w.portRange)) continue;
-      if (pw.timeWait < config.timeWaitShareOfPortRange * w.portRange) continue;
+      if (pw.timeWait < config.timeWaitShareOfPortRange() * w.portRange) continue;
       out.add(
           finding(
               w,

@@ -93,7 +93,7 @@ class DetectionRunnerTest {
     List<String> expected = new ArrayList<>();
     DetectionEngine replay =
         new DetectionEngine(
-            new DetectionFactory(), a -> expected.add(describe(a)), p -> {}, h -> Map.of());
+            new DetectionFactory().build(), a -> expected.add(describe(a)), p -> {}, h -> Map.of());
     for (List<HostReport> reports : byHost.values()) reports.forEach(replay::evaluate);
 
     DetectionFactory config = new DetectionFactory();

@@ -19,7 +19,7 @@ class KernelTableRuleTest {
   final List<Alert> alerts = new ArrayList<>();
 
   DetectionEngine engine() {
-    return new DetectionEngine(new DetectionFactory(), alerts::add, p -> {}, h -> Map.of());
+    return new DetectionEngine(new DetectionFactory().build(), alerts::add, p -> {}, h -> Map.of());
   }
 
   static List<HostReport> trace(String host, TableTrace tables, double minutes, Process... ps) {
