@@ -3,7 +3,6 @@ package io.handlewatch.collector.detect;
 import io.handlewatch.collector.clock.ClockText;
 import io.handlewatch.proto.v1.HostSample;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -12,7 +11,7 @@ import java.util.Map;
  * are stored on the collector's timeline all the same (docs/clock.md); this verdict pages so the
  * clock gets fixed. Judged on the offset the collector applied to the host's newest report.
  */
-public final class ClockOffsetRule {
+public final class ClockOffsetRule implements Rule {
   /**
    * Reports in a row beyond the warning threshold before the host is judged: one report held up for
    * seconds in transit (a collector starting, a congested link) measures a larger offset than the
@@ -31,7 +30,9 @@ public final class ClockOffsetRule {
     this.criticalMs = limits.critical().toMillis();
   }
 
-  void evaluate(String host, HostSample s, Instant at, List<Verdict> out) {
+  @Override
+  public void evaluate(HostWindow w, HostSample s, Instant at, Outcome out) {
+    String host = w.host;
     if (!s.hasClockOffsetMs()) return;
     long offset = s.getClockOffsetMs();
     long off = Math.abs(offset);

@@ -6,6 +6,7 @@ import static io.handlewatch.collector.detect.EvidenceText.rate;
 import static io.handlewatch.collector.detect.EvidenceText.span;
 import static io.handlewatch.collector.detect.EvidenceText.time;
 
+import io.handlewatch.proto.v1.HostSample;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -20,7 +21,7 @@ import java.util.Map;
  * remote endpoint whose sockets grew most; a high but stable count, and noise, do not. Growth the
  * sampled processes do not account for (an unreadable process) is a verdict about the host.
  */
-final class CloseWaitGrowthRule {
+final class CloseWaitGrowthRule implements Rule {
   private static final double TOLERANCE = 2;
 
   /** A peer's growth since the onset. */
@@ -49,7 +50,8 @@ final class CloseWaitGrowthRule {
     return Severity.INFO;
   }
 
-  void evaluate(HostWindow w, Instant at, List<Verdict> out) {
+  @Override
+  public void evaluate(HostWindow w, HostSample sample, Instant at, Outcome out) {
     long now = w.lastBucket;
     long first = buckets.first(now);
     boolean hostCurrent = w.closeWait.lastMs() == w.lastMs;

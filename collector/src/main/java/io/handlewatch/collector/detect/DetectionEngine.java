@@ -4,6 +4,7 @@ import io.handlewatch.collector.store.ReportPoints;
 import io.handlewatch.collector.store.StoredPoint;
 import io.handlewatch.collector.store.TagValues;
 import io.handlewatch.proto.v1.HostReport;
+import io.handlewatch.proto.v1.HostSample;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -17,13 +18,15 @@ import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
- * The detector's core: each report goes into its host's {@link HostWindow}, the detectors judge the
- * window, the {@link AlertBook} turns paging verdicts into alert transitions, and verdicts become
- * {@code verdict} points. Time is the reports' own (their sample time), so {@code replay} runs a
- * trace exactly as the live collector would have. Single-threaded: {@link DetectionRunner} runs one
- * engine per shard, each on its own thread with the hosts of its shard (a host's windows, stored
- * verdicts and incidents live in one engine only); the fleet-wide {@link FleetDrift} and {@link
- * DetectionView} are shared and thread-safe. Replay runs one engine on the caller's thread.
+ * Detection's core: each report goes into its host's {@link HostWindow}, the engine's {@link Rule
+ * rules} judge the window in turn, {@link #fold} and the kernel-table rule join one cause's
+ * verdicts into one incident, the {@link AlertBook} turns paging verdicts into alert transitions,
+ * and verdicts become {@code verdict} points. Time is the reports' own (their sample time), so
+ * {@code replay} runs a trace exactly as the live collector would have. Single-threaded: {@link
+ * DetectionRunner} runs one engine per shard, each on its own thread with the hosts of its shard (a
+ * host's windows, stored verdicts and incidents live in one engine only); the fleet-wide {@link
+ * FleetDrift} and {@link DetectionView} are shared and thread-safe. Replay runs one engine on the
+ * caller's thread.
  */
 public final class DetectionEngine {
   /** What was last stored for one verdict key, to write its end once it clears. */
@@ -38,13 +41,23 @@ public final class DetectionEngine {
   private final Duration releaseAfter;
   private final Map<String, HostWindow> windows = new HashMap<>();
   private final Map<String, Map<String, Stored>> stored = new HashMap<>();
-  private final HandleExhaustionRule handles;
-  private final CloseWaitGrowthRule closeWait;
-  private final PortPressureRule ports;
-  private final KernelTableRule tables;
-  private final SysctlFindingRule findings;
+
+  /**
+   * The rules whose verdicts are evidence of one leak (a process's CLOSE_WAIT sockets, its fds, its
+   * ports towards the peer): {@link #fold} makes them one incident before the other rules run.
+   */
+  private final List<Rule> leakRules;
+
+  /**
+   * The rules judged after the fold, in this order: the kernel tables (a stuck listener's queue
+   * joins its process's incident), the clock, the sysctl findings and the fleet drift.
+   */
+  private final List<Rule> laterRules;
+
+  /** Every rule, to take in samples that are not judged (a late report, a warm-up's history). */
+  private final List<Rule> rules;
+
   private final FleetDrift drift;
-  private final ClockOffsetRule clock;
   private final AlertBook book;
   private final DetectionView view;
   private final Consumer<List<StoredPoint>> points;
@@ -85,13 +98,20 @@ public final class DetectionEngine {
     EnvelopeTrend trends =
         new EnvelopeTrend(
             buckets.count(), buckets.minutes(), config.minHistory().toMillis() / 60_000.0);
-    this.handles = new HandleExhaustionRule(config, buckets, trends);
-    this.closeWait = new CloseWaitGrowthRule(config, buckets, trends);
-    this.ports = new PortPressureRule(config, buckets, trends);
-    this.tables = new KernelTableRule(config, buckets, trends);
-    this.findings = new SysctlFindingRule(config);
+    this.leakRules =
+        List.of(
+            new HandleExhaustionRule(config, buckets, trends),
+            new CloseWaitGrowthRule(config, buckets, trends),
+            new PortPressureRule(config, buckets, trends));
+    this.laterRules =
+        List.of(
+            new KernelTableRule(config, buckets, trends),
+            new ClockOffsetRule(config.clock()),
+            new SysctlFindingRule(config),
+            new SysctlDriftRule(drift));
+    this.rules = new ArrayList<>(leakRules);
+    rules.addAll(laterRules);
     this.drift = drift;
-    this.clock = new ClockOffsetRule(config.clock());
     this.view = view != null ? view : new DetectionView(drift);
     this.points = points;
     this.knownSysctls = knownSysctls;
@@ -136,23 +156,20 @@ public final class DetectionEngine {
       if (report.getSample().getSysctlsCount() == 0) useKnownSysctls(w);
     }
     boolean late = ms < w.lastMs;
-    if (w.add(report.getSample(), ms, buckets.bucketOf(ms))) drift.update(host, w.sysctls);
-    tables.add(w, report.getSample(), ms);
+    HostSample sample = report.getSample();
+    if (w.add(sample, ms, buckets.bucketOf(ms))) drift.update(host, w.sysctls);
+    for (Rule r : rules) r.add(w, sample, ms);
     if (late) return List.of();
     w.forgetOlderThan(ms - window.toMillis());
 
-    List<Verdict> verdicts = new ArrayList<>();
-    handles.evaluate(w, at, verdicts);
-    closeWait.evaluate(w, at, verdicts);
-    ports.evaluate(w, at, verdicts);
-    fold(verdicts);
-    List<Verdict> found = new ArrayList<>();
-    tables.evaluate(w, at, verdicts, found, key -> book.sent(host, key) != null);
+    Outcome out = new Outcome(key -> book.sent(host, key) != null);
+    for (Rule r : leakRules) r.evaluate(w, sample, at, out);
+    fold(out.verdicts);
+    for (Rule r : laterRules) r.evaluate(w, sample, at, out);
+    List<Verdict> verdicts = out.verdicts;
+    List<Verdict> found = out.findings;
     continueRestarted(host, at, verdicts);
-    clock.evaluate(host, report.getSample(), at, verdicts);
-    Owners.addHostLabels(verdicts, report.getSample().getHost().getLabelsMap());
-    findings.evaluate(w, at, found);
-    for (FleetDrift.SysctlDrift d : drift.of(host).values()) found.add(driftFinding(w, d, at));
+    Owners.addHostLabels(verdicts, sample.getHost().getLabelsMap());
 
     for (Verdict v : verdicts) book.observe(v);
     HostWindow hw = w;
@@ -219,7 +236,7 @@ public final class DetectionEngine {
     for (HostReport r : history) {
       long ms = ReportPoints.timeOf(r).toEpochMilli();
       w.add(r.getSample(), ms, buckets.bucketOf(ms));
-      tables.add(w, r.getSample(), ms);
+      for (Rule rule : rules) rule.add(w, r.getSample(), ms);
     }
     if (w.lastMs > 0) w.forgetOlderThan(w.lastMs - window.toMillis());
     book.inherit(host, incidents);
@@ -399,35 +416,6 @@ public final class DetectionEngine {
                   + " restarted: the leak goes on in its successor.",
               v.dedupKey()));
     }
-  }
-
-  private static Verdict driftFinding(HostWindow w, FleetDrift.SysctlDrift d, Instant at) {
-    String mine = d.differing().get(w.host);
-    return SysctlFindingRule.finding(
-        w,
-        Kind.SYSCTL_DRIFT,
-        d.name(),
-        at,
-        PortPressureRule.parse(mine),
-        d.name()
-            + " = "
-            + mine
-            + " differs from the fleet ("
-            + d.majority()
-            + " on "
-            + d.majorityHosts()
-            + " of "
-            + d.reportingHosts()
-            + " hosts)",
-        "Most hosts set "
-            + d.name()
-            + " to "
-            + d.majority()
-            + "; this one has "
-            + mine
-            + ". A host tuned differently from its peers behaves differently under the same"
-            + " load: make it match, or make the difference deliberate (configuration"
-            + " management).");
   }
 
   /**

@@ -7,16 +7,16 @@ import static io.handlewatch.collector.detect.EvidenceText.rate;
 import static io.handlewatch.collector.detect.EvidenceText.span;
 import static io.handlewatch.collector.detect.EvidenceText.time;
 
+import io.handlewatch.proto.v1.HostSample;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 
 /**
  * File handle exhaustion: each sampled process's open fds against its soft RLIMIT_NOFILE (where
  * EMFILE strikes first), and the host's file-nr against fs.file-max.
  */
-final class HandleExhaustionRule {
+final class HandleExhaustionRule implements Rule {
   /** Counts jitter by a few fds from one sample to the next without anything happening. */
   private static final double TOLERANCE = 2;
 
@@ -32,7 +32,8 @@ final class HandleExhaustionRule {
     this.system = new ExhaustionJudge(config.systemFds());
   }
 
-  void evaluate(HostWindow w, Instant at, List<Verdict> out) {
+  @Override
+  public void evaluate(HostWindow w, HostSample sample, Instant at, Outcome out) {
     long now = w.lastBucket;
     long first = buckets.first(now);
     for (ProcessWindow p : w.processes.values()) {

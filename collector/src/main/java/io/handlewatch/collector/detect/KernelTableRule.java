@@ -26,7 +26,7 @@ import java.util.function.Predicate;
  * <p>Each host's tables live in a {@link KernelTableWindow} held beside its {@link HostWindow}
  * (weakly keyed by it, so a window the engine lets go or rebuilds takes its tables with it).
  */
-final class KernelTableRule {
+final class KernelTableRule implements Rule {
   static final String MAX_ORPHANS = "net.ipv4.tcp_max_orphans";
   static final String TCP_MEM = "net.ipv4.tcp_mem";
   static final String SOMAXCONN = "net.core.somaxconn";
@@ -58,33 +58,28 @@ final class KernelTableRule {
   }
 
   /** Adds a sample of {@code w}'s host to its tables (late samples included, like the window). */
-  void add(HostWindow w, HostSample s, long timeMs) {
+  @Override
+  public void add(HostWindow w, HostSample s, long timeMs) {
     KernelTableWindow t = tables.computeIfAbsent(w, k -> new KernelTableWindow(buckets.count()));
     t.add(s, timeMs, buckets.bucketOf(timeMs), w.sysctls);
     t.forgetOlderThan(timeMs - buckets.window().toMillis());
   }
 
   /**
-   * Judges the host's tables as of its newest sample: paging verdicts into {@code verdicts} (folded
-   * with the same process's CLOSE_WAIT or fd incident, see {@link #fold}), findings into {@code
-   * found}.
-   *
-   * @param sent whether an incident (by dedupKey) is paging already
+   * Judges the host's tables as of its newest sample: paging verdicts into {@code out}'s verdicts
+   * (folded with the same process's CLOSE_WAIT or fd incident, see {@link #fold}), findings into
+   * its findings.
    */
-  void evaluate(
-      HostWindow w,
-      Instant at,
-      List<Verdict> verdicts,
-      List<Verdict> found,
-      Predicate<String> sent) {
+  @Override
+  public void evaluate(HostWindow w, HostSample sample, Instant at, Outcome out) {
     KernelTableWindow t = tables.get(w);
     if (t == null || t.lastMs != w.lastMs) return;
     List<Verdict> mine = new ArrayList<>();
     exhaustion(w, t, at, mine);
     acceptQueues(w, t, at, mine);
     synQueues(w, t, at, mine);
-    fold(verdicts, mine, sent);
-    findings(w, t, at, found);
+    fold(out.verdicts, mine, out::paging);
+    findings(w, t, at, out.findings);
   }
 
   private void exhaustion(HostWindow w, KernelTableWindow t, Instant at, List<Verdict> out) {

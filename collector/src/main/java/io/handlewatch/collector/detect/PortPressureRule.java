@@ -3,8 +3,8 @@ package io.handlewatch.collector.detect;
 import static io.handlewatch.collector.detect.EvidenceText.count;
 import static io.handlewatch.collector.detect.EvidenceText.percent;
 
+import io.handlewatch.proto.v1.HostSample;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -13,7 +13,7 @@ import java.util.Map;
  * against net.ipv4.tcp_max_tw_buckets (past it the kernel destroys them early and logs "time wait
  * bucket table overflow").
  */
-final class PortPressureRule {
+final class PortPressureRule implements Rule {
   static final String TW_BUCKETS = "net.ipv4.tcp_max_tw_buckets";
 
   /** Port use churns with traffic; a handful either way is no change. */
@@ -31,7 +31,8 @@ final class PortPressureRule {
     this.timeWait = new ExhaustionJudge(config.timeWaitBuckets());
   }
 
-  void evaluate(HostWindow w, Instant at, List<Verdict> out) {
+  @Override
+  public void evaluate(HostWindow w, HostSample sample, Instant at, Outcome out) {
     long now = w.lastBucket;
     long first = buckets.first(now);
     for (var e : w.ports.entrySet()) {

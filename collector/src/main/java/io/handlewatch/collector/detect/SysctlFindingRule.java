@@ -2,15 +2,15 @@ package io.handlewatch.collector.detect;
 
 import static io.handlewatch.collector.detect.EvidenceText.count;
 
+import io.handlewatch.proto.v1.HostSample;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 
 /**
  * Sysctl findings: settings that make TCP or fd trouble likely, informational (they never page).
  * Judged on the host's newest known sysctls and sample.
  */
-final class SysctlFindingRule {
+final class SysctlFindingRule implements Rule {
   static final String TW_RECYCLE = "net.ipv4.tcp_tw_recycle";
   static final String SOMAXCONN = "net.core.somaxconn";
   static final String FIN_TIMEOUT = "net.ipv4.tcp_fin_timeout";
@@ -28,7 +28,8 @@ final class SysctlFindingRule {
     this.config = config.findings();
   }
 
-  void evaluate(HostWindow w, Instant at, List<Verdict> out) {
+  @Override
+  public void evaluate(HostWindow w, HostSample sample, Instant at, Outcome out) {
     Map<String, String> sc = w.sysctls;
     String recycle = sc.get(TW_RECYCLE);
     if (recycle != null && !recycle.strip().equals("0")) {
