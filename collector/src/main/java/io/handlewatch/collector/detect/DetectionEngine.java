@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.stream.Stream;
 
 /**
  * Detection's core: each report goes into its host's {@link HostWindow}, the engine's {@link Rule
@@ -54,7 +55,7 @@ public final class DetectionEngine {
    */
   private final List<Rule> laterRules;
 
-  /** Every rule, to take in samples that are not judged (a late report, a warm-up's history). */
+  /** Every rule, in order: each takes in every sample, a late report's and a warm-up's too. */
   private final List<Rule> rules;
 
   private final FleetDrift drift;
@@ -109,8 +110,7 @@ public final class DetectionEngine {
             new ClockOffsetRule(config.clock()),
             new SysctlFindingRule(config),
             new SysctlDriftRule(drift));
-    this.rules = new ArrayList<>(leakRules);
-    rules.addAll(laterRules);
+    this.rules = Stream.concat(leakRules.stream(), laterRules.stream()).toList();
     this.drift = drift;
     this.view = view != null ? view : new DetectionView(drift);
     this.points = points;
