@@ -7,9 +7,9 @@ import io.dropwizard.core.Application;
 import io.dropwizard.core.setup.Bootstrap;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.lifecycle.Managed;
-import io.handlewatch.collector.api.DetectorReadModel;
+import io.handlewatch.collector.api.LiveDetection;
 import io.handlewatch.collector.clock.ClockOffsets;
-import io.handlewatch.collector.detect.Detector;
+import io.handlewatch.collector.detect.DetectionRunner;
 import io.handlewatch.collector.ingest.IngestMetrics;
 import io.handlewatch.collector.ingest.IngestServer;
 import io.handlewatch.collector.ingest.IngestService;
@@ -39,7 +39,7 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
 
   private volatile SampleStore store;
   private volatile IngestMetrics ingestMetrics;
-  private volatile Detector detector;
+  private volatile DetectionRunner detector;
   private volatile AlertDispatcher alertDispatcher;
 
   public static void main(String[] args) throws Exception {
@@ -95,8 +95,8 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
     // each alert transition on the detector thread, and it only queues.
     AlertDispatcher alertDispatcher = AlertDispatcher.build(config.notifiers, env);
     // Detection sees each report once the store holds it; its queue never blocks ingest.
-    Detector detector =
-        new Detector(
+    DetectionRunner detector =
+        new DetectionRunner(
             config.detection,
             store,
             env.metrics(),
@@ -150,8 +150,7 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
               }
             });
 
-    config.api.register(
-        env, store, new DetectorReadModel(detector.view()), Clock.systemUTC(), clocks);
+    config.api.register(env, store, new LiveDetection(detector.view()), Clock.systemUTC(), clocks);
     config.api.auth.register(env);
     SecurityHeaders.register(env);
     PrometheusEndpoint.register(env);
@@ -180,7 +179,7 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
   }
 
   /** The detector: its view() is the read side of verdicts, alerts, findings and drift. */
-  public Detector detector() {
+  public DetectionRunner detector() {
     return detector;
   }
 

@@ -70,7 +70,7 @@ public final class ReplayCommand extends Command {
     int[] transitions = new int[Alert.Status.values().length];
     DetectionEngine engine =
         new DetectionEngine(
-            detection,
+            detection.build(),
             a -> {
               transitions[a.status().ordinal()]++;
               out.println(line(json, a));

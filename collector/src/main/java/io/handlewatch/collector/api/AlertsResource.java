@@ -15,9 +15,9 @@ import java.util.List;
 @Path("/v1/alerts")
 @Produces(MediaType.APPLICATION_JSON)
 public final class AlertsResource {
-  private final DetectionReadModel detection;
+  private final DetectionSource detection;
 
-  public AlertsResource(DetectionReadModel detection) {
+  public AlertsResource(DetectionSource detection) {
     this.detection = detection;
   }
 

@@ -67,8 +67,7 @@ public class ApiFactory {
    * detector's conclusions from {@code detection}, the fleet page at {@code /} and the runbook at
    * {@code /runbook}.
    */
-  public void register(
-      Environment env, SampleStore store, DetectionReadModel detection, Clock clock) {
+  public void register(Environment env, SampleStore store, DetectionSource detection, Clock clock) {
     register(env, store, detection, clock, ClockView.NONE);
   }
 
@@ -76,7 +75,7 @@ public class ApiFactory {
   public void register(
       Environment env,
       SampleStore store,
-      DetectionReadModel detection,
+      DetectionSource detection,
       Clock clock,
       ClockView clocks) {
     // What Dropwizard's AssetsBundle does, without the extra module: a servlet for "/*" beside
@@ -93,13 +92,13 @@ public class ApiFactory {
   }
 
   /** The API's resources and providers, for Jersey (tests register them on their own). */
-  public List<Object> resources(SampleStore store, DetectionReadModel detection, Clock clock) {
+  public List<Object> resources(SampleStore store, DetectionSource detection, Clock clock) {
     return resources(store, detection, clock, ClockView.NONE);
   }
 
   /** As above, with the hosts' clocks as ingest measured them. */
   public List<Object> resources(
-      SampleStore store, DetectionReadModel detection, Clock clock, ClockView clocks) {
+      SampleStore store, DetectionSource detection, Clock clock, ClockView clocks) {
     HostSummaries summaries =
         new HostSummaries(
             store,

@@ -3,6 +3,7 @@ package io.handlewatch.collector.api;
 import io.handlewatch.collector.clock.ClockView;
 import io.handlewatch.collector.clock.HostClockState;
 import io.handlewatch.collector.detect.Alert;
+import io.handlewatch.collector.detect.Severity;
 import io.handlewatch.collector.store.ReportPoints;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.proto.v1.EndpointCount;
@@ -26,7 +27,7 @@ import java.util.Optional;
  */
 public final class HostSummaries {
   private final SampleStore store;
-  private final DetectionReadModel detection;
+  private final DetectionSource detection;
   private final Clock clock;
   private final Duration defaultInterval;
   private final int staleAfterIntervals;
@@ -34,7 +35,7 @@ public final class HostSummaries {
 
   public HostSummaries(
       SampleStore store,
-      DetectionReadModel detection,
+      DetectionSource detection,
       Clock clock,
       Duration defaultInterval,
       int staleAfterIntervals) {
@@ -46,7 +47,7 @@ public final class HostSummaries {
    */
   public HostSummaries(
       SampleStore store,
-      DetectionReadModel detection,
+      DetectionSource detection,
       Clock clock,
       Duration defaultInterval,
       int staleAfterIntervals,
@@ -233,7 +234,7 @@ public final class HostSummaries {
     return switch (worst) {
       case CRITICAL -> HostStatus.CRITICAL;
       case WARNING -> HostStatus.WARNING;
-      case INFO -> HostStatus.OK;
+      case OK, INFO -> HostStatus.OK;
     };
   }
 

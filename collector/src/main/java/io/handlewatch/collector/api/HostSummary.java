@@ -3,6 +3,7 @@ package io.handlewatch.collector.api;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import io.handlewatch.collector.detect.Severity;
 import java.util.Map;
 
 /**

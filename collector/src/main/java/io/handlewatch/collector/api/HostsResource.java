@@ -39,11 +39,11 @@ public final class HostsResource {
 
   private final SampleStore store;
   private final HostSummaries summaries;
-  private final DetectionReadModel detection;
+  private final DetectionSource detection;
   private final int maxPageSize;
 
   public HostsResource(
-      SampleStore store, HostSummaries summaries, DetectionReadModel detection, int maxPageSize) {
+      SampleStore store, HostSummaries summaries, DetectionSource detection, int maxPageSize) {
     this.store = store;
     this.summaries = summaries;
     this.detection = detection;

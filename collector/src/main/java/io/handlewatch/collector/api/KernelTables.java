@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import io.handlewatch.collector.detect.KernelLimits;
+import io.handlewatch.collector.detect.Severity;
 import io.handlewatch.proto.v1.HostSample;
 import io.handlewatch.proto.v1.Listener;
 import io.handlewatch.proto.v1.NamespaceSockets;

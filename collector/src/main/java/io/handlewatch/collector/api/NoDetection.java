@@ -4,7 +4,7 @@ import io.handlewatch.collector.detect.Alert;
 import java.util.List;
 
 /** The read model while no detector runs: no verdicts, no alerts, no findings, no drift. */
-public final class NoDetection implements DetectionReadModel {
+public final class NoDetection implements DetectionSource {
   @Override
   public List<VerdictView> verdicts(String host) {
     return List.of();

@@ -15,9 +15,9 @@ import java.util.List;
 @Path("/v1/sysctl-drift")
 @Produces(MediaType.APPLICATION_JSON)
 public final class SysctlDriftResource {
-  private final DetectionReadModel detection;
+  private final DetectionSource detection;
 
-  public SysctlDriftResource(DetectionReadModel detection) {
+  public SysctlDriftResource(DetectionSource detection) {
     this.detection = detection;
   }
 

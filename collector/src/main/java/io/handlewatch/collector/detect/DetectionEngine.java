@@ -4,6 +4,7 @@ import io.handlewatch.collector.store.ReportPoints;
 import io.handlewatch.collector.store.StoredPoint;
 import io.handlewatch.collector.store.TagValues;
 import io.handlewatch.proto.v1.HostReport;
+import io.handlewatch.proto.v1.HostSample;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -15,15 +16,18 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.stream.Stream;
 
 /**
- * The detector's core: each report goes into its host's {@link HostWindow}, the detectors judge the
- * window, the {@link AlertBook} turns paging verdicts into alert transitions, and verdicts become
- * {@code verdict} points. Time is the reports' own (their sample time), so {@code replay} runs a
- * trace exactly as the live collector would have. Single-threaded: {@link Detector} runs one engine
- * per shard, each on its own thread with the hosts of its shard (a host's windows, stored verdicts
- * and incidents live in one engine only); the fleet-wide {@link FleetDrift} and {@link
- * DetectionView} are shared and thread-safe. Replay runs one engine on the caller's thread.
+ * Detection's core: each report goes into its host's {@link HostWindow}, the engine's {@link Rule
+ * rules} judge the window in turn, {@link #fold} and the kernel-table rule join one cause's
+ * verdicts into one incident, the {@link AlertBook} turns paging verdicts into alert transitions,
+ * and verdicts become {@code verdict} points. Time is the reports' own (their sample time), so
+ * {@code replay} runs a trace exactly as the live collector would have. Single-threaded: {@link
+ * DetectionRunner} runs one engine per shard, each on its own thread with the hosts of its shard (a
+ * host's windows, stored verdicts and incidents live in one engine only); the fleet-wide {@link
+ * FleetDrift} and {@link DetectionView} are shared and thread-safe. Replay runs one engine on the
+ * caller's thread.
  */
 public final class DetectionEngine {
   /** What was last stored for one verdict key, to write its end once it clears. */
@@ -38,13 +42,23 @@ public final class DetectionEngine {
   private final Duration releaseAfter;
   private final Map<String, HostWindow> windows = new HashMap<>();
   private final Map<String, Map<String, Stored>> stored = new HashMap<>();
-  private final HandleExhaustionDetector handles;
-  private final CloseWaitGrowthDetector closeWait;
-  private final PortPressureDetector ports;
-  private final KernelTableDetector tables;
-  private final SysctlFindings findings;
+
+  /**
+   * The rules whose verdicts are evidence of one leak (a process's CLOSE_WAIT sockets, its fds, its
+   * ports towards the peer): {@link #fold} makes them one incident before the other rules run.
+   */
+  private final List<Rule> leakRules;
+
+  /**
+   * The rules judged after the fold, in this order: the kernel tables (a stuck listener's queue
+   * joins its process's incident), the clock, the sysctl findings and the fleet drift.
+   */
+  private final List<Rule> laterRules;
+
+  /** Every rule, in order: each takes in every sample, a late report's and a warm-up's too. */
+  private final List<Rule> rules;
+
   private final FleetDrift drift;
-  private final ClockFinding clock;
   private final AlertBook book;
   private final DetectionView view;
   private final Consumer<List<StoredPoint>> points;
@@ -58,11 +72,11 @@ public final class DetectionEngine {
    *     store's latest view after a collector restart); empty when unknown
    */
   public DetectionEngine(
-      DetectionFactory config,
+      DetectionConfig config,
       Consumer<Alert> alerts,
       Consumer<List<StoredPoint>> points,
       Function<String, Map<String, String>> knownSysctls) {
-    this(config, alerts, points, knownSysctls, new FleetDrift(config.drift), null);
+    this(config, alerts, points, knownSysctls, new FleetDrift(config.drift()), null);
   }
 
   /**
@@ -72,34 +86,40 @@ public final class DetectionEngine {
    * @param view the shared view, or null for one of this engine's own
    */
   public DetectionEngine(
-      DetectionFactory config,
+      DetectionConfig config,
       Consumer<Alert> alerts,
       Consumer<List<StoredPoint>> points,
       Function<String, Map<String, String>> knownSysctls,
       FleetDrift drift,
       DetectionView view) {
-    this.window = Duration.ofMillis(config.window.toMilliseconds());
-    this.quiet = Duration.ofMillis(config.quietPeriod.toMilliseconds());
-    this.releaseAfter = Duration.ofMillis(config.releaseAfter.toMilliseconds());
-    this.buckets = Buckets.of(window, Duration.ofMillis(config.resolution.toMilliseconds()));
+    this.window = config.window();
+    this.quiet = config.quietPeriod();
+    this.releaseAfter = config.releaseAfter();
+    this.buckets = Buckets.of(window, config.resolution());
     EnvelopeTrend trends =
         new EnvelopeTrend(
-            buckets.count(), buckets.minutes(), config.minHistory.toMilliseconds() / 60_000.0);
-    this.handles = new HandleExhaustionDetector(config, buckets, trends);
-    this.closeWait = new CloseWaitGrowthDetector(config, buckets, trends);
-    this.ports = new PortPressureDetector(config, buckets, trends);
-    this.tables = new KernelTableDetector(config, buckets, trends);
-    this.findings = new SysctlFindings(config);
+            buckets.count(), buckets.minutes(), config.minHistory().toMillis() / 60_000.0);
+    this.leakRules =
+        List.of(
+            new HandleExhaustionRule(config, buckets, trends),
+            new CloseWaitGrowthRule(config, buckets, trends),
+            new PortPressureRule(config, buckets, trends));
+    this.laterRules =
+        List.of(
+            new KernelTableRule(config, buckets, trends),
+            new ClockOffsetRule(config.clock()),
+            new SysctlFindingRule(config),
+            new SysctlDriftRule(drift));
+    this.rules = Stream.concat(leakRules.stream(), laterRules.stream()).toList();
     this.drift = drift;
-    this.clock = new ClockFinding(config.clock);
     this.view = view != null ? view : new DetectionView(drift);
     this.points = points;
     this.knownSysctls = knownSysctls;
     this.book =
         new AlertBook(
             quiet,
-            Duration.ofMillis(config.resolveAfterRelease.toMilliseconds()),
-            config.runbookUrl,
+            config.resolveAfterRelease(),
+            config.runbookUrl(),
             a -> {
               alertsChanged = true;
               alerts.accept(a);
@@ -136,23 +156,20 @@ public final class DetectionEngine {
       if (report.getSample().getSysctlsCount() == 0) useKnownSysctls(w);
     }
     boolean late = ms < w.lastMs;
-    if (w.add(report.getSample(), ms, buckets.bucketOf(ms))) drift.update(host, w.sysctls);
-    tables.add(w, report.getSample(), ms);
+    HostSample sample = report.getSample();
+    if (w.add(sample, ms, buckets.bucketOf(ms))) drift.update(host, w.sysctls);
+    for (Rule r : rules) r.add(w, sample, ms);
     if (late) return List.of();
     w.forgetOlderThan(ms - window.toMillis());
 
-    List<Verdict> verdicts = new ArrayList<>();
-    handles.evaluate(w, at, verdicts);
-    closeWait.evaluate(w, at, verdicts);
-    ports.evaluate(w, at, verdicts);
-    fold(verdicts);
-    List<Verdict> found = new ArrayList<>();
-    tables.evaluate(w, at, verdicts, found, key -> book.sent(host, key) != null);
+    Outcome out = new Outcome(key -> book.sent(host, key) != null);
+    for (Rule r : leakRules) r.evaluate(w, sample, at, out);
+    fold(out.verdicts);
+    for (Rule r : laterRules) r.evaluate(w, sample, at, out);
+    List<Verdict> verdicts = out.verdicts;
+    List<Verdict> found = out.findings;
     continueRestarted(host, at, verdicts);
-    clock.evaluate(host, report.getSample(), at, verdicts);
-    Owners.addHostLabels(verdicts, report.getSample().getHost().getLabelsMap());
-    findings.evaluate(w, at, found);
-    for (FleetDrift.SysctlDrift d : drift.of(host).values()) found.add(driftFinding(w, d, at));
+    Owners.addHostLabels(verdicts, sample.getHost().getLabelsMap());
 
     for (Verdict v : verdicts) book.observe(v);
     HostWindow hw = w;
@@ -219,7 +236,7 @@ public final class DetectionEngine {
     for (HostReport r : history) {
       long ms = ReportPoints.timeOf(r).toEpochMilli();
       w.add(r.getSample(), ms, buckets.bucketOf(ms));
-      tables.add(w, r.getSample(), ms);
+      for (Rule rule : rules) rule.add(w, r.getSample(), ms);
     }
     if (w.lastMs > 0) w.forgetOlderThan(w.lastMs - window.toMillis());
     book.inherit(host, incidents);
@@ -399,35 +416,6 @@ public final class DetectionEngine {
                   + " restarted: the leak goes on in its successor.",
               v.dedupKey()));
     }
-  }
-
-  private static Verdict driftFinding(HostWindow w, FleetDrift.SysctlDrift d, Instant at) {
-    String mine = d.differing().get(w.host);
-    return SysctlFindings.finding(
-        w,
-        Kind.SYSCTL_DRIFT,
-        d.name(),
-        at,
-        PortPressureDetector.parse(mine),
-        d.name()
-            + " = "
-            + mine
-            + " differs from the fleet ("
-            + d.majority()
-            + " on "
-            + d.majorityHosts()
-            + " of "
-            + d.reportingHosts()
-            + " hosts)",
-        "Most hosts set "
-            + d.name()
-            + " to "
-            + d.majority()
-            + "; this one has "
-            + mine
-            + ". A host tuned differently from its peers behaves differently under the same"
-            + " load: make it match, or make the difference deliberate (configuration"
-            + " management).");
   }
 
   /**

@@ -141,7 +141,7 @@ public class DetectionFactory {
   @Valid @NotNull @JsonProperty public Drift drift = new Drift();
 
   /** A host clock off the collector's by more than these pages (docs/clock.md). */
-  @Valid @NotNull @JsonProperty public ClockFinding.Limits clock = new ClockFinding.Limits();
+  @Valid @NotNull @JsonProperty public ClockLimits clock = new ClockLimits();
 
   @JsonIgnore
   @ValidationMethod(message = "minHistory must not exceed window")
@@ -165,6 +165,37 @@ public class DetectionFactory {
     return releaseAfter == null
         || quietPeriod == null
         || releaseAfter.toMilliseconds() < quietPeriod.toMilliseconds();
+  }
+
+  /**
+   * The engine's part of this section as plain values: what the {@link DetectionEngine} and its
+   * rules are told (the runner's keys, warmUp, queueCapacity, shards and maxLag, stay here).
+   */
+  public DetectionConfig build() {
+    return new DetectionConfig(
+        java(window),
+        java(resolution),
+        java(minHistory),
+        java(quietPeriod),
+        java(resolveAfterRelease),
+        java(releaseAfter),
+        runbookUrl,
+        processFds.build(),
+        systemFds.build(),
+        ports.build(),
+        timeWaitBuckets.build(),
+        conntrack.build(),
+        orphans.build(),
+        tcpMemory.build(),
+        acceptQueue.build(),
+        closeWait.build(),
+        findings.build(),
+        drift.build(),
+        clock.build());
+  }
+
+  static java.time.Duration java(Duration d) {
+    return java.time.Duration.ofMillis(d.toMilliseconds());
   }
 
   /**
@@ -240,6 +271,11 @@ public class DetectionFactory {
           || criticalEta == null
           || criticalEta.toMilliseconds() <= warningEta.toMilliseconds();
     }
+
+    public DetectionConfig.Exhaustion build() {
+      return new DetectionConfig.Exhaustion(
+          java(warningEta), java(criticalEta), criticalUsedRatio, java(minTrend));
+    }
   }
 
   /** What sustained CLOSE_WAIT growth is; it pages critical. */
@@ -259,6 +295,10 @@ public class DetectionFactory {
     @DecimalMin("0.001")
     @JsonProperty
     public double minRatePerMinute = 2;
+
+    public DetectionConfig.CloseWait build() {
+      return new DetectionConfig.CloseWait(java(minTrend), minGrowth, minRatePerMinute);
+    }
   }
 
   /** When a listener's accept queue pages. */
@@ -282,6 +322,10 @@ public class DetectionFactory {
     @Max(64)
     @JsonProperty
     public int recentSamples = 20;
+
+    public DetectionConfig.AcceptQueue build() {
+      return new DetectionConfig.AcceptQueue(saturatedSamples, oftenFullShare, recentSamples);
+    }
   }
 
   /** Sysctl findings (informational, never page). */
@@ -318,6 +362,15 @@ public class DetectionFactory {
     @DecimalMax("1.0")
     @JsonProperty
     public double tcpMemPressureShare = 0.5;
+
+    public DetectionConfig.Findings build() {
+      return new DetectionConfig.Findings(
+          minSomaxconn,
+          socketHeavyProcess,
+          timeWaitShareOfPortRange,
+          conntrackHeadroom,
+          tcpMemPressureShare);
+    }
   }
 
   /** Fleet drift: a host whose sysctl differs from the majority of hosts. */
@@ -336,5 +389,36 @@ public class DetectionFactory {
                 "net.ipv4.tcp_max_tw_buckets",
                 "net.ipv4.tcp_max_syn_backlog",
                 "net.ipv4.tcp_mem"));
+
+    public DetectionConfig.Drift build() {
+      return new DetectionConfig.Drift(minHosts, ignore);
+    }
+  }
+
+  /** The {@code detection.clock} section: offsets (either way) that page. */
+  public static class ClockLimits {
+    /** An offset beyond this pages at warning. */
+    @NotNull
+    @MinDuration(value = 1, unit = TimeUnit.SECONDS)
+    @JsonProperty
+    public Duration warning = Duration.seconds(2);
+
+    /** An offset beyond this pages at critical. */
+    @NotNull
+    @MinDuration(value = 1, unit = TimeUnit.SECONDS)
+    @JsonProperty
+    public Duration critical = Duration.seconds(60);
+
+    @JsonIgnore
+    @ValidationMethod(message = "detection.clock.critical must exceed detection.clock.warning")
+    public boolean isCriticalAboveWarning() {
+      return warning == null
+          || critical == null
+          || critical.toMilliseconds() > warning.toMilliseconds();
+    }
+
+    public DetectionConfig.ClockLimits build() {
+      return new DetectionConfig.ClockLimits(java(warning), java(critical));
+    }
   }
 }

@@ -58,7 +58,9 @@ public final class DetectionView {
 
   private final FleetDrift drift;
 
-  /** A view of the engines sharing {@code drift}; the Detector makes one for all its shards. */
+  /**
+   * A view of the engines sharing {@code drift}; the DetectionRunner makes one for all its shards.
+   */
   public DetectionView(FleetDrift drift) {
     this.drift = drift;
   }

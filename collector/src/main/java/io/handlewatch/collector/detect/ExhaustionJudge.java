@@ -17,9 +17,9 @@ final class ExhaustionJudge {
 
   private static final Judgement NOTHING = new Judgement(null, null);
 
-  private final DetectionFactory.Exhaustion thresholds;
+  private final DetectionConfig.Exhaustion thresholds;
 
-  ExhaustionJudge(DetectionFactory.Exhaustion thresholds) {
+  ExhaustionJudge(DetectionConfig.Exhaustion thresholds) {
     this.thresholds = thresholds;
   }
 
@@ -31,13 +31,13 @@ final class ExhaustionJudge {
       eta = Duration.ofSeconds((long) Math.min(minutes * 60, 1e12));
     }
     Severity s;
-    if (level >= thresholds.criticalUsedRatio * limit) {
+    if (level >= thresholds.criticalUsedRatio() * limit) {
       s = Severity.CRITICAL;
     } else if (eta == null) {
       return NOTHING;
-    } else if (eta.toMillis() <= thresholds.criticalEta.toMilliseconds()) {
+    } else if (eta.toMillis() <= thresholds.criticalEta().toMillis()) {
       s = Severity.CRITICAL;
-    } else if (eta.toMillis() <= thresholds.warningEta.toMilliseconds()) {
+    } else if (eta.toMillis() <= thresholds.warningEta().toMillis()) {
       s = Severity.WARNING;
     } else {
       s = Severity.INFO;
@@ -46,6 +46,6 @@ final class ExhaustionJudge {
   }
 
   double minTrendMinutes() {
-    return thresholds.minTrend.toMilliseconds() / 60_000.0;
+    return thresholds.minTrend().toMillis() / 60_000.0;
   }
 }

@@ -36,9 +36,9 @@ public final class FleetDrift {
   private final Map<String, Map<String, String>> byHost = new HashMap<>();
   private final Map<String, Map<String, Integer>> counts = new HashMap<>();
 
-  public FleetDrift(DetectionFactory.Drift config) {
-    this.minHosts = config.minHosts;
-    this.ignored = new HashSet<>(config.ignore);
+  public FleetDrift(DetectionConfig.Drift config) {
+    this.minHosts = config.minHosts();
+    this.ignored = new HashSet<>(config.ignore());
   }
 
   /** Records a host's current sysctls (all of them, as the host last sent them). */

@@ -20,7 +20,7 @@ public final class KernelLimits {
    */
   public static long synQueueCap(long backlog, String syncookies, String maxSynBacklog) {
     if (backlog <= 0) return 0;
-    double max = PortPressureDetector.parse(maxSynBacklog);
+    double max = PortPressureRule.parse(maxSynBacklog);
     if (syncookies != null && syncookies.strip().equals("0") && max > 0) {
       long m = (long) max;
       return Math.max(1, Math.min(backlog, m - (m >> 2) + 1));

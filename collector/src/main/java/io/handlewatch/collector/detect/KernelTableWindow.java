@@ -206,8 +206,8 @@ final class KernelTableWindow {
         st.synCap =
             KernelLimits.synQueueCap(
                 l.getBacklog(),
-                sysctls.get(KernelTableDetector.SYNCOOKIES),
-                sysctls.get(KernelTableDetector.MAX_SYN_BACKLOG));
+                sysctls.get(KernelTableRule.SYNCOOKIES),
+                sysctls.get(KernelTableRule.MAX_SYN_BACKLOG));
         if (st.synCap <= 0 || st.synRecv < st.synCap) {
           st.consecutiveSynFull = 0;
         } else if (st.consecutiveSynFull++ == 0) {

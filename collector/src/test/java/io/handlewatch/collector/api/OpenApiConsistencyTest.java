@@ -11,6 +11,7 @@ import com.networknt.schema.Error;
 import io.dropwizard.testing.junit5.DropwizardExtensionsSupport;
 import io.dropwizard.testing.junit5.ResourceExtension;
 import io.handlewatch.collector.detect.Kind;
+import io.handlewatch.collector.detect.Severity;
 import io.handlewatch.collector.store.Aggregation;
 import io.handlewatch.collector.store.memory.MemoryStore;
 import io.handlewatch.collector.testing.ApiExtension;
@@ -150,7 +151,7 @@ class OpenApiConsistencyTest {
     assertThat(enumOf("MetricName")).isEqualTo(MetricCatalog.names());
     assertThat(enumOf("Status")).isEqualTo(HostStatus.names());
     assertThat(enumOf("Severity"))
-        .isEqualTo(Arrays.stream(Severity.values()).map(Severity::json).toList());
+        .isEqualTo(Severity.inForce().stream().map(Severity::label).toList());
     assertThat(enumOf("VerdictKind"))
         .isEqualTo(Arrays.stream(Kind.values()).filter(Kind::pages).map(Kind::tag).toList());
     assertThat(enumOf("FindingCode"))

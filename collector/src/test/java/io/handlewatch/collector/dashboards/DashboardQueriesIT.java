@@ -9,7 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.handlewatch.collector.detect.DetectionFactory;
-import io.handlewatch.collector.detect.Detector;
+import io.handlewatch.collector.detect.DetectionRunner;
 import io.handlewatch.collector.store.ListeningStore;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.collector.store.influx.InfluxStoreFactory;
@@ -120,8 +120,9 @@ class DashboardQueriesIT {
       }
       // The detected fleet through the store and the real detector, as the collector wires them:
       // the verdict points the panels read are the ones the detector writes.
-      Detector detector =
-          new Detector(new DetectionFactory(), store, new MetricRegistry(), Clock.systemUTC());
+      DetectionRunner detector =
+          new DetectionRunner(
+              new DetectionFactory(), store, new MetricRegistry(), Clock.systemUTC());
       // Alert transitions as the collector keeps them for the host dashboard's annotations.
       detector.addAlertListener(
           a -> {

@@ -208,7 +208,7 @@ class AlertBookTest {
   @Test
   void infoVerdictsAndFindingsNeverPage() {
     observe(Severity.INFO, "java[4121]", 0, 1, 2);
-    book.observe(SysctlFindingsTestSupport.finding("db-17", Kind.TCP_TW_RECYCLE, T0));
+    book.observe(SysctlFindingRuleTestSupport.finding("db-17", Kind.TCP_TW_RECYCLE, T0));
     assertThat(sent).isEmpty();
   }
 }

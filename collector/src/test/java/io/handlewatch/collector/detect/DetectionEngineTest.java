@@ -20,7 +20,8 @@ class DetectionEngineTest {
   final List<StoredPoint> points = new ArrayList<>();
 
   DetectionEngine engine(Map<String, String> known) {
-    return new DetectionEngine(new DetectionFactory(), alerts::add, points::addAll, h -> known);
+    return new DetectionEngine(
+        new DetectionFactory().build(), alerts::add, points::addAll, h -> known);
   }
 
   /**

@@ -16,7 +16,7 @@ public final class DetectionViews {
   public DetectionViews(int driftMinHosts) {
     DetectionFactory.Drift config = new DetectionFactory.Drift();
     config.minHosts = driftMinHosts;
-    drift = new FleetDrift(config);
+    drift = new FleetDrift(config.build());
     view = new DetectionView(drift);
   }
 

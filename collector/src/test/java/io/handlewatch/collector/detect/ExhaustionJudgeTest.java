@@ -33,7 +33,7 @@ class ExhaustionJudgeTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("cases")
   void judge(String name, Trend t, double level, double limit, Severity s, long etaMinutes) {
-    var j = new ExhaustionJudge(new DetectionFactory.Exhaustion()).judge(t, level, limit);
+    var j = new ExhaustionJudge(new DetectionFactory.Exhaustion().build()).judge(t, level, limit);
     assertThat(j.severity()).isEqualTo(s);
     assertThat(j.eta()).isEqualTo(etaMinutes < 0 ? null : Duration.ofMinutes(etaMinutes));
   }

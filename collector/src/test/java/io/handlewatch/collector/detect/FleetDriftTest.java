@@ -6,7 +6,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class FleetDriftTest {
-  final FleetDrift drift = new FleetDrift(new DetectionFactory.Drift());
+  final FleetDrift drift = new FleetDrift(new DetectionFactory.Drift().build());
 
   @Test
   void aHostThatDiffersFromTheMajorityIsNamed() {

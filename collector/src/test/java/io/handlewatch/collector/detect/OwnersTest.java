@@ -32,7 +32,8 @@ class OwnersTest {
 
   List<Alert> run(ProcessIdentity id, Map<String, String> hostLabels) {
     DetectionEngine e =
-        new DetectionEngine(new DetectionFactory(), alerts::add, points::addAll, h -> Map.of());
+        new DetectionEngine(
+            new DetectionFactory().build(), alerts::add, points::addAll, h -> Map.of());
     for (HostReport r : DetectionEngineTest.leak("h1", 60, 40)) {
       var s = r.getSample().toBuilder();
       s.getHostBuilder().putAllLabels(hostLabels);

@@ -148,7 +148,8 @@ class StorageSchemaDocTest {
     List<StoredPoint> points = new ArrayList<>();
     List<Alert> alerts = new ArrayList<>();
     DetectionEngine engine =
-        new DetectionEngine(new DetectionFactory(), alerts::add, points::addAll, h -> Map.of());
+        new DetectionEngine(
+            new DetectionFactory().build(), alerts::add, points::addAll, h -> Map.of());
     JsonFormat.Parser parser = JsonFormat.parser();
     for (String line : Files.readAllLines(TRACE)) {
       HostReport.Builder r = HostReport.newBuilder();

@@ -1,6 +1,6 @@
 package io.handlewatch.collector.testing;
 
-import io.handlewatch.collector.api.DetectionReadModel;
+import io.handlewatch.collector.api.DetectionSource;
 import io.handlewatch.collector.api.SysctlDrift;
 import io.handlewatch.collector.api.SysctlFinding;
 import io.handlewatch.collector.api.VerdictView;
@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /** A detection read model holding whatever the test puts in it, as the detector's adapter would. */
-public final class FixedDetection implements DetectionReadModel {
+public final class FixedDetection implements DetectionSource {
   public final List<VerdictView> verdicts = new CopyOnWriteArrayList<>();
   public final List<Alert> alerts = new CopyOnWriteArrayList<>();
   public final List<SysctlFinding> findings = new CopyOnWriteArrayList<>();

@@ -1,10 +1,10 @@
 package io.handlewatch.collector.testing;
 
-import io.handlewatch.collector.api.Severity;
 import io.handlewatch.collector.api.SysctlDrift;
 import io.handlewatch.collector.api.SysctlFinding;
 import io.handlewatch.collector.api.VerdictView;
 import io.handlewatch.collector.detect.Alert;
+import io.handlewatch.collector.detect.Severity;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.proto.v1.HostReport;
 import io.handlewatch.proto.v1.HostSample;

@@ -43,7 +43,8 @@ public final class DetectionBench {
     }
     long[] alerts = new long[1];
     DetectionEngine engine =
-        new DetectionEngine(new DetectionFactory(), a -> alerts[0]++, p -> {}, h -> Map.of());
+        new DetectionEngine(
+            new DetectionFactory().build(), a -> alerts[0]++, p -> {}, h -> Map.of());
     var threads = ManagementFactory.getThreadMXBean();
 
     long warmSteps = 30 * 6;

@@ -57,7 +57,8 @@ public final class ScenarioEvaluation {
   public static Run run(Scenarios.Scenario s, long seed, DetectionFactory config) {
     Trace trace = s.trace().apply(seed);
     List<Alert> alerts = new ArrayList<>();
-    DetectionEngine engine = new DetectionEngine(config, alerts::add, p -> {}, h -> Map.of());
+    DetectionEngine engine =
+        new DetectionEngine(config.build(), alerts::add, p -> {}, h -> Map.of());
     for (HostReport r : trace.reports()) engine.evaluate(r);
 
     Trace.Leak leak = trace.leak();

@@ -34,7 +34,7 @@ public final class VerdictDump {
           List<String> events = new ArrayList<>();
           DetectionEngine engine =
               new DetectionEngine(
-                  new DetectionFactory(),
+                  new DetectionFactory().build(),
                   a -> events.add("alert " + alert(a)),
                   p -> {
                     for (StoredPoint sp : p) events.add("point " + sp);

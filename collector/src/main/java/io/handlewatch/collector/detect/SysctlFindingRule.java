@@ -2,15 +2,15 @@ package io.handlewatch.collector.detect;
 
 import static io.handlewatch.collector.detect.EvidenceText.count;
 
+import io.handlewatch.proto.v1.HostSample;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 
 /**
  * Sysctl findings: settings that make TCP or fd trouble likely, informational (they never page).
  * Judged on the host's newest known sysctls and sample.
  */
-final class SysctlFindings {
+final class SysctlFindingRule implements Rule {
   static final String TW_RECYCLE = "net.ipv4.tcp_tw_recycle";
   static final String SOMAXCONN = "net.core.somaxconn";
   static final String FIN_TIMEOUT = "net.ipv4.tcp_fin_timeout";
@@ -22,13 +22,14 @@ final class SysctlFindings {
   /** The soft nofile limit most distributions start processes with. */
   private static final long DEFAULT_SOFT_NOFILE = 1024;
 
-  private final DetectionFactory.Findings config;
+  private final DetectionConfig.Findings config;
 
-  SysctlFindings(DetectionFactory config) {
-    this.config = config.findings;
+  SysctlFindingRule(DetectionConfig config) {
+    this.config = config.findings();
   }
 
-  void evaluate(HostWindow w, Instant at, List<Verdict> out) {
+  @Override
+  public void evaluate(HostWindow w, HostSample sample, Instant at, Outcome out) {
     Map<String, String> sc = w.sysctls;
     String recycle = sc.get(TW_RECYCLE);
     if (recycle != null && !recycle.strip().equals("0")) {
@@ -38,15 +39,15 @@ final class SysctlFindings {
               Kind.TCP_TW_RECYCLE,
               TW_RECYCLE,
               at,
-              PortPressureDetector.parse(recycle),
+              PortPressureRule.parse(recycle),
               TW_RECYCLE + " = " + recycle.strip(),
               "tcp_tw_recycle drops SYNs whose timestamps go backwards, which is what clients"
                   + " behind one NAT address send: they see connections time out at random. Linux"
                   + " removed it in 4.12; set it to 0 (tcp_tw_reuse = 1 is the safe way to reuse"
                   + " TIME_WAIT ports for outgoing connections)."));
     }
-    double somaxconn = PortPressureDetector.parse(sc.get(SOMAXCONN));
-    if (somaxconn < config.minSomaxconn) {
+    double somaxconn = PortPressureRule.parse(sc.get(SOMAXCONN));
+    if (somaxconn < config.minSomaxconn()) {
       out.add(
           finding(
               w,
@@ -54,12 +55,12 @@ final class SysctlFindings {
               SOMAXCONN,
               at,
               somaxconn,
-              SOMAXCONN + " = " + count(somaxconn) + ", below " + count(config.minSomaxconn),
+              SOMAXCONN + " = " + count(somaxconn) + ", below " + count(config.minSomaxconn()),
               "somaxconn caps every listen() backlog: under a burst of connections the accept"
                   + " queue overflows and SYNs are dropped (clients retry after 1 s, 3 s, ...)."
                   + " Kernels since 5.4 default to 4096."));
     }
-    double fin = PortPressureDetector.parse(sc.get(FIN_TIMEOUT));
+    double fin = PortPressureRule.parse(sc.get(FIN_TIMEOUT));
     if (fin < FIN_TIMEOUT_DEFAULT) {
       out.add(
           finding(
@@ -76,7 +77,7 @@ final class SysctlFindings {
     }
     for (ProcessWindow p : w.processes.values()) {
       if (p.lastMs < w.lastMs || !(p.softLimit <= DEFAULT_SOFT_NOFILE)) continue;
-      if (!(p.tcpSockets >= config.socketHeavyProcess)) continue;
+      if (!(p.tcpSockets >= config.socketHeavyProcess())) continue;
       out.add(
           finding(
               w,
@@ -101,7 +102,7 @@ final class SysctlFindings {
     for (var e : w.ports.entrySet()) {
       HostWindow.PortWindow pw = e.getValue();
       if (pw.lastMs < w.lastMs || Double.isNaN(w.portRange)) continue;
-      if (pw.timeWait < config.timeWaitShareOfPortRange * w.portRange) continue;
+      if (pw.timeWait < config.timeWaitShareOfPortRange() * w.portRange) continue;
       out.add(
           finding(
               w,

@@ -14,12 +14,12 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The kernel tables through the whole engine, from hand-built reports every 10 s. */
-class KernelTableDetectorTest {
+class KernelTableRuleTest {
   static final Instant T0 = Instant.parse("2026-11-20T08:00:00Z");
   final List<Alert> alerts = new ArrayList<>();
 
   DetectionEngine engine() {
-    return new DetectionEngine(new DetectionFactory(), alerts::add, p -> {}, h -> Map.of());
+    return new DetectionEngine(new DetectionFactory().build(), alerts::add, p -> {}, h -> Map.of());
   }
 
   static List<HostReport> trace(String host, TableTrace tables, double minutes, Process... ps) {

@@ -65,8 +65,8 @@ import org.slf4j.LoggerFactory;
  * (reads that went one at a time because the store was behind), {@code detect.warmup.resumed} (a
  * new host's first report stored to judged, its window read back or started cold).
  */
-public final class Detector implements Managed, StoreListener {
-  private static final Logger log = LoggerFactory.getLogger(Detector.class);
+public final class DetectionRunner implements Managed, StoreListener {
+  private static final Logger log = LoggerFactory.getLogger(DetectionRunner.class);
 
   private final Shard[] shards;
   private final DetectionView view;
@@ -108,7 +108,8 @@ public final class Detector implements Managed, StoreListener {
   /**
    * A detector for a store whose writes are not bounded by an admission budget below its buffer.
    */
-  public Detector(DetectionFactory config, SampleStore store, MetricRegistry metrics, Clock clock) {
+  public DetectionRunner(
+      DetectionFactory config, SampleStore store, MetricRegistry metrics, Clock clock) {
     this(config, store, metrics, clock, 1.0);
   }
 
@@ -117,7 +118,7 @@ public final class Detector implements Managed, StoreListener {
    *     reports fill (1 for a store without a buffer): the warm-up paces its reads once {@code
    *     warmUp.paceAbove} of it waits
    */
-  public Detector(
+  public DetectionRunner(
       DetectionFactory config,
       SampleStore store,
       MetricRegistry metrics,
@@ -149,13 +150,14 @@ public final class Detector implements Managed, StoreListener {
             : null;
     int n = config.shardCount();
     int share = Math.max(1, Math.ceilDiv(config.queueCapacity, n));
-    FleetDrift drift = new FleetDrift(config.drift);
+    DetectionConfig judging = config.build();
+    FleetDrift drift = new FleetDrift(judging.drift());
     this.view = new DetectionView(drift);
     this.shards = new Shard[n];
     for (int i = 0; i < n; i++) {
       DetectionEngine engine =
           new DetectionEngine(
-              config,
+              judging,
               this::transition,
               points -> write(store, points),
               h -> known(store, h),

@@ -1,17 +1,9 @@
 package io.handlewatch.collector.detect;
 
-import com.fasterxml.jackson.annotation.JsonIgnore;
-import com.fasterxml.jackson.annotation.JsonProperty;
-import io.dropwizard.util.Duration;
-import io.dropwizard.validation.MinDuration;
-import io.dropwizard.validation.ValidationMethod;
 import io.handlewatch.collector.clock.ClockText;
 import io.handlewatch.proto.v1.HostSample;
-import jakarta.validation.constraints.NotNull;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A host whose clock is off: TLS certificates look expired or not yet valid, logs and traces of the
@@ -19,30 +11,7 @@ import java.util.concurrent.TimeUnit;
  * are stored on the collector's timeline all the same (docs/clock.md); this verdict pages so the
  * clock gets fixed. Judged on the offset the collector applied to the host's newest report.
  */
-public final class ClockFinding {
-  /** The {@code detection.clock} section: offsets (either way) that page. */
-  public static class Limits {
-    /** An offset beyond this pages at warning. */
-    @NotNull
-    @MinDuration(value = 1, unit = TimeUnit.SECONDS)
-    @JsonProperty
-    public Duration warning = Duration.seconds(2);
-
-    /** An offset beyond this pages at critical. */
-    @NotNull
-    @MinDuration(value = 1, unit = TimeUnit.SECONDS)
-    @JsonProperty
-    public Duration critical = Duration.seconds(60);
-
-    @JsonIgnore
-    @ValidationMethod(message = "detection.clock.critical must exceed detection.clock.warning")
-    public boolean isCriticalAboveWarning() {
-      return warning == null
-          || critical == null
-          || critical.toMilliseconds() > warning.toMilliseconds();
-    }
-  }
-
+public final class ClockOffsetRule implements Rule {
   /**
    * Reports in a row beyond the warning threshold before the host is judged: one report held up for
    * seconds in transit (a collector starting, a congested link) measures a larger offset than the
@@ -56,12 +25,14 @@ public final class ClockFinding {
   /** Per host, reports in a row beyond the warning threshold; hosts within it are not kept. */
   private final Map<String, Integer> beyond = new java.util.HashMap<>();
 
-  ClockFinding(Limits limits) {
-    this.warningMs = limits.warning.toMilliseconds();
-    this.criticalMs = limits.critical.toMilliseconds();
+  ClockOffsetRule(DetectionConfig.ClockLimits limits) {
+    this.warningMs = limits.warning().toMillis();
+    this.criticalMs = limits.critical().toMillis();
   }
 
-  void evaluate(String host, HostSample s, Instant at, List<Verdict> out) {
+  @Override
+  public void evaluate(HostWindow w, HostSample s, Instant at, Outcome out) {
+    String host = w.host;
     if (!s.hasClockOffsetMs()) return;
     long offset = s.getClockOffsetMs();
     long off = Math.abs(offset);

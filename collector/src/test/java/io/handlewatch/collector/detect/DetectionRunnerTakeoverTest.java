@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
  * (same labels, same startsAt: Alertmanager sees one alert go on); A lets go of it without
  * resolving; B resolves it once the leak has stopped.
  */
-class DetectorTakeoverTest {
+class DetectionRunnerTakeoverTest {
   static final Instant T0 = DetectionEngineTest.T0;
   static final String HOST = "db-17";
 
@@ -39,7 +39,7 @@ class DetectorTakeoverTest {
   /** One collector's detector, its alerts, and the store as its ingest sees it. */
   final class Collector {
     final MetricRegistry metrics = new MetricRegistry();
-    final Detector detector;
+    final DetectionRunner detector;
     final SampleStore store;
     final List<Alert> alerts = new CopyOnWriteArrayList<>();
     long fed;
@@ -49,7 +49,7 @@ class DetectorTakeoverTest {
     }
 
     Collector(DetectionFactory config, SampleStore backend, double admissionShare) {
-      detector = new Detector(config, backend, metrics, clock, admissionShare);
+      detector = new DetectionRunner(config, backend, metrics, clock, admissionShare);
       detector.addAlertListener(alerts::add);
       store = new ListeningStore(backend, detector);
       detector.start();

@@ -4,6 +4,7 @@ import io.handlewatch.collector.detect.Alert;
 import io.handlewatch.collector.detect.DetectionView;
 import io.handlewatch.collector.detect.FleetDrift;
 import io.handlewatch.collector.detect.Kind;
+import io.handlewatch.collector.detect.Severity;
 import io.handlewatch.collector.detect.Verdict;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -16,13 +17,13 @@ import java.util.Map;
  * onto the API's own records. Reads {@link DetectionView} snapshots only, so it never waits on the
  * detector.
  */
-public final class DetectorReadModel implements DetectionReadModel {
+public final class LiveDetection implements DetectionSource {
   /** The setting a low-nofile finding names: a process's limit, not a sysctl. */
   static final String RLIMIT_NOFILE = "RLIMIT_NOFILE";
 
   private final DetectionView view;
 
-  public DetectorReadModel(DetectionView view) {
+  public LiveDetection(DetectionView view) {
     this.view = view;
   }
 
@@ -30,8 +31,8 @@ public final class DetectorReadModel implements DetectionReadModel {
   public List<VerdictView> verdicts(String host) {
     List<VerdictView> out = new ArrayList<>();
     for (Verdict v : view.verdicts(host)) {
-      Severity severity = severity(v.severity());
-      if (severity == null) continue; // OK: a verdict that just cleared is no longer in force
+      Severity severity = v.severity();
+      if (severity == Severity.OK) continue; // a verdict that just cleared is no longer in force
       out.add(
           new VerdictView(
               v.host(),
@@ -103,15 +104,6 @@ public final class DetectorReadModel implements DetectionReadModel {
     }
     out.sort(Comparator.comparing(SysctlDrift::name));
     return out;
-  }
-
-  private static Severity severity(io.handlewatch.collector.detect.Severity s) {
-    return switch (s) {
-      case OK -> null;
-      case INFO -> Severity.INFO;
-      case WARNING -> Severity.WARNING;
-      case CRITICAL -> Severity.CRITICAL;
-    };
   }
 
   /**

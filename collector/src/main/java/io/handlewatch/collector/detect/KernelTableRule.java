@@ -26,7 +26,7 @@ import java.util.function.Predicate;
  * <p>Each host's tables live in a {@link KernelTableWindow} held beside its {@link HostWindow}
  * (weakly keyed by it, so a window the engine lets go or rebuilds takes its tables with it).
  */
-final class KernelTableDetector {
+final class KernelTableRule implements Rule {
   static final String MAX_ORPHANS = "net.ipv4.tcp_max_orphans";
   static final String TCP_MEM = "net.ipv4.tcp_mem";
   static final String SOMAXCONN = "net.core.somaxconn";
@@ -42,49 +42,44 @@ final class KernelTableDetector {
   private final ExhaustionJudge conntrack;
   private final ExhaustionJudge orphans;
   private final ExhaustionJudge tcpMemory;
-  private final DetectionFactory.AcceptQueue acceptQueue;
-  private final DetectionFactory.Findings findings;
+  private final DetectionConfig.AcceptQueue acceptQueue;
+  private final DetectionConfig.Findings findings;
   private final Map<HostWindow, KernelTableWindow> tables =
       Collections.synchronizedMap(new WeakHashMap<>());
 
-  KernelTableDetector(DetectionFactory config, Buckets buckets, EnvelopeTrend trends) {
+  KernelTableRule(DetectionConfig config, Buckets buckets, EnvelopeTrend trends) {
     this.buckets = buckets;
     this.trends = trends;
-    this.conntrack = new ExhaustionJudge(config.conntrack);
-    this.orphans = new ExhaustionJudge(config.orphans);
-    this.tcpMemory = new ExhaustionJudge(config.tcpMemory);
-    this.acceptQueue = config.acceptQueue;
-    this.findings = config.findings;
+    this.conntrack = new ExhaustionJudge(config.conntrack());
+    this.orphans = new ExhaustionJudge(config.orphans());
+    this.tcpMemory = new ExhaustionJudge(config.tcpMemory());
+    this.acceptQueue = config.acceptQueue();
+    this.findings = config.findings();
   }
 
   /** Adds a sample of {@code w}'s host to its tables (late samples included, like the window). */
-  void add(HostWindow w, HostSample s, long timeMs) {
+  @Override
+  public void add(HostWindow w, HostSample s, long timeMs) {
     KernelTableWindow t = tables.computeIfAbsent(w, k -> new KernelTableWindow(buckets.count()));
     t.add(s, timeMs, buckets.bucketOf(timeMs), w.sysctls);
     t.forgetOlderThan(timeMs - buckets.window().toMillis());
   }
 
   /**
-   * Judges the host's tables as of its newest sample: paging verdicts into {@code verdicts} (folded
-   * with the same process's CLOSE_WAIT or fd incident, see {@link #fold}), findings into {@code
-   * found}.
-   *
-   * @param sent whether an incident (by dedupKey) is paging already
+   * Judges the host's tables as of its newest sample: paging verdicts into {@code out}'s verdicts
+   * (folded with the same process's CLOSE_WAIT or fd incident, see {@link #fold}), findings into
+   * its findings.
    */
-  void evaluate(
-      HostWindow w,
-      Instant at,
-      List<Verdict> verdicts,
-      List<Verdict> found,
-      Predicate<String> sent) {
+  @Override
+  public void evaluate(HostWindow w, HostSample sample, Instant at, Outcome out) {
     KernelTableWindow t = tables.get(w);
     if (t == null || t.lastMs != w.lastMs) return;
     List<Verdict> mine = new ArrayList<>();
     exhaustion(w, t, at, mine);
     acceptQueues(w, t, at, mine);
     synQueues(w, t, at, mine);
-    fold(verdicts, mine, sent);
-    findings(w, t, at, found);
+    fold(out.verdicts, mine, out::paging);
+    findings(w, t, at, out.findings);
   }
 
   private void exhaustion(HostWindow w, KernelTableWindow t, Instant at, List<Verdict> out) {
@@ -92,7 +87,7 @@ final class KernelTableDetector {
     long first = buckets.first(now);
     if (t.conntrack.lastMs() == w.lastMs) {
       double max = t.conntrackMax;
-      if (Double.isNaN(max)) max = PortPressureDetector.parse(w.sysctls.get(CONNTRACK_MAX));
+      if (Double.isNaN(max)) max = PortPressureRule.parse(w.sysctls.get(CONNTRACK_MAX));
       double n = t.conntrack.last();
       Trend trend = trends.analyze(t.conntrack, first, now, conntrack.minTrendMinutes(), TOLERANCE);
       var j = conntrack.judge(trend, n, max);
@@ -124,7 +119,7 @@ final class KernelTableDetector {
       }
     }
     namespaceConntrack(w, t, at, out);
-    double maxOrphans = PortPressureDetector.parse(w.sysctls.get(MAX_ORPHANS));
+    double maxOrphans = PortPressureRule.parse(w.sysctls.get(MAX_ORPHANS));
     if (t.orphans.lastMs() == w.lastMs && !Double.isNaN(maxOrphans)) {
       double n = t.orphans.last();
       Trend trend = trends.analyze(t.orphans, first, now, orphans.minTrendMinutes(), TOLERANCE);
@@ -259,8 +254,8 @@ final class KernelTableDetector {
       String identity,
       Map<String, String> labels) {
     String key = w.host + "/" + kind.tag() + "/" + identity;
-    HandleExhaustionDetector.track(w, trend, key, value, h -> series.last());
-    return HandleExhaustionDetector.verdict(
+    HandleExhaustionRule.track(w, trend, key, value, h -> series.last());
+    return HandleExhaustionRule.verdict(
         w,
         kind,
         subject,
@@ -270,8 +265,8 @@ final class KernelTableDetector {
         value,
         limit,
         labels,
-        w.host + ": " + what + HandleExhaustionDetector.growthClause(trend, j.eta()),
-        description + HandleExhaustionDetector.trendSentence(trend, j.eta(), unit, buckets),
+        w.host + ": " + what + HandleExhaustionRule.growthClause(trend, j.eta()),
+        description + HandleExhaustionRule.trendSentence(trend, j.eta(), unit, buckets),
         identity,
         buckets);
   }
@@ -287,7 +282,7 @@ final class KernelTableDetector {
     long now = w.lastBucket;
     long first = buckets.first(now);
     double hostMax = t.conntrackMax;
-    if (Double.isNaN(hostMax)) hostMax = PortPressureDetector.parse(w.sysctls.get(CONNTRACK_MAX));
+    if (Double.isNaN(hostMax)) hostMax = PortPressureRule.parse(w.sysctls.get(CONNTRACK_MAX));
     for (var e : t.namespaces.entrySet()) {
       KernelTableWindow.NamespaceTable ns = e.getValue();
       if (ns.lastMs != w.lastMs) continue;
@@ -349,14 +344,15 @@ final class KernelTableDetector {
       KernelTableWindow.ListenerKey key = e.getKey();
       double overflows = t.overflowsOf(key);
       boolean saturated =
-          l.consecutiveFull >= acceptQueue.saturatedSamples
+          l.consecutiveFull >= acceptQueue.saturatedSamples()
               && !Double.isNaN(overflows)
               && overflows > l.overflowsAtRunStart;
-      int recent = acceptQueue.recentSamples;
+      int recent = acceptQueue.recentSamples();
       int full = l.fullOf(recent);
       boolean often =
           !saturated
-              && full >= Math.max(2, Math.ceil(acceptQueue.oftenFullShare * Math.min(recent, 64)));
+              && full
+                  >= Math.max(2, Math.ceil(acceptQueue.oftenFullShare() * Math.min(recent, 64)));
       if (!saturated && !often) continue;
       String proc =
           (l.comm == null || l.comm.isEmpty() ? "?" : l.comm)
@@ -468,7 +464,7 @@ final class KernelTableDetector {
   private void synQueues(HostWindow w, KernelTableWindow t, Instant at, List<Verdict> out) {
     for (var e : t.listeners.entrySet()) {
       KernelTableWindow.ListenerState l = e.getValue();
-      if (l.lastMs != w.lastMs || l.consecutiveSynFull < acceptQueue.saturatedSamples) continue;
+      if (l.lastMs != w.lastMs || l.consecutiveSynFull < acceptQueue.saturatedSamples()) continue;
       KernelTableWindow.ListenerKey key = e.getKey();
       double[] now = t.synCountersOf(key);
       double[] start = l.synCountersAtRunStart;
@@ -691,18 +687,18 @@ final class KernelTableDetector {
 
   private void findings(HostWindow w, KernelTableWindow t, Instant at, List<Verdict> out) {
     Map<String, String> sc = w.sysctls;
-    double somaxconn = PortPressureDetector.parse(sc.get(SOMAXCONN));
+    double somaxconn = PortPressureRule.parse(sc.get(SOMAXCONN));
     long widest = 0;
     for (var e : t.listeners.entrySet()) {
       KernelTableWindow.ListenerState l = e.getValue();
       if (l.lastMs != w.lastMs) continue;
       widest = Math.max(widest, l.backlog);
-      if (somaxconn < findings.minSomaxconn && l.backlog == somaxconn) {
+      if (somaxconn < findings.minSomaxconn() && l.backlog == somaxconn) {
         KernelTableWindow.ListenerKey key = e.getKey();
         String proc =
             (l.comm == null ? "?" : l.comm) + (key.pid() >= 0 ? "[" + key.pid() + "]" : "");
         out.add(
-            SysctlFindings.finding(
+            SysctlFindingRule.finding(
                 w,
                 Kind.BACKLOG_CAPPED,
                 proc + " " + key.local(),
@@ -725,12 +721,12 @@ final class KernelTableDetector {
                     + " listener: the backlog is fixed at listen() time."));
       }
     }
-    double synBacklog = PortPressureDetector.parse(sc.get(MAX_SYN_BACKLOG));
+    double synBacklog = PortPressureRule.parse(sc.get(MAX_SYN_BACKLOG));
     if (widest > 0 && synBacklog < widest) {
       String cookies = sc.get(SYNCOOKIES);
       boolean cookiesOff = cookies != null && cookies.strip().equals("0");
       out.add(
-          SysctlFindings.finding(
+          SysctlFindingRule.finding(
               w,
               Kind.SYN_BACKLOG,
               MAX_SYN_BACKLOG,
@@ -753,14 +749,14 @@ final class KernelTableDetector {
                           + "), at the cost of TCP options; raise tcp_max_syn_backlog to match.")));
     }
     double max = t.conntrackMax;
-    if (Double.isNaN(max)) max = PortPressureDetector.parse(sc.get(CONNTRACK_MAX));
+    if (Double.isNaN(max)) max = PortPressureRule.parse(sc.get(CONNTRACK_MAX));
     if (!Double.isNaN(max) && t.conntrack.lastMs() == w.lastMs) {
       double peak = peak(t.conntrack, w.lastBucket);
       double sockets = t.tcpFlowsMs == w.lastMs ? t.tcpFlows : 0;
       double need = Math.max(peak, sockets);
-      if (need > 0 && max < findings.conntrackHeadroom * need) {
+      if (need > 0 && max < findings.conntrackHeadroom() * need) {
         out.add(
-            SysctlFindings.finding(
+            SysctlFindingRule.finding(
                 w,
                 Kind.CONNTRACK_MAX,
                 CONNTRACK_MAX,
@@ -775,7 +771,7 @@ final class KernelTableDetector {
                     + count(need)
                     + " conntrack entries (the table's peak, or the host's TCP connections, each"
                     + " tracked while open and up to 120 s after it closes), less than "
-                    + findings.conntrackHeadroom
+                    + findings.conntrackHeadroom()
                     + "x below nf_conntrack_max "
                     + count(max)
                     + ". A traffic burst, a retry storm or a port scan fills the rest, and then"
@@ -787,9 +783,9 @@ final class KernelTableDetector {
     long[] mem = tcpMem(sc.get(TCP_MEM));
     if (mem != null && t.tcpMemPages.lastMs() == w.lastMs) {
       double peak = peak(t.tcpMemPages, w.lastBucket);
-      if (peak >= findings.tcpMemPressureShare * mem[1] || mem[2] <= mem[1]) {
+      if (peak >= findings.tcpMemPressureShare() * mem[1] || mem[2] <= mem[1]) {
         out.add(
-            SysctlFindings.finding(
+            SysctlFindingRule.finding(
                 w,
                 Kind.TCP_MEM_HEADROOM,
                 TCP_MEM,

@@ -6,6 +6,7 @@ import static io.handlewatch.collector.detect.EvidenceText.rate;
 import static io.handlewatch.collector.detect.EvidenceText.span;
 import static io.handlewatch.collector.detect.EvidenceText.time;
 
+import io.handlewatch.proto.v1.HostSample;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -20,7 +21,7 @@ import java.util.Map;
  * remote endpoint whose sockets grew most; a high but stable count, and noise, do not. Growth the
  * sampled processes do not account for (an unreadable process) is a verdict about the host.
  */
-final class CloseWaitGrowthDetector {
+final class CloseWaitGrowthRule implements Rule {
   private static final double TOLERANCE = 2;
 
   /** A peer's growth since the onset. */
@@ -28,28 +29,29 @@ final class CloseWaitGrowthDetector {
 
   private final Buckets buckets;
   private final EnvelopeTrend trends;
-  private final DetectionFactory.CloseWait config;
+  private final DetectionConfig.CloseWait config;
 
-  CloseWaitGrowthDetector(DetectionFactory config, Buckets buckets, EnvelopeTrend trends) {
+  CloseWaitGrowthRule(DetectionConfig config, Buckets buckets, EnvelopeTrend trends) {
     this.buckets = buckets;
     this.trends = trends;
-    this.config = config.closeWait;
+    this.config = config.closeWait();
   }
 
   private double minTrendMinutes() {
-    return config.minTrend.toMilliseconds() / 60_000.0;
+    return config.minTrend().toMillis() / 60_000.0;
   }
 
   /** Whether a trend is growth that pages, or (null) no verdict at all. */
   private Severity judge(Trend t) {
     if (!t.growing()) return null;
-    if (t.rise() >= config.minGrowth && t.slopePerMin() >= config.minRatePerMinute) {
+    if (t.rise() >= config.minGrowth() && t.slopePerMin() >= config.minRatePerMinute()) {
       return Severity.CRITICAL;
     }
     return Severity.INFO;
   }
 
-  void evaluate(HostWindow w, Instant at, List<Verdict> out) {
+  @Override
+  public void evaluate(HostWindow w, HostSample sample, Instant at, Outcome out) {
     long now = w.lastBucket;
     long first = buckets.first(now);
     boolean hostCurrent = w.closeWait.lastMs() == w.lastMs;
@@ -105,7 +107,7 @@ final class CloseWaitGrowthDetector {
     if (top != null
         && riseSince(top, onset) >= residual / 2
         && (top.firstBucket <= onset + 1 || top.closeWait.minSince(onset) <= TOLERANCE)) {
-      Severity carried = riseSince(top, onset) >= config.minGrowth ? s : Severity.INFO;
+      Severity carried = riseSince(top, onset) >= config.minGrowth() ? s : Severity.INFO;
       Verdict v = processVerdict(w, top, host, carried, at);
       out.add(v);
       ProcessWindow p = top;

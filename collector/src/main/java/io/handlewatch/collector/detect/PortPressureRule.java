@@ -3,8 +3,8 @@ package io.handlewatch.collector.detect;
 import static io.handlewatch.collector.detect.EvidenceText.count;
 import static io.handlewatch.collector.detect.EvidenceText.percent;
 
+import io.handlewatch.proto.v1.HostSample;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -13,7 +13,7 @@ import java.util.Map;
  * against net.ipv4.tcp_max_tw_buckets (past it the kernel destroys them early and logs "time wait
  * bucket table overflow").
  */
-final class PortPressureDetector {
+final class PortPressureRule implements Rule {
   static final String TW_BUCKETS = "net.ipv4.tcp_max_tw_buckets";
 
   /** Port use churns with traffic; a handful either way is no change. */
@@ -24,14 +24,15 @@ final class PortPressureDetector {
   private final ExhaustionJudge ports;
   private final ExhaustionJudge timeWait;
 
-  PortPressureDetector(DetectionFactory config, Buckets buckets, EnvelopeTrend trends) {
+  PortPressureRule(DetectionConfig config, Buckets buckets, EnvelopeTrend trends) {
     this.buckets = buckets;
     this.trends = trends;
-    this.ports = new ExhaustionJudge(config.ports);
-    this.timeWait = new ExhaustionJudge(config.timeWaitBuckets);
+    this.ports = new ExhaustionJudge(config.ports());
+    this.timeWait = new ExhaustionJudge(config.timeWaitBuckets());
   }
 
-  void evaluate(HostWindow w, Instant at, List<Verdict> out) {
+  @Override
+  public void evaluate(HostWindow w, HostSample sample, Instant at, Outcome out) {
     long now = w.lastBucket;
     long first = buckets.first(now);
     for (var e : w.ports.entrySet()) {
@@ -53,7 +54,7 @@ final class PortPressureDetector {
               + " in ip_local_port_range ("
               + percent(inUse, w.portRange)
               + ")"
-              + HandleExhaustionDetector.growthClause(trend, j.eta());
+              + HandleExhaustionRule.growthClause(trend, j.eta());
       String description =
           "Sockets from this host to "
               + remote
@@ -65,10 +66,10 @@ final class PortPressureDetector {
               + " have at most as many connections from one local address as the range is wide ("
               + count(w.portRange)
               + "); then connect() fails with EADDRNOTAVAIL. "
-              + HandleExhaustionDetector.trendSentence(trend, j.eta(), "ports", buckets)
+              + HandleExhaustionRule.trendSentence(trend, j.eta(), "ports", buckets)
               + " Remedies: connection reuse (keep-alive, pooling), a wider ip_local_port_range,"
               + " more local addresses, or tcp_tw_reuse for outgoing connections.";
-      HandleExhaustionDetector.track(
+      HandleExhaustionRule.track(
           w,
           trend,
           w.host + "/" + Kind.PORT_PRESSURE.tag() + "/" + remote,
@@ -78,7 +79,7 @@ final class PortPressureDetector {
             return pw == null || pw.lastMs < h.lastMs ? 0 : pw.inUse.last();
           });
       out.add(
-          HandleExhaustionDetector.verdict(
+          HandleExhaustionRule.verdict(
               w,
               Kind.PORT_PRESSURE,
               remote,
@@ -109,7 +110,7 @@ final class PortPressureDetector {
             + " ("
             + percent(tw, cap)
             + ")"
-            + HandleExhaustionDetector.growthClause(trend, j.eta());
+            + HandleExhaustionRule.growthClause(trend, j.eta());
     String description =
         "TIME_WAIT sockets: "
             + count(tw)
@@ -118,11 +119,11 @@ final class PortPressureDetector {
             + ". Past it the kernel destroys new TIME_WAIT sockets at once and logs \"time wait"
             + " bucket table overflow\": late segments of old connections can then corrupt new"
             + " ones. "
-            + HandleExhaustionDetector.trendSentence(trend, j.eta(), "sockets", buckets)
+            + HandleExhaustionRule.trendSentence(trend, j.eta(), "sockets", buckets)
             + " TIME_WAIT sits on the side that closes first: let clients close, or reuse"
             + " connections.";
     out.add(
-        HandleExhaustionDetector.verdict(
+        HandleExhaustionRule.verdict(
             w,
             Kind.TIME_WAIT_BUCKETS,
             w.host,

@@ -14,7 +14,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The API's adapter over the detector's view: what each verdict, finding and drift becomes. */
-class DetectorReadModelTest {
+class LiveDetectionTest {
   static final Instant AT = Instant.parse("2026-11-24T10:00:00Z");
   static final Instant SINCE = AT.minus(Duration.ofMinutes(12));
 
@@ -66,13 +66,13 @@ class DetectorReadModelTest {
                         null,
                         Map.of())),
                 List.of());
-    List<VerdictView> out = new DetectorReadModel(views.view()).verdicts("db-17");
+    List<VerdictView> out = new LiveDetection(views.view()).verdicts("db-17");
 
     assertThat(out).extracting(VerdictView::kind).containsExactly("close_wait", "system_fds");
     VerdictView cw = out.getFirst();
     assertThat(cw.host()).isEqualTo("db-17");
     assertThat(cw.subject()).isEqualTo("java[4121]");
-    assertThat(cw.severity()).isEqualTo(io.handlewatch.collector.api.Severity.CRITICAL);
+    assertThat(cw.severity()).isEqualTo(Severity.CRITICAL);
     assertThat(cw.etaSeconds()).isEqualTo(6600.0);
     assertThat(cw.slopePerMin()).isEqualTo(40.0);
     assertThat(cw.value()).isEqualTo(3812.0);
@@ -81,9 +81,9 @@ class DetectorReadModelTest {
     assertThat(cw.since()).isEqualTo(SINCE);
     assertThat(cw.at()).isEqualTo(AT);
     assertThat(cw.summary()).isEqualTo("db-17: close_wait of java[4121]");
-    assertThat(out.get(1).severity()).isEqualTo(io.handlewatch.collector.api.Severity.INFO);
+    assertThat(out.get(1).severity()).isEqualTo(Severity.INFO);
 
-    assertThat(new DetectorReadModel(views.view()).verdicts("nobody")).isEmpty();
+    assertThat(new LiveDetection(views.view()).verdicts("nobody")).isEmpty();
   }
 
   @Test
@@ -107,7 +107,7 @@ class DetectorReadModelTest {
                         null,
                         Map.of())),
                 List.of());
-    VerdictView v = new DetectorReadModel(views.view()).verdicts("h").getFirst();
+    VerdictView v = new LiveDetection(views.view()).verdicts("h").getFirst();
     assertThat(v.value()).isNull();
     assertThat(v.etaSeconds()).isNull();
     assertThat(v.slopePerMin()).isNull();
@@ -140,7 +140,7 @@ class DetectorReadModelTest {
                     finding("odd", Kind.LOW_NOFILE, "java[4121]", 1024),
                     finding("odd", Kind.SYSCTL_DRIFT, "net.core.somaxconn", 128),
                     finding("odd", Kind.SYSCTL_DRIFT, "net.ipv4.tcp_tw_recycle", 1)));
-    List<SysctlFinding> out = new DetectorReadModel(views.view()).sysctlFindings("odd");
+    List<SysctlFinding> out = new LiveDetection(views.view()).sysctlFindings("odd");
 
     assertThat(out)
         .extracting(
@@ -174,7 +174,7 @@ class DetectorReadModelTest {
     assertThat(out.getFirst().summary())
         .isEqualTo("odd: tcp_tw_recycle of net.ipv4.tcp_tw_recycle");
     assertThat(out.getFirst().message()).isEqualTo("evidence of net.ipv4.tcp_tw_recycle");
-    assertThat(new DetectorReadModel(views.view()).sysctlFindings("a")).isEmpty();
+    assertThat(new LiveDetection(views.view()).sysctlFindings("a")).isEmpty();
   }
 
   @Test
@@ -185,7 +185,7 @@ class DetectorReadModelTest {
             .sysctls("b", FLEET)
             .sysctls("c", Map.of("net.core.somaxconn", "4096", "net.ipv4.tcp_tw_recycle", "1"))
             .sysctls("d", Map.of("net.core.somaxconn", "128", "net.ipv4.tcp_tw_recycle", "1"));
-    List<SysctlDrift> drift = new DetectorReadModel(views.view()).sysctlDrift();
+    List<SysctlDrift> drift = new LiveDetection(views.view()).sysctlDrift();
 
     assertThat(drift).extracting(SysctlDrift::name).containsExactly("net.core.somaxconn");
     SysctlDrift d = drift.getFirst();
@@ -208,6 +208,6 @@ class DetectorReadModelTest {
             null,
             AT);
     var views = new DetectionViews(3).alerts(List.of(a));
-    assertThat(new DetectorReadModel(views.view()).activeAlerts()).containsExactly(a);
+    assertThat(new LiveDetection(views.view()).activeAlerts()).containsExactly(a);
   }
 }

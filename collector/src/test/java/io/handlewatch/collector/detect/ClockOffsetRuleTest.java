@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-class ClockFindingTest {
+class ClockOffsetRuleTest {
   static final Instant T0 = Instant.parse("2026-11-20T08:00:00Z");
   final List<Alert> alerts = new ArrayList<>();
 
@@ -24,7 +24,8 @@ class ClockFindingTest {
 
   @Test
   void anHourBehindPagesCriticalAndTwoSecondsIsNothing() {
-    var e = new DetectionEngine(new DetectionFactory(), alerts::add, p -> {}, h -> Map.of());
+    var e =
+        new DetectionEngine(new DetectionFactory().build(), alerts::add, p -> {}, h -> Map.of());
     assertThat(e.evaluate(withOffset(1, T0, -1_900L, null)))
         .noneMatch(v -> v.kind() == Kind.CLOCK_OFFSET);
     // Confirmed by three reports in a row: one report held up in transit is no clock.
@@ -57,7 +58,7 @@ class ClockFindingTest {
   @Test
   void aFewSecondsAheadPagesAtWarningOnceAndTheStepIsInTheEvidence() {
     var config = new DetectionFactory();
-    var e = new DetectionEngine(config, alerts::add, p -> {}, h -> Map.of());
+    var e = new DetectionEngine(config.build(), alerts::add, p -> {}, h -> Map.of());
     e.evaluate(withOffset(1, T0, 5_000L, null));
     e.evaluate(withOffset(2, T0.plusSeconds(2), 5_000L, null));
     List<Verdict> first = e.evaluate(withOffset(3, T0.plusSeconds(4), 5_000L, 5_000L));
@@ -80,7 +81,8 @@ class ClockFindingTest {
 
   @Test
   void aReportWithoutAMeasuredOffsetIsNotJudged() {
-    var e = new DetectionEngine(new DetectionFactory(), alerts::add, p -> {}, h -> Map.of());
+    var e =
+        new DetectionEngine(new DetectionFactory().build(), alerts::add, p -> {}, h -> Map.of());
     assertThat(e.evaluate(withOffset(1, T0, null, null)))
         .noneMatch(v -> v.kind() == Kind.CLOCK_OFFSET);
     assertThat(alerts).isEmpty();

@@ -7,16 +7,16 @@ import static io.handlewatch.collector.detect.EvidenceText.rate;
 import static io.handlewatch.collector.detect.EvidenceText.span;
 import static io.handlewatch.collector.detect.EvidenceText.time;
 
+import io.handlewatch.proto.v1.HostSample;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 
 /**
  * File handle exhaustion: each sampled process's open fds against its soft RLIMIT_NOFILE (where
  * EMFILE strikes first), and the host's file-nr against fs.file-max.
  */
-final class HandleExhaustionDetector {
+final class HandleExhaustionRule implements Rule {
   /** Counts jitter by a few fds from one sample to the next without anything happening. */
   private static final double TOLERANCE = 2;
 
@@ -25,14 +25,15 @@ final class HandleExhaustionDetector {
   private final ExhaustionJudge process;
   private final ExhaustionJudge system;
 
-  HandleExhaustionDetector(DetectionFactory config, Buckets buckets, EnvelopeTrend trends) {
+  HandleExhaustionRule(DetectionConfig config, Buckets buckets, EnvelopeTrend trends) {
     this.buckets = buckets;
     this.trends = trends;
-    this.process = new ExhaustionJudge(config.processFds);
-    this.system = new ExhaustionJudge(config.systemFds);
+    this.process = new ExhaustionJudge(config.processFds());
+    this.system = new ExhaustionJudge(config.systemFds());
   }
 
-  void evaluate(HostWindow w, Instant at, List<Verdict> out) {
+  @Override
+  public void evaluate(HostWindow w, HostSample sample, Instant at, Outcome out) {
     long now = w.lastBucket;
     long first = buckets.first(now);
     for (ProcessWindow p : w.processes.values()) {

@@ -9,7 +9,7 @@ import java.util.List;
  * NoDetection} stands in while none runs. Every method answers from memory, fast: the fleet listing
  * calls {@link #verdicts} once per host.
  */
-public interface DetectionReadModel {
+public interface DetectionSource {
 
   /**
    * The host's verdicts in force now (not resolved), any order; empty for a host without any, or

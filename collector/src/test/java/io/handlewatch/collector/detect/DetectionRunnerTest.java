@@ -20,7 +20,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import org.junit.jupiter.api.Test;
 
-class DetectorTest {
+class DetectionRunnerTest {
   static final Instant T0 = Instant.parse("2026-11-20T08:00:00Z");
 
   @Test
@@ -31,7 +31,7 @@ class DetectorTest {
     config.maxLag = io.dropwizard.util.Duration.milliseconds(0);
     MetricRegistry metrics = new MetricRegistry();
     MemoryStore store = new MemoryStore(64 << 20, Duration.ofHours(6), Clock.systemUTC(), metrics);
-    Detector d = new Detector(config, store, metrics, Clock.systemUTC());
+    DetectionRunner d = new DetectionRunner(config, store, metrics, Clock.systemUTC());
     // Not started: nothing drains the shard, so the third report finds it full and replaces the
     // two before it; the fourth fits again.
     for (int i = 1; i <= 4; i++) d.stored(TestReports.report("h", i, T0.plusSeconds(10L * i)));
@@ -93,7 +93,7 @@ class DetectorTest {
     List<String> expected = new ArrayList<>();
     DetectionEngine replay =
         new DetectionEngine(
-            new DetectionFactory(), a -> expected.add(describe(a)), p -> {}, h -> Map.of());
+            new DetectionFactory().build(), a -> expected.add(describe(a)), p -> {}, h -> Map.of());
     for (List<HostReport> reports : byHost.values()) reports.forEach(replay::evaluate);
 
     DetectionFactory config = new DetectionFactory();
@@ -101,7 +101,7 @@ class DetectorTest {
     config.warmUp.enabled = false;
     MetricRegistry metrics = new MetricRegistry();
     MemoryStore store = new MemoryStore(64 << 20, Duration.ofHours(6), Clock.systemUTC(), metrics);
-    Detector d = new Detector(config, store, metrics, Clock.systemUTC());
+    DetectionRunner d = new DetectionRunner(config, store, metrics, Clock.systemUTC());
     ConcurrentLinkedQueue<String> alerts = new ConcurrentLinkedQueue<>();
     d.addAlertListener(a -> alerts.add(describe(a)));
     d.start();
