@@ -20,8 +20,7 @@ class ScenarioEvaluationTest {
       List.of(
           "fd-leak-on-creeping-sawtooth seed 4",
           "fd-leak-on-creeping-sawtooth seed 8",
-          "cw-leak-1/2s seed 3",
-          "short-lived-workers seed 4");
+          "cw-leak-1/2s seed 3");
 
   static final String SEEDS_PROPERTY = "handlewatch.evaluation.seeds";
 
