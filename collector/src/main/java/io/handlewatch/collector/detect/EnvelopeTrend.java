@@ -23,9 +23,6 @@ package io.handlewatch.collector.detect;
  *       a baseline that was flat, creeping or sawtoothed is fitted from where the growth changed,
  *       not from the first rise nor over the whole window, which underestimated the slope (and
  *       overestimated the ETA) by as much as the older part's share.
- *   <li><b>The last regime.</b> Where the growth since the onset sped up (a leak starting on a
- *       baseline that already crept up), a second hinge within it is the onset: the fit covers the
- *       newer regime alone, once it has lasted the minimum span by itself.
  *   <li><b>Theil–Sen</b> slope of the envelope from the bucket after the onset: resistant to the
  *       odd wild bucket. The onset bucket itself still holds the level from before the growth (a
  *       leak starts somewhere inside it), so every pair it took part in measured the growth short.
@@ -121,7 +118,7 @@ final class EnvelopeTrend {
     env[n - 1] = lo[n - 1];
     for (int i = n - 2; i >= 0; i--) env[i] = Math.min(lo[i], env[i + 1]);
 
-    int onset = regime(hinge(n, MIN_POINTS, tol), n, tol);
+    int onset = hinge(n, MIN_POINTS, tol);
     return from(s, now, onset, n, tol, minSpanMinutes);
   }
 
@@ -186,7 +183,7 @@ final class EnvelopeTrend {
     // A hinge must explain more than jitter: a quarter of the noise in every bucket.
     double worth = n * (tol / 4) * (tol / 4);
     for (int k = 1; k <= n - minPoints; k++) {
-      double sse = hingeSse(0, k, n);
+      double sse = hingeSse(k, n);
       if (sse < bestSse - worth) {
         bestSse = sse;
         best = k;
@@ -217,44 +214,12 @@ final class EnvelopeTrend {
     return sse;
   }
 
-  /**
-   * Where the growth since {@code onset} sped up (a leak that starts on a baseline already creeping
-   * up, between a sawtooth's releases): the hinge of a continuous two-segment fit to env[onset..n)
-   * whose newer segment is at least {@link #ACCELERATION} times as fast as the older, when it fits
-   * better than one line by more than the noise; else {@code onset}. The trend is then fitted on
-   * that regime alone, and waits until it has lasted {@code minSpanMinutes} by itself: a fit over
-   * both regimes takes the slope of their mixture, and its ETA is as long as the older regime's
-   * share.
-   */
-  private int regime(int onset, int n, double tol) {
-    if (n - onset < 2 * MIN_POINTS) return onset;
-    double worth = (n - onset) * (tol / 4) * (tol / 4);
-    double bestSse = lineSse(onset, n) - worth;
-    int best = onset;
-    for (int k = onset + MIN_POINTS - 1; k <= n - MIN_POINTS; k++) {
-      double sse = hingeSse(onset, k, n);
-      if (sse < bestSse && newer > 0 && newer >= ACCELERATION * Math.max(older, 0)) {
-        bestSse = sse;
-        best = k;
-      }
-    }
-    return best;
-  }
-
-  /** The older and newer slopes of the last {@link #hingeSse} fit. */
-  private double older;
-
-  private double newer;
-
-  /**
-   * Residual sum of squares of y = a + b·min(t − t_k, 0) + c·max(t − t_k, 0) over env[from..n);
-   * leaves b and c in {@link #older} and {@link #newer}.
-   */
-  private double hingeSse(int from, int k, int n) {
+  /** Residual sum of squares of y = a + b·min(t − t_k, 0) + c·max(t − t_k, 0) over env[0..n). */
+  private double hingeSse(int k, int n) {
     // Normal equations of the three-parameter fit, solved by Cramer's rule.
     double tk = t[k];
-    double s11 = n - from, s12 = 0, s13 = 0, s22 = 0, s23 = 0, s33 = 0, y1 = 0, y2 = 0, y3 = 0;
-    for (int i = from; i < n; i++) {
+    double s11 = n, s12 = 0, s13 = 0, s22 = 0, s23 = 0, s33 = 0, y1 = 0, y2 = 0, y3 = 0;
+    for (int i = 0; i < n; i++) {
       double u = Math.min(t[i] - tk, 0);
       double v = Math.max(t[i] - tk, 0);
       double y = env[i];
@@ -281,10 +246,8 @@ final class EnvelopeTrend {
     double c =
         (s11 * (s22 * y3 - y2 * s23) - s12 * (s12 * y3 - y2 * s13) + y1 * (s12 * s23 - s22 * s13))
             / det;
-    older = b;
-    newer = c;
     double sse = 0;
-    for (int i = from; i < n; i++) {
+    for (int i = 0; i < n; i++) {
       double r = env[i] - a - b * Math.min(t[i] - tk, 0) - c * Math.max(t[i] - tk, 0);
       sse += r * r;
     }

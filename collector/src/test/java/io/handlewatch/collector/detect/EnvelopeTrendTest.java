@@ -38,12 +38,6 @@ class EnvelopeTrendTest {
             30,
             new Expect(true, 20)),
         Arguments.of(
-            "a leak of 60/min that began 3.5 min ago on a baseline creeping 20/min since minute 20:"
-                + " fitted on the newer regime (80/min), not on the mixture (43/min)",
-            (DoubleUnaryOperator) m -> 500 + 20 * Math.max(0, m - 20) + 60 * Math.max(0, m - 26.5),
-            30,
-            new Expect(true, 80)),
-        Arguments.of(
             "a leak with spikes every 3 min",
             (DoubleUnaryOperator) m -> 500 + 20 * m + ((int) (m * 6) % 18 == 0 ? 5_000 : 0),
             30,
