@@ -128,13 +128,35 @@ final class CloseWaitGrowthRule implements Rule {
     boolean hidden =
         w.socketsUnattributed >= residual / 2
             || (w.socketsUnattributed < 0 && w.processesUnreadable > 0);
+    // Spread: processes that were there before the growth began (a level held before the onset
+    // bucket, so that their rise is from what they held, not from their birth) and stayed up.
     double persistent = 0;
+    List<ProcessWindow> stayed = new ArrayList<>();
+    List<SeriesWindow> counts = new ArrayList<>();
     for (ProcessWindow p : w.processes.values()) {
-      if (p.closeWait != null && p.lastMs == w.lastMs && p.firstBucket <= onset) {
-        persistent += riseSince(p, onset);
+      if (p.closeWait != null && p.lastMs == w.lastMs && p.firstBucket < onset) {
+        double rise = riseSince(p, onset);
+        if (rise <= 0) continue;
+        persistent += rise;
+        stayed.add(p);
+        counts.add(p.closeWait);
       }
     }
-    boolean spread = !hidden && persistent >= residual / 2;
+    // Together they must show the growth the host's trend found, judged the same way: a worker
+    // that went from zero to its working set and stayed there rose since the onset without growing
+    // through it.
+    boolean spread =
+        !hidden
+            && persistent >= residual / 2
+            && trends
+                .analyze(
+                    SeriesSum.of(counts, w.closeWait, first, now, buckets),
+                    first,
+                    now,
+                    minTrendMinutes(),
+                    TOLERANCE,
+                    true)
+                .growing();
     // Neither hidden nor held by processes that stayed: short-lived processes came and went with
     // their sockets (closed when they exited). Nothing leaks.
     if (!hidden && !spread) return;
@@ -163,15 +185,7 @@ final class CloseWaitGrowthRule implements Rule {
       d.append(
           "No single process grew enough to page on its own; together the sampled processes"
               + " account for the growth: ");
-      List<ProcessWindow> all = new ArrayList<>();
-      for (ProcessWindow p : w.processes.values()) {
-        if (p.closeWait != null
-            && p.lastMs == w.lastMs
-            && p.firstBucket <= onset
-            && riseSince(p, onset) > 0) {
-          all.add(p);
-        }
-      }
+      List<ProcessWindow> all = stayed;
       all.sort(
           Comparator.comparingDouble((ProcessWindow p) -> riseSince(p, host.onsetBucket()))
               .reversed());

@@ -23,7 +23,9 @@ package io.handlewatch.collector.detect;
  *       a baseline that was flat, creeping or sawtoothed is fitted from where the growth changed,
  *       not from the first rise nor over the whole window, which underestimated the slope (and
  *       overestimated the ETA) by as much as the older part's share.
- *   <li><b>Theil–Sen</b> slope of the envelope from the onset: resistant to the odd wild bucket.
+ *   <li><b>Theil–Sen</b> slope of the envelope from the bucket after the onset: resistant to the
+ *       odd wild bucket. The onset bucket itself still holds the level from before the growth (a
+ *       leak starts somewhere inside it), so every pair it took part in measured the growth short.
  *   <li><b>Sustained.</b> The rise must be three times the noise (the median spread within a
  *       bucket); a line must fit the envelope since the onset better than a single step does (a
  *       burst or a pool that grew once is a step); the newer half of the span must carry a quarter
@@ -125,7 +127,11 @@ final class EnvelopeTrend {
       SeriesWindow s, long now, int onset, int n, double tol, double minSpanMinutes) {
     double span = (t[n - 1] - t[onset]) * bucketMinutes;
     if (n - onset < MIN_POINTS || span < minSpanMinutes) return Trend.NONE;
-    double slope = theilSen.slope(t, env, onset, n) / bucketMinutes;
+    // The hinge's own bucket is the last of the level before the growth, not the first of the
+    // growth: a leak starts somewhere inside it, so the slopes of the pairs it takes part in fall
+    // short by as much as the growth it missed (a leak that began late in the onset bucket was
+    // measured a fifth too slow from a few minutes of buckets). Fit from the bucket after it.
+    double slope = theilSen.slope(t, env, onset > 0 ? onset + 1 : onset, n) / bucketMinutes;
     // Growth that sped up lately (a leak starting on a baseline that already crept between
     // releases) is not judged on the mixture, whose older, slower part would stretch the ETA: it
     // waits until the hinge finds the new regime, once that has lasted long enough by itself.
