@@ -24,7 +24,7 @@ class CloseWaitSpreadTest {
 
   List<Alert> firings(List<HostReport> reports) {
     DetectionEngine e =
-        new DetectionEngine(new DetectionFactory(), alerts::add, p -> {}, h -> Map.of());
+        new DetectionEngine(new DetectionFactory().build(), alerts::add, p -> {}, h -> Map.of());
     for (HostReport r : reports) e.evaluate(r);
     return alerts.stream().filter(a -> a.status() == Alert.Status.FIRING).toList();
   }
