@@ -6,11 +6,16 @@ import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoop;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.grpc.util.AdvancedTlsX509KeyManager;
 import io.grpc.util.AdvancedTlsX509TrustManager;
 import java.io.IOException;
 import java.security.GeneralSecurityException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -27,6 +32,17 @@ public final class CollectorChannels {
   private static final long RELOAD_MINUTES = 1;
 
   private CollectorChannels() {}
+
+  /**
+   * The link's one thread, to pass as {@code reloader} to {@link #open}: a Netty event loop (NIO)
+   * that the channel's connection runs on too, so that the link, gRPC's callbacks and the
+   * connection's I/O share one thread instead of two (BENCHMARKS.md, "Agent daemon footprint"). Its
+   * thread is a daemon, named {@code name}.
+   */
+  public static ScheduledExecutorService linkThread(String name) {
+    ThreadFactory thread = r -> Thread.ofPlatform().name(name).daemon(true).unstarted(r);
+    return new MultiThreadIoEventLoopGroup(1, thread, NioIoHandler.newFactory()).next();
+  }
 
   /**
    * The channel to {@code --collector}'s value ({@link CollectorTargets#parse}).
@@ -66,6 +82,10 @@ public final class CollectorChannels {
             .executor(reloader)
             .offloadExecutor(reloader)
             .intercept(new CollectorPeerLog(targets.spec()));
+    if (reloader instanceof EventLoop loop) {
+      // The connection on the link's own event loop (linkThread) rather than on gRPC's shared one.
+      builder.eventLoopGroup(loop).channelType(NioSocketChannel.class);
+    }
     if (targets.isList()) {
       builder.nameResolverFactory(
           CollectorListResolver.provider(targets, security.serverName() == null));
