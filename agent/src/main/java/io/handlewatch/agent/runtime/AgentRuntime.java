@@ -24,6 +24,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -93,12 +94,45 @@ public final class AgentRuntime implements AutoCloseable {
   }
 
   /**
-   * Opens the spool, connects and begins sampling; returns at once.
+   * Opens the spool, connects and begins sampling; returns at once. The link runs on a thread of
+   * its own.
    *
    * @throws IOException when the metrics endpoint cannot listen on its address
    * @throws IllegalArgumentException when the link cannot be set up (TLS files, targets)
    */
-  public synchronized void start() throws IOException {
+  public void start() throws IOException {
+    start(CollectorChannels.linkThread("handlewatch-link"));
+  }
+
+  /**
+   * Starts as {@link #start()} does, then runs the link (and with it the samples) on the calling
+   * thread; returns once {@link #stop} has finished. The daemon's main thread, which would
+   * otherwise only wait, becomes the link's thread: one thread fewer on every host (BENCHMARKS.md,
+   * "Agent daemon footprint"). The calling thread is renamed {@code handlewatch-link}.
+   *
+   * @throws IOException when the metrics endpoint cannot listen on its address
+   * @throws IllegalArgumentException when the link cannot be set up (TLS files, targets)
+   */
+  public void runOnThisThread() throws IOException, InterruptedException {
+    CompletableFuture<Runnable> loop = new CompletableFuture<>();
+    ScheduledExecutorService exec = CollectorChannels.linkLoop(loop::complete);
+    start(exec);
+    // The loop is handed over when its first task comes; start() queues some, this one for sure.
+    exec.execute(() -> {});
+    Runnable body;
+    try {
+      body = loop.get();
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("the link's event loop was not handed over", e);
+    }
+    Thread.currentThread().setName("handlewatch-link");
+    // Returns when the loop is shut down (stop()); on SIGTERM the JVM ends after the shutdown
+    // hook's stop() whether or not it has.
+    body.run();
+    awaitStopped();
+  }
+
+  private synchronized void start(ScheduledExecutorService linkThread) throws IOException {
     if (running || stopped.getCount() == 0) {
       throw new IllegalStateException("an agent runtime starts once");
     }
@@ -114,7 +148,7 @@ public final class AgentRuntime implements AutoCloseable {
     // Numbering continues above every report the spool holds, whatever the seq file says.
     seq.skipPast(queue.lastSeq());
 
-    linkExec = CollectorChannels.linkThread("handlewatch-link");
+    linkExec = linkThread;
     try {
       channel =
           CollectorChannels.open(
@@ -248,6 +282,16 @@ public final class AgentRuntime implements AutoCloseable {
     }
     link.close();
     channel.shutdown();
+    try {
+      if (!channel.awaitTermination(2, TimeUnit.SECONDS)) {
+        log.log(Level.WARNING, "stopping: the channel to the collector did not close within 2 s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    // Nothing runs on the link's thread after its channel; ending the loop lets run's main thread,
+    // when it is the link's thread, return.
+    CollectorChannels.endLinkLoop(linkExec);
     log.log(
         Level.INFO,
         "stopping: last report seq {0}, {1} reports unacknowledged (kept in the spool), {2}"

@@ -10,10 +10,12 @@ import io.grpc.netty.shaded.io.netty.channel.EventLoop;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
+import io.grpc.netty.shaded.io.netty.util.concurrent.EventExecutor;
 import io.grpc.util.AdvancedTlsX509KeyManager;
 import io.grpc.util.AdvancedTlsX509TrustManager;
 import java.io.IOException;
 import java.security.GeneralSecurityException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
@@ -42,6 +44,24 @@ public final class CollectorChannels {
   public static ScheduledExecutorService linkThread(String name) {
     ThreadFactory thread = r -> Thread.ofPlatform().name(name).daemon(true).unstarted(r);
     return new MultiThreadIoEventLoopGroup(1, thread, NioIoHandler.newFactory()).next();
+  }
+
+  /**
+   * The same event loop as {@link #linkThread}, without a thread of its own: its loop, a task that
+   * runs until the loop is shut down, is handed to {@code runner} once, when the first task is
+   * given to the loop; whoever runs it (the daemon's main thread) is the link's thread.
+   */
+  public static ScheduledExecutorService linkLoop(Executor runner) {
+    return new MultiThreadIoEventLoopGroup(1, runner, NioIoHandler.newFactory()).next();
+  }
+
+  /** Ends the loop of {@link #linkThread} or {@link #linkLoop} once its queued tasks have run. */
+  public static void endLinkLoop(ScheduledExecutorService link) {
+    if (link instanceof EventExecutor loop) {
+      loop.parent().shutdownGracefully(0, 2, TimeUnit.SECONDS);
+    } else {
+      link.shutdown();
+    }
   }
 
   /**
