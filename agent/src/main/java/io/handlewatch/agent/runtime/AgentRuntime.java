@@ -74,7 +74,6 @@ public final class AgentRuntime implements AutoCloseable {
   private final Sampler sampler;
   private final AtomicLong samplesFailed = new AtomicLong();
   private final AtomicLong ticksSkipped = new AtomicLong();
-  private final JavaHeap heap = new JavaHeap();
   private final CountDownLatch stopped = new CountDownLatch(1);
 
   private boolean running;
@@ -240,7 +239,6 @@ public final class AgentRuntime implements AutoCloseable {
       queue.append(HostReport.newBuilder().setSeq(seq.next()).setSample(s).build());
       link.wake();
       if (metrics != null) metrics.sampled(s.getHealth());
-      heap.shrinkIfGrown();
       NativeHeap.trim();
     } catch (RuntimeException e) {
       long n = samplesFailed.incrementAndGet();
