@@ -7,7 +7,11 @@ import io.grpc.ManagedChannel;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoop;
+import io.grpc.netty.shaded.io.netty.channel.IoHandlerFactory;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.grpc.netty.shaded.io.netty.util.concurrent.EventExecutor;
@@ -43,7 +47,7 @@ public final class CollectorChannels {
    */
   public static ScheduledExecutorService linkThread(String name) {
     ThreadFactory thread = r -> Thread.ofPlatform().name(name).daemon(true).unstarted(r);
-    return new MultiThreadIoEventLoopGroup(1, thread, NioIoHandler.newFactory()).next();
+    return new MultiThreadIoEventLoopGroup(1, thread, ioHandler()).next();
   }
 
   /**
@@ -52,7 +56,17 @@ public final class CollectorChannels {
    * given to the loop; whoever runs it (the daemon's main thread) is the link's thread.
    */
   public static ScheduledExecutorService linkLoop(Executor runner) {
-    return new MultiThreadIoEventLoopGroup(1, runner, NioIoHandler.newFactory()).next();
+    return new MultiThreadIoEventLoopGroup(1, runner, ioHandler()).next();
+  }
+
+  /**
+   * epoll where Netty's native transport is available, as gRPC's own event loop would use: only it
+   * sets TCP_USER_TIMEOUT to the keepalive timeout, which ends a connection whose reports go
+   * unanswered within that timeout instead of at the next keepalive ping. NIO otherwise (the
+   * launcher's {@code transport.noNative}, bin/lib/jvm-flags.sh).
+   */
+  private static IoHandlerFactory ioHandler() {
+    return Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
   }
 
   /** Ends the loop of {@link #linkThread} or {@link #linkLoop} once its queued tasks have run. */
@@ -104,7 +118,9 @@ public final class CollectorChannels {
             .intercept(new CollectorPeerLog(targets.spec()));
     if (reloader instanceof EventLoop loop) {
       // The connection on the link's own event loop (linkThread) rather than on gRPC's shared one.
-      builder.eventLoopGroup(loop).channelType(NioSocketChannel.class);
+      builder
+          .eventLoopGroup(loop)
+          .channelType(Epoll.isAvailable() ? EpollSocketChannel.class : NioSocketChannel.class);
     }
     if (targets.isList()) {
       builder.nameResolverFactory(
