@@ -15,9 +15,10 @@
 # of tcp-sample-bench.sh: S=170000 puts 180,000 sockets in the kernel's table, S=1000 about 1,060);
 # a collector (memory store, free loopback ports) receives. The agents are pinned to the last CPU
 # of --cpus, the collector and the load to the first. Four agents run at once:
-#   - before and after, plain: RSS (VmRSS every interval; VmHWM), /proc/PID/smaps_rollup at the
-#     end, threads (/proc/PID/task), classes loaded (jcmd PerfCounter.print, read after the thread
-#     count since attaching adds a thread), CPU per interval (utime+stime deltas), and start-up:
+#   - before and after, plain: RSS (VmRSS every interval; VmHWM), /proc/PID/smaps_rollup and the
+#     resident set by mapping (bench/lib/smaps-breakdown.py) at the end, threads (/proc/PID/task),
+#     classes loaded (jcmd PerfCounter.print, read after the thread count since attaching adds a
+#     thread), CPU per interval (utime+stime deltas), and start-up:
 #     exec to the first report acknowledged by the collector (the agent logs "stream accepted" on
 #     the collector's first reply, which carries the first ack), less the random delay before the
 #     first sample that the agent announces ("first sample in N ms"). Each plain agent starts
@@ -42,7 +43,7 @@ CPUS=0,1
 OUT="$ROOT/bench/results"
 INSTALL=1
 
-usage() { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --base) BASE=${2:?}; shift 2 ;;
@@ -257,6 +258,7 @@ for S in "${SCALE_LIST[@]}"; do
     cat /proc/"$p"/task/*/comm | sort | uniq -c | awk '{ n = $1; $1 = ""; sub(/^ /, ""); printf "%s%s", (NR > 1 ? ", " : ""), (n > 1 ? $0 " ×" n : $0) }' >"$SD/$a.thread-names"
     awk '/^VmHWM:/ {print $2}' "/proc/$p/status" >"$SD/$a.hwm"
     cat "/proc/$p/smaps_rollup" >"$SD/$a.smaps_rollup"
+    cat "/proc/$p/smaps" >"$SD/$a.smaps"
     # Classes from the AOT cache count apart (sharedLoadedClasses): both together are what loaded.
     "$JCMD" "$p" PerfCounter.print 2>/dev/null |
       awk -F= '/^java.cls.(shared)?[lL]oadedClasses=/ {n += $2} END {print n}' >"$SD/$a.classes"
@@ -361,4 +363,9 @@ for s in scales:
             print(f"| {c} | {b['nmt'].get(c, 0) / 1024:.1f} | {a_['nmt'].get(c, 0) / 1024:.1f} |")
     print()
 PY
+for S in "${SCALE_LIST[@]}"; do
+  { echo "Resident set by mapping at the end, load scale $S (bench/lib/smaps-breakdown.py):"; echo
+    python3 "$ROOT/bench/lib/smaps-breakdown.py" "before=$RAW/scale-$S/before.smaps" "after=$RAW/scale-$S/after.smaps"
+    echo; } | tee -a "$RAW.md"
+done
 log "report: $RAW.md"

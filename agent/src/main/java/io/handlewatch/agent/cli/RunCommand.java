@@ -191,7 +191,7 @@ final class RunCommand implements Callable<Integer> {
     // Registered before the start, so a stop signal that comes while starting still stops cleanly.
     Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(agent::stop));
     try {
-      agent.start();
+      agent.runOnThisThread();
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     } catch (java.io.IOException e) {
@@ -200,7 +200,6 @@ final class RunCommand implements Callable<Integer> {
           "--metrics-address " + metricsAddress + ": cannot listen: " + e.getMessage(),
           e);
     }
-    agent.awaitStopped();
     return 0;
   }
 

@@ -24,11 +24,14 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -77,7 +80,8 @@ public final class AgentRuntime implements AutoCloseable {
   private SequenceFile seq;
   private DiskSpool queue;
   private ScheduledExecutorService linkExec;
-  private ScheduledExecutorService sampleExec;
+  private ScheduledFuture<?> sampling;
+  private ScheduledFuture<?> flushing;
   private ManagedChannel channel;
   private CollectorLink link;
   private AgentMetrics metrics;
@@ -89,12 +93,45 @@ public final class AgentRuntime implements AutoCloseable {
   }
 
   /**
-   * Opens the spool, connects and begins sampling; returns at once.
+   * Opens the spool, connects and begins sampling; returns at once. The link runs on a thread of
+   * its own.
    *
    * @throws IOException when the metrics endpoint cannot listen on its address
    * @throws IllegalArgumentException when the link cannot be set up (TLS files, targets)
    */
-  public synchronized void start() throws IOException {
+  public void start() throws IOException {
+    start(CollectorChannels.linkThread("handlewatch-link"));
+  }
+
+  /**
+   * Starts as {@link #start()} does, then runs the link (and with it the samples) on the calling
+   * thread; returns once {@link #stop} has finished. The daemon's main thread, which would
+   * otherwise only wait, becomes the link's thread: one thread fewer on every host (BENCHMARKS.md,
+   * "Agent daemon footprint"). The calling thread is renamed {@code handlewatch-link}.
+   *
+   * @throws IOException when the metrics endpoint cannot listen on its address
+   * @throws IllegalArgumentException when the link cannot be set up (TLS files, targets)
+   */
+  public void runOnThisThread() throws IOException, InterruptedException {
+    CompletableFuture<Runnable> loop = new CompletableFuture<>();
+    ScheduledExecutorService exec = CollectorChannels.linkLoop(loop::complete);
+    start(exec);
+    // The loop is handed over when its first task comes; start() queues some, this one for sure.
+    exec.execute(() -> {});
+    Runnable body;
+    try {
+      body = loop.get();
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("the link's event loop was not handed over", e);
+    }
+    Thread.currentThread().setName("handlewatch-link");
+    // Returns when the loop is shut down (stop()); on SIGTERM the JVM ends after the shutdown
+    // hook's stop() whether or not it has.
+    body.run();
+    awaitStopped();
+  }
+
+  private synchronized void start(ScheduledExecutorService linkThread) throws IOException {
     if (running || stopped.getCount() == 0) {
       throw new IllegalStateException("an agent runtime starts once");
     }
@@ -110,7 +147,7 @@ public final class AgentRuntime implements AutoCloseable {
     // Numbering continues above every report the spool holds, whatever the seq file says.
     seq.skipPast(queue.lastSeq());
 
-    linkExec = daemonScheduler("handlewatch-link");
+    linkExec = linkThread;
     try {
       channel =
           CollectorChannels.open(
@@ -151,11 +188,15 @@ public final class AgentRuntime implements AutoCloseable {
           Integer.toString(metricsPort));
     }
 
-    sampleExec = daemonScheduler("handlewatch-sampler");
+    // Samples are taken on the link's thread, not one of their own: a thread costs every host of
+    // the fleet (BENCHMARKS.md, "Agent daemon footprint"), and the link only waits in between. A
+    // sample (0.3 s at 180,000 sockets, 1.2 s the first) delays the acks that come in meanwhile by
+    // as much, which the delivery guarantee does not mind: a report leaves the spool on its ack
+    // only, whenever that is handled.
     running = true;
     link.start();
     if (settings.spool().fsync() == FsyncPolicy.INTERVAL) {
-      sampleExec.scheduleWithFixedDelay(queue::flush, 1, 1, TimeUnit.SECONDS);
+      flushing = linkExec.scheduleWithFixedDelay(queue::flush, 1, 1, TimeUnit.SECONDS);
     }
     long intervalMs = settings.interval().toMillis();
     long firstDelay = ThreadLocalRandom.current().nextLong(intervalMs);
@@ -169,21 +210,23 @@ public final class AgentRuntime implements AutoCloseable {
         firstDelay,
         AgentBuild.current().describe());
     AtomicLong tick = new AtomicLong();
-    sampleExec.scheduleAtFixedRate(
-        () -> {
-          long due = start + TimeUnit.MILLISECONDS.toNanos(intervalMs * tick.getAndIncrement());
-          long late = System.nanoTime() - due;
-          if (late > TimeUnit.MILLISECONDS.toNanos(intervalMs)) {
-            // The previous sample overran: skip this tick rather than sample twice in a row.
-            long n = ticksSkipped.incrementAndGet();
-            log.log(Level.WARNING, "sample skipped: the previous one ran late ({0} skipped)", n);
-            return;
-          }
-          sampleOnce();
-        },
-        firstDelay,
-        intervalMs,
-        TimeUnit.MILLISECONDS);
+    sampling =
+        linkExec.scheduleAtFixedRate(
+            () -> {
+              long due = start + TimeUnit.MILLISECONDS.toNanos(intervalMs * tick.getAndIncrement());
+              long late = System.nanoTime() - due;
+              if (late > TimeUnit.MILLISECONDS.toNanos(intervalMs)) {
+                // The previous sample overran: skip this tick rather than sample twice in a row.
+                long n = ticksSkipped.incrementAndGet();
+                log.log(
+                    Level.WARNING, "sample skipped: the previous one ran late ({0} skipped)", n);
+                return;
+              }
+              sampleOnce();
+            },
+            firstDelay,
+            intervalMs,
+            TimeUnit.MILLISECONDS);
   }
 
   private void sampleOnce() {
@@ -212,12 +255,16 @@ public final class AgentRuntime implements AutoCloseable {
     if (!running) return;
     running = false;
     // A sample under way finishes and is spooled before the stop line counts what is left: else
-    // its seq is reported but the report lost.
-    sampleExec.shutdown();
+    // its seq is reported but the report lost. The link's thread runs one task at a time, so a
+    // no-op queued behind the sample returns once it is spooled.
+    sampling.cancel(false);
+    if (flushing != null) flushing.cancel(false);
     try {
-      if (!sampleExec.awaitTermination(3, TimeUnit.SECONDS)) {
-        sampleExec.shutdownNow();
-      }
+      linkExec.submit(() -> {}).get(3, TimeUnit.SECONDS);
+    } catch (TimeoutException e) {
+      log.log(Level.WARNING, "stopping: a sample still under way after 3 s is not waited for");
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("a no-op failed on the link's thread", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -233,6 +280,16 @@ public final class AgentRuntime implements AutoCloseable {
     }
     link.close();
     channel.shutdown();
+    try {
+      if (!channel.awaitTermination(2, TimeUnit.SECONDS)) {
+        log.log(Level.WARNING, "stopping: the channel to the collector did not close within 2 s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    // Nothing runs on the link's thread after its channel; ending the loop lets run's main thread,
+    // when it is the link's thread, return.
+    CollectorChannels.endLinkLoop(linkExec);
     log.log(
         Level.INFO,
         "stopping: last report seq {0}, {1} reports unacknowledged (kept in the spool), {2}"
@@ -292,10 +349,5 @@ public final class AgentRuntime implements AutoCloseable {
           e.toString());
       return null;
     }
-  }
-
-  private static ScheduledExecutorService daemonScheduler(String name) {
-    return Executors.newSingleThreadScheduledExecutor(
-        r -> Thread.ofPlatform().name(name).daemon(true).unstarted(r));
   }
 }

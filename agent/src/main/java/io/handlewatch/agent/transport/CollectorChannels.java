@@ -6,11 +6,22 @@ import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoop;
+import io.grpc.netty.shaded.io.netty.channel.IoHandlerFactory;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
+import io.grpc.netty.shaded.io.netty.util.concurrent.EventExecutor;
 import io.grpc.util.AdvancedTlsX509KeyManager;
 import io.grpc.util.AdvancedTlsX509TrustManager;
 import java.io.IOException;
 import java.security.GeneralSecurityException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -27,6 +38,45 @@ public final class CollectorChannels {
   private static final long RELOAD_MINUTES = 1;
 
   private CollectorChannels() {}
+
+  /**
+   * The link's one thread, to pass as {@code reloader} to {@link #open}: a Netty event loop (NIO)
+   * that the channel's connection runs on too, so that the link, gRPC's callbacks and the
+   * connection's I/O share one thread instead of two (BENCHMARKS.md, "Agent daemon footprint"). Its
+   * thread is a daemon, named {@code name}.
+   */
+  public static ScheduledExecutorService linkThread(String name) {
+    ThreadFactory thread = r -> Thread.ofPlatform().name(name).daemon(true).unstarted(r);
+    return new MultiThreadIoEventLoopGroup(1, thread, ioHandler()).next();
+  }
+
+  /**
+   * The same event loop as {@link #linkThread}, without a thread of its own: its loop, a task that
+   * runs until the loop is shut down, is handed to {@code runner} once, when the first task is
+   * given to the loop; whoever runs it (the daemon's main thread) is the link's thread.
+   */
+  public static ScheduledExecutorService linkLoop(Executor runner) {
+    return new MultiThreadIoEventLoopGroup(1, runner, ioHandler()).next();
+  }
+
+  /**
+   * epoll where Netty's native transport is available, as gRPC's own event loop would use: only it
+   * sets TCP_USER_TIMEOUT to the keepalive timeout, which ends a connection whose reports go
+   * unanswered within that timeout instead of at the next keepalive ping. NIO otherwise (the
+   * launcher's {@code transport.noNative}, bin/lib/jvm-flags.sh).
+   */
+  private static IoHandlerFactory ioHandler() {
+    return Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+  }
+
+  /** Ends the loop of {@link #linkThread} or {@link #linkLoop} once its queued tasks have run. */
+  public static void endLinkLoop(ScheduledExecutorService link) {
+    if (link instanceof EventExecutor loop) {
+      loop.parent().shutdownGracefully(0, 2, TimeUnit.SECONDS);
+    } else {
+      link.shutdown();
+    }
+  }
 
   /**
    * The channel to {@code --collector}'s value ({@link CollectorTargets#parse}).
@@ -66,6 +116,12 @@ public final class CollectorChannels {
             .executor(reloader)
             .offloadExecutor(reloader)
             .intercept(new CollectorPeerLog(targets.spec()));
+    if (reloader instanceof EventLoop loop) {
+      // The connection on the link's own event loop (linkThread) rather than on gRPC's shared one.
+      builder
+          .eventLoopGroup(loop)
+          .channelType(Epoll.isAvailable() ? EpollSocketChannel.class : NioSocketChannel.class);
+    }
     if (targets.isList()) {
       builder.nameResolverFactory(
           CollectorListResolver.provider(targets, security.serverName() == null));

@@ -16,8 +16,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Runs socket dumps inside other network namespaces. netlink answers only for the namespace its
@@ -126,8 +128,16 @@ public final class NamespaceEntry implements AutoCloseable {
   /** Runs {@code work} on the dedicated thread once it has entered the namespace. */
   private <T> T onThread(Path nsPath, long inode, InNamespace<T> work) throws IOException {
     if (thread == null) {
+      // The thread ends after a second idle: once a namespace's socket is kept, the thread is
+      // needed only for the next new namespace, and an idle thread costs every host for its life.
+      // A new one enters the namespace anew, as every task here does.
       thread =
-          Executors.newSingleThreadExecutor(
+          new ThreadPoolExecutor(
+              0,
+              1,
+              1,
+              TimeUnit.SECONDS,
+              new LinkedBlockingQueue<>(),
               r -> {
                 Thread t = new Thread(r, "netns-dump");
                 t.setDaemon(true);
