@@ -62,8 +62,8 @@ public final class CollectorChannels {
   /**
    * epoll where Netty's native transport is available, as gRPC's own event loop would use: only it
    * sets TCP_USER_TIMEOUT to the keepalive timeout, which ends a connection whose reports go
-   * unanswered within that timeout instead of at the next keepalive ping. NIO otherwise (the
-   * launcher's {@code transport.noNative}, bin/lib/jvm-flags.sh).
+   * unanswered within that timeout instead of at the next keepalive ping. NIO where the native
+   * library cannot be loaded (no writable temporary directory, another libc).
    */
   private static IoHandlerFactory ioHandler() {
     return Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
