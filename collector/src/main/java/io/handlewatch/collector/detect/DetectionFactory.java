@@ -184,6 +184,16 @@ public class DetectionFactory {
     @JsonProperty
     public int concurrency = 2;
 
+    /**
+     * Hosts read in one store read at most (InfluxDB: one query naming them all). Hosts that wait
+     * together are read together, so a fleet arriving at a cold collector costs the store a few
+     * hundred reads instead of one per host; a host arriving alone is read alone, at once.
+     */
+    @Min(1)
+    @Max(10_000)
+    @JsonProperty
+    public int batchHosts = 100;
+
     /** Hosts waiting for a read; beyond it a new host starts cold (counted, logged). */
     @Min(1)
     @Max(1_000_000)

@@ -62,8 +62,9 @@ import org.slf4j.LoggerFactory;
  * detect.transitions.firing|resolved|released}, {@code detect.verdicts.<kind>.<severity>}, {@code
  * detect.points.failed}, {@code detect.warmup.hosts|empty|cold|reports|incidents}, {@code
  * detect.warmup.latency}, {@code detect.warmup.waiting} (reads queued), {@code detect.warmup.paced}
- * (reads that went one at a time because the store was behind), {@code detect.warmup.resumed} (a
- * new host's first report stored to judged, its window read back or started cold).
+ * (reads that went one at a time because the store was behind), {@code detect.warmup.batch} (hosts
+ * per store read), {@code detect.warmup.resumed} (a new host's first report stored to judged, its
+ * window read back or started cold).
  */
 public final class Detector implements Managed, StoreListener {
   private static final Logger log = LoggerFactory.getLogger(Detector.class);
@@ -145,7 +146,11 @@ public final class Detector implements Managed, StoreListener {
     this.warmer =
         config.warmUp.enabled
             ? new WindowWarmer(
-                store, config, admissionShare, metrics.counter("detect.warmup.paced"))
+                store,
+                config,
+                admissionShare,
+                metrics.counter("detect.warmup.paced"),
+                metrics.histogram("detect.warmup.batch"))
             : null;
     int n = config.shardCount();
     int share = Math.max(1, Math.ceilDiv(config.queueCapacity, n));
