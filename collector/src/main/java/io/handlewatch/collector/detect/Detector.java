@@ -34,11 +34,11 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs detection beside ingest without ever slowing it: {@link #stored} (called once the store
  * holds a report) only hands the report to its host's shard. Hosts are spread over {@code
- * detection.shards} shards (one per core by default), each with its own thread and its own {@link
- * DetectionEngine}: a host always lands on the same shard, so its reports are judged in arrival
- * order by one thread, and everything kept per host (window, incidents, stored verdicts) is
- * confined to that thread. The fleet-wide pieces (sysctl drift, the API's view, the notifiers) are
- * thread-safe. Alert transitions go to the listeners added with {@link #addAlertListener} (the
+ * detection.shards} shards (one per core by default, at least four), each with its own thread and
+ * its own {@link DetectionEngine}: a host always lands on the same shard, so its reports are judged
+ * in arrival order by one thread, and everything kept per host (window, incidents, stored verdicts)
+ * is confined to that thread. The fleet-wide pieces (sysctl drift, the API's view, the notifiers)
+ * are thread-safe. Alert transitions go to the listeners added with {@link #addAlertListener} (the
  * notifiers), verdict points to the store.
  *
  * <p>Nothing is skipped. A shard keeps each host's waiting reports together, hosts in the order
