@@ -6,7 +6,10 @@
 #       [--duration 180s] [--warmup 60s] [--collector-heap 1g] [--out bench/results] [--no-build]
 #       [--collector-jar JAR] [--label NAME] [--influx-cpus 1] [--collector-cpus 0]
 #       [--sim-cpus 0] [--influx-data 'cache-snapshot-memory-size = "25m"; index-version = "tsi1"']
+#       [--detection-shards N]
 #
+# --detection-shards sets detection.shards (default: one per core the collector sees, so one when
+# it is pinned to one CPU).
 # --collector-jar runs another build of the collector (e.g. an older commit's) against the same
 # simulator, for before/after figures side by side. The --*-cpus options pin each process with
 # taskset (a CPU list; empty: unpinned); by default influxd has CPU 1 to itself and the collector
@@ -31,6 +34,8 @@
 #     submitted, InfluxDB's own write (the POST of its batch), store ack to ack sent, what the
 #     collector added (receipt to ack sent less InfluxDB's own time), and detection lag (store ack
 #     to judged); skipped (queue full) reports;
+#   - the warm-up of hosts new to the collector: read back, started cold, store reads and hosts per
+#     read, and a new host's first report stored -> judged;
 #   - the load average before and after, since the machine is shared.
 # Output: markdown on stdout and in <out>/ingest-<store>-<hosts>-<date>.md; raw logs beside it.
 set -u -o pipefail
@@ -52,6 +57,7 @@ INFLUX_CPUS=1
 COLLECTOR_CPUS=0
 SIM_CPUS=0
 INFLUX_DATA=""
+SHARDS=""
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -69,6 +75,7 @@ while [ $# -gt 0 ]; do
     --collector-cpus) COLLECTOR_CPUS=$2; shift 2 ;;
     --sim-cpus) SIM_CPUS=$2; shift 2 ;;
     --influx-data) INFLUX_DATA=$2; shift 2 ;;
+    --detection-shards) SHARDS=${2:?}; shift 2 ;;
     -h|--help) sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ingest-bench: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -123,6 +130,7 @@ server:
 logging:
   level: WARN
   loggers: {io.handlewatch: INFO}
+${SHARDS:+detection: {shards: $SHARDS\}}
 YML
 $(pin "$COLLECTOR_CPUS") "$JAVA" -XX:+UseG1GC -XX:MaxGCPauseMillis=100 -XX:+UseCompactObjectHeaders --enable-native-access=ALL-UNNAMED -Xms"$HEAP" -Xmx"$HEAP" \
   -jar "$COLLECTOR_JAR" server "$WORK/collector.yml" >"$RAW/collector.log" 2>&1 &
@@ -195,6 +203,16 @@ try:
         if "detect.lag" in g:
             print(f"| detection: lag at the end (oldest waiting report), shards | {g['detect.lag']['value']:,} ms, {g['detect.shards']['value']} |")
         print(f"| detection cost per report: mean / p99 | {t['mean']*1e6:,.0f} / {t['p99']*1e6:,.0f} µs |")
+        # The warm-up of hosts new to this collector (all of them after a cold start).
+        if "detect.warmup.hosts" in cn:
+            w=lambda k: cn.get("detect.warmup."+k,{}).get("count",0)
+            print(f"| warm-up: hosts read back / of them empty / started cold / reads paced | {w('hosts'):,} / {w('empty'):,} / {w('cold'):,} / {w('paced'):,} |")
+            b=m.get("histograms",{}).get("detect.warmup.batch")
+            if b:
+                print(f"| warm-up: store reads / hosts per read mean / max | {b['count']:,} / {b['mean']:,.1f} / {b['max']:,} |")
+            r=m["timers"].get("detect.warmup.resumed")
+            if r:
+                print(f"| warm-up: a new host's first report stored → judged p50 / p99 | {r['p50']:,.1f} / {r['p99']:,.1f} s |")
 except Exception as e:
     print(f"| store or detection gauges | unreadable: {e} |")
 try:

@@ -34,11 +34,11 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs detection beside ingest without ever slowing it: {@link #stored} (called once the store
  * holds a report) only hands the report to its host's shard. Hosts are spread over {@code
- * detection.shards} shards (one per core by default), each with its own thread and its own {@link
- * DetectionEngine}: a host always lands on the same shard, so its reports are judged in arrival
- * order by one thread, and everything kept per host (window, incidents, stored verdicts) is
- * confined to that thread. The fleet-wide pieces (sysctl drift, the API's view, the notifiers) are
- * thread-safe. Alert transitions go to the listeners added with {@link #addAlertListener} (the
+ * detection.shards} shards (one per core by default, at least four), each with its own thread and
+ * its own {@link DetectionEngine}: a host always lands on the same shard, so its reports are judged
+ * in arrival order by one thread, and everything kept per host (window, incidents, stored verdicts)
+ * is confined to that thread. The fleet-wide pieces (sysctl drift, the API's view, the notifiers)
+ * are thread-safe. Alert transitions go to the listeners added with {@link #addAlertListener} (the
  * notifiers), verdict points to the store.
  *
  * <p>Nothing is skipped. A shard keeps each host's waiting reports together, hosts in the order
@@ -62,8 +62,9 @@ import org.slf4j.LoggerFactory;
  * detect.transitions.firing|resolved|released}, {@code detect.verdicts.<kind>.<severity>}, {@code
  * detect.points.failed}, {@code detect.warmup.hosts|empty|cold|reports|incidents}, {@code
  * detect.warmup.latency}, {@code detect.warmup.waiting} (reads queued), {@code detect.warmup.paced}
- * (reads that went one at a time because the store was behind), {@code detect.warmup.resumed} (a
- * new host's first report stored to judged, its window read back or started cold).
+ * (reads that went one at a time because the store was behind), {@code detect.warmup.batch} (hosts
+ * per store read), {@code detect.warmup.resumed} (a new host's first report stored to judged, its
+ * window read back or started cold).
  */
 public final class DetectionRunner implements Managed, StoreListener {
   private static final Logger log = LoggerFactory.getLogger(DetectionRunner.class);
@@ -146,7 +147,11 @@ public final class DetectionRunner implements Managed, StoreListener {
     this.warmer =
         config.warmUp.enabled
             ? new WindowWarmer(
-                store, config, admissionShare, metrics.counter("detect.warmup.paced"))
+                store,
+                config,
+                admissionShare,
+                metrics.counter("detect.warmup.paced"),
+                metrics.histogram("detect.warmup.batch"))
             : null;
     int n = config.shardCount();
     int share = Math.max(1, Math.ceilDiv(config.queueCapacity, n));

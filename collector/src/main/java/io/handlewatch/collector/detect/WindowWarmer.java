@@ -1,30 +1,31 @@
 package io.handlewatch.collector.detect;
 
 import com.codahale.metrics.Counter;
+import com.codahale.metrics.Histogram;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.collector.store.StoredPoint;
 import io.handlewatch.collector.store.StoredReports;
 import io.handlewatch.proto.v1.HostReport;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
  * Reads from the store what a collector needs to take over a host it gains: the host's last window
  * of samples and its verdict points of the last quiet period (the incidents open on it), in one
- * read, on a few threads of its own so that the detector thread never waits for the store. Bounded:
+ * read, on a few threads of its own so that the detector thread never waits for the store. Hosts
+ * waiting together are read together, up to {@code warmUp.batchHosts} in one store read. Bounded:
  * {@code warmUp.concurrency} reads at once, {@code warmUp.maxWaiting} hosts waiting, {@code
  * warmUp.timeout} per host from its submission, and one read at a time while the store is behind on
  * its writes ({@code warmUp.paceAbove} of ingest's admission budget waiting). Every accepted host
@@ -58,10 +59,14 @@ final class WindowWarmer implements AutoCloseable {
     }
   }
 
+  /** A host waiting for its read. */
+  private record Ask(String host, Instant at, long start, CompletableFuture<Warmth> warmth) {}
+
   private final SampleStore store;
   private final Duration window;
   private final Duration quiet;
   private final Duration timeout;
+  private final int batchHosts;
 
   /** {@code warmUp.paceAbove} as a share of the store's write buffer. */
   private final double paceAbove;
@@ -70,36 +75,36 @@ final class WindowWarmer implements AutoCloseable {
   private final Semaphore behindSlot = new Semaphore(1, true);
 
   private final Counter paced;
-  private final ThreadPoolExecutor executor;
+  private final Histogram batches;
+  private final ArrayBlockingQueue<Ask> asks;
+  private final List<Thread> readers = new ArrayList<>();
   private final Set<String> measurements = new HashSet<>(StoredReports.MEASUREMENTS);
 
   /**
    * @param admissionShare the share of the store's write buffer ingest's admission budget may fill
    *     (1 for a store without a buffer)
    * @param paced counts reads that started while the store was behind
+   * @param batches the hosts of each read
    */
-  WindowWarmer(SampleStore store, DetectionFactory config, double admissionShare, Counter paced) {
+  WindowWarmer(
+      SampleStore store,
+      DetectionFactory config,
+      double admissionShare,
+      Counter paced,
+      Histogram batches) {
     this.store = store;
     this.paced = paced;
+    this.batches = batches;
     this.window = Duration.ofMillis(config.window.toMilliseconds());
     this.quiet = Duration.ofMillis(config.quietPeriod.toMilliseconds());
     this.timeout = Duration.ofMillis(config.warmUp.timeout.toMilliseconds());
+    this.batchHosts = config.warmUp.batchHosts;
     this.paceAbove = config.warmUp.paceAbove * admissionShare;
+    this.asks = new ArrayBlockingQueue<>(config.warmUp.maxWaiting);
     measurements.add("verdict");
-    AtomicInteger n = new AtomicInteger();
-    int threads = config.warmUp.concurrency;
-    this.executor =
-        new ThreadPoolExecutor(
-            threads,
-            threads,
-            0,
-            TimeUnit.MILLISECONDS,
-            new ArrayBlockingQueue<>(config.warmUp.maxWaiting),
-            r ->
-                Thread.ofPlatform()
-                    .daemon()
-                    .name("detector-warmup-" + n.incrementAndGet())
-                    .unstarted(r));
+    for (int i = 1; i <= config.warmUp.concurrency; i++) {
+      readers.add(Thread.ofPlatform().daemon().name("detector-warmup-" + i).start(this::readLoop));
+    }
   }
 
   /**
@@ -109,24 +114,7 @@ final class WindowWarmer implements AutoCloseable {
   boolean submit(String host, Instant at, Consumer<Warmth> done) {
     long start = System.nanoTime();
     CompletableFuture<Warmth> warmth = new CompletableFuture<>();
-    try {
-      executor.execute(
-          () -> {
-            // Timed out while it waited its turn: the host has started cold, the read would only
-            // load the store.
-            if (warmth.isDone()) return;
-            try {
-              warmth.complete(read(host, at, start));
-            } catch (RuntimeException e) {
-              warmth.completeExceptionally(e);
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-              warmth.completeExceptionally(e);
-            }
-          });
-    } catch (RejectedExecutionException full) {
-      return false;
-    }
+    if (!asks.offer(new Ask(host, at, start, warmth))) return false;
     warmth
         .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
         .handle((w, e) -> e == null ? w : failed(host, start, describe(e)))
@@ -134,43 +122,105 @@ final class WindowWarmer implements AutoCloseable {
     return true;
   }
 
-  private Warmth read(String host, Instant at, long start) throws InterruptedException {
+  /**
+   * One reader: takes every host waiting, up to {@code warmUp.batchHosts}, and reads them in one
+   * store read. Hosts arriving one by one are read one by one; a fleet arriving at once is read a
+   * batch at a time, so the reads keep up with thousands of hosts where one read per host could not
+   * (the store's cost per read, not per host, is what a cold collector pays).
+   */
+  private void readLoop() {
+    List<Ask> batch = new ArrayList<>(batchHosts);
+    while (!Thread.currentThread().isInterrupted()) {
+      batch.clear();
+      try {
+        batch.add(asks.take());
+        asks.drainTo(batch, batchHosts - 1);
+        // Timed out while they waited their turn: those hosts have started cold, reading them
+        // would only load the store.
+        batch.removeIf(a -> a.warmth().isDone());
+        if (batch.isEmpty()) continue;
+        read(batch);
+      } catch (InterruptedException e) {
+        for (Ask a : batch) a.warmth().completeExceptionally(e);
+        return;
+      } catch (RuntimeException e) {
+        // One bad answer must not end the warm-up: these hosts start cold, saying why.
+        for (Ask a : batch) a.warmth().completeExceptionally(e);
+      }
+    }
+  }
+
+  private void read(List<Ask> batch) throws InterruptedException {
     double backlog = store.writeBacklog();
-    if (backlog <= paceAbove) return query(host, at, start);
+    if (backlog <= paceAbove) {
+      query(batch);
+      return;
+    }
     paced.inc();
-    long left = timeout.toNanos() - (System.nanoTime() - start);
+    // Wait as long as the newest host of the batch may; the older ones start cold at their own
+    // timeout meanwhile and are left out of the read.
+    long left = 0;
+    for (Ask a : batch) left = Math.max(left, timeout.toNanos() - (System.nanoTime() - a.start()));
     if (!behindSlot.tryAcquire(Math.max(0, left), TimeUnit.NANOSECONDS)) {
-      return failed(
-          host,
-          start,
+      String why =
           String.format(
               "no answer within detection.warmUp.timeout (%s): the store was behind on its writes"
                   + " (%.0f%% of its buffer waiting) and the reads went one at a time",
-              timeout, backlog * 100));
+              timeout, backlog * 100);
+      for (Ask a : batch) a.warmth().complete(failed(a.host(), a.start(), why));
+      return;
     }
     try {
-      return query(host, at, start);
+      batch.removeIf(a -> a.warmth().isDone());
+      if (!batch.isEmpty()) query(batch);
     } finally {
       behindSlot.release();
     }
   }
 
-  private Warmth query(String host, Instant at, long start) {
+  /**
+   * One store read for the batch, over the span of all their ranges; each host then keeps exactly
+   * its own range, so it gets what a read of its own would have given.
+   */
+  private void query(List<Ask> batch) {
     Duration back = window.compareTo(quiet) >= 0 ? window : quiet;
-    List<StoredPoint> points;
-    try {
-      points = store.history(host, measurements, at.minus(back), at.minusMillis(1));
-    } catch (io.handlewatch.collector.store.StoreException e) {
-      return failed(host, start, e.getMessage());
+    Instant from = null;
+    Instant to = null;
+    Set<String> hosts = new java.util.LinkedHashSet<>();
+    for (Ask a : batch) {
+      hosts.add(a.host());
+      Instant f = a.at().minus(back);
+      Instant t = a.at().minusMillis(1);
+      if (from == null || f.isBefore(from)) from = f;
+      if (to == null || t.isAfter(to)) to = t;
     }
-    StoredIncidents.Found open = StoredIncidents.open(points, at, quiet);
-    return new Warmth(
-        host,
-        StoredReports.of(host, points),
-        open.incidents(),
-        open.unreadable(),
-        null,
-        Duration.ofNanos(System.nanoTime() - start));
+    batches.update(hosts.size());
+    Map<String, List<StoredPoint>> read;
+    try {
+      read = store.histories(hosts, measurements, from, to);
+    } catch (io.handlewatch.collector.store.StoreException e) {
+      for (Ask a : batch) a.warmth().complete(failed(a.host(), a.start(), e.getMessage()));
+      return;
+    }
+    for (Ask a : batch) {
+      long lo = a.at().minus(back).toEpochMilli();
+      long hi = a.at().toEpochMilli() - 1;
+      List<StoredPoint> points = new ArrayList<>();
+      for (StoredPoint p : read.getOrDefault(a.host(), List.of())) {
+        long t = p.time().toEpochMilli();
+        if (t >= lo && t <= hi) points.add(p);
+      }
+      StoredIncidents.Found open = StoredIncidents.open(points, a.at(), quiet);
+      a.warmth()
+          .complete(
+              new Warmth(
+                  a.host(),
+                  StoredReports.of(a.host(), points),
+                  open.incidents(),
+                  open.unreadable(),
+                  null,
+                  Duration.ofNanos(System.nanoTime() - a.start())));
+    }
   }
 
   private String describe(Throwable e) {
@@ -192,11 +242,11 @@ final class WindowWarmer implements AutoCloseable {
 
   /** Hosts waiting for a read. */
   int waiting() {
-    return executor.getQueue().size();
+    return asks.size();
   }
 
   @Override
   public void close() {
-    executor.shutdownNow();
+    for (Thread t : readers) t.interrupt();
   }
 }

@@ -76,6 +76,16 @@ public final class ListeningStore implements SampleStore {
   }
 
   @Override
+  public java.util.Map<String, List<StoredPoint>> histories(
+      java.util.Collection<String> hosts,
+      java.util.Set<String> measurements,
+      java.time.Instant from,
+      java.time.Instant to)
+      throws StoreException {
+    return delegate.histories(hosts, measurements, from, to);
+  }
+
+  @Override
   public Optional<java.time.Duration> reportInterval(String host) {
     return delegate.reportInterval(host);
   }

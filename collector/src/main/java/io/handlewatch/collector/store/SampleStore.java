@@ -71,6 +71,21 @@ public interface SampleStore extends AutoCloseable {
   }
 
   /**
+   * The {@link #history} of many hosts over one range, in as few reads as the store can: what a
+   * collector reads when thousands of hosts are new to it at once (its own restart in front of a
+   * fleet), where one read per host would not come back in time. Every host asked for has an entry,
+   * empty when nothing is stored; each holds exactly what {@link #history} gives for that host. The
+   * default reads the hosts one by one.
+   */
+  default java.util.Map<String, List<StoredPoint>> histories(
+      java.util.Collection<String> hosts, Set<String> measurements, Instant from, Instant to)
+      throws StoreException {
+    java.util.Map<String, List<StoredPoint>> out = new java.util.LinkedHashMap<>();
+    for (String host : hosts) out.put(host, history(host, measurements, from, to));
+    return out;
+  }
+
+  /**
    * How often a host reports, as observed from its recent reports (the median gap between them, per
    * sequence number), or empty while too few are known. The API marks a host stale when it has been
    * silent for several of its own intervals.

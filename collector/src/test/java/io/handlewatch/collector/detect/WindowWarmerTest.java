@@ -3,6 +3,8 @@ package io.handlewatch.collector.detect;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.codahale.metrics.Counter;
+import com.codahale.metrics.Histogram;
+import com.codahale.metrics.UniformReservoir;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.collector.store.StoredPoint;
 import java.lang.reflect.Proxy;
@@ -43,8 +45,15 @@ class WindowWarmerTest {
                   switch (method.getName()) {
                     case "writeBacklog" -> backlog;
                     case "history" -> history();
+                    case "histories" -> histories((java.util.Collection<?>) args[0]);
                     default -> throw new UnsupportedOperationException(method.getName());
                   });
+    }
+
+    private java.util.Map<String, List<StoredPoint>> histories(java.util.Collection<?> hosts) {
+      java.util.Map<String, List<StoredPoint>> out = new java.util.HashMap<>();
+      for (Object h : hosts) out.put((String) h, history());
+      return out;
     }
 
     private List<StoredPoint> history() {
@@ -72,8 +81,12 @@ class WindowWarmerTest {
       throws Exception {
     DetectionFactory config = new DetectionFactory();
     config.warmUp.concurrency = 3;
+    // One host per read: what is measured here is how many reads run at once.
+    config.warmUp.batchHosts = 1;
     LinkedBlockingQueue<WindowWarmer.Warmth> done = new LinkedBlockingQueue<>();
-    try (WindowWarmer warmer = new WindowWarmer(store.store(), config, 0.5, paced)) {
+    try (WindowWarmer warmer =
+        new WindowWarmer(
+            store.store(), config, 0.5, paced, new Histogram(new UniformReservoir()))) {
       for (int i = 0; i < hosts; i++) {
         assertThat(warmer.submit("h" + i, Instant.parse("2026-01-01T00:00:00Z"), done::add))
             .isTrue();
@@ -119,5 +132,84 @@ class WindowWarmerTest {
     assertThat(warmths).noneMatch(WindowWarmer.Warmth::failed);
     assertThat(keepingUp.mostAtOnce).as("reads at once").hasValue(3);
     assertThat(paced.getCount()).isZero();
+  }
+
+  @Test
+  void hostsWaitingTogetherAreReadTogetherEachWithItsOwnWindow() throws Exception {
+    Instant t = Instant.parse("2026-01-01T00:00:00Z");
+    var memory =
+        new io.handlewatch.collector.store.memory.MemoryStore(
+            64L << 20,
+            java.time.Duration.ofHours(1),
+            java.time.Clock.fixed(t.plusSeconds(300), java.time.ZoneOffset.UTC),
+            new com.codahale.metrics.MetricRegistry());
+    int hosts = 250;
+    for (int h = 0; h < hosts; h++) {
+      for (int k = 0; k < 10; k++) {
+        memory
+            .write(io.handlewatch.collector.testing.TestReports.report("h" + h, k + 1, at(t, k)))
+            .get(10, TimeUnit.SECONDS);
+      }
+    }
+    // The first read waits until every other host has been submitted behind it.
+    java.util.concurrent.CountDownLatch inFirstRead = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch letGo = new java.util.concurrent.CountDownLatch(1);
+    List<Integer> reads = java.util.Collections.synchronizedList(new ArrayList<>());
+    SampleStore gated =
+        (SampleStore)
+            Proxy.newProxyInstance(
+                SampleStore.class.getClassLoader(),
+                new Class<?>[] {SampleStore.class},
+                (proxy, method, args) -> {
+                  if (method.getName().equals("histories")) {
+                    reads.add(((java.util.Collection<?>) args[0]).size());
+                    if (reads.size() == 1) {
+                      inFirstRead.countDown();
+                      assertThat(letGo.await(10, TimeUnit.SECONDS)).isTrue();
+                    }
+                  }
+                  return method.invoke(memory, args);
+                });
+    DetectionFactory config = new DetectionFactory();
+    config.warmUp.concurrency = 1;
+    config.window = io.dropwizard.util.Duration.seconds(30);
+    config.quietPeriod = io.dropwizard.util.Duration.seconds(30);
+    Histogram batches = new Histogram(new UniformReservoir());
+    LinkedBlockingQueue<WindowWarmer.Warmth> done = new LinkedBlockingQueue<>();
+    try (WindowWarmer warmer = new WindowWarmer(gated, config, 1.0, new Counter(), batches)) {
+      // Each host is new at its own time, so the batch spans several windows.
+      assertThat(warmer.submit("h0", at(t, 4), done::add)).isTrue();
+      assertThat(inFirstRead.await(10, TimeUnit.SECONDS)).isTrue();
+      for (int h = 1; h < hosts; h++) {
+        assertThat(warmer.submit("h" + h, at(t, 4 + h % 5), done::add)).isTrue();
+      }
+      letGo.countDown();
+      java.util.Map<String, WindowWarmer.Warmth> byHost = new java.util.HashMap<>();
+      for (int i = 0; i < hosts; i++) {
+        WindowWarmer.Warmth w = done.poll(10, TimeUnit.SECONDS);
+        assertThat(w).as("warmth %d", i).isNotNull();
+        byHost.put(w.host(), w);
+      }
+      assertThat(reads).as("hosts per read").containsExactly(1, 100, 100, 49);
+      assertThat(batches.getCount()).isEqualTo(4);
+      for (int h = 0; h < hosts; h++) {
+        WindowWarmer.Warmth w = byHost.get("h" + h);
+        assertThat(w.failed()).as("h%d failed: %s", h, w.failure()).isFalse();
+        // Its own 30 s before its own first report: the three reports before it, no other host's.
+        int first = h == 0 ? 4 : 4 + h % 5;
+        assertThat(w.history())
+            .as("h%d", h)
+            .extracting(io.handlewatch.collector.store.ReportPoints::timeOf)
+            .containsExactly(at(t, first - 3), at(t, first - 2), at(t, first - 1));
+        assertThat(w.history())
+            .extracting(r -> r.getSample().getHost().getHostname())
+            .containsOnly("h" + h);
+      }
+    }
+  }
+
+  /** Report k of a host (seq k + 1), every 10 s from {@code t}. */
+  private static Instant at(Instant t, int k) {
+    return t.plusSeconds(10L * k);
   }
 }

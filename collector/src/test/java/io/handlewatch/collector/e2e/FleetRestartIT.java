@@ -153,11 +153,14 @@ class FleetRestartIT {
     JsonNode read = after.at("/timers/detect.warmup.latency");
     System.out.printf(
         "FleetRestartIT: first report to judged after the restart p50 %.3f s, max %.3f s; the read"
-            + " (queue included) p50 %.3f s, max %.3f s; %d reads paced, %d streams deferred%n",
+            + " (queue included) p50 %.3f s, max %.3f s; %d store reads (at most %d hosts in"
+            + " one), %d paced, %d streams deferred%n",
         resumed.at("/p50").asDouble(),
         resumed.at("/max").asDouble(),
         read.at("/p50").asDouble(),
         read.at("/max").asDouble(),
+        after.at("/histograms/detect.warmup.batch/count").asLong(),
+        after.at("/histograms/detect.warmup.batch/max").asLong(),
         after.at("/counters/detect.warmup.paced/count").asLong(),
         after.at("/counters/ingest.streams.deferred/count").asLong());
     assertThat(resumed.at("/count").asLong()).isEqualTo(HOSTS);

@@ -570,6 +570,60 @@ public abstract class SampleStoreContract {
   }
 
   @Test
+  void historiesOfManyHostsAreEachWhatHistoryGivesForIt() throws Exception {
+    // Names a batched read must keep apart: a quote, regex and InfluxQL punctuation, a trailing
+    // backslash, a space, and prefixes of one another.
+    List<String> hosts =
+        List.of(
+            host("batch"),
+            host("batch") + "'o",
+            host("batch") + ".*|(x)/",
+            host("batch") + " a,b=c\\",
+            host("batch-prefix"),
+            host("batch-prefix") + "-longer");
+    List<HostReport> written = new ArrayList<>();
+    for (int h = 0; h < hosts.size(); h++) {
+      // Each host reports at its own times, some before the range, some in it, some after.
+      for (int i = 0; i < 3 + h; i++) {
+        written.add(report(hosts.get(h), i + 1, t0.plusSeconds(10L * i + h)));
+      }
+    }
+    write(written.toArray(HostReport[]::new));
+    var verdict =
+        new java.util.TreeMap<>(Map.of("host", hosts.get(1), "kind", "close_wait", "subject", "s"));
+    store
+        .writePoints(
+            List.of(
+                new StoredPoint(
+                    "verdict", verdict, Map.of("severity", "warning"), t0.plusSeconds(20))))
+        .get(30, TimeUnit.SECONDS);
+    String unknown = host("nobody");
+    java.util.Set<String> measurements = new java.util.HashSet<>(StoredReports.MEASUREMENTS);
+    measurements.add("verdict");
+    Instant from = t0.plusSeconds(10);
+    Instant to = t0.plusSeconds(40);
+
+    List<String> asked = new ArrayList<>(hosts);
+    asked.add(unknown);
+    Map<String, List<StoredPoint>> all = store.histories(asked, measurements, from, to);
+
+    assertThat(all.keySet()).containsExactlyInAnyOrderElementsOf(asked);
+    assertThat(all.get(unknown)).isEmpty();
+    for (String h : hosts) {
+      List<StoredPoint> one = store.history(h, measurements, from, to);
+      assertThat(one).as("history of %s", h).isNotEmpty();
+      assertThat(all.get(h)).as("%s in the batch", h).extracting(StoredPoint::time).isSorted();
+      assertThat(all.get(h))
+          .as("%s in the batch", h)
+          .containsExactlyInAnyOrderElementsOf(one)
+          .extracting(StoredPoint::host)
+          .containsOnly(h);
+    }
+    assertThat(all.get(hosts.get(1))).extracting(StoredPoint::measurement).contains("verdict");
+    assertThat(store.histories(List.of(), measurements, from, to)).isEmpty();
+  }
+
+  @Test
   void theAgentsVersionIsAFieldNotANewSeries() throws Exception {
     String h = host("rollout");
     HostReport old = report(h, 1, t0);

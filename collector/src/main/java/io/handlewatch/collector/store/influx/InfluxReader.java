@@ -101,32 +101,78 @@ final class InfluxReader {
    */
   List<StoredPoint> history(String host, Set<String> measurements, Instant from, Instant to)
       throws StoreException {
-    if (measurements.isEmpty()) return List.of();
+    return histories(List.of(host), measurements, from, to).get(host);
+  }
+
+  /**
+   * {@link #history} of many hosts in one query: the hosts as an OR list of {@code "host" = '...'}
+   * (the tag index answers it as it does one host), the series told apart by their host tag. A
+   * partial answer (InfluxDB's {@code max-row-limit}) is asked again in halves, down to one host.
+   */
+  java.util.Map<String, List<StoredPoint>> histories(
+      java.util.Collection<String> hosts, Set<String> measurements, Instant from, Instant to)
+      throws StoreException {
+    java.util.Map<String, List<StoredPoint>> out = new java.util.LinkedHashMap<>();
+    for (String h : hosts) out.put(h, new ArrayList<>());
+    if (measurements.isEmpty() || out.isEmpty()) return out;
+    read(List.copyOf(out.keySet()), measurements, from, to, out);
+    for (List<StoredPoint> points : out.values()) {
+      points.sort(Comparator.comparing(StoredPoint::time));
+    }
+    return out;
+  }
+
+  private void read(
+      List<String> hosts,
+      Set<String> measurements,
+      Instant from,
+      Instant to,
+      java.util.Map<String, List<StoredPoint>> out)
+      throws StoreException {
+    // The host tag as stored, back to the names asked for (line breaks are made safe on the way
+    // in, so two names may share one stored value: each gets what a read of its own would).
+    java.util.Map<String, List<String>> byTag = new java.util.HashMap<>();
+    StringBuilder where = new StringBuilder();
+    for (String h : hosts) {
+      String stored = TagValues.toLineProtocol(h);
+      List<String> names = byTag.computeIfAbsent(stored, k -> new ArrayList<>(1));
+      if (names.isEmpty()) {
+        where.append(where.isEmpty() ? "" : " OR ").append("\"host\" = ").append(literal(stored));
+      }
+      names.add(h);
+    }
     String sql =
         "SELECT * FROM "
             + String.join(
                 ",", measurements.stream().sorted().map(InfluxReader::identifier).toList())
-            + " WHERE \"host\" = "
-            + literal(TagValues.toLineProtocol(host))
+            + " WHERE "
+            + (byTag.size() == 1 ? where : "(" + where + ")")
             + " AND time >= "
             + from.toEpochMilli()
             + "ms AND time <= "
             + to.toEpochMilli()
             + "ms GROUP BY *";
-    JsonNode result = query(sql);
+    JsonNode result = byTag.size() == 1 ? query(sql) : queryLong(sql);
     if (result.path("partial").asBoolean(false)) {
+      if (hosts.size() > 1) {
+        int half = hosts.size() / 2;
+        read(hosts.subList(0, half), measurements, from, to, out);
+        read(hosts.subList(half, hosts.size()), measurements, from, to, out);
+        return;
+      }
       // A cut history would make a wrong trend: better none (the caller starts the host cold).
       throw new StoreException(
           StoreException.Kind.TRANSIENT,
           "InfluxDB at "
               + config.url
               + " returned a partial history of host "
-              + host
+              + hosts.getFirst()
               + " (its [http] max-row-limit is lower than the window's points)");
     }
-    List<StoredPoint> out = new ArrayList<>();
     for (JsonNode series : result.path("series")) {
       String measurement = series.path("name").asText();
+      List<String> owners = byTag.get(series.path("tags").path("host").asText(""));
+      if (owners == null) continue;
       TreeMap<String, String> tags = tagsOf(series);
       JsonNode columns = series.path("columns");
       for (JsonNode row : series.path("values")) {
@@ -140,12 +186,12 @@ final class InfluxReader {
           else fields.put(name, v.asText());
         }
         if (fields.isEmpty()) continue;
-        out.add(
-            new StoredPoint(measurement, tags, fields, Instant.ofEpochMilli(row.get(0).asLong())));
+        Instant t = Instant.ofEpochMilli(row.get(0).asLong());
+        for (String owner : owners) {
+          out.get(owner).add(new StoredPoint(measurement, tags, fields, t));
+        }
       }
     }
-    out.sort(Comparator.comparing(StoredPoint::time));
-    return out;
   }
 
   /** The WHERE clause of a series query: host, tags, and the closed time range. */
@@ -201,10 +247,25 @@ final class InfluxReader {
 
   /** Runs one InfluxQL statement and returns its result object (results[0]). */
   JsonNode query(String influxql) throws StoreException {
-    HttpRequest.Builder rb =
-        HttpRequest.newBuilder(queryUri(config, influxql, "ms"))
-            .timeout(Duration.ofMillis(config.requestTimeout.toMilliseconds()))
-            .GET();
+    return send(HttpRequest.newBuilder(queryUri(config, influxql, "ms")).GET(), influxql);
+  }
+
+  /**
+   * {@link #query} for a statement too long for a URL (the hosts of a batched history): InfluxDB
+   * takes {@code q} in a form body too.
+   */
+  JsonNode queryLong(String influxql) throws StoreException {
+    String db = config.api == InfluxStoreFactory.Api.v1 ? config.database : config.bucket;
+    URI uri = URI.create(config.url.replaceAll("/+$", "") + "/query?db=" + enc(db) + "&epoch=ms");
+    return send(
+        HttpRequest.newBuilder(uri)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .POST(HttpRequest.BodyPublishers.ofString("q=" + enc(influxql))),
+        influxql);
+  }
+
+  private JsonNode send(HttpRequest.Builder rb, String influxql) throws StoreException {
+    rb.timeout(Duration.ofMillis(config.requestTimeout.toMilliseconds()));
     if (auth != null) rb.header("Authorization", auth);
     HttpResponse<String> r;
     try {
@@ -234,7 +295,12 @@ final class InfluxReader {
     if (!error.isEmpty()) {
       if (error.contains("database not found")) return json.createObjectNode();
       throw new StoreException(
-          StoreException.Kind.INVALID, "InfluxQL error: " + error + " in: " + influxql);
+          StoreException.Kind.INVALID,
+          "InfluxQL error: "
+              + error
+              + " in: "
+              // A batched history names hundreds of hosts: its start says enough.
+              + (influxql.length() > 500 ? influxql.substring(0, 500) + "..." : influxql));
     }
     return first;
   }

@@ -87,6 +87,14 @@ public final class InfluxStore implements SampleStore {
     return reader.history(host, measurements, from, to);
   }
 
+  /** One InfluxQL query for many hosts ({@link InfluxReader#histories}). */
+  @Override
+  public java.util.Map<String, List<StoredPoint>> histories(
+      java.util.Collection<String> hosts, Set<String> measurements, Instant from, Instant to)
+      throws StoreException {
+    return reader.histories(hosts, measurements, from, to);
+  }
+
   /** Runs one InfluxQL statement and returns its result object (results[0]). */
   public JsonNode query(String influxql) throws StoreException {
     return reader.query(influxql);
