@@ -423,12 +423,7 @@ final class KernelTableRule implements Rule {
               + " something else. A larger backlog only buys a burst's worth of time.";
       Map<String, String> labels = listenerLabels(key, l);
       String identity = listenerIdentity(proc, key);
-      KernelTableWindow.ListenerState state = l;
-      w.baselines.merge(
-          w.host + "/" + Kind.ACCEPT_QUEUE.tag() + "/" + identity,
-          new HostWindow.Baseline(
-              0, l.backlog, h -> state.lastMs < h.lastMs ? 0 : state.queue, false),
-          (a, b) -> a);
+      keepListenerBaseline(w, Kind.ACCEPT_QUEUE, identity, l, l.backlog, s -> s.queue);
       out.add(
           new Verdict(
               w.host,
@@ -536,12 +531,7 @@ final class KernelTableRule implements Rule {
               + " lost on the way (a firewall, a full conntrack table, asymmetric routing).";
       Map<String, String> labels = listenerLabels(key, l);
       String identity = listenerIdentity(proc, key);
-      KernelTableWindow.ListenerState state = l;
-      w.baselines.merge(
-          w.host + "/" + Kind.SYN_QUEUE.tag() + "/" + identity,
-          new HostWindow.Baseline(
-              0, l.synCap, h -> state.lastMs < h.lastMs ? 0 : state.synRecv, false),
-          (a, b) -> a);
+      keepListenerBaseline(w, Kind.SYN_QUEUE, identity, l, l.synCap, s -> s.synRecv);
       out.add(
           new Verdict(
               w.host,
@@ -841,6 +831,24 @@ final class KernelTableRule implements Rule {
   }
 
   /** One listener among the host's: its process, address and, outside the host's own, netns. */
+  /**
+   * Keeps the listener's {@code used} against {@code limit} as the incident's baseline, so that it
+   * resolves when the queue drains, or reads 0 once the listener is no longer sampled.
+   */
+  private static void keepListenerBaseline(
+      HostWindow w,
+      Kind kind,
+      String identity,
+      KernelTableWindow.ListenerState l,
+      long limit,
+      java.util.function.ToLongFunction<KernelTableWindow.ListenerState> used) {
+    w.baselines.merge(
+        w.host + "/" + kind.tag() + "/" + identity,
+        new HostWindow.Baseline(
+            0, limit, h -> l.lastMs < h.lastMs ? 0 : used.applyAsLong(l), false),
+        (a, b) -> a);
+  }
+
   private static String listenerIdentity(String proc, KernelTableWindow.ListenerKey key) {
     return proc + "@" + key.local() + (key.netns() == 0 ? "" : "@" + key.netns());
   }
