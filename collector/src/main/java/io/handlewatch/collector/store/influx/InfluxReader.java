@@ -49,15 +49,15 @@ final class InfluxReader {
     return URLEncoder.encode(s, StandardCharsets.UTF_8);
   }
 
-  /** The /query URI of one InfluxQL statement; {@code epoch} null for InfluxDB's own times. */
+  /**
+   * The /query URI of one InfluxQL statement ({@code influxql} null when it goes in a form body);
+   * {@code epoch} null for InfluxDB's own times.
+   */
   static URI queryUri(InfluxStoreFactory config, String influxql, String epoch) {
     String db = config.api == InfluxStoreFactory.Api.v1 ? config.database : config.bucket;
     StringBuilder u =
-        new StringBuilder(config.url.replaceAll("/+$", ""))
-            .append("/query?db=")
-            .append(enc(db))
-            .append("&q=")
-            .append(enc(influxql));
+        new StringBuilder(config.url.replaceAll("/+$", "")).append("/query?db=").append(enc(db));
+    if (influxql != null) u.append("&q=").append(enc(influxql));
     if (epoch != null) u.append("&epoch=").append(epoch);
     return URI.create(u.toString());
   }
@@ -255,10 +255,8 @@ final class InfluxReader {
    * takes {@code q} in a form body too.
    */
   JsonNode queryLong(String influxql) throws StoreException {
-    String db = config.api == InfluxStoreFactory.Api.v1 ? config.database : config.bucket;
-    URI uri = URI.create(config.url.replaceAll("/+$", "") + "/query?db=" + enc(db) + "&epoch=ms");
     return send(
-        HttpRequest.newBuilder(uri)
+        HttpRequest.newBuilder(queryUri(config, null, "ms"))
             .header("Content-Type", "application/x-www-form-urlencoded")
             .POST(HttpRequest.BodyPublishers.ofString("q=" + enc(influxql))),
         influxql);
