@@ -24,6 +24,9 @@ import java.util.Map;
 final class CloseWaitGrowthRule implements Rule {
   private static final double TOLERANCE = 2;
 
+  /** A process's verdict on growth too slow to page, and the level it grew from. */
+  private record Weak(Verdict verdict, double from) {}
+
   /** A peer's growth since the onset. */
   private record PeerGrowth(String endpoint, double count, double grew) {}
 
@@ -62,8 +65,10 @@ final class CloseWaitGrowthRule implements Rule {
     boolean hostGrowing = host.growing();
 
     double claimed = 0;
+    double claimedByPages = 0;
     double sampled = 0;
     java.util.Set<ProcessWindow> judged = new java.util.HashSet<>();
+    Map<ProcessWindow, Weak> weak = new java.util.LinkedHashMap<>();
     for (ProcessWindow p : w.processes.values()) {
       if (p.closeWait == null || p.lastMs < w.lastMs) continue;
       double since = hostGrowing ? riseSince(p, host.onsetBucket()) : 0;
@@ -75,24 +80,66 @@ final class CloseWaitGrowthRule implements Rule {
       Trend t = trends.analyze(p.closeWait, first, now, minTrendMinutes(), TOLERANCE, pastKnown);
       Severity s = judge(t);
       if (s == null) continue;
-      claimed += since;
-      judged.add(p);
       Verdict v = processVerdict(w, p, t, s, at);
-      out.add(v);
-      w.baselines.merge(
-          v.dedupKey(),
-          new HostWindow.Baseline(
-              t.baseline(),
-              p.closeWait.last(),
-              h -> p.lastMs < h.lastMs ? 0 : p.closeWait.last(),
-              true),
-          (old, nu) ->
-              new HostWindow.Baseline(
-                  old.level(), Math.max(old.peak(), nu.peak()), nu.current(), true));
+      claimed += since;
+      if (s.pages() || out.paging(v.dedupKey())) {
+        claimedByPages += since;
+        judged.add(p);
+        add(w, out, p, v, t.baseline());
+      } else {
+        weak.put(p, new Weak(v, t.baseline()));
+      }
     }
 
     Severity s = judge(host);
-    if (s == null) return;
+    // Where the host's growth pages, only a verdict that pages (or joins an incident that does)
+    // names the leak: growth too slow to page claims nothing, or a leak spread over a few
+    // processes would go unpaged as soon as each of them showed a little growth of its own.
+    if (s != null) {
+      if (s.pages()) hostVerdict(w, host, s, claimedByPages, sampled, judged, weak, at, out);
+      else {
+        // Otherwise every process with a trend of its own explains its part, as it always has.
+        java.util.Set<ProcessWindow> all = new java.util.HashSet<>(judged);
+        all.addAll(weak.keySet());
+        hostVerdict(w, host, s, claimed, sampled, all, new HashMap<>(), at, out);
+      }
+    }
+    // Growth too slow to page stays on record at INFO, unless the host's trend was carried to it.
+    for (var e : weak.entrySet())
+      add(w, out, e.getKey(), e.getValue().verdict(), e.getValue().from());
+  }
+
+  /** Adds a process's verdict, noting the level its CLOSE_WAIT grew from. */
+  private static void add(HostWindow w, Outcome out, ProcessWindow p, Verdict v, double baseline) {
+    out.add(v);
+    w.baselines.merge(
+        v.dedupKey(),
+        new HostWindow.Baseline(
+            baseline, p.closeWait.last(), h -> p.lastMs < h.lastMs ? 0 : p.closeWait.last(), true),
+        (old, nu) ->
+            new HostWindow.Baseline(
+                old.level(), Math.max(old.peak(), nu.peak()), nu.current(), true));
+  }
+
+  /**
+   * The host's growth, when the processes whose verdicts page do not account for it: carried to the
+   * one process that does, or paged for the host (spread, or held where the agent cannot see).
+   *
+   * @param weak processes with growth of their own too slow to page: one may carry the host's trend
+   *     (its entry is removed then), and together they may be the spread
+   */
+  private void hostVerdict(
+      HostWindow w,
+      Trend host,
+      Severity s,
+      double claimed,
+      double sampled,
+      java.util.Set<ProcessWindow> judged,
+      Map<ProcessWindow, Weak> weak,
+      Instant at,
+      Outcome out) {
+    long first = buckets.first(w.lastBucket);
+    long now = w.lastBucket;
     // The sampled processes that grew account for the host's growth: their verdicts are the page.
     if (claimed >= host.rise() / 2) return;
     double residual = host.rise() - claimed;
@@ -108,19 +155,10 @@ final class CloseWaitGrowthRule implements Rule {
         && riseSince(top, onset) >= residual / 2
         && (top.firstBucket <= onset + 1 || top.closeWait.minSince(onset) <= TOLERANCE)) {
       Severity carried = riseSince(top, onset) >= config.minGrowth() ? s : Severity.INFO;
-      Verdict v = processVerdict(w, top, host, carried, at);
-      out.add(v);
-      ProcessWindow p = top;
-      w.baselines.merge(
-          v.dedupKey(),
-          new HostWindow.Baseline(
-              top.closeWait.minSince(onset),
-              top.closeWait.last(),
-              h -> p.lastMs < h.lastMs ? 0 : p.closeWait.last(),
-              true),
-          (old, nu) ->
-              new HostWindow.Baseline(
-                  old.level(), Math.max(old.peak(), nu.peak()), nu.current(), true));
+      // A process with a trend of its own keeps it unless the host's makes it page.
+      if (weak.containsKey(top) && !carried.pages()) return;
+      weak.remove(top);
+      add(w, out, top, processVerdict(w, top, host, carried, at), top.closeWait.minSince(onset));
       return;
     }
     // A process page already names the leak; what else moved is other processes' noise.

@@ -46,6 +46,9 @@ final class EnvelopeTrend {
   private static final double HALF_SHARE = 0.25;
   private static final int MIN_POINTS = 4;
 
+  /** Releases in the window that make a series periodic: one could be a single release. */
+  private static final int MIN_RELEASES = 2;
+
   /**
    * Growth must hold the level above everything the series reached before for this many complete
    * buckets: one bucket of high samples is noise.
@@ -119,7 +122,80 @@ final class EnvelopeTrend {
     for (int i = n - 2; i >= 0; i--) env[i] = Math.min(lo[i], env[i + 1]);
 
     int onset = hinge(n, MIN_POINTS, tol);
-    return from(s, now, onset, n, tol, minSpanMinutes);
+    Trend trend = from(s, now, onset, n, tol, minSpanMinutes);
+    return trend.growing() ? acrossReleases(trend, n, tol, minSpanMinutes) : trend;
+  }
+
+  /**
+   * Growth on a series that releases periodically (a GC or a pool dropping what it gathered: {@link
+   * #MIN_RELEASES} or more falls of the bucket floor from a peak well above the noise), measured at
+   * the pace it climbs in the long run, trough to trough, rather than at the pace of one tooth. The
+   * floors with every release added back ({@code c}) climb steadily at what is gathered; the
+   * releases take back, at the rate their sizes over the time between them say, what the periodic
+   * part gathers; what stays is {@code c}'s slope since its own onset less that rate. A leak that
+   * starts on such a baseline speeds up the climb of every tooth, not the releases. On the lower
+   * envelope alone a release cuts back everything before it (the fit since the previous trough is
+   * mostly the creep before the leak), and within one tooth the periodic climb adds to the leak's:
+   * the ETA was off by up to 4x either way. A series with fewer releases is judged as before.
+   */
+  private Trend acrossReleases(Trend trend, int n, double tol, double minSpanMinutes) {
+    int releases = 0;
+    int firstRelease = -1;
+    int lastRelease = -1;
+    for (int i = 1; i < n; i++) {
+      if (released(i, tol) > 0) {
+        releases++;
+        if (firstRelease < 0) firstRelease = i;
+        lastRelease = i;
+      }
+    }
+    if (releases < MIN_RELEASES) return trend;
+    // c, in env (the fits below read env): the floors with every release added back. The same
+    // amounts make the release rate, so what a release's measure misses (the climb between the
+    // samples either side of it) cancels between the two.
+    double released = 0;
+    env[0] = lo[0];
+    for (int i = 1; i < n; i++) {
+      double r = released(i, tol);
+      if (i > firstRelease) released += r;
+      env[i] = env[i - 1] + lo[i] - lo[i - 1] + r;
+    }
+    // Its lower envelope, as for any series: a noisy bucket does not raise it.
+    for (int i = n - 2; i >= 0; i--) env[i] = Math.min(env[i], env[i + 1]);
+    double releasedPerMin = released / ((t[lastRelease] - t[firstRelease]) * bucketMinutes);
+    int onset = hinge(n, MIN_POINTS, tol);
+    double span = (t[n - 1] - t[onset]) * bucketMinutes;
+    // Not yet long enough in the new regime by itself: the growth shows again when it is.
+    if (n - onset < MIN_POINTS || span < minSpanMinutes) return Trend.NONE;
+    double slope =
+        theilSen.slope(t, env, onset > 0 ? onset + 1 : onset, n) / bucketMinutes - releasedPerMin;
+    double baseline = Double.POSITIVE_INFINITY;
+    for (int i = onset; i < n; i++) baseline = Math.min(baseline, lo[i]);
+    return new Trend(
+        slope > 0, slope, (long) t[onset], lo[n - 1] - baseline, span, trend.baseline());
+  }
+
+  /**
+   * How much bucket {@code i} released (0 if it did not): its floor fell below the previous
+   * bucket's by more than the noise, from a peak (the highest sample of the two buckets, capped
+   * where two buckets' climb and the noise could take it: a spike is no peak) more than {@link
+   * #NOISE_MULTIPLE} times the noise above it.
+   */
+  private double released(int i, double tol) {
+    if (!(lo[i] < lo[i - 1] - tol)) return 0;
+    double climb = Math.max(0, climbBefore(i, tol)) * (t[i] - t[i - 1]);
+    double peak = Math.min(Math.max(hi[i - 1], hi[i]), lo[i - 1] + 2 * climb + tol);
+    double fall = peak - lo[i];
+    return fall > NOISE_MULTIPLE * tol ? fall : 0;
+  }
+
+  /** The per-bucket climb of the nearest bucket before {@code i} that did not fall (0: none). */
+  private double climbBefore(int i, double tol) {
+    for (int j = i - 1; j >= 1; j--) {
+      double step = lo[j] - lo[j - 1];
+      if (step >= -tol && t[j] > t[j - 1]) return step / (t[j] - t[j - 1]);
+    }
+    return 0;
   }
 
   /** The trend of the envelope from {@code onset}. */

@@ -57,6 +57,31 @@ class CloseWaitSpreadTest {
   }
 
   @Test
+  void aSpreadLeakStillPagesOnceEachProcessHasATrendTooSlowToPageOnItsOwn() {
+    // Six long-lived workers, each leaking 1.5 sockets a minute from minute 20 under noise of ±1:
+    // soon each shows growth of its own, below the 2/min that pages (an INFO verdict each), while
+    // together they rise 9/min. Those verdicts page nothing, so they must not hold back the host's.
+    var g = new TraceGenerator("spread-2", T0, 11);
+    for (int i = 0; i < 6; i++) {
+      Curve cw = (m, r) -> 10 + Math.floor(1.5 * Math.max(0, m - 20)) + r.nextInt(3) - 1;
+      Curve fds = (m, r) -> 300 + 1.5 * Math.max(0, m - 20) + r.nextInt(5);
+      g.add(new Process(3_000 + i, 600 + i, "worker", 65_536, fds, cw, "10.0.0.9:80", 0, 1e9));
+    }
+    List<Alert> firing = firings(g.generate(40));
+
+    assertThat(firing)
+        .singleElement()
+        .satisfies(
+            a -> {
+              assertThat(a.labels()).containsEntry("alertname", "CloseWaitGrowing");
+              assertThat(a.labels()).doesNotContainKey("pid");
+              assertThat(a.annotations().get("summary")).contains("spread over sampled processes");
+              assertThat(a.annotations().get("description")).contains("worker[300");
+              assertThat(minute(a)).isBetween(20.0, 32.0);
+            });
+  }
+
+  @Test
   void workersBornAsTheHostsCountRoseAreNotASpreadLeak() {
     // A quiet host; from minute 25, short-lived workers are born one after another, each holding
     // up to 30 CLOSE_WAIT sockets from its first minute until it exits 3-4 minutes later. The

@@ -43,6 +43,18 @@ class EnvelopeTrendTest {
             30,
             new Expect(true, 20)),
         Arguments.of(
+            "a leak of 40/min that began 8 min ago on a sawtooth climbing 50/min between releases"
+                + " every 6 min",
+            (DoubleUnaryOperator) m -> 1_000 + 50 * ((m + 2.2) % 6) + 40 * Math.max(0, m - 22),
+            30,
+            new Expect(true, 40)),
+        Arguments.of(
+            "a leak of 60/min, 9 min in, on a sawtooth climbing 40/min between releases every 7 min:"
+                + " the long-run pace, trough to trough, not one tooth's (100/min)",
+            (DoubleUnaryOperator) m -> 1_000 + 40 * ((m + 4.1) % 7) + 60 * Math.max(0, m - 21),
+            30,
+            new Expect(true, 60)),
+        Arguments.of(
             "a step 10 min ago",
             (DoubleUnaryOperator) m -> m < 20 ? 500 : 3_000,
             30,
