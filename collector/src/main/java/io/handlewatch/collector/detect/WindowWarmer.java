@@ -13,9 +13,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -91,7 +91,10 @@ final class WindowWarmer implements AutoCloseable {
 
   private final Counter paced;
   private final Histogram batches;
-  private final ArrayBlockingQueue<Ask> asks;
+
+  /** Hosts waiting, newest last: readers take the newest first. */
+  private final LinkedBlockingDeque<Ask> asks;
+
   private final List<Thread> readers = new ArrayList<>();
   private final Set<String> measurements = new HashSet<>(StoredReports.MEASUREMENTS);
 
@@ -116,7 +119,7 @@ final class WindowWarmer implements AutoCloseable {
     this.lateFor = Duration.ofMillis(config.warmUp.lateFor.toMilliseconds());
     this.batchHosts = config.warmUp.batchHosts;
     this.paceAbove = config.warmUp.paceAbove * admissionShare;
-    this.asks = new ArrayBlockingQueue<>(config.warmUp.maxWaiting);
+    this.asks = new LinkedBlockingDeque<>(config.warmUp.maxWaiting);
     measurements.add("verdict");
     for (int i = 1; i <= config.warmUp.concurrency; i++) {
       readers.add(Thread.ofPlatform().daemon().name("detector-warmup-" + i).start(this::readLoop));
@@ -181,11 +184,18 @@ final class WindowWarmer implements AutoCloseable {
     while (!Thread.currentThread().isInterrupted()) {
       batch.clear();
       try {
-        batch.add(asks.take());
-        asks.drainTo(batch, batchHosts - 1);
+        // Newest first: while reads keep up the order does not matter; once they fall behind (a
+        // fleet arriving at a cold collector), the newest hosts can still be read within their
+        // timeout, while the oldest are cold already and only wait for a late merge. Oldest
+        // first would make every host late, one behind the other.
+        batch.add(asks.takeLast());
+        for (Ask a; batch.size() < batchHosts && (a = asks.pollLast()) != null; ) batch.add(a);
         // Past their deadline while they waited their turn: those hosts have started cold for
         // good, reading them would only load the store.
         dropExpired(batch);
+        // The oldest, past their deadline, are at the other end: let go of them now rather than
+        // when the newest are all read, so they do not hold places of maxWaiting.
+        purgeExpired();
         if (batch.isEmpty()) continue;
         read(batch);
       } catch (InterruptedException e) {
@@ -198,22 +208,35 @@ final class WindowWarmer implements AutoCloseable {
     }
   }
 
+  private void purgeExpired() {
+    long now = System.nanoTime();
+    for (java.util.Iterator<Ask> it = asks.iterator(); it.hasNext(); ) {
+      Ask a = it.next();
+      // remove() is true for one reader only: each host is finished once.
+      if (now - deadline(a) >= 0 && asks.remove(a)) expire(a);
+    }
+  }
+
   private void dropExpired(List<Ask> batch) {
     long now = System.nanoTime();
     batch.removeIf(
         a -> {
           if (now - deadline(a) < 0) return false;
-          String why =
-              a.late() == null
-                  ? "no answer within detection.warmUp.timeout (" + timeout + ")"
-                  : "not read within detection.warmUp.timeout and lateFor ("
-                      + timeout
-                      + " + "
-                      + lateFor
-                      + ")";
-          finish(a, failed(a.host(), a.start(), why, false));
+          expire(a);
           return true;
         });
+  }
+
+  private void expire(Ask a) {
+    String why =
+        a.late() == null
+            ? "no answer within detection.warmUp.timeout (" + timeout + ")"
+            : "not read within detection.warmUp.timeout and lateFor ("
+                + timeout
+                + " + "
+                + lateFor
+                + ")";
+    finish(a, failed(a.host(), a.start(), why, false));
   }
 
   private void read(List<Ask> batch) throws InterruptedException {

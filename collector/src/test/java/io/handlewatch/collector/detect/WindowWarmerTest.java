@@ -276,6 +276,43 @@ class WindowWarmerTest {
     }
   }
 
+  @Test
+  void whenReadsFallBehindTheNewestHostsAreReadFirst() throws Exception {
+    java.util.concurrent.CountDownLatch letGo = new java.util.concurrent.CountDownLatch(1);
+    List<String> order = java.util.Collections.synchronizedList(new ArrayList<>());
+    SampleStore gated =
+        (SampleStore)
+            Proxy.newProxyInstance(
+                SampleStore.class.getClassLoader(),
+                new Class<?>[] {SampleStore.class},
+                (proxy, method, args) -> {
+                  if (method.getName().equals("writeBacklog")) return 0.0;
+                  java.util.Map<String, List<StoredPoint>> out = new java.util.HashMap<>();
+                  for (Object h : (java.util.Collection<?>) args[0]) {
+                    order.add((String) h);
+                    out.put((String) h, List.of());
+                  }
+                  assertThat(letGo.await(10, TimeUnit.SECONDS)).isTrue();
+                  return out;
+                });
+    DetectionFactory config = new DetectionFactory();
+    config.warmUp.concurrency = 1;
+    config.warmUp.batchHosts = 2;
+    LinkedBlockingQueue<WindowWarmer.Warmth> done = new LinkedBlockingQueue<>();
+    try (WindowWarmer warmer =
+        new WindowWarmer(
+            gated, config, 1.0, new Counter(), new Histogram(new UniformReservoir()))) {
+      Instant at = Instant.parse("2026-01-01T00:00:00Z");
+      assertThat(warmer.submit("h0", at, done::add)).isTrue();
+      while (order.isEmpty()) Thread.sleep(1); // until h0's read has begun
+      for (int h = 1; h <= 5; h++) assertThat(warmer.submit("h" + h, at, done::add)).isTrue();
+      letGo.countDown();
+      for (int i = 0; i < 6; i++) assertThat(done.poll(10, TimeUnit.SECONDS)).isNotNull();
+      // The newest two first, then the next two; the oldest last.
+      assertThat(order).containsExactly("h0", "h5", "h4", "h3", "h2", "h1");
+    }
+  }
+
   /** Report k of a host (seq k + 1), every 10 s from {@code t}. */
   private static Instant at(Instant t, int k) {
     return t.plusSeconds(10L * k);
