@@ -8,6 +8,7 @@ import io.handlewatch.collector.detect.evaluation.TraceGenerator.Curve;
 import io.handlewatch.collector.detect.evaluation.TraceGenerator.Process;
 import io.handlewatch.collector.store.ListeningStore;
 import io.handlewatch.collector.store.memory.MemoryStore;
+import io.handlewatch.proto.v1.HostReport;
 import java.lang.management.ManagementFactory;
 import java.time.Clock;
 import java.time.Duration;
@@ -27,13 +28,17 @@ import java.util.concurrent.TimeUnit;
  * reports fed and judged, skipped and coalesced, the cost per report, detection lag and the
  * process's CPU. Run by bench/detect-bench.sh --runner; not a test (no timing in tests).
  *
- * <p>Arguments: hosts (50000), seconds (120), prefill minutes (0).
+ * <p>Arguments: hosts (50000), seconds (120), prefill minutes (0), feeder threads (2), and {@code
+ * direct} to hand reports to the runner without storing them (the detection stage alone: the
+ * warm-up then reads only the prefill).
  */
 public final class DetectionRunnerBench {
   public static void main(String[] args) throws Exception {
     int hosts = args.length > 0 ? Integer.parseInt(args[0]) : 50_000;
     int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 120;
     int prefill = args.length > 2 ? Integer.parseInt(args[2]) : 0;
+    int feeders = args.length > 3 ? Integer.parseInt(args[3]) : 2;
+    boolean direct = args.length > 4 && args[4].equals("direct");
     long stepMs = 10_000;
     Instant start = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
     Instant t0 = start.minusMillis(stepMs * prefill * 6L);
@@ -67,21 +72,47 @@ public final class DetectionRunnerBench {
         (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     long cpu0 = os.getProcessCpuTime();
     long begin = System.nanoTime();
-    long fed = 0;
-    long lagMaxMs = 0;
-    double perNano = hosts / (double) TimeUnit.MILLISECONDS.toNanos(stepMs);
-    long total = (long) (perNano * TimeUnit.SECONDS.toNanos(seconds));
-    while (fed < total) {
-      long due = Math.min(total, (long) ((System.nanoTime() - begin) * perNano));
-      for (; fed < due; fed++) {
-        long step = prefillSteps + fed / hosts;
-        store.write(fleet.get((int) (fed % hosts)).report(step)).get(10, TimeUnit.SECONDS);
-      }
-      lagMaxMs =
-          Math.max(
-              lagMaxMs, ((Number) metrics.getGauges().get("detect.lag").getValue()).longValue());
-      Thread.sleep(1); // pacing the feed to the rate
+    long[] lagMax = new long[1];
+    // Each feeder has its own hosts (a host's reports in order), paced to its share of the rate.
+    double perNano = hosts / (double) TimeUnit.MILLISECONDS.toNanos(stepMs) / feeders;
+    long perFeeder = (long) (perNano * TimeUnit.SECONDS.toNanos(seconds));
+    int mine = hosts / feeders;
+    java.util.concurrent.atomic.AtomicLong fedAll = new java.util.concurrent.atomic.AtomicLong();
+    List<Thread> threads = new ArrayList<>();
+    for (int k = 0; k < feeders; k++) {
+      int first = k * mine;
+      threads.add(
+          Thread.ofPlatform()
+              .start(
+                  () -> {
+                    try {
+                      for (long n = 0; n < perFeeder; ) {
+                        long due =
+                            Math.min(perFeeder, (long) ((System.nanoTime() - begin) * perNano));
+                        for (; n < due; n++) {
+                          long step = prefillSteps + n / mine;
+                          HostReport r = fleet.get(first + (int) (n % mine)).report(step);
+                          if (direct) runner.stored(r);
+                          else store.write(r).get(10, TimeUnit.SECONDS);
+                          fedAll.incrementAndGet();
+                        }
+                        Thread.sleep(1); // pacing the feed to the rate
+                      }
+                    } catch (Exception e) {
+                      throw new IllegalStateException(e);
+                    }
+                  }));
     }
+    for (boolean alive = true; alive; ) {
+      alive = false;
+      for (Thread t : threads) alive |= t.isAlive();
+      lagMax[0] =
+          Math.max(
+              lagMax[0], ((Number) metrics.getGauges().get("detect.lag").getValue()).longValue());
+      Thread.sleep(10); // sampling the lag while the feeders run
+    }
+    long fed = fedAll.get();
+    long lagMaxMs = lagMax[0];
     long feedNanos = System.nanoTime() - begin;
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
     while (metrics.meter("detect.evaluations").getCount()
@@ -100,12 +131,14 @@ public final class DetectionRunnerBench {
     Snapshot resumed = metrics.timer("detect.warmup.resumed").getSnapshot();
     System.out.printf(
         Locale.ROOT,
-        "hosts=%d shards=%s prefill_min=%d fed=%d rate_per_s=%.0f judged=%d coalesced=%d"
+        "hosts=%d shards=%s feeders=%d direct=%s prefill_min=%d fed=%d rate_per_s=%.0f judged=%d coalesced=%d"
             + " skipped=%d drain_s=%.1f cost_mean_us=%.1f cost_p99_us=%.1f lag_p50_ms=%.1f"
             + " lag_p99_ms=%.1f lag_max_gauge_ms=%d warm_hosts=%d warm_cold=%d"
             + " first_judged_p50_ms=%.0f first_judged_p99_ms=%.0f process_cores=%.2f cpus=%d%n",
         hosts,
         metrics.getGauges().get("detect.shards").getValue(),
+        feeders,
+        direct,
         prefill,
         fed,
         fed / (feedNanos / 1e9),
