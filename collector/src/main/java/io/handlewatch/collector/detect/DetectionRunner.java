@@ -358,6 +358,12 @@ public final class DetectionRunner implements Managed, StoreListener {
      */
     final Map<String, List<byte[]>> sinceCold = new HashMap<>();
 
+    /**
+     * Late reads that came back before their host's timeout was applied (the timeout's callback and
+     * the late answer run on different threads): applied right after it. The shard's thread.
+     */
+    final Map<String, WindowWarmer.Warmth> lateFirst = new HashMap<>();
+
     volatile int openIncidents;
     volatile Thread thread;
 
@@ -522,7 +528,10 @@ public final class DetectionRunner implements Managed, StoreListener {
      */
     private void warmedLate(WindowWarmer.Warmth w) {
       List<byte[]> since = sinceCold.remove(w.host());
-      if (since == null) return;
+      if (since == null) {
+        if (waiting.containsKey(w.host())) lateFirst.put(w.host(), w);
+        return;
+      }
       if (w.failed()) {
         lateFailed.inc();
         log.debug("host {}: late warm-up read failed, stays cold: {}", w.host(), w.failure());
@@ -624,6 +633,8 @@ public final class DetectionRunner implements Managed, StoreListener {
       if (list == null) return;
       held -= list.size();
       for (HostReport r : list) evaluate(r);
+      WindowWarmer.Warmth early = lateFirst.remove(w.host());
+      if (early != null) warmedLate(early);
       if (since != null) {
         long waited = System.nanoTime() - since;
         judgedAfterStore.update(waited, TimeUnit.NANOSECONDS);
