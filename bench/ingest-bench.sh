@@ -6,10 +6,12 @@
 #       [--duration 180s] [--warmup 60s] [--collector-heap 1g] [--out bench/results] [--no-build]
 #       [--collector-jar JAR] [--label NAME] [--influx-cpus 1] [--collector-cpus 0]
 #       [--sim-cpus 0] [--influx-data 'cache-snapshot-memory-size = "25m"; index-version = "tsi1"']
-#       [--detection-shards N]
+#       [--detection-shards N] [--warmup-late-for 5m]
 #
 # --detection-shards sets detection.shards (default: one per core the collector sees, so one when
 # it is pinned to one CPU).
+# --warmup-late-for sets detection.warmUp.lateFor (0s: a read not back within warmUp.timeout is
+# dropped, its host stays cold, as before lateFor existed).
 # --collector-jar runs another build of the collector (e.g. an older commit's) against the same
 # simulator, for before/after figures side by side. The --*-cpus options pin each process with
 # taskset (a CPU list; empty: unpinned); by default influxd has CPU 1 to itself and the collector
@@ -58,6 +60,7 @@ COLLECTOR_CPUS=0
 SIM_CPUS=0
 INFLUX_DATA=""
 SHARDS=""
+LATE_FOR=""
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -76,6 +79,7 @@ while [ $# -gt 0 ]; do
     --sim-cpus) SIM_CPUS=$2; shift 2 ;;
     --influx-data) INFLUX_DATA=$2; shift 2 ;;
     --detection-shards) SHARDS=${2:?}; shift 2 ;;
+    --warmup-late-for) LATE_FOR=${2:?}; shift 2 ;;
     -h|--help) sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ingest-bench: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -130,11 +134,16 @@ server:
 logging:
   level: WARN
   loggers: {io.handlewatch: INFO}
-${SHARDS:+detection: {shards: $SHARDS\}}
+$(if [ -n "$SHARDS$LATE_FOR" ]; then
+  echo "detection:"
+  [ -n "$SHARDS" ] && echo "  shards: $SHARDS"
+  [ -n "$LATE_FOR" ] && echo "  warmUp: {lateFor: $LATE_FOR}"
+fi)
 YML
 $(pin "$COLLECTOR_CPUS") "$JAVA" -XX:+UseG1GC -XX:MaxGCPauseMillis=100 -XX:+UseCompactObjectHeaders --enable-native-access=ALL-UNNAMED -Xms"$HEAP" -Xmx"$HEAP" \
   -jar "$COLLECTOR_JAR" server "$WORK/collector.yml" >"$RAW/collector.log" 2>&1 &
 COLLECTOR=$!; pids+=($COLLECTOR)
+cp "$WORK/collector.yml" "$RAW/collector.yml" # the settings of this run, beside its logs
 for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$ADMIN/healthcheck" >/dev/null && break; sleep 0.5; done
 curl -fs "http://127.0.0.1:$ADMIN/healthcheck" >/dev/null || { echo "collector did not start; see $RAW/collector.log" >&2; tail "$RAW/collector.log" >&2; exit 1; }
 
@@ -207,6 +216,10 @@ try:
         if "detect.warmup.hosts" in cn:
             w=lambda k: cn.get("detect.warmup."+k,{}).get("count",0)
             print(f"| warm-up: hosts read back / of them empty / started cold / reads paced | {w('hosts'):,} / {w('empty'):,} / {w('cold'):,} / {w('paced'):,} |")
+            if "detect.warmup.late" in cn:
+                # Hosts that started cold at warmUp.timeout and had their history merged when the
+                # read answered later (warmUp.lateFor); failed: read failed or answered too late.
+                print(f"| warm-up: of the cold, history merged late / late failed | {w('late'):,} / {w('late.failed'):,} |")
             b=m.get("histograms",{}).get("detect.warmup.batch")
             if b:
                 print(f"| warm-up: store reads / hosts per read mean / max | {b['count']:,} / {b['mean']:,.1f} / {b['max']:,} |")

@@ -249,6 +249,14 @@ public class DetectionFactory {
     public Duration timeout = Duration.seconds(30);
 
     /**
+     * A read still going at its timeout goes on for this much more: the host starts cold at the
+     * timeout, and once the read answers its history is merged before the reports judged since, so
+     * the host is cold only while its read takes (a fleet read back more slowly than the timeout is
+     * still warmed, the last hosts late). Zero: a read not answered within the timeout is dropped.
+     */
+    @NotNull @JsonProperty public Duration lateFor = Duration.minutes(5);
+
+    /**
      * When the store counts as behind on its writes: this share of ingest's admission budget (the
      * points reports may hold in the store's write buffer) waiting. While it is, warm-up reads are
      * paced, one at a time, so that a fleet arriving at once (a collector's start) sends the

@@ -53,7 +53,13 @@ import org.slf4j.LoggerFactory;
  * from the store by a {@link WindowWarmer}, its reports wait meanwhile (coalesced the same way
  * beyond the shard's share of {@code queueCapacity}), and once the read is back the shard's thread
  * rebuilds the window and judges the waiting reports in order. If the store cannot answer, the host
- * starts cold and the log says why.
+ * starts cold and the log says why. If it only answers late (after {@code warmUp.timeout}, within
+ * {@code warmUp.lateFor}), the host starts cold at the timeout, the shard keeps the reports it
+ * judges from then on, and once the read is back it rebuilds the window from the history read
+ * followed by those reports: what the window would hold had the read been in time. Nothing is
+ * judged twice, no sample counted twice (the history ends before the first report judged cold), and
+ * the host is cold only while its read took ({@code detect.warmup.late}, {@code
+ * detect.warmup.late.failed}).
  *
  * <p>Metrics: {@code detect.evaluations}, {@code detect.cost} (per report), {@code
  * detect.queue.coalesced}, {@code detect.queue.depth}, {@code detect.lag} (ms the oldest waiting
@@ -64,10 +70,19 @@ import org.slf4j.LoggerFactory;
  * detect.warmup.latency}, {@code detect.warmup.waiting} (reads queued), {@code detect.warmup.paced}
  * (reads that went one at a time because the store was behind), {@code detect.warmup.batch} (hosts
  * per store read), {@code detect.warmup.resumed} (a new host's first report stored to judged, its
- * window read back or started cold).
+ * window read back or started cold), {@code detect.warmup.late} (hosts whose history was merged
+ * after they had started cold), {@code detect.warmup.late.failed} (late reads that failed, or whose
+ * host judged more than {@value #MAX_SINCE_COLD} reports meanwhile).
  */
 public final class DetectionRunner implements Managed, StoreListener {
   private static final Logger log = LoggerFactory.getLogger(DetectionRunner.class);
+
+  /**
+   * Reports kept per host judged cold while its read goes on: far more than {@code warmUp.lateFor}
+   * brings at any usual interval (30 at 10 s for 5 minutes); a host that sends more stays cold
+   * rather than hold memory without bound.
+   */
+  static final int MAX_SINCE_COLD = 256;
 
   private final Shard[] shards;
   private final DetectionView view;
@@ -97,6 +112,8 @@ public final class DetectionRunner implements Managed, StoreListener {
   private final Counter warmedReports;
   private final Counter takenOver;
   private final Timer warmLatency;
+  private final Counter warmedLate;
+  private final Counter lateFailed;
 
   /** A new host's first report stored to judged with its window rebuilt (or started cold). */
   private final Timer resumed;
@@ -143,6 +160,8 @@ public final class DetectionRunner implements Managed, StoreListener {
     this.warmedReports = metrics.counter("detect.warmup.reports");
     this.takenOver = metrics.counter("detect.warmup.incidents");
     this.warmLatency = metrics.timer("detect.warmup.latency");
+    this.warmedLate = metrics.counter("detect.warmup.late");
+    this.lateFailed = metrics.counter("detect.warmup.late.failed");
     this.resumed = metrics.timer("detect.warmup.resumed");
     this.warmer =
         config.warmUp.enabled
@@ -330,6 +349,21 @@ public final class DetectionRunner implements Managed, StoreListener {
     /** Reads back from the warm-up threads, applied on the shard's thread. */
     final ConcurrentLinkedQueue<WindowWarmer.Warmth> warmed = new ConcurrentLinkedQueue<>();
 
+    /** Late reads back (their host started cold at its timeout), applied on the shard's thread. */
+    final ConcurrentLinkedQueue<WindowWarmer.Warmth> late = new ConcurrentLinkedQueue<>();
+
+    /**
+     * Hosts started cold whose read goes on: the reports judged since, in order, serialized (a
+     * fleet of them waits at once after a restart). The shard's thread only.
+     */
+    final Map<String, List<byte[]>> sinceCold = new HashMap<>();
+
+    /**
+     * Late reads that came back before their host's timeout was applied (the timeout's callback and
+     * the late answer run on different threads): applied right after it. The shard's thread.
+     */
+    final Map<String, WindowWarmer.Warmth> lateFirst = new HashMap<>();
+
     volatile int openIncidents;
     volatile Thread thread;
 
@@ -420,6 +454,7 @@ public final class DetectionRunner implements Managed, StoreListener {
             if (judged) judgedAfterStore.update(System.nanoTime() - b.since, TimeUnit.NANOSECONDS);
           }
           for (WindowWarmer.Warmth w; (w = warmed.poll()) != null; ) warmed(w);
+          for (WindowWarmer.Warmth w; (w = late.poll()) != null; ) warmedLate(w);
           Instant now = clock.instant();
           if (!now.isBefore(nextSweep)) {
             engine.sweep(now);
@@ -449,7 +484,7 @@ public final class DetectionRunner implements Managed, StoreListener {
           return false;
         }
         if (engine.isNew(host, ReportPoints.timeOf(r))) {
-          if (warmer.submit(host, ReportPoints.timeOf(r), this::readBack)) {
+          if (warmer.submit(host, ReportPoints.timeOf(r), this::readBack, this::readBackLate)) {
             list = new ArrayList<>();
             waiting.put(host, list);
             waitingSince.put(host, since);
@@ -481,11 +516,89 @@ public final class DetectionRunner implements Managed, StoreListener {
       wake();
     }
 
+    /** On a warm-up thread: a read that answered after its host's timeout. */
+    private void readBackLate(WindowWarmer.Warmth w) {
+      late.add(w);
+      wake();
+    }
+
+    /**
+     * On the shard's thread: a late read's history goes before the reports judged since the host
+     * started cold, and the window is rebuilt from both, as if the read had come in time.
+     */
+    private void warmedLate(WindowWarmer.Warmth w) {
+      List<byte[]> since = sinceCold.remove(w.host());
+      if (since == null) {
+        if (waiting.containsKey(w.host())) lateFirst.put(w.host(), w);
+        return;
+      }
+      if (w.failed()) {
+        lateFailed.inc();
+        log.debug("host {}: late warm-up read failed, stays cold: {}", w.host(), w.failure());
+        return;
+      }
+      List<HostReport> judged = new ArrayList<>(since.size());
+      java.util.Set<Instant> times = new java.util.HashSet<>();
+      for (byte[] b : since) {
+        try {
+          HostReport r = HostReport.parseFrom(b);
+          judged.add(r);
+          times.add(ReportPoints.timeOf(r));
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          // Our own serialization: cannot happen; if it did, a partial rebuild would be wrong.
+          throw new IllegalStateException("host " + w.host() + ": kept report unreadable", e);
+        }
+      }
+      Instant first = judged.isEmpty() ? Instant.MAX : ReportPoints.timeOf(judged.getFirst());
+      List<HostReport> merged = new ArrayList<>(w.history().size() + judged.size());
+      for (HostReport r : w.history()) {
+        // The history ends before the first report judged cold; a replay judged since (older than
+        // that) may be stored and read back too: counted once, as judged.
+        Instant t = ReportPoints.timeOf(r);
+        if (t.isBefore(first) && !times.contains(t)) merged.add(r);
+      }
+      int read = merged.size();
+      merged.addAll(judged);
+      engine.warm(w.host(), merged, w.incidents());
+      warmedLate.inc();
+      warmedReports.inc(read);
+      takenOver.inc(w.incidents().size());
+      log.debug(
+          "host {}: window warmed late from the store: {} reports read in {} ms, before {} judged"
+              + " cold meanwhile",
+          w.host(),
+          read,
+          w.took().toMillis(),
+          judged.size());
+    }
+
+    /** Keeps a report judged while its host's late read goes on. */
+    private void keepSinceCold(HostReport r) {
+      String host = ReportPoints.hostOf(r);
+      List<byte[]> since = sinceCold.get(host);
+      if (since == null) return;
+      if (since.size() >= MAX_SINCE_COLD) {
+        sinceCold.remove(host);
+        lateFailed.inc();
+        log.warn(
+            "host {}: {} reports judged cold while its warm-up read goes on; it stays cold",
+            host,
+            since.size());
+        return;
+      }
+      since.add(r.toByteArray());
+    }
+
     /** On the shard's thread: rebuild the host's window, then judge the reports that waited. */
     private void warmed(WindowWarmer.Warmth w) {
       warmLatency.update(w.took());
       if (w.failed()) {
-        cold(w.host(), "the store could not answer: " + w.failure());
+        cold(
+            w.host(),
+            "the store could not answer: "
+                + w.failure()
+                + (w.lateToCome() ? "; its history merges in when the read answers" : ""));
+        if (w.lateToCome()) sinceCold.put(w.host(), new ArrayList<>());
       } else {
         engine.warm(w.host(), w.history(), w.incidents());
         warmedHosts.inc();
@@ -520,6 +633,8 @@ public final class DetectionRunner implements Managed, StoreListener {
       if (list == null) return;
       held -= list.size();
       for (HostReport r : list) evaluate(r);
+      WindowWarmer.Warmth early = lateFirst.remove(w.host());
+      if (early != null) warmedLate(early);
       if (since != null) {
         long waited = System.nanoTime() - since;
         judgedAfterStore.update(waited, TimeUnit.NANOSECONDS);
@@ -541,6 +656,7 @@ public final class DetectionRunner implements Managed, StoreListener {
         return;
       }
       evaluations.mark();
+      if (!sinceCold.isEmpty()) keepSinceCold(r);
       openIncidents = engine.firing();
       for (Verdict v : verdicts) {
         verdictCounters

@@ -208,6 +208,111 @@ class WindowWarmerTest {
     }
   }
 
+  @Test
+  void aReadAnsweringAfterTheTimeoutReachesTheLateConsumerOnceAndOneTooLateSaysWhy()
+      throws Exception {
+    Instant t = Instant.parse("2026-01-01T00:00:00Z");
+    var memory =
+        new io.handlewatch.collector.store.memory.MemoryStore(
+            64L << 20,
+            java.time.Duration.ofHours(1),
+            java.time.Clock.fixed(t.plusSeconds(300), java.time.ZoneOffset.UTC),
+            new com.codahale.metrics.MetricRegistry());
+    for (int k = 0; k < 10; k++) {
+      memory
+          .write(io.handlewatch.collector.testing.TestReports.report("h0", k + 1, at(t, k)))
+          .get(10, TimeUnit.SECONDS);
+    }
+    java.util.concurrent.CountDownLatch letGo = new java.util.concurrent.CountDownLatch(1);
+    SampleStore gated =
+        (SampleStore)
+            Proxy.newProxyInstance(
+                SampleStore.class.getClassLoader(),
+                new Class<?>[] {SampleStore.class},
+                (proxy, method, args) -> {
+                  if (method.getName().equals("histories")) {
+                    assertThat(letGo.await(10, TimeUnit.SECONDS)).isTrue();
+                  }
+                  return method.invoke(memory, args);
+                });
+    DetectionFactory config = new DetectionFactory();
+    config.warmUp.concurrency = 1;
+    config.warmUp.timeout = io.dropwizard.util.Duration.milliseconds(200);
+    config.warmUp.lateFor = io.dropwizard.util.Duration.milliseconds(400);
+    LinkedBlockingQueue<WindowWarmer.Warmth> done = new LinkedBlockingQueue<>();
+    LinkedBlockingQueue<WindowWarmer.Warmth> late = new LinkedBlockingQueue<>();
+    try (WindowWarmer warmer =
+        new WindowWarmer(
+            gated, config, 1.0, new Counter(), new Histogram(new UniformReservoir()))) {
+      assertThat(warmer.submit("h0", at(t, 5), done::add, late::add)).isTrue();
+      // Queued behind h0's read, which the test holds past h1's timeout and lateFor.
+      while (warmer.waiting() > 0) Thread.sleep(1); // until h0's read has begun
+      assertThat(warmer.submit("h1", at(t, 5), done::add, late::add)).isTrue();
+      WindowWarmer.Warmth first = done.poll(10, TimeUnit.SECONDS);
+      WindowWarmer.Warmth second = done.poll(10, TimeUnit.SECONDS);
+      assertThat(List.of(first, second))
+          .allSatisfy(
+              w -> {
+                assertThat(w.failed()).isTrue();
+                assertThat(w.lateToCome()).as("the read goes on").isTrue();
+                assertThat(w.failure()).contains("detection.warmUp.timeout");
+              });
+      Thread.sleep(700); // past h1's timeout and lateFor: the reader must drop it, saying why
+      letGo.countDown();
+      java.util.Map<String, WindowWarmer.Warmth> byHost = new java.util.HashMap<>();
+      for (int i = 0; i < 2; i++) {
+        WindowWarmer.Warmth w = late.poll(10, TimeUnit.SECONDS);
+        assertThat(w).as("late answer %d", i).isNotNull();
+        byHost.put(w.host(), w);
+      }
+      assertThat(byHost.get("h0").failed()).isFalse();
+      assertThat(byHost.get("h0").history())
+          .extracting(io.handlewatch.collector.store.ReportPoints::timeOf)
+          .containsExactly(at(t, 0), at(t, 1), at(t, 2), at(t, 3), at(t, 4));
+      assertThat(byHost.get("h1").failed()).isTrue();
+      assertThat(byHost.get("h1").failure()).contains("lateFor");
+      assertThat(late.poll(300, TimeUnit.MILLISECONDS)).as("once per host").isNull();
+      assertThat(done).isEmpty();
+    }
+  }
+
+  @Test
+  void whenReadsFallBehindTheNewestHostsAreReadFirst() throws Exception {
+    java.util.concurrent.CountDownLatch letGo = new java.util.concurrent.CountDownLatch(1);
+    List<String> order = java.util.Collections.synchronizedList(new ArrayList<>());
+    SampleStore gated =
+        (SampleStore)
+            Proxy.newProxyInstance(
+                SampleStore.class.getClassLoader(),
+                new Class<?>[] {SampleStore.class},
+                (proxy, method, args) -> {
+                  if (method.getName().equals("writeBacklog")) return 0.0;
+                  java.util.Map<String, List<StoredPoint>> out = new java.util.HashMap<>();
+                  for (Object h : (java.util.Collection<?>) args[0]) {
+                    order.add((String) h);
+                    out.put((String) h, List.of());
+                  }
+                  assertThat(letGo.await(10, TimeUnit.SECONDS)).isTrue();
+                  return out;
+                });
+    DetectionFactory config = new DetectionFactory();
+    config.warmUp.concurrency = 1;
+    config.warmUp.batchHosts = 2;
+    LinkedBlockingQueue<WindowWarmer.Warmth> done = new LinkedBlockingQueue<>();
+    try (WindowWarmer warmer =
+        new WindowWarmer(
+            gated, config, 1.0, new Counter(), new Histogram(new UniformReservoir()))) {
+      Instant at = Instant.parse("2026-01-01T00:00:00Z");
+      assertThat(warmer.submit("h0", at, done::add)).isTrue();
+      while (order.isEmpty()) Thread.sleep(1); // until h0's read has begun
+      for (int h = 1; h <= 5; h++) assertThat(warmer.submit("h" + h, at, done::add)).isTrue();
+      letGo.countDown();
+      for (int i = 0; i < 6; i++) assertThat(done.poll(10, TimeUnit.SECONDS)).isNotNull();
+      // The newest two first, then the next two; the oldest last.
+      assertThat(order).containsExactly("h0", "h5", "h4", "h3", "h2", "h1");
+    }
+  }
+
   /** Report k of a host (seq k + 1), every 10 s from {@code t}. */
   private static Instant at(Instant t, int k) {
     return t.plusSeconds(10L * k);

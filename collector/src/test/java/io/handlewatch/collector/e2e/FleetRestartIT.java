@@ -144,6 +144,14 @@ class FleetRestartIT {
     assertThat(after.at("/counters/detect.warmup.empty/count").asLong())
         .as("hosts read back with nothing in their window")
         .isZero();
+    // Every read answered in time: none merged late, none given up (a late answer for a host
+    // warmed in time, or one lost, would show here).
+    assertThat(after.at("/counters/detect.warmup.late/count").asLong())
+        .as("hosts whose history was merged after they started cold")
+        .isZero();
+    assertThat(after.at("/counters/detect.warmup.late.failed/count").asLong())
+        .as("late reads given up")
+        .isZero();
     assertThat(after.at("/counters/detect.warmup.reports/count").asLong())
         .as("reports read back: at least the two of each host judged before the kill")
         .isGreaterThanOrEqualTo(2L * HOSTS);
@@ -219,6 +227,8 @@ class FleetRestartIT {
             "detect.warmup.cold",
             "detect.warmup.empty",
             "detect.warmup.paced",
+            "detect.warmup.late",
+            "detect.warmup.late.failed",
             "ingest.streams.deferred",
             "ingest.admission.waits",
             "ingest.streams.ended.store",

@@ -141,19 +141,28 @@ final class InfluxReader {
       }
       names.add(h);
     }
-    String sql =
-        "SELECT * FROM "
-            + String.join(
-                ",", measurements.stream().sorted().map(InfluxReader::identifier).toList())
-            + " WHERE "
+    // One statement per measurement, all in one request: a single SELECT * over several
+    // measurements answers with the union of their fields as columns (nulls for the others), three
+    // times the JSON and up to twice InfluxDB's time for the same points (BENCHMARKS.md, issue 15).
+    String clause =
+        " WHERE "
             + (byTag.size() == 1 ? where : "(" + where + ")")
             + " AND time >= "
             + from.toEpochMilli()
             + "ms AND time <= "
             + to.toEpochMilli()
             + "ms GROUP BY *";
-    JsonNode result = byTag.size() == 1 ? query(sql) : queryLong(sql);
-    if (result.path("partial").asBoolean(false)) {
+    String sql =
+        String.join(
+            "; ",
+            measurements.stream()
+                .sorted()
+                .map(m -> "SELECT * FROM " + identifier(m) + clause)
+                .toList());
+    List<JsonNode> results = queryAll(sql);
+    boolean partial = false;
+    for (JsonNode r : results) partial |= r.path("partial").asBoolean(false);
+    if (partial) {
       if (hosts.size() > 1) {
         int half = hosts.size() / 2;
         read(hosts.subList(0, half), measurements, from, to, out);
@@ -169,6 +178,14 @@ final class InfluxReader {
               + hosts.getFirst()
               + " (its [http] max-row-limit is lower than the window's points)");
     }
+    for (JsonNode result : results) collect(result, byTag, out);
+  }
+
+  /** The rows of one statement's result, each handed to the hosts whose stored tag it carries. */
+  private static void collect(
+      JsonNode result,
+      java.util.Map<String, List<String>> byTag,
+      java.util.Map<String, List<StoredPoint>> out) {
     for (JsonNode series : result.path("series")) {
       String measurement = series.path("name").asText();
       List<String> owners = byTag.get(series.path("tags").path("host").asText(""));
@@ -251,18 +268,31 @@ final class InfluxReader {
   }
 
   /**
-   * {@link #query} for a statement too long for a URL (the hosts of a batched history): InfluxDB
-   * takes {@code q} in a form body too.
+   * Several InfluxQL statements, separated by semicolons, in one form-body request: their results
+   * in statement order. An error in any of them fails the whole read.
    */
-  JsonNode queryLong(String influxql) throws StoreException {
-    return send(
-        HttpRequest.newBuilder(queryUri(config, null, "ms"))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .POST(HttpRequest.BodyPublishers.ofString("q=" + enc(influxql))),
-        influxql);
+  List<JsonNode> queryAll(String influxql) throws StoreException {
+    JsonNode body =
+        sendBody(
+            HttpRequest.newBuilder(queryUri(config, null, "ms"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString("q=" + enc(influxql))));
+    List<JsonNode> out = new ArrayList<>();
+    JsonNode results = body.path("results");
+    if (!body.path("error").asText("").isEmpty() || results.isEmpty()) {
+      out.add(checked(body, body.path("results").path(0), influxql));
+      return out;
+    }
+    for (JsonNode r : results) out.add(checked(body, r, influxql));
+    return out;
   }
 
   private JsonNode send(HttpRequest.Builder rb, String influxql) throws StoreException {
+    JsonNode body = sendBody(rb);
+    return checked(body, body.path("results").path(0), influxql);
+  }
+
+  private JsonNode sendBody(HttpRequest.Builder rb) throws StoreException {
     rb.timeout(Duration.ofMillis(config.requestTimeout.toMilliseconds()));
     if (auth != null) rb.header("Authorization", auth);
     HttpResponse<String> r;
@@ -279,17 +309,20 @@ final class InfluxReader {
       throw new StoreException(
           StoreException.Kind.CONFIGURATION, "InfluxDB refused the query: " + r.statusCode());
     }
-    JsonNode body;
     try {
-      body = json.readTree(r.body());
+      return json.readTree(r.body());
     } catch (IOException e) {
       throw new StoreException(
           StoreException.Kind.TRANSIENT,
           "InfluxDB answered " + r.statusCode() + " with no JSON: " + r.body(),
           e);
     }
-    JsonNode first = body.path("results").path(0);
-    String error = first.path("error").asText(body.path("error").asText(""));
+  }
+
+  /** One statement's result, or its error (or the request's) as an exception. */
+  private static JsonNode checked(JsonNode body, JsonNode result, String influxql)
+      throws StoreException {
+    String error = result.path("error").asText(body.path("error").asText(""));
     if (!error.isEmpty()) {
       if (error.contains("database not found")) return json.createObjectNode();
       throw new StoreException(
@@ -300,6 +333,6 @@ final class InfluxReader {
               // A batched history names hundreds of hosts: its start says enough.
               + (influxql.length() > 500 ? influxql.substring(0, 500) + "..." : influxql));
     }
-    return first;
+    return result;
   }
 }

@@ -1,0 +1,190 @@
+package io.handlewatch.collector.detect;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.codahale.metrics.MetricRegistry;
+import io.handlewatch.collector.store.ListeningStore;
+import io.handlewatch.collector.store.ReportPoints;
+import io.handlewatch.collector.store.SampleStore;
+import io.handlewatch.collector.store.memory.MemoryStore;
+import io.handlewatch.collector.testing.MutableClock;
+import io.handlewatch.proto.v1.HostReport;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A warm-up read that answers after {@code warmUp.timeout}: the host starts cold, and once the read
+ * is back its history is merged before the reports judged cold meanwhile. From then on its verdicts
+ * are exactly those of a collector whose read came in time: same window, same incident.
+ */
+class DetectionRunnerLateWarmUpTest {
+  static final Instant T0 = DetectionEngineTest.T0;
+  static final String HOST = DetectionRunnerTakeoverTest.HOST;
+
+  final MutableClock clock = new MutableClock(T0);
+  final MemoryStore shared =
+      new MemoryStore(256 << 20, Duration.ofDays(1), clock, new MetricRegistry());
+  final List<DetectionRunner> started = new ArrayList<>();
+
+  /** One detector with its own view of the store (reports written there reach it). */
+  final class Collector {
+    final MetricRegistry metrics = new MetricRegistry();
+    final DetectionRunner detector;
+    final SampleStore store;
+    final List<Alert> alerts = new CopyOnWriteArrayList<>();
+    long fed;
+
+    Collector(DetectionFactory config, SampleStore backend) {
+      config.shards = 1;
+      detector = new DetectionRunner(config, backend, metrics, clock, 1.0);
+      detector.addAlertListener(alerts::add);
+      store = new ListeningStore(backend, detector);
+      detector.start();
+      started.add(detector);
+    }
+
+    void feed(HostReport r) throws Exception {
+      clock.set(ReportPoints.timeOf(r));
+      store.write(r).get(10, TimeUnit.SECONDS);
+      fed++;
+      await(() -> metrics.meter("detect.evaluations").getCount() >= fed, "judged " + r.getSeq());
+    }
+
+    long count(String counter) {
+      return metrics.counter(counter).getCount();
+    }
+  }
+
+  static void await(java.util.function.BooleanSupplier condition, String what) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) throw new AssertionError("never: " + what);
+      Thread.sleep(1); // polling the detector's progress with a deadline
+    }
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    for (DetectionRunner d : started) d.stop();
+  }
+
+  @Test
+  void aReadThatAnswersAfterTheTimeoutIsMergedAndTheVerdictsAreThoseOfAReadInTime()
+      throws Exception {
+    List<HostReport> trace = DetectionRunnerTakeoverTest.leak();
+    int move = 35 * 6; // minute 35: the incident is open, the leak goes on until minute 55
+    Collector a = new Collector(new DetectionFactory(), shared);
+    for (HostReport r : trace.subList(0, move)) a.feed(r);
+    assertThat(a.alerts).extracting(Alert::status).contains(Alert.Status.FIRING);
+    Alert paged = a.alerts.getFirst();
+
+    // "inTime" reads the store at once; "late" has its read held until three reports were judged.
+    CountDownLatch letGo = new CountDownLatch(1);
+    SampleStore slow =
+        (SampleStore)
+            Proxy.newProxyInstance(
+                SampleStore.class.getClassLoader(),
+                new Class<?>[] {SampleStore.class},
+                (proxy, method, args) -> {
+                  if (method.getName().startsWith("histor")) {
+                    assertThat(letGo.await(20, TimeUnit.SECONDS)).isTrue();
+                  }
+                  try {
+                    return method.invoke(shared, args);
+                  } catch (InvocationTargetException e) {
+                    throw e.getCause();
+                  }
+                });
+    DetectionFactory lateConfig = new DetectionFactory();
+    lateConfig.warmUp.timeout = io.dropwizard.util.Duration.milliseconds(300);
+    Collector late = new Collector(lateConfig, slow);
+    Collector inTime = new Collector(new DetectionFactory(), shared);
+
+    for (HostReport r : trace.subList(move, move + 3)) {
+      inTime.feed(r);
+      late.feed(r); // the first waits for its read, then is judged cold at the timeout
+    }
+    assertThat(late.count("detect.warmup.cold")).isEqualTo(1);
+    assertThat(late.count("detect.warmup.late")).isZero();
+    assertThat(late.alerts).as("cold: no trend yet").isEmpty();
+    assertThat(inTime.alerts).extracting(Alert::startsAt).containsOnly(paged.startsAt());
+
+    letGo.countDown();
+    await(() -> late.count("detect.warmup.late") == 1, "late history merged");
+    assertThat(late.count("detect.warmup.hosts")).as("not warmed in time").isZero();
+    assertThat(late.count("detect.warmup.late.failed")).isZero();
+    // The window's 30 minutes of reports before the first judged cold, none of those three again.
+    assertThat(late.count("detect.warmup.reports")).isBetween(179L, 181L);
+    assertThat(late.count("detect.warmup.incidents")).isEqualTo(1);
+
+    int compared = 0;
+    for (HostReport r : trace.subList(move + 3, trace.size())) {
+      inTime.feed(r);
+      late.feed(r);
+      assertThat(late.detector.view().verdicts(HOST))
+          .as("verdicts at %s", ReportPoints.timeOf(r))
+          .isEqualTo(inTime.detector.view().verdicts(HOST));
+      assertThat(late.detector.view().findings(HOST))
+          .isEqualTo(inTime.detector.view().findings(HOST));
+      compared++;
+    }
+    assertThat(compared).isGreaterThan(250);
+    // The incident goes on under the same start, and resolves when the in-time one does.
+    Alert continued = late.alerts.getFirst();
+    assertThat(continued.status()).isEqualTo(Alert.Status.FIRING);
+    assertThat(continued.startsAt()).isEqualTo(paged.startsAt());
+    assertThat(continued.dedupKey()).isEqualTo(paged.dedupKey());
+    assertThat(continued.at()).isEqualTo(ReportPoints.timeOf(trace.get(move + 3)));
+    assertThat(late.alerts.getLast().status()).isEqualTo(Alert.Status.RESOLVED);
+    assertThat(late.alerts.getLast().at()).isEqualTo(inTime.alerts.getLast().at());
+    assertThat(late.alerts.getLast().endsAt()).isEqualTo(inTime.alerts.getLast().endsAt());
+  }
+
+  @Test
+  void withLateForZeroALateReadIsDroppedAndTheHostStaysCold() throws Exception {
+    List<HostReport> trace = DetectionRunnerTakeoverTest.leak();
+    int move = 35 * 6;
+    Collector a = new Collector(new DetectionFactory(), shared);
+    for (HostReport r : trace.subList(0, move)) a.feed(r);
+    CountDownLatch letGo = new CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicInteger reads =
+        new java.util.concurrent.atomic.AtomicInteger();
+    SampleStore slow =
+        (SampleStore)
+            Proxy.newProxyInstance(
+                SampleStore.class.getClassLoader(),
+                new Class<?>[] {SampleStore.class},
+                (proxy, method, args) -> {
+                  if (method.getName().startsWith("histor")) {
+                    reads.incrementAndGet();
+                    assertThat(letGo.await(20, TimeUnit.SECONDS)).isTrue();
+                  }
+                  try {
+                    return method.invoke(shared, args);
+                  } catch (InvocationTargetException e) {
+                    throw e.getCause();
+                  }
+                });
+    DetectionFactory config = new DetectionFactory();
+    config.warmUp.timeout = io.dropwizard.util.Duration.milliseconds(300);
+    config.warmUp.lateFor = io.dropwizard.util.Duration.seconds(0);
+    Collector late = new Collector(config, slow);
+    late.feed(trace.get(move));
+    letGo.countDown();
+    await(() -> reads.get() == 1, "the read ran");
+    for (HostReport r : trace.subList(move + 1, move + 10)) late.feed(r);
+    assertThat(late.count("detect.warmup.cold")).isEqualTo(1);
+    assertThat(late.count("detect.warmup.late")).isZero();
+    assertThat(late.count("detect.warmup.hosts")).isZero();
+    assertThat(late.alerts).isEmpty();
+  }
+}
