@@ -5,6 +5,7 @@ import io.handlewatch.agent.source.parse.LimitsParser;
 import io.handlewatch.agent.source.parse.ProcParseException;
 import io.handlewatch.agent.source.parse.ProcStatParser;
 import io.handlewatch.agent.source.util.LongIntHashMap;
+import io.handlewatch.agent.source.util.SocketInodeIndex;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
@@ -39,7 +40,10 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
   private final boolean fdCountBySize;
   private final FdTableReader fdReader;
   private final Map<Integer, Cached> cache = new HashMap<>();
-  private final LongIntHashMap inodeToPid = new LongIntHashMap(1024);
+  private final SocketInodeIndex inodeToPid = new SocketInodeIndex(1024);
+  // One process's socket inodes while its fd links are read, reused from process to process: a
+  // buffer per read would be garbage the size of the largest fd table, every rescan.
+  private long[] linkScratch = new long[1024];
   private long walks;
 
   /**
@@ -94,7 +98,7 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
     /** Index into {@link #processes()} of the process holding socket {@code inode}, or -1. */
     public int ownerIndex(long inode) {
       int pid = inodeToPid.get(inode);
-      if (pid == LongIntHashMap.MISSING) {
+      if (pid == SocketInodeIndex.MISSING) {
         return -1;
       }
       int i = pidToIndex.get(pid);
@@ -148,7 +152,14 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
   private static final class Cached {
     long startTicks;
     long fdCount;
-    long[] socketInodes;
+    // The socket inodes of its last read, to take out of the index when they change: 32-bit (all
+    // of Linux's) as ints, and any wider one apart; null until its links were read.
+    int[] socketInodes;
+    long[] wideInodes;
+
+    boolean holdsSockets() {
+      return socketInodes != null && (socketInodes.length > 0 || wideInodes != null);
+    }
   }
 
   @Override
@@ -189,10 +200,7 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
     for (int i = 0; i < ps.size(); i++) {
       ProcessInfo p = ps.get(i);
       Cached c = cache.get(p.pid());
-      if (walk.wasRescanned(i)
-          || c == null
-          || c.socketInodes == null
-          || c.socketInodes.length == 0) {
+      if (walk.wasRescanned(i) || c == null || !c.holdsSockets()) {
         continue;
       }
       if (readLinks(p.pid(), c, walk, problems)) {
@@ -346,18 +354,16 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
    * the index as it was) when the table could not be read.
    */
   private boolean readLinks(int pid, Cached cached, Walk walk, Problems problems) {
-    // Sized by the fd count where known: most fds of a busy process are sockets.
-    long[][] inodes = {new long[(int) Math.clamp(cached.fdCount + 8, 16, 1 << 20)]};
     int[] n = {0};
     try {
       FdTableReader.Counts c =
           fdReader.read(
               fs.path(pid + "/fd"),
               inode -> {
-                if (n[0] == inodes[0].length) {
-                  inodes[0] = Arrays.copyOf(inodes[0], n[0] * 2);
+                if (n[0] == linkScratch.length) {
+                  linkScratch = Arrays.copyOf(linkScratch, n[0] * 2);
                 }
-                inodes[0][n[0]++] = inode;
+                linkScratch[n[0]++] = inode;
               });
       walk.linksRead += c.linksRead();
       walk.fdsVanished += c.vanished();
@@ -375,16 +381,37 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
       return false;
     }
     forgetInodes(pid, cached);
-    cached.socketInodes = Arrays.copyOf(inodes[0], n[0]);
+    int wide = 0;
     for (int i = 0; i < n[0]; i++) {
-      inodeToPid.put(cached.socketInodes[i], pid);
+      if (!SocketInodeIndex.narrow(linkScratch[i])) wide++;
+    }
+    int[] narrow = new int[n[0] - wide];
+    long[] wideInodes = wide == 0 ? null : new long[wide];
+    for (int i = 0, a = 0, b = 0; i < n[0]; i++) {
+      long inode = linkScratch[i];
+      if (SocketInodeIndex.narrow(inode)) {
+        narrow[a++] = (int) inode;
+      } else {
+        wideInodes[b++] = inode;
+      }
+      inodeToPid.put(inode, pid);
+    }
+    cached.socketInodes = narrow;
+    cached.wideInodes = wideInodes;
+    if (linkScratch.length > 1 << 16 && n[0] < 1 << 14) {
+      linkScratch = new long[1024]; // one huge table once does not pin its buffer for good
     }
     return true;
   }
 
   private void forgetInodes(int pid, Cached cached) {
     if (cached.socketInodes != null) {
-      for (long inode : cached.socketInodes) {
+      for (int inode : cached.socketInodes) {
+        inodeToPid.remove(Integer.toUnsignedLong(inode), pid);
+      }
+    }
+    if (cached.wideInodes != null) {
+      for (long inode : cached.wideInodes) {
         inodeToPid.remove(inode, pid);
       }
     }
