@@ -147,13 +147,12 @@ public final class NamespaceEntry implements AutoCloseable {
     Future<T> f =
         thread.submit(
             () -> {
-              var threads = java.lang.management.ManagementFactory.getThreadMXBean();
-              long c0 = threads.getCurrentThreadCpuTime();
+              long c0 = ThreadCpu.nanos();
               try {
                 enter(nsPath, inode);
                 return work.run();
               } finally {
-                cpuNanos.addAndGet(Math.max(0, threads.getCurrentThreadCpuTime() - c0));
+                cpuNanos.addAndGet(Math.max(0, ThreadCpu.nanos() - c0));
               }
             });
     try {
