@@ -44,6 +44,10 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
   // One process's socket inodes while its fd links are read, reused from process to process: a
   // buffer per read would be garbage the size of the largest fd table, every rescan.
   private long[] linkScratch = new long[1024];
+  // Pids whose index entries not put again since the last sweep are to go; whether anything was
+  // put since (its marks are cleared by the next sweep).
+  private LongIntHashMap stalePids = new LongIntHashMap(64);
+  private boolean indexChanged;
   private long walks;
 
   /**
@@ -152,14 +156,9 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
   private static final class Cached {
     long startTicks;
     long fdCount;
-    // The socket inodes of its last read, to take out of the index when they change: 32-bit (all
-    // of Linux's) as ints, and any wider one apart; null until its links were read.
-    int[] socketInodes;
-    long[] wideInodes;
-
-    boolean holdsSockets() {
-      return socketInodes != null && (socketInodes.length > 0 || wideInodes != null);
-    }
+    // Sockets found at its last read of the fd links; -1 until one succeeded. The inodes
+    // themselves are only in the index: a re-read puts them again and sweeps out the rest.
+    int sockets = -1;
   }
 
   @Override
@@ -183,9 +182,10 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
               if (alive.containsKey(e.getKey())) {
                 return false;
               }
-              forgetInodes(e.getKey(), e.getValue());
+              forgetInodes(e.getKey());
               return true;
             });
+    sweepIndex();
     return walk;
   }
 
@@ -200,7 +200,7 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
     for (int i = 0; i < ps.size(); i++) {
       ProcessInfo p = ps.get(i);
       Cached c = cache.get(p.pid());
-      if (walk.wasRescanned(i) || c == null || !c.holdsSockets()) {
+      if (walk.wasRescanned(i) || c == null || c.sockets <= 0) {
         continue;
       }
       if (readLinks(p.pid(), c, walk, problems)) {
@@ -208,6 +208,7 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
         n++;
       }
     }
+    sweepIndex();
     return n;
   }
 
@@ -279,7 +280,7 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
     Cached cached = cache.get(pid);
     if (cached != null && cached.startTicks != stat.startTicks()) {
       // The pid was reused by a new process: nothing cached about the old one applies.
-      forgetInodes(pid, cached);
+      forgetInodes(pid);
       cache.remove(pid);
       cached = null;
     }
@@ -299,7 +300,7 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
       return record(walk, pid, stat, OptionalLong.empty(), soft, hard, false, false);
     }
 
-    boolean changed = cached == null || cached.fdCount != fds || cached.socketInodes == null;
+    boolean changed = cached == null || cached.fdCount != fds || cached.sockets < 0;
     boolean rescanned = false;
     if (full || changed) {
       if (cached == null) {
@@ -309,7 +310,7 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
       }
       cached.fdCount = fds;
       rescanned = readLinks(pid, cached, walk, problems);
-      if (!rescanned && cached.socketInodes == null) {
+      if (!rescanned && cached.sockets < 0) {
         return record(walk, pid, stat, OptionalLong.of(fds), soft, hard, false, false);
       }
     }
@@ -380,41 +381,34 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
       }
       return false;
     }
-    forgetInodes(pid, cached);
-    int wide = 0;
+    forgetInodes(pid);
     for (int i = 0; i < n[0]; i++) {
-      if (!SocketInodeIndex.narrow(linkScratch[i])) wide++;
+      inodeToPid.put(linkScratch[i], pid);
     }
-    int[] narrow = new int[n[0] - wide];
-    long[] wideInodes = wide == 0 ? null : new long[wide];
-    for (int i = 0, a = 0, b = 0; i < n[0]; i++) {
-      long inode = linkScratch[i];
-      if (SocketInodeIndex.narrow(inode)) {
-        narrow[a++] = (int) inode;
-      } else {
-        wideInodes[b++] = inode;
-      }
-      inodeToPid.put(inode, pid);
-    }
-    cached.socketInodes = narrow;
-    cached.wideInodes = wideInodes;
+    indexChanged = true;
+    cached.sockets = n[0];
     if (linkScratch.length > 1 << 16 && n[0] < 1 << 14) {
       linkScratch = new long[1024]; // one huge table once does not pin its buffer for good
     }
     return true;
   }
 
-  private void forgetInodes(int pid, Cached cached) {
-    if (cached.socketInodes != null) {
-      for (int inode : cached.socketInodes) {
-        inodeToPid.remove(Integer.toUnsignedLong(inode), pid);
-      }
+  /**
+   * The index entries of {@code pid} go at the next sweep, except those put again before it: a
+   * process re-read keeps the sockets it still holds, one that exited keeps none.
+   */
+  private void forgetInodes(int pid) {
+    stalePids.put(pid, 1);
+  }
+
+  private void sweepIndex() {
+    if (stalePids.size() == 0 && !indexChanged) {
+      return;
     }
-    if (cached.wideInodes != null) {
-      for (long inode : cached.wideInodes) {
-        inodeToPid.remove(inode, pid);
-      }
-    }
+    LongIntHashMap stale = stalePids;
+    inodeToPid.sweep(pid -> stale.get(pid) != LongIntHashMap.MISSING);
+    stalePids = new LongIntHashMap(64);
+    indexChanged = false;
   }
 
   private static boolean isDigits(String s) {

@@ -21,44 +21,85 @@ class SocketInodeIndexTest {
   }
 
   @Test
-  void behavesLikeAHashMapUnderRandomPutsAndRemoves() {
+  void sweepsKeepWhatEachProcessHoldsAtItsLastRead() {
+    // The process table's use: each round re-reads some processes (their whole socket list is put
+    // again), lets others exit, and sweeps the pids of both; the index must then equal the union
+    // of every live process's last list.
     SocketInodeIndex index = new SocketInodeIndex(4);
-    Map<Long, Integer> model = new HashMap<>();
+    Map<Integer, java.util.Set<Long>> held = new HashMap<>();
     Random r = new Random(7);
-    for (int i = 0; i < 200_000; i++) {
-      long key = inode(r);
-      int value = r.nextInt(100);
-      if (r.nextInt(3) == 0) {
-        Integer cur = model.get(key);
-        index.remove(key, cur == null ? -1 : cur);
-        model.remove(key);
-      } else {
-        index.put(key, value);
-        model.put(key, value);
+    for (int round = 0; round < 300; round++) {
+      java.util.Set<Integer> stale = new java.util.HashSet<>();
+      for (int k = 0; k < 20; k++) {
+        int pid = 1 + r.nextInt(60);
+        if (!stale.add(pid)) {
+          continue; // a walk reads each process once
+        }
+        if (r.nextInt(5) == 0) {
+          held.remove(pid); // exited
+        } else {
+          java.util.Set<Long> now = new java.util.HashSet<>();
+          int n = r.nextInt(40);
+          for (int j = 0; j < n; j++) {
+            long inode = inode(r);
+            // An inode belongs to one process at a time in this model: take it from its holder.
+            held.values().forEach(s -> s.remove(inode));
+            now.add(inode);
+          }
+          held.put(pid, now);
+          now.forEach(inode -> index.put(inode, pid));
+        }
       }
-    }
-    assertThat(index.size()).isEqualTo(model.size());
-    Random again = new Random(7);
-    for (int i = 0; i < 50_000; i++) {
-      long k = inode(again);
-      Integer expected = model.get(k);
-      assertThat(index.get(k))
-          .as("inode %d", k)
-          .isEqualTo(expected == null ? SocketInodeIndex.MISSING : expected);
+      index.sweep(stale::contains);
+      Map<Long, Integer> model = new HashMap<>();
+      held.forEach((pid, inodes) -> inodes.forEach(i -> model.put(i, pid)));
+      // Inodes taken from a process that was not re-read stay with it in the index until its own
+      // re-read, as in the agent; in this model the new holder put them last, so they agree.
+      assertThat(index.size()).as("round %d", round).isEqualTo(model.size());
+      model.forEach(
+          (inode, pid) -> assertThat(index.get(inode)).as("inode %d", inode).isEqualTo(pid));
     }
   }
 
   @Test
-  void removeKeepsAnEntryThatNowBelongsToSomeoneElse() {
+  void aSweepRemovesOnlyTheStalePidsEntriesNotPutSince() {
     SocketInodeIndex index = new SocketInodeIndex(16);
     for (long inode : new long[] {12345, 0xFFFF_FFFFL, 1L << 33}) {
       index.put(inode, 7);
-      index.remove(inode, 8);
-      assertThat(index.get(inode)).isEqualTo(7);
-      index.remove(inode, 7);
-      assertThat(index.get(inode)).isEqualTo(SocketInodeIndex.MISSING);
     }
-    assertThat(index.size()).isZero();
+    index.put(99, 8);
+    index.sweep(pid -> true); // everything was put since the last sweep: all stays
+    assertThat(index.size()).isEqualTo(4);
+    index.put(12345, 7); // re-read: still held
+    index.sweep(pid -> pid == 7);
+    assertThat(index.get(12345)).isEqualTo(7);
+    assertThat(index.get(0xFFFF_FFFFL)).isEqualTo(SocketInodeIndex.MISSING);
+    assertThat(index.get(1L << 33)).isEqualTo(SocketInodeIndex.MISSING);
+    assertThat(index.get(99)).isEqualTo(8);
+    index.sweep(pid -> pid == 8);
+    assertThat(index.get(99)).isEqualTo(SocketInodeIndex.MISSING);
+    assertThat(index.size()).isEqualTo(1);
+  }
+
+  @Test
+  void aSweepOverLongProbeRunsAndTheTablesWrapKeepsEveryOtherEntry() {
+    SocketInodeIndex index = new SocketInodeIndex(16);
+    Random r = new Random(11);
+    Map<Long, Integer> model = new HashMap<>();
+    for (int i = 0; i < 20_000; i++) {
+      long inode = 1 + r.nextInt(30_000);
+      int pid = 1 + r.nextInt(4);
+      index.put(inode, pid);
+      model.put(inode, pid);
+    }
+    index.sweep(pid -> false);
+    index.sweep(pid -> pid == 2); // nothing put since the last sweep: every pid 2 entry goes
+    model.values().removeIf(pid -> pid == 2);
+    assertThat(index.size()).isEqualTo(model.size());
+    for (long inode = 1; inode <= 30_000; inode++) {
+      Integer pid = model.get(inode);
+      assertThat(index.get(inode)).isEqualTo(pid == null ? SocketInodeIndex.MISSING : pid);
+    }
   }
 
   @Test
