@@ -17,7 +17,6 @@ import io.handlewatch.agent.source.SysctlSource;
 import io.handlewatch.agent.source.TcpCountersSource;
 import io.handlewatch.agent.source.TcpState;
 import io.handlewatch.agent.source.natives.NamespaceEntry;
-import io.handlewatch.agent.source.natives.ThreadCpu;
 import io.handlewatch.proto.v1.AgentHealth;
 import io.handlewatch.proto.v1.Conntrack;
 import io.handlewatch.proto.v1.EndpointCount;
@@ -33,6 +32,8 @@ import io.handlewatch.proto.v1.Sysctl;
 import io.handlewatch.proto.v1.TcpReader;
 import io.handlewatch.proto.v1.TcpSockets;
 import io.handlewatch.proto.v1.TcpStateCounts;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
@@ -45,6 +46,8 @@ import java.util.Optional;
  * long as the agent. Not thread-safe.
  */
 public final class Sampler {
+  private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
   private final ProcFs fs;
   private final List<SocketTable> socketTables;
   private final SampleOptions options;
@@ -89,7 +92,7 @@ public final class Sampler {
 
   public HostSample sample() {
     long wall0 = System.nanoTime();
-    long cpu0 = ThreadCpu.nanos();
+    long cpu0 = THREADS.getCurrentThreadCpuTime();
     otherThreadsCpuNanos = 0;
     HostSample.Builder sample = HostSample.newBuilder();
     AgentHealth.Builder health = AgentHealth.newBuilder();
@@ -187,7 +190,8 @@ public final class Sampler {
     }
 
     health.setWallMicros((System.nanoTime() - wall0) / 1000);
-    health.setCpuMicros((Math.max(0, ThreadCpu.nanos() - cpu0) + otherThreadsCpuNanos) / 1000);
+    health.setCpuMicros(
+        (Math.max(0, THREADS.getCurrentThreadCpuTime() - cpu0) + otherThreadsCpuNanos) / 1000);
     SelfStatus.rssBytes().ifPresent(health::setRssBytes);
     sample.setHealth(health);
     return sample.build();
@@ -400,7 +404,7 @@ public final class Sampler {
   private <T> Optional<T> run(String name, AgentHealth.Builder health, ProcSource<T> source) {
     Problems problems = new Problems();
     long wall0 = System.nanoTime();
-    long cpu0 = ThreadCpu.nanos();
+    long cpu0 = THREADS.getCurrentThreadCpuTime();
     T result = null;
     Exception failure = null;
     try {
@@ -415,7 +419,8 @@ public final class Sampler {
         SourceRun.newBuilder()
             .setSource(name)
             .setWallMicros((System.nanoTime() - wall0) / 1000)
-            .setCpuMicros((Math.max(0, ThreadCpu.nanos() - cpu0) + elsewhere) / 1000)
+            .setCpuMicros(
+                (Math.max(0, THREADS.getCurrentThreadCpuTime() - cpu0) + elsewhere) / 1000)
             .addAllErrors(problems.reasons())
             .setSkipped(problems.skipped());
     if (failure != null) {

@@ -147,12 +147,13 @@ public final class NamespaceEntry implements AutoCloseable {
     Future<T> f =
         thread.submit(
             () -> {
-              long c0 = ThreadCpu.nanos();
+              var threads = java.lang.management.ManagementFactory.getThreadMXBean();
+              long c0 = threads.getCurrentThreadCpuTime();
               try {
                 enter(nsPath, inode);
                 return work.run();
               } finally {
-                cpuNanos.addAndGet(Math.max(0, ThreadCpu.nanos() - c0));
+                cpuNanos.addAndGet(Math.max(0, threads.getCurrentThreadCpuTime() - c0));
               }
             });
     try {
