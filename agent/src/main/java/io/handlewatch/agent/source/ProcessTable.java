@@ -44,8 +44,8 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
   // One process's socket inodes while its fd links are read, reused from process to process: a
   // buffer per read would be garbage the size of the largest fd table, every rescan.
   private long[] linkScratch = new long[1024];
-  // Pids whose index entries not put again since the last sweep are to go; whether anything was
-  // put since (its marks are cleared by the next sweep).
+  // Pids whose index entries go at the next sweep unless put again before it; and whether anything
+  // was put since the last sweep (the next one clears the marks).
   private LongIntHashMap stalePids = new LongIntHashMap(64);
   private boolean indexChanged;
   private long walks;
