@@ -17,9 +17,14 @@
 # C1 compiles a method after four times its usual count of calls and loops
 # (CompileThresholdScaling=4): the code cache holds ~1 MiB less of code run only at start-up,
 # while the per-socket loops still compile within the first sample, even at 1k sockets.
-HW_AGENT_JVM_FLAGS=(-Xms8m -Xmx32m -Xmn3m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20
+# A 2 MiB young generation (was 3): ~1 MiB less resident for a young collection of well under a
+# millisecond more often. Reflection through JNI (useNativeAccessorOnly) instead of method handles
+# spun per method: protobuf's JSON printer and picocli reflect over a few thousand methods, and
+# each handle's hidden classes stayed resident (BENCHMARKS.md, issue 12's RSS: both ~0.5-1 MiB).
+HW_AGENT_JVM_FLAGS=(-Xms8m -Xmx32m -Xmn2m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20
   -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:CompileThresholdScaling=4 -Xss256k
   -XX:+UseCompactObjectHeaders -XX:ReservedCodeCacheSize=16m --finalization=disabled
+  -Djdk.reflect.useNativeAccessorOnly=true
   -Dio.grpc.netty.shaded.io.netty.eventLoopThreads=1
   -Dio.grpc.netty.shaded.io.netty.allocator.type=unpooled
   -Dio.grpc.netty.shaded.io.netty.jfr.enabled=false

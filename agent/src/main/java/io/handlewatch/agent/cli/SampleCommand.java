@@ -2,6 +2,7 @@ package io.handlewatch.agent.cli;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
+import io.handlewatch.agent.runtime.NativeHeap;
 import io.handlewatch.agent.sample.SampleText;
 import io.handlewatch.agent.sample.Sampler;
 import io.handlewatch.proto.v1.HostSample;
@@ -72,6 +73,7 @@ final class SampleCommand implements Callable<Integer> {
       }
       print(sampler.sample(), out);
       out.flush();
+      NativeHeap.trim();
     }
     return 0;
   }

@@ -5,6 +5,7 @@ import io.handlewatch.agent.source.parse.LimitsParser;
 import io.handlewatch.agent.source.parse.ProcParseException;
 import io.handlewatch.agent.source.parse.ProcStatParser;
 import io.handlewatch.agent.source.util.LongIntHashMap;
+import io.handlewatch.agent.source.util.SocketInodeIndex;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
@@ -39,7 +40,14 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
   private final boolean fdCountBySize;
   private final FdTableReader fdReader;
   private final Map<Integer, Cached> cache = new HashMap<>();
-  private final LongIntHashMap inodeToPid = new LongIntHashMap(1024);
+  private final SocketInodeIndex inodeToPid = new SocketInodeIndex(1024);
+  // One process's socket inodes while its fd links are read, reused from process to process: a
+  // buffer per read would be garbage the size of the largest fd table, every rescan.
+  private long[] linkScratch = new long[1024];
+  // Pids whose index entries go at the next sweep unless put again before it; and whether anything
+  // was put since the last sweep (the next one clears the marks).
+  private LongIntHashMap stalePids = new LongIntHashMap(64);
+  private boolean indexChanged;
   private long walks;
 
   /**
@@ -94,7 +102,7 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
     /** Index into {@link #processes()} of the process holding socket {@code inode}, or -1. */
     public int ownerIndex(long inode) {
       int pid = inodeToPid.get(inode);
-      if (pid == LongIntHashMap.MISSING) {
+      if (pid == SocketInodeIndex.MISSING) {
         return -1;
       }
       int i = pidToIndex.get(pid);
@@ -148,7 +156,9 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
   private static final class Cached {
     long startTicks;
     long fdCount;
-    long[] socketInodes;
+    // Sockets found at its last read of the fd links; -1 until one succeeded. The inodes
+    // themselves are only in the index: a re-read puts them again and sweeps out the rest.
+    int sockets = -1;
   }
 
   @Override
@@ -172,9 +182,10 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
               if (alive.containsKey(e.getKey())) {
                 return false;
               }
-              forgetInodes(e.getKey(), e.getValue());
+              forgetInodes(e.getKey());
               return true;
             });
+    sweepIndex();
     return walk;
   }
 
@@ -189,10 +200,7 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
     for (int i = 0; i < ps.size(); i++) {
       ProcessInfo p = ps.get(i);
       Cached c = cache.get(p.pid());
-      if (walk.wasRescanned(i)
-          || c == null
-          || c.socketInodes == null
-          || c.socketInodes.length == 0) {
+      if (walk.wasRescanned(i) || c == null || c.sockets <= 0) {
         continue;
       }
       if (readLinks(p.pid(), c, walk, problems)) {
@@ -200,6 +208,7 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
         n++;
       }
     }
+    sweepIndex();
     return n;
   }
 
@@ -271,7 +280,7 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
     Cached cached = cache.get(pid);
     if (cached != null && cached.startTicks != stat.startTicks()) {
       // The pid was reused by a new process: nothing cached about the old one applies.
-      forgetInodes(pid, cached);
+      forgetInodes(pid);
       cache.remove(pid);
       cached = null;
     }
@@ -291,7 +300,7 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
       return record(walk, pid, stat, OptionalLong.empty(), soft, hard, false, false);
     }
 
-    boolean changed = cached == null || cached.fdCount != fds || cached.socketInodes == null;
+    boolean changed = cached == null || cached.fdCount != fds || cached.sockets < 0;
     boolean rescanned = false;
     if (full || changed) {
       if (cached == null) {
@@ -301,7 +310,7 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
       }
       cached.fdCount = fds;
       rescanned = readLinks(pid, cached, walk, problems);
-      if (!rescanned && cached.socketInodes == null) {
+      if (!rescanned && cached.sockets < 0) {
         return record(walk, pid, stat, OptionalLong.of(fds), soft, hard, false, false);
       }
     }
@@ -346,18 +355,16 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
    * the index as it was) when the table could not be read.
    */
   private boolean readLinks(int pid, Cached cached, Walk walk, Problems problems) {
-    // Sized by the fd count where known: most fds of a busy process are sockets.
-    long[][] inodes = {new long[(int) Math.clamp(cached.fdCount + 8, 16, 1 << 20)]};
     int[] n = {0};
     try {
       FdTableReader.Counts c =
           fdReader.read(
               fs.path(pid + "/fd"),
               inode -> {
-                if (n[0] == inodes[0].length) {
-                  inodes[0] = Arrays.copyOf(inodes[0], n[0] * 2);
+                if (n[0] == linkScratch.length) {
+                  linkScratch = Arrays.copyOf(linkScratch, n[0] * 2);
                 }
-                inodes[0][n[0]++] = inode;
+                linkScratch[n[0]++] = inode;
               });
       walk.linksRead += c.linksRead();
       walk.fdsVanished += c.vanished();
@@ -374,20 +381,34 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
       }
       return false;
     }
-    forgetInodes(pid, cached);
-    cached.socketInodes = Arrays.copyOf(inodes[0], n[0]);
+    forgetInodes(pid);
     for (int i = 0; i < n[0]; i++) {
-      inodeToPid.put(cached.socketInodes[i], pid);
+      inodeToPid.put(linkScratch[i], pid);
+    }
+    indexChanged = true;
+    cached.sockets = n[0];
+    if (linkScratch.length > 1 << 16 && n[0] < 1 << 14) {
+      linkScratch = new long[1024]; // one huge table once does not pin its buffer for good
     }
     return true;
   }
 
-  private void forgetInodes(int pid, Cached cached) {
-    if (cached.socketInodes != null) {
-      for (long inode : cached.socketInodes) {
-        inodeToPid.remove(inode, pid);
-      }
+  /**
+   * The index entries of {@code pid} go at the next sweep, except those put again before it: a
+   * process re-read keeps the sockets it still holds, one that exited keeps none.
+   */
+  private void forgetInodes(int pid) {
+    stalePids.put(pid, 1);
+  }
+
+  private void sweepIndex() {
+    if (stalePids.size() == 0 && !indexChanged) {
+      return;
     }
+    LongIntHashMap stale = stalePids;
+    inodeToPid.sweep(pid -> stale.get(pid) != LongIntHashMap.MISSING);
+    stalePids = new LongIntHashMap(64);
+    indexChanged = false;
   }
 
   private static boolean isDigits(String s) {

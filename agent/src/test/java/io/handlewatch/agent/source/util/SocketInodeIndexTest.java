@@ -1,0 +1,133 @@
+package io.handlewatch.agent.source.util;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class SocketInodeIndexTest {
+  /** Inodes near both ends of the unsigned 32-bit range, and a few beyond it. */
+  private static long inode(Random r) {
+    int k = 1 + r.nextInt(3_000);
+    return switch (r.nextInt(4)) {
+      case 0 -> k;
+      case 1 -> 0xFFFF_FFFFL - k; // int keys with the sign bit set
+      case 2 -> 0x8000_0000L + k;
+      default -> r.nextInt(10) == 0 ? (1L << 40) + k : 1_000_000L + k;
+    };
+  }
+
+  @Test
+  void sweepsKeepWhatEachProcessHoldsAtItsLastRead() {
+    // The process table's use: each round re-reads some processes (their whole socket list is put
+    // again), lets others exit, and sweeps the pids of both; the index must then equal the union
+    // of every live process's last list.
+    SocketInodeIndex index = new SocketInodeIndex(4);
+    Map<Integer, java.util.Set<Long>> held = new HashMap<>();
+    Random r = new Random(7);
+    for (int round = 0; round < 300; round++) {
+      java.util.Set<Integer> stale = new java.util.HashSet<>();
+      for (int k = 0; k < 20; k++) {
+        int pid = 1 + r.nextInt(60);
+        if (!stale.add(pid)) {
+          continue; // a walk reads each process once
+        }
+        if (r.nextInt(5) == 0) {
+          held.remove(pid); // exited
+        } else {
+          java.util.Set<Long> now = new java.util.HashSet<>();
+          int n = r.nextInt(40);
+          for (int j = 0; j < n; j++) {
+            long inode = inode(r);
+            // An inode belongs to one process at a time in this model: take it from its holder.
+            held.values().forEach(s -> s.remove(inode));
+            now.add(inode);
+          }
+          held.put(pid, now);
+          now.forEach(inode -> index.put(inode, pid));
+        }
+      }
+      index.sweep(stale::contains);
+      Map<Long, Integer> model = new HashMap<>();
+      held.forEach((pid, inodes) -> inodes.forEach(i -> model.put(i, pid)));
+      // Inodes taken from a process that was not re-read stay with it in the index until its own
+      // re-read, as in the agent; in this model the new holder put them last, so they agree.
+      assertThat(index.size()).as("round %d", round).isEqualTo(model.size());
+      model.forEach(
+          (inode, pid) -> assertThat(index.get(inode)).as("inode %d", inode).isEqualTo(pid));
+    }
+  }
+
+  @Test
+  void aSweepRemovesOnlyTheStalePidsEntriesNotPutSince() {
+    SocketInodeIndex index = new SocketInodeIndex(16);
+    for (long inode : new long[] {12345, 0xFFFF_FFFFL, 1L << 33}) {
+      index.put(inode, 7);
+    }
+    index.put(99, 8);
+    index.sweep(pid -> true); // everything was put since the last sweep: all stays
+    assertThat(index.size()).isEqualTo(4);
+    index.put(12345, 7); // re-read: still held
+    index.sweep(pid -> pid == 7);
+    assertThat(index.get(12345)).isEqualTo(7);
+    assertThat(index.get(0xFFFF_FFFFL)).isEqualTo(SocketInodeIndex.MISSING);
+    assertThat(index.get(1L << 33)).isEqualTo(SocketInodeIndex.MISSING);
+    assertThat(index.get(99)).isEqualTo(8);
+    index.sweep(pid -> pid == 8);
+    assertThat(index.get(99)).isEqualTo(SocketInodeIndex.MISSING);
+    assertThat(index.size()).isEqualTo(1);
+  }
+
+  @Test
+  void aSweepOverLongProbeRunsAndTheTablesWrapKeepsEveryOtherEntry() {
+    SocketInodeIndex index = new SocketInodeIndex(16);
+    Random r = new Random(11);
+    Map<Long, Integer> model = new HashMap<>();
+    for (int i = 0; i < 20_000; i++) {
+      long inode = 1 + r.nextInt(30_000);
+      int pid = 1 + r.nextInt(4);
+      index.put(inode, pid);
+      model.put(inode, pid);
+    }
+    index.sweep(pid -> false);
+    index.sweep(pid -> pid == 2); // nothing put since the last sweep: every pid 2 entry goes
+    model.values().removeIf(pid -> pid == 2);
+    assertThat(index.size()).isEqualTo(model.size());
+    for (long inode = 1; inode <= 30_000; inode++) {
+      Integer pid = model.get(inode);
+      assertThat(index.get(inode)).isEqualTo(pid == null ? SocketInodeIndex.MISSING : pid);
+    }
+  }
+
+  @Test
+  void inodesOfThirtyTwoBitsAndWiderAreKeptApart() {
+    SocketInodeIndex index = new SocketInodeIndex(16);
+    index.put(0x1_0000_0005L, 1);
+    index.put(5, 2);
+    assertThat(index.get(5)).isEqualTo(2);
+    assertThat(index.get(0x1_0000_0005L)).isEqualTo(1);
+    assertThat(SocketInodeIndex.narrow(0xFFFF_FFFFL)).isTrue();
+    assertThat(SocketInodeIndex.narrow(0x1_0000_0000L)).isFalse();
+    assertThatThrownBy(() -> index.put(0, 1)).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void ensureCapacityKeepsEntries() {
+    SocketInodeIndex index = new SocketInodeIndex(16);
+    for (long k = 1; k <= 100; k++) {
+      index.put(k, (int) k);
+    }
+    index.ensureCapacity(200_000);
+    for (long k = 101; k <= 200_000; k++) {
+      index.put(k * 7919, (int) k);
+    }
+    for (long k = 1; k <= 100; k++) {
+      assertThat(index.get(k)).isEqualTo((int) k);
+    }
+    assertThat(index.get(200_000L * 7919)).isEqualTo(200_000);
+    assertThat(index.size()).isEqualTo(200_000);
+  }
+}
