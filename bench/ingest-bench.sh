@@ -6,15 +6,17 @@
 #       [--duration 180s] [--warmup 60s] [--collector-heap 1g] [--out bench/results] [--no-build]
 #       [--collector-jar JAR] [--label NAME] [--influx-cpus 1] [--collector-cpus 0]
 #       [--sim-cpus 0] [--influx-data 'cache-snapshot-memory-size = "25m"; index-version = "tsi1"']
-#       [--detection-shards N] [--warmup-late-for 5m] [--influx-timeout 10s]
+#       [--detection-shards N] [--warmup-late-for 5m]
+#       [--store-settings 'requestTimeout: 2s; maxRetryTime: 4s']
 #
 # --detection-shards sets detection.shards (default: one per core the collector sees, so one when
 # it is pinned to one CPU).
 # --warmup-late-for sets detection.warmUp.lateFor (0s: a read not back within warmUp.timeout is
 # dropped, its host stays cold, as before lateFor existed).
-# --influx-timeout sets store.influxdb.requestTimeout (default 10s): shorter, InfluxDB's slowest
-# POSTs fail and end their streams, as on a loaded box, to see how the agents whose streams ended
-# get back in while the store is saturated.
+# --store-settings adds keys to the store's section of the config, ';' between them: with a short
+# requestTimeout and maxRetryTime (10s and 30s by default) InfluxDB's slowest POSTs fail and end
+# their streams, as on a loaded box, to see how agents whose streams ended get back in while the
+# store is saturated.
 # --collector-jar runs another build of the collector (e.g. an older commit's) against the same
 # simulator, for before/after figures side by side. The --*-cpus options pin each process with
 # taskset (a CPU list; empty: unpinned); by default influxd has CPU 1 to itself and the collector
@@ -64,7 +66,7 @@ SIM_CPUS=0
 INFLUX_DATA=""
 SHARDS=""
 LATE_FOR=""
-INFLUX_TIMEOUT=""
+STORE_SETTINGS=""
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -84,7 +86,7 @@ while [ $# -gt 0 ]; do
     --influx-data) INFLUX_DATA=$2; shift 2 ;;
     --detection-shards) SHARDS=${2:?}; shift 2 ;;
     --warmup-late-for) LATE_FOR=${2:?}; shift 2 ;;
-    --influx-timeout) INFLUX_TIMEOUT=${2:?}; shift 2 ;;
+    --store-settings) STORE_SETTINGS=${2:?}; shift 2 ;;
     -h|--help) sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ingest-bench: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -124,9 +126,9 @@ if [ "$STORE" = influxdb ]; then
   url: $INFLUX_URL
   database: handlewatch
   createDatabase: true"
-  [ -n "$INFLUX_TIMEOUT" ] && STORE_YAML="$STORE_YAML
-  requestTimeout: $INFLUX_TIMEOUT"
 fi
+[ -n "$STORE_SETTINGS" ] && STORE_YAML="$STORE_YAML
+$(printf '%s' "$STORE_SETTINGS" | tr ';' '\n' | sed 's/^ */  /')"
 
 cat >"$WORK/collector.yml" <<YML
 ingest:
