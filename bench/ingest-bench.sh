@@ -7,11 +7,16 @@
 #       [--collector-jar JAR] [--label NAME] [--influx-cpus 1] [--collector-cpus 0]
 #       [--sim-cpus 0] [--influx-data 'cache-snapshot-memory-size = "25m"; index-version = "tsi1"']
 #       [--detection-shards N] [--warmup-late-for 5m]
+#       [--store-settings 'requestTimeout: 2s; maxRetryTime: 4s']
 #
 # --detection-shards sets detection.shards (default: one per core the collector sees, so one when
 # it is pinned to one CPU).
 # --warmup-late-for sets detection.warmUp.lateFor (0s: a read not back within warmUp.timeout is
 # dropped, its host stays cold, as before lateFor existed).
+# --store-settings adds keys to the store's section of the config, ';' between them: with a short
+# requestTimeout and maxRetryTime (10s and 30s by default) InfluxDB's slowest POSTs fail and end
+# their streams, as on a loaded box, to see how agents whose streams ended get back in while the
+# store is saturated.
 # --collector-jar runs another build of the collector (e.g. an older commit's) against the same
 # simulator, for before/after figures side by side. The --*-cpus options pin each process with
 # taskset (a CPU list; empty: unpinned); by default influxd has CPU 1 to itself and the collector
@@ -61,6 +66,7 @@ SIM_CPUS=0
 INFLUX_DATA=""
 SHARDS=""
 LATE_FOR=""
+STORE_SETTINGS=""
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -80,6 +86,7 @@ while [ $# -gt 0 ]; do
     --influx-data) INFLUX_DATA=$2; shift 2 ;;
     --detection-shards) SHARDS=${2:?}; shift 2 ;;
     --warmup-late-for) LATE_FOR=${2:?}; shift 2 ;;
+    --store-settings) STORE_SETTINGS=${2:?}; shift 2 ;;
     -h|--help) sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ingest-bench: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -120,6 +127,8 @@ if [ "$STORE" = influxdb ]; then
   database: handlewatch
   createDatabase: true"
 fi
+[ -n "$STORE_SETTINGS" ] && STORE_YAML="$STORE_YAML
+$(printf '%s' "$STORE_SETTINGS" | tr ';' '\n' | sed 's/^ */  /')"
 
 cat >"$WORK/collector.yml" <<YML
 ingest:
@@ -246,6 +255,8 @@ try:
     c=m.get("counters",{})
     if "ingest.streams.deferred" in c:
         print(f"| streams deferred with a retry delay (collector) | {c['ingest.streams.deferred']['count']:,} |")
+    if "ingest.streams.ended.store" in c:
+        print(f"| streams ended by a store failure, the agent to replay (collector) | {c['ingest.streams.ended.store']['count']:,} |")
     if "store.influxdb.buffer.refused" in c:
         print(f"| reports refused by a full InfluxDB buffer (collector) | {c['store.influxdb.buffer.refused']['count']:,} |")
 except Exception as e:

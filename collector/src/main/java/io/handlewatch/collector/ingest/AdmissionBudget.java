@@ -17,10 +17,17 @@ import org.slf4j.LoggerFactory;
  * buffer cannot be overfilled by ingest.
  *
  * <p>Per-stream windows could not promise this: each window is small, but ten thousand of them are
- * not. A report that finds too little credit waits, first come first served, and its stream reads
- * nothing more meanwhile, so HTTP/2 flow control holds its agent back. While reports wait, the
- * budget is oversubscribed: a stream that opens then is told to come back later ({@link
- * #retryDelay()}) instead of adding to the queue.
+ * not. A report that finds too little credit waits, and its stream reads nothing more meanwhile, so
+ * HTTP/2 flow control holds its agent back. Each stream has at most one report waiting here (its
+ * next), so first come first served is a round robin over the streams.
+ *
+ * <p>A stream's first report waits in a queue of its own, served before the others: when the store
+ * takes less than the fleet sends, the streams already in always have a report waiting, and a
+ * stream that opens then would otherwise only ever queue behind all of them, or, deferred each time
+ * it came back while anything waited, never get in at all (an agent whose stream the store ended
+ * before its first ack stayed unacknowledged for the rest of a run). A stream that opens is told to
+ * come back later ({@link #retryDelay}) only while the first reports already waiting are more than
+ * the store settles in {@link #NEWCOMERS_FOR}; the streams already in are slowed for it, not ended.
  */
 final class AdmissionBudget {
   private static final Logger log = LoggerFactory.getLogger(AdmissionBudget.class);
@@ -30,9 +37,22 @@ final class AdmissionBudget {
 
   private final long capacity;
   private final LongSupplier nanoTime;
+
+  /**
+   * First reports of streams waiting for credit may amount to what the store settles in this long
+   * before streams that open are deferred: the retry delay's floor, so a deferred agent coming back
+   * finds the newcomers ahead of it mostly gone.
+   */
+  static final Duration NEWCOMERS_FOR = Duration.ofSeconds(1);
+
   private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+
+  /** Streams' first reports waiting for credit: served before {@link #waiters}. */
+  private final ArrayDeque<Waiter> newcomers = new ArrayDeque<>();
+
   private long inUse;
   private long waitingPoints;
+  private long newcomerPoints;
 
   // Points given back, for the drain rate: the total, and the total at the last look.
   private long givenBack;
@@ -55,45 +75,78 @@ final class AdmissionBudget {
     return inUse;
   }
 
-  /** Reports waiting for credit. */
+  /** Reports waiting for credit, first reports included. */
   synchronized int waiting() {
-    return waiters.size();
+    return waiters.size() + newcomers.size();
   }
 
-  /** Points the waiting reports need. */
+  /** Points the waiting reports need, first reports included. */
   synchronized long waitingPoints() {
-    return waitingPoints;
+    return waitingPoints + newcomerPoints;
+  }
+
+  /** Streams' first reports waiting for credit. */
+  synchronized int newcomersWaiting() {
+    return newcomers.size();
+  }
+
+  /** A report that is not its stream's first: see {@link #take(long, boolean, Runnable)}. */
+  boolean take(long points, Runnable granted) {
+    return take(points, false, granted);
   }
 
   /**
    * Takes {@code points} of credit now if there is room and nobody queues ahead; otherwise queues
    * the request, and {@code granted} runs (on the thread that gives credit back) once it is taken.
-   * A report larger than the whole budget is admitted alone, when nothing else is in flight.
+   * A stream's {@code first} report queues ahead of every other stream's next one. A report larger
+   * than the whole budget is admitted alone, when nothing else is in flight.
    *
    * @return true if the credit was taken now ({@code granted} is then not run)
    */
-  boolean take(long points, Runnable granted) {
+  boolean take(long points, boolean first, Runnable granted) {
     synchronized (this) {
-      if (waiters.isEmpty() && fits(points)) {
+      boolean ahead = !newcomers.isEmpty() || (!first && !waiters.isEmpty());
+      if (!ahead && fits(points)) {
         inUse += points;
         return true;
       }
-      waiters.addLast(new Waiter(points, granted));
-      waitingPoints += points;
+      if (first) {
+        newcomers.addLast(new Waiter(points, granted));
+        newcomerPoints += points;
+      } else {
+        waiters.addLast(new Waiter(points, granted));
+        waitingPoints += points;
+      }
       return false;
     }
   }
 
   /** Whether the budget is oversubscribed: reports wait for credit. */
   synchronized boolean oversubscribed() {
-    return !waiters.isEmpty();
+    return !waiters.isEmpty() || !newcomers.isEmpty();
+  }
+
+  /**
+   * Whether a stream that opens now may come in: its first report would queue behind the first
+   * reports already waiting, and those may be at most what the store settles in {@link
+   * #NEWCOMERS_FOR} (none while that rate is unknown). The other streams' waiting reports do not
+   * count: the newcomer goes ahead of them.
+   */
+  boolean admitsNewStream() {
+    double rate = drainRate();
+    synchronized (this) {
+      return newcomerPoints == 0 || newcomerPoints <= rate * NEWCOMERS_FOR.toMillis() / 1000.0;
+    }
   }
 
   private boolean fits(long points) {
     return inUse + points <= capacity || inUse == 0;
   }
 
-  /** Gives credit back and admits waiting reports, oldest first, as far as it goes. */
+  /**
+   * Gives credit back and admits waiting reports as far as it goes: first reports, oldest first,
+   * then the others, oldest first; nothing passes a first report that does not fit yet.
+   */
   void give(long points) {
     List<Runnable> run = new ArrayList<>();
     synchronized (this) {
@@ -102,7 +155,13 @@ final class AdmissionBudget {
         throw new IllegalStateException("admission credit given back twice: in use " + inUse);
       }
       givenBack += points;
-      while (!waiters.isEmpty() && fits(waiters.peekFirst().points())) {
+      while (!newcomers.isEmpty() && fits(newcomers.peekFirst().points())) {
+        Waiter w = newcomers.pollFirst();
+        newcomerPoints -= w.points();
+        inUse += w.points();
+        run.add(w.granted());
+      }
+      while (newcomers.isEmpty() && !waiters.isEmpty() && fits(waiters.peekFirst().points())) {
         Waiter w = waiters.pollFirst();
         waitingPoints -= w.points();
         inUse += w.points();
@@ -147,32 +206,46 @@ final class AdmissionBudget {
    * given back. Returns true if it was still waiting.
    */
   boolean cancel(Runnable granted) {
-    boolean found = false;
+    boolean found;
     synchronized (this) {
-      var it = waiters.iterator();
-      while (it.hasNext()) {
-        Waiter w = it.next();
-        if (w.granted() == granted) {
-          it.remove();
-          waitingPoints -= w.points();
-          found = true;
-          break;
-        }
+      long points = remove(newcomers, granted);
+      if (points >= 0) {
+        newcomerPoints -= points;
+      } else {
+        points = remove(waiters, granted);
+        if (points >= 0) waitingPoints -= points;
       }
+      found = points >= 0;
     }
     // Removing a waiter at the head may let the next ones in.
     if (found) give(0);
     return found;
   }
 
+  /** Takes {@code granted}'s request off {@code queue}: its points, or -1 if it is not there. */
+  private static long remove(ArrayDeque<Waiter> queue, Runnable granted) {
+    for (var it = queue.iterator(); it.hasNext(); ) {
+      Waiter w = it.next();
+      if (w.granted() == granted) {
+        it.remove();
+        return w.points();
+      }
+    }
+    return -1;
+  }
+
   /**
    * How long a stream that opens now should stay away: the time the store needs, at the rate it has
-   * been settling points, to take what waits, times a random factor from 1 to 2 so that the agents
-   * told to wait do not all come back at once. At least {@code min}, at most {@code max}.
+   * been settling points, to take the first reports that wait (a newcomer goes ahead of the rest),
+   * times a random factor from 1 to 2 so that the agents told to wait do not all come back at once.
+   * At least {@code min}, at most {@code max}.
    */
   Duration retryDelay(Duration min, Duration max) {
     double rate = drainRate();
-    long waitingNow = waitingPoints();
+    long waitingNow;
+    synchronized (this) {
+      waitingNow = newcomerPoints;
+    }
     // Before the first second of settling the rate is unknown: a short wait, not the longest one,
     // or a cold collector would send its first agents away for a minute.
     double seconds = rate > 0 ? waitingNow / rate : min.toMillis() / 1000.0;

@@ -146,16 +146,18 @@ public final class IngestMetrics {
 
   /**
    * Registers the admission budget's gauges: {@code ingest.streams.held} (streams whose next report
-   * waits for credit, held back by flow control), {@code ingest.admission.points.inflight} and
-   * {@code ingest.admission.points.capacity}.
+   * waits for credit, held back by flow control), {@code ingest.streams.held.first} (of them, the
+   * streams whose first report waits, served ahead of the others), {@code
+   * ingest.admission.points.inflight} and {@code ingest.admission.points.capacity}.
    */
   void admission(AdmissionBudget budget) {
     registry.gauge("ingest.streams.held", () -> budget::waiting);
+    registry.gauge("ingest.streams.held.first", () -> budget::newcomersWaiting);
     registry.gauge("ingest.admission.points.inflight", () -> budget::inUse);
     registry.gauge("ingest.admission.points.capacity", () -> budget::capacity);
   }
 
-  /** Streams refused at their start while the budget was oversubscribed, told when to return. */
+  /** Streams refused at their start while too many first reports waited, told when to return. */
   public long streamsDeferred() {
     return streamsDeferred.getCount();
   }

@@ -17,9 +17,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The gRPC Ingest service: each agent stream gets its own {@link ReportStream}, and all of them
- * share one {@link AdmissionBudget}. While reports wait for credit, a stream that opens is refused
- * at once with UNAVAILABLE and a {@value #RETRY_AFTER_KEY} trailer saying when to come back, so
- * that agents reconnecting in a storm are admitted at the rate the store settles reports.
+ * share one {@link AdmissionBudget}. While more first reports of new streams wait for credit than
+ * the store settles in a second, a stream that opens is refused at once with UNAVAILABLE and a
+ * {@value #RETRY_AFTER_KEY} trailer saying when to come back, so that agents reconnecting in a
+ * storm are admitted at the rate the store settles reports, ahead of the reports of the streams
+ * already in (which only ever wait, never end).
  */
 public final class IngestService extends IngestGrpc.IngestImplBase implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(IngestService.class);
@@ -122,7 +124,7 @@ public final class IngestService extends IngestGrpc.IngestImplBase implements Au
   @Override
   public StreamObserver<HostReport> report(StreamObserver<ReportAck> acks) {
     var call = (ServerCallStreamObserver<ReportAck>) acks;
-    if (budget.oversubscribed()) return defer(call);
+    if (!budget.admitsNewStream()) return defer(call);
     return new ReportStream(
         call,
         store,
@@ -137,8 +139,9 @@ public final class IngestService extends IngestGrpc.IngestImplBase implements Au
   }
 
   /**
-   * Refuses a stream that opens while reports wait for credit: before it has sent anything, so the
-   * agent keeps every report in its spool and comes back after the delay in the trailer.
+   * Refuses a stream that opens while too many first reports wait for credit: before it has sent
+   * anything, so the agent keeps every report in its spool and comes back after the delay in the
+   * trailer.
    */
   private StreamObserver<HostReport> defer(ServerCallStreamObserver<ReportAck> call) {
     call.disableAutoRequest();
@@ -147,10 +150,12 @@ public final class IngestService extends IngestGrpc.IngestImplBase implements Au
     metrics.streamsDeferred.inc();
     if (n <= 3 || Long.bitCount(n) == 1) {
       log.info(
-          "collector busy, stream deferred: peer={} retry_after_ms={} waiting_reports={}"
-              + " waiting_points={} inflight_points={} of {} (deferred so far: {})",
+          "collector busy, stream deferred: peer={} retry_after_ms={} waiting_first_reports={}"
+              + " waiting_reports={} waiting_points={} inflight_points={} of {}"
+              + " (deferred so far: {})",
           peer(),
           delay.toMillis(),
+          budget.newcomersWaiting(),
           budget.waiting(),
           budget.waitingPoints(),
           budget.inUse(),

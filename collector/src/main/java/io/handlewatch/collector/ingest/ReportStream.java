@@ -99,6 +99,9 @@ final class ReportStream implements StreamObserver<HostReport> {
   private final int maxInFlight;
   private final ArrayDeque<Admit> queued = new ArrayDeque<>();
 
+  /** Whether a report of this stream has asked the budget yet: the first goes ahead of others'. */
+  private boolean askedBefore;
+
   /** Reports asked of gRPC and not yet arrived. */
   private int requested;
 
@@ -187,13 +190,16 @@ final class ReportStream implements StreamObserver<HostReport> {
 
   /** Sends a valid report to the store once it has credit, behind the reports queued before it. */
   private void admit(Admit a) {
+    boolean first;
     synchronized (this) {
       if (closed) return;
       queued.addLast(a);
       if (queued.size() > 1) return;
       a.asked = true;
+      first = !askedBefore;
+      askedBefore = true;
     }
-    if (budget.take(a.points, a)) {
+    if (budget.take(a.points, first, a)) {
       granted(a);
     } else {
       metrics.admissionWaits.inc();

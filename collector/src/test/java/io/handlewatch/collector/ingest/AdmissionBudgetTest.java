@@ -109,15 +109,102 @@ class AdmissionBudgetTest {
       budget.take(10, grant("r" + s));
       budget.drainRate();
     }
-    budget.take(50, grant("w1"));
-    budget.take(50, grant("w2"));
-    assertThat(budget.waitingPoints()).isEqualTo(100);
-    // 100 points waiting at 10 points/s: 10 s, times a random 1 to 2.
+    budget.take(500, grant("next of a stream already in"));
+    budget.take(50, true, grant("w1"));
+    budget.take(50, true, grant("w2"));
+    assertThat(budget.waitingPoints()).isEqualTo(600);
+    // 100 points of first reports waiting at 10 points/s: 10 s, times a random 1 to 2; a stream
+    // that opens goes ahead of the 500 points of the streams already in.
     for (int i = 0; i < 50; i++) {
       Duration d = budget.retryDelay(Duration.ofSeconds(1), Duration.ofSeconds(60));
       assertThat(d).isBetween(Duration.ofSeconds(10), Duration.ofSeconds(20));
     }
     assertThat(budget.retryDelay(Duration.ofSeconds(1), Duration.ofSeconds(5)))
         .isEqualTo(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void aStreamsFirstReportGoesAheadOfTheNextReportsOfStreamsAlreadyIn() {
+    assertThat(budget.take(100, grant("in flight"))).isTrue();
+    assertThat(budget.take(30, grant("a2"))).isFalse();
+    assertThat(budget.take(30, grant("b2"))).isFalse();
+    assertThat(budget.take(40, true, grant("new1"))).isFalse();
+    assertThat(budget.take(10, true, grant("new2"))).isFalse();
+    assertThat(budget.newcomersWaiting()).isEqualTo(2);
+    assertThat(budget.waiting()).isEqualTo(4);
+    assertThat(budget.waitingPoints()).isEqualTo(110);
+
+    budget.give(40);
+    assertThat(granted)
+        .as("the first report in, none of the others' past it")
+        .containsExactly("new1");
+    budget.give(30);
+    assertThat(granted).containsExactly("new1", "new2");
+    assertThat(budget.take(5, grant("a3")))
+        .as("behind the others' waiting reports, though it would fit")
+        .isFalse();
+    budget.give(60);
+    assertThat(granted).containsExactly("new1", "new2", "a2", "b2", "a3");
+    assertThat(budget.inUse()).isEqualTo(85);
+    assertThat(budget.oversubscribed()).isFalse();
+  }
+
+  @Test
+  void aFirstReportThatDoesNotFitYetHoldsTheOthersBackUntilItDoes() {
+    budget.take(90, grant("in flight"));
+    budget.take(50, true, grant("new"));
+    budget.take(5, grant("small"));
+    budget.give(40);
+    assertThat(granted).containsExactly("new");
+    assertThat(budget.inUse()).isEqualTo(100);
+    budget.give(5);
+    assertThat(granted).containsExactly("new", "small");
+    assertThat(budget.inUse()).isLessThanOrEqualTo(budget.capacity());
+  }
+
+  @Test
+  void streamsThatOpenAreLetInWhileOnlyStreamsAlreadyInWaitAndDeferredOnceFirstReportsPileUp() {
+    budget.take(100, grant("in flight"));
+    budget.take(50, grant("a2"));
+    assertThat(budget.oversubscribed()).isTrue();
+    assertThat(budget.admitsNewStream())
+        .as("the streams already in having reports waiting does not keep a new one out")
+        .isTrue();
+    budget.take(10, true, grant("new1"));
+    assertThat(budget.admitsNewStream())
+        .as("before the store's rate is known, one first report waiting is enough to defer")
+        .isFalse();
+    budget.give(100);
+    assertThat(granted).containsExactly("new1", "a2");
+
+    // 10 points a second settle: up to 10 points of first reports may wait, a second's worth.
+    AdmissionBudget settling = new AdmissionBudget(100, nanos::get);
+    settling.take(100, grant("in flight"));
+    settling.drainRate();
+    for (int s = 1; s <= 5; s++) {
+      nanos.addAndGet(1_000_000_000L);
+      settling.give(10);
+      settling.take(10, grant("r" + s));
+      settling.drainRate();
+    }
+    settling.take(10, grant("next"));
+    settling.take(10, true, grant("new2"));
+    assertThat(settling.admitsNewStream()).as("10 points, a second's worth").isTrue();
+    settling.take(10, true, grant("new3"));
+    assertThat(settling.admitsNewStream()).as("20 points, more than a second's worth").isFalse();
+  }
+
+  @Test
+  void aCancelledFirstReportLetsTheOthersIn() {
+    budget.take(100, grant("in flight"));
+    Runnable first = grant("new");
+    budget.take(80, true, first);
+    budget.take(10, grant("a2"));
+    budget.give(50);
+    assertThat(granted).isEmpty();
+    assertThat(budget.cancel(first)).isTrue();
+    assertThat(granted).containsExactly("a2");
+    assertThat(budget.waitingPoints()).isZero();
+    assertThat(budget.newcomersWaiting()).isZero();
   }
 }

@@ -195,6 +195,52 @@ class IngestServiceTest {
         .isEqualTo(1);
   }
 
+  @Test
+  void aStreamOpenedWhileTheStreamsAlreadyInWaitIsLetInAndItsFirstReportStoredBeforeTheirs()
+      throws Exception {
+    // A store slower than the fleet: the streams already in always have a report waiting for
+    // credit. A stream that opened then used to be deferred each time it came back, and an agent
+    // whose stream ended before its first ack was never acknowledged again.
+    int perReport = io.handlewatch.collector.store.ReportPoints.maxPoints(report("web-0", 1, now));
+    restart(perReport); // one report in flight at a time
+    AgentStream busy = connect();
+    for (long seq = 1; seq <= 4; seq++)
+      busy.out.onNext(report("web-busy", seq, now.plusMillis(seq)));
+    ControllableStore.Write inStore = store.next();
+    awaitGauge("ingest.streams.held", 1);
+
+    AgentStream fresh = connect();
+    fresh.out.onNext(report("web-new", 1, now));
+    awaitGauge("ingest.streams.held.first", 1);
+    assertThat(metrics.streamsDeferred()).isZero();
+
+    inStore.complete();
+    ControllableStore.Write next = store.next();
+    assertThat(next.report().getSample().getHost().getHostname())
+        .as("the new stream's first report goes ahead of web-busy's seq 2, which waited longer")
+        .isEqualTo("web-new");
+    next.complete();
+    assertThat(fresh.nextAck().getAckedSeq()).isEqualTo(1);
+    for (long seq = 2; seq <= 4; seq++) {
+      ControllableStore.Write w = store.next();
+      assertThat(w.report().getSeq()).isEqualTo(seq);
+      w.complete();
+    }
+    awaitAcked(busy, 4);
+    assertThat(metrics.streamsEndedByStore()).isZero();
+    assertThat(registry.getGauges().get("ingest.admission.points.inflight").getValue())
+        .isEqualTo(0L);
+  }
+
+  private void awaitGauge(String name, int value) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!Integer.valueOf(value).equals(registry.getGauges().get(name).getValue())
+        && System.nanoTime() < deadline) {
+      Thread.onSpinWait();
+    }
+    assertThat(registry.getGauges().get(name).getValue()).isEqualTo(value);
+  }
+
   /** Starts the service again with an admission budget of {@code points}. */
   private void restart(long points) throws Exception {
     stop();
