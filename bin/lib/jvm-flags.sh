@@ -21,10 +21,20 @@
 # millisecond more often. Reflection through JNI (useNativeAccessorOnly) instead of method handles
 # spun per method: protobuf's JSON printer and picocli reflect over a few thousand methods, and
 # each handle's hidden classes stayed resident (BENCHMARKS.md, issue 12's RSS: both ~0.5-1 MiB).
+# The agent's sources (io.handlewatch.agent.source.*) compile at a quarter of the usual count
+# (CompileCommand CompileThresholdScaling 0.25; "quiet" keeps the JVM from echoing the command on
+# stdout, where `sample --json` writes): code run once per network namespace reached the
+# global x4 count only several samples in, and C1 compiling the FFM-heavy netlink dump there
+# took 2-4 MiB of compiler arenas each (-XX:CompileCommand=MemStat), which HotSpot hands back to
+# glibc only every 5 s: with 250 namespaces the samples that compiled it stood 3 MiB higher
+# (66-67 MiB). Now they compile in the first sample. -XX:-ShrinkHeapInSteps: the full
+# collection the agent makes after a sample that grew the heap by 1 MiB (JavaHeap) gives the
+# excess back at once instead of over four collections. Both: BENCHMARKS.md, "RSS (target: ...)".
 HW_AGENT_JVM_FLAGS=(-Xms8m -Xmx32m -Xmn2m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20
   -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:CompileThresholdScaling=4 -Xss256k
   -XX:+UseCompactObjectHeaders -XX:ReservedCodeCacheSize=16m --finalization=disabled
-  -Djdk.reflect.useNativeAccessorOnly=true
+  -Djdk.reflect.useNativeAccessorOnly=true -XX:-ShrinkHeapInSteps -XX:CompileCommand=quiet
+  -XX:CompileCommand=CompileThresholdScaling,io.handlewatch.agent.source.*::*,0.25
   -Dio.grpc.netty.shaded.io.netty.eventLoopThreads=1
   -Dio.grpc.netty.shaded.io.netty.allocator.type=unpooled
   -Dio.grpc.netty.shaded.io.netty.jfr.enabled=false

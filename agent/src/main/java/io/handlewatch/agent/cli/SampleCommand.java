@@ -2,6 +2,7 @@ package io.handlewatch.agent.cli;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
+import io.handlewatch.agent.runtime.JavaHeap;
 import io.handlewatch.agent.runtime.NativeHeap;
 import io.handlewatch.agent.sample.SampleText;
 import io.handlewatch.agent.sample.Sampler;
@@ -70,9 +71,13 @@ final class SampleCommand implements Callable<Integer> {
     for (int i = 0; i < count; i++) {
       if (i > 0) {
         Thread.sleep(interval);
+        // What HotSpot freed meanwhile (its compiler arenas go back to glibc every 5 s) would
+        // otherwise stay resident through this sample and into its RSS.
+        NativeHeap.trim();
       }
       print(sampler.sample(), out);
       out.flush();
+      JavaHeap.collectIfGrown();
       NativeHeap.trim();
     }
     return 0;

@@ -231,6 +231,9 @@ public final class AgentRuntime implements AutoCloseable {
 
   private void sampleOnce() {
     try {
+      // Before as well as after: HotSpot hands its compiler arenas back to glibc only every 5 s,
+      // so what the last sample's compiles freed reaches glibc between samples (NativeHeap).
+      NativeHeap.trim();
       HostSample s = sampler.sample();
       s =
           s.toBuilder()
@@ -239,6 +242,7 @@ public final class AgentRuntime implements AutoCloseable {
       queue.append(HostReport.newBuilder().setSeq(seq.next()).setSample(s).build());
       link.wake();
       if (metrics != null) metrics.sampled(s.getHealth());
+      JavaHeap.collectIfGrown();
       NativeHeap.trim();
     } catch (RuntimeException e) {
       long n = samplesFailed.incrementAndGet();
