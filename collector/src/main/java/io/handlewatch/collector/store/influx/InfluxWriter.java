@@ -266,9 +266,9 @@ final class InfluxWriter {
 
   /**
    * The next batch, counted in flight once returned: empty after 200 ms with nothing queued, null
-   * once closing with nothing queued. Takes what is queued at once; waits for more only while every
-   * other writer has a write in flight, so a report waits for the batching timer only when no
-   * writer would be left for the next one anyway.
+   * once closing with nothing queued. Takes what is queued at once; waits for more only while
+   * another write is in flight, so a report waits for the batching timer only when a POST would
+   * make it wait anyway.
    */
   private List<Pending> nextBatch(long flushNanos) throws InterruptedException {
     lock.lock();
@@ -289,9 +289,7 @@ final class InfluxWriter {
           continue;
         }
         long wait = deadline - System.nanoTime();
-        // Wait only when this is the last free writer: sending now would leave none for what
-        // comes next, and a slow POST of another writer must not hold this one's reports.
-        if (inFlight < config.writeConcurrency - 1 || closing || wait <= 0) break;
+        if (inFlight == 0 || closing || wait <= 0) break;
         try {
           changed.awaitNanos(wait);
         } catch (InterruptedException e) {
