@@ -64,10 +64,7 @@ public class InfluxStoreFactory implements StoreFactory {
   @JsonProperty
   public int batchSize = 5000;
 
-  /**
-   * The longest a point waits for its batch to fill, only while another write is in flight (with
-   * none, a writer sends what is queued at once).
-   */
+  /** How long a point may wait for its batch to fill. */
   @NotNull
   @MinDuration(value = 1, unit = TimeUnit.MILLISECONDS)
   @JsonProperty
