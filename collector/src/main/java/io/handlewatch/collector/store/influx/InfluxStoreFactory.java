@@ -64,7 +64,10 @@ public class InfluxStoreFactory implements StoreFactory {
   @JsonProperty
   public int batchSize = 5000;
 
-  /** How long a point may wait for its batch to fill. */
+  /**
+   * The longest a point waits for its batch to fill, only while another write is in flight (with
+   * none, a writer sends what is queued at once).
+   */
   @NotNull
   @MinDuration(value = 1, unit = TimeUnit.MILLISECONDS)
   @JsonProperty

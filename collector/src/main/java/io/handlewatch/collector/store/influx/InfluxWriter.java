@@ -27,14 +27,16 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,6 +44,11 @@ import org.slf4j.LoggerFactory;
  * The write pipeline of {@link InfluxStore}. Reports from every agent are batched into
  * line-protocol writes by the writer threads; a report's future completes only once InfluxDB has
  * accepted all its points.
+ *
+ * <p>Batches grow with load by themselves: a writer sends what is queued at once when no other
+ * write is in flight, and waits for more (up to {@code batchSize} points, at most {@code
+ * flushInterval}) only while another write is in flight. At light load a report therefore waits for
+ * no timer; under load the POSTs, not a clock, set the batch size.
  *
  * <p>Every response is classified, as Telegraf's InfluxDB output does: 2xx stored; 400/422 the
  * batch is split per report so only the malformed report's points are dropped (and counted); 413
@@ -81,7 +88,16 @@ final class InfluxWriter {
   private final URI writeUri;
   private final String auth;
   private final LatestReports latest;
-  private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+
+  /** Guards {@link #queue} and {@link #inFlight}; {@link #changed} wakes the writers. */
+  private final ReentrantLock lock = new ReentrantLock();
+
+  private final Condition changed = lock.newCondition();
+  private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+
+  /** POSTs under way (writes, not CREATE DATABASE). */
+  private int inFlight;
+
   private final AtomicInteger bufferedPoints = new AtomicInteger();
   private final List<Thread> writers = new ArrayList<>();
   private volatile boolean closing;
@@ -187,32 +203,31 @@ final class InfluxWriter {
     List<String> lines = new ArrayList<>(points.size());
     for (StoredPoint p : points) lines.add(line(p));
     bufferedPoints.addAndGet(lines.size());
-    queue.add(new Pending(report, lines, done, System.nanoTime()));
+    lock.lock();
+    try {
+      queue.add(new Pending(report, lines, done, System.nanoTime()));
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
     return done;
   }
 
   private void writeLoop() {
     long flushNanos = TimeUnit.MILLISECONDS.toNanos(config.flushInterval.toMilliseconds());
-    while (!closing || !queue.isEmpty()) {
-      List<Pending> batch = new ArrayList<>();
+    while (true) {
+      List<Pending> batch;
       try {
-        Pending first = queue.poll(200, TimeUnit.MILLISECONDS);
-        if (first == null) continue;
-        batch.add(first);
-        int points = first.lines.size();
-        long deadline = System.nanoTime() + flushNanos;
-        while (points < config.batchSize) {
-          long wait = deadline - System.nanoTime();
-          Pending more = wait > 0 ? queue.poll(wait, TimeUnit.NANOSECONDS) : queue.poll();
-          if (more == null) break;
-          batch.add(more);
-          points += more.lines.size();
-        }
-        ensureDatabase();
-        send(batch);
+        batch = nextBatch(flushNanos);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         break;
+      }
+      if (batch == null) break;
+      if (batch.isEmpty()) continue;
+      try {
+        ensureDatabase();
+        send(batch);
       } catch (RuntimeException e) {
         // Never let the writer die, and never leave a report waiting forever: its agent replays.
         log.error(
@@ -227,10 +242,66 @@ final class InfluxWriter {
                     StoreException.Kind.TRANSIENT, "influxdb writer failed: " + e, e));
           }
         }
+      } finally {
+        lock.lock();
+        try {
+          inFlight--;
+          changed.signalAll();
+        } finally {
+          lock.unlock();
+        }
       }
     }
-    for (Pending p; (p = queue.poll()) != null; ) {
+    List<Pending> left;
+    lock.lock();
+    try {
+      left = new ArrayList<>(queue);
+      queue.clear();
+    } finally {
+      lock.unlock();
+    }
+    for (Pending p : left)
       fail(p, new StoreException(StoreException.Kind.TRANSIENT, "store closed"));
+  }
+
+  /**
+   * The next batch, counted in flight once returned: empty after 200 ms with nothing queued, null
+   * once closing with nothing queued. Takes what is queued at once; waits for more only while
+   * another write is in flight, so a report waits for the batching timer only when a POST would
+   * make it wait anyway.
+   */
+  private List<Pending> nextBatch(long flushNanos) throws InterruptedException {
+    lock.lock();
+    try {
+      if (queue.isEmpty()) {
+        if (closing) return null;
+        changed.await(200, TimeUnit.MILLISECONDS);
+        if (queue.isEmpty()) return closing ? null : List.of();
+      }
+      List<Pending> batch = new ArrayList<>();
+      int points = 0;
+      long deadline = System.nanoTime() + flushNanos;
+      while (points < config.batchSize) {
+        Pending more = queue.poll();
+        if (more != null) {
+          batch.add(more);
+          points += more.lines.size();
+          continue;
+        }
+        long wait = deadline - System.nanoTime();
+        if (inFlight == 0 || closing || wait <= 0) break;
+        try {
+          changed.awaitNanos(wait);
+        } catch (InterruptedException e) {
+          // Taken but not sent: back to the queue, so close() fails them rather than losing them.
+          for (int i = batch.size() - 1; i >= 0; i--) queue.addFirst(batch.get(i));
+          throw e;
+        }
+      }
+      inFlight++;
+      return batch;
+    } finally {
+      lock.unlock();
     }
   }
 
@@ -448,6 +519,12 @@ final class InfluxWriter {
   /** Stops taking reports and waits for the writers to write or fail what they hold. */
   void close() {
     closing = true;
+    lock.lock();
+    try {
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
     long deadline =
         System.nanoTime()
             + TimeUnit.MILLISECONDS.toNanos(config.maxRetryTime.toMilliseconds() + 5000);

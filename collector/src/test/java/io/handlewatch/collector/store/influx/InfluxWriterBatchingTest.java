@@ -1,0 +1,115 @@
+package io.handlewatch.collector.store.influx;
+
+import static io.handlewatch.collector.testing.TestReports.report;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.codahale.metrics.MetricRegistry;
+import com.sun.net.httpserver.HttpServer;
+import io.handlewatch.collector.store.WriteOutcome;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * When the writers send: at once with no other write in flight, batched while one is. The flush
+ * interval here is 10 s, far longer than any assertion waits, so a report that waited for the
+ * batching timer fails the test.
+ */
+class InfluxWriterBatchingTest {
+  private HttpServer server;
+  private ExecutorService handlers;
+  private final List<String> bodies = new CopyOnWriteArrayList<>();
+  private final CountDownLatch releaseFirst = new CountDownLatch(1);
+  private InfluxStore store;
+  private final MetricRegistry metrics = new MetricRegistry();
+  private final Instant now = Instant.now();
+
+  /** A fake InfluxDB whose first write answers only once {@link #releaseFirst} opens. */
+  private void startFake(boolean holdFirst) throws Exception {
+    server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    handlers = Executors.newCachedThreadPool();
+    server.setExecutor(handlers);
+    server.createContext(
+        "/write",
+        ex -> {
+          String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+          bodies.add(body);
+          if (holdFirst && bodies.size() == 1) {
+            try {
+              releaseFirst.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+          ex.sendResponseHeaders(204, -1);
+          ex.close();
+        });
+    server.start();
+  }
+
+  private InfluxStore store(int writers) {
+    InfluxStoreFactory f = new InfluxStoreFactory();
+    f.url = "http://127.0.0.1:" + server.getAddress().getPort();
+    f.createDatabase = false;
+    f.writeConcurrency = writers;
+    f.flushInterval = io.dropwizard.util.Duration.seconds(10);
+    store = (InfluxStore) f.build(metrics);
+    return store;
+  }
+
+  @AfterEach
+  void stop() {
+    releaseFirst.countDown();
+    if (store != null) store.close();
+    if (server != null) server.stop(0);
+    if (handlers != null) handlers.shutdownNow();
+  }
+
+  @Test
+  void aReportAloneIsSentAtOnceNotAfterTheFlushInterval() throws Exception {
+    startFake(false);
+    var s = store(4);
+    long t0 = System.nanoTime();
+    WriteOutcome o = s.write(report("a", 1, now)).get(5, TimeUnit.SECONDS);
+    long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+    assertThat(o.pointsWritten()).isEqualTo(10);
+    assertThat(tookMs).as("ms until stored, with a 10 s flush interval").isLessThan(5_000);
+    assertThat(bodies).hasSize(1);
+    assertThat(metrics.timer("store.influxdb.queue.latency").getSnapshot().getMax())
+        .as("batching wait, ns")
+        .isLessThan(TimeUnit.SECONDS.toNanos(1));
+  }
+
+  @Test
+  void reportsArrivingWhileAWriteIsInFlightGoTogetherWhenItEnds() throws Exception {
+    startFake(true);
+    var s = store(2);
+    var first = s.write(report("h0", 1, now));
+    await().atMost(Duration.ofSeconds(10)).until(() -> bodies.size() == 1);
+    List<CompletableFuture<WriteOutcome>> next = new ArrayList<>();
+    for (int i = 1; i <= 3; i++) next.add(s.write(report("h" + i, 1, now)));
+    // The second writer holds what arrives while the first POST is out, and sends nothing yet.
+    await()
+        .during(Duration.ofMillis(300))
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> bodies.size() == 1);
+    releaseFirst.countDown();
+    assertThat(first.get(5, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
+    for (var f : next) assertThat(f.get(5, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
+    assertThat(bodies).hasSize(2);
+    assertThat(bodies.get(1)).contains("host=h1").contains("host=h2").contains("host=h3");
+    assertThat(metrics.meter("store.influxdb.batches").getCount()).isEqualTo(2);
+  }
+}
