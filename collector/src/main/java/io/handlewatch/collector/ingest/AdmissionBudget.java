@@ -5,6 +5,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.LongPredicate;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,14 +46,56 @@ final class AdmissionBudget {
    */
   static final Duration NEWCOMERS_FOR = Duration.ofSeconds(1);
 
-  private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+  /**
+   * Requests waiting for credit, oldest first, and the points they need together. Guarded by the
+   * budget's lock.
+   */
+  private static final class Line {
+    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private long points;
+
+    void add(Waiter w) {
+      waiters.addLast(w);
+      points += w.points();
+    }
+
+    /** The oldest request, taken off the line if its points {@code fit}; otherwise null. */
+    Waiter pollIf(LongPredicate fit) {
+      Waiter w = waiters.peekFirst();
+      if (w == null || !fit.test(w.points())) return null;
+      waiters.pollFirst();
+      points -= w.points();
+      return w;
+    }
+
+    /** Takes {@code granted}'s request off the line: whether it was there. */
+    boolean remove(Runnable granted) {
+      for (var it = waiters.iterator(); it.hasNext(); ) {
+        Waiter w = it.next();
+        if (w.granted() == granted) {
+          it.remove();
+          points -= w.points();
+          return true;
+        }
+      }
+      return false;
+    }
+
+    boolean isEmpty() {
+      return waiters.isEmpty();
+    }
+
+    int size() {
+      return waiters.size();
+    }
+  }
+
+  private final Line waiters = new Line();
 
   /** Streams' first reports waiting for credit: served before {@link #waiters}. */
-  private final ArrayDeque<Waiter> newcomers = new ArrayDeque<>();
+  private final Line newcomers = new Line();
 
   private long inUse;
-  private long waitingPoints;
-  private long newcomerPoints;
 
   // Points given back, for the drain rate: the total, and the total at the last look.
   private long givenBack;
@@ -82,7 +125,7 @@ final class AdmissionBudget {
 
   /** Points the waiting reports need, first reports included. */
   synchronized long waitingPoints() {
-    return waitingPoints + newcomerPoints;
+    return waiters.points + newcomers.points;
   }
 
   /** Streams' first reports waiting for credit. */
@@ -110,13 +153,7 @@ final class AdmissionBudget {
         inUse += points;
         return true;
       }
-      if (first) {
-        newcomers.addLast(new Waiter(points, granted));
-        newcomerPoints += points;
-      } else {
-        waiters.addLast(new Waiter(points, granted));
-        waitingPoints += points;
-      }
+      (first ? newcomers : waiters).add(new Waiter(points, granted));
       return false;
     }
   }
@@ -135,7 +172,7 @@ final class AdmissionBudget {
   boolean admitsNewStream() {
     double rate = drainRate();
     synchronized (this) {
-      return newcomerPoints == 0 || newcomerPoints <= rate * NEWCOMERS_FOR.toMillis() / 1000.0;
+      return newcomers.points == 0 || newcomers.points <= rate * NEWCOMERS_FOR.toMillis() / 1000.0;
     }
   }
 
@@ -155,15 +192,14 @@ final class AdmissionBudget {
         throw new IllegalStateException("admission credit given back twice: in use " + inUse);
       }
       givenBack += points;
-      while (!newcomers.isEmpty() && fits(newcomers.peekFirst().points())) {
-        Waiter w = newcomers.pollFirst();
-        newcomerPoints -= w.points();
+      for (Waiter w; (w = newcomers.pollIf(this::fits)) != null; ) {
         inUse += w.points();
         run.add(w.granted());
       }
-      while (newcomers.isEmpty() && !waiters.isEmpty() && fits(waiters.peekFirst().points())) {
-        Waiter w = waiters.pollFirst();
-        waitingPoints -= w.points();
+      // Nothing passes a first report that does not fit yet.
+      while (newcomers.isEmpty()) {
+        Waiter w = waiters.pollIf(this::fits);
+        if (w == null) break;
         inUse += w.points();
         run.add(w.granted());
       }
@@ -208,30 +244,11 @@ final class AdmissionBudget {
   boolean cancel(Runnable granted) {
     boolean found;
     synchronized (this) {
-      long points = remove(newcomers, granted);
-      if (points >= 0) {
-        newcomerPoints -= points;
-      } else {
-        points = remove(waiters, granted);
-        if (points >= 0) waitingPoints -= points;
-      }
-      found = points >= 0;
+      found = newcomers.remove(granted) || waiters.remove(granted);
     }
     // Removing a waiter at the head may let the next ones in.
     if (found) give(0);
     return found;
-  }
-
-  /** Takes {@code granted}'s request off {@code queue}: its points, or -1 if it is not there. */
-  private static long remove(ArrayDeque<Waiter> queue, Runnable granted) {
-    for (var it = queue.iterator(); it.hasNext(); ) {
-      Waiter w = it.next();
-      if (w.granted() == granted) {
-        it.remove();
-        return w.points();
-      }
-    }
-    return -1;
   }
 
   /**
@@ -244,7 +261,7 @@ final class AdmissionBudget {
     double rate = drainRate();
     long waitingNow;
     synchronized (this) {
-      waitingNow = newcomerPoints;
+      waitingNow = newcomers.points;
     }
     // Before the first second of settling the rate is unknown: a short wait, not the longest one,
     // or a cold collector would send its first agents away for a minute.

@@ -2,6 +2,7 @@ package io.handlewatch.collector.ingest;
 
 import static io.handlewatch.collector.testing.TestReports.report;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.codahale.metrics.MetricRegistry;
 import io.grpc.ManagedChannel;
@@ -9,6 +10,7 @@ import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
+import io.handlewatch.collector.store.ReportPoints;
 import io.handlewatch.collector.store.StoreException;
 import io.handlewatch.collector.testing.AgentStream;
 import io.handlewatch.collector.testing.ControllableStore;
@@ -130,7 +132,7 @@ class IngestServiceTest {
   @Test
   void reportsInFlightNeverExceedTheSharedBudgetAndStreamsOpenedMeanwhileAreToldToComeBack()
       throws Exception {
-    int perReport = io.handlewatch.collector.store.ReportPoints.maxPoints(report("web-0", 1, now));
+    int perReport = ReportPoints.maxPoints(report("web-0", 1, now));
     restart(3L * perReport); // room for three reports in flight, whatever the number of streams
 
     int streams = 4;
@@ -201,7 +203,7 @@ class IngestServiceTest {
     // A store slower than the fleet: the streams already in always have a report waiting for
     // credit. A stream that opened then used to be deferred each time it came back, and an agent
     // whose stream ended before its first ack was never acknowledged again.
-    int perReport = io.handlewatch.collector.store.ReportPoints.maxPoints(report("web-0", 1, now));
+    int perReport = ReportPoints.maxPoints(report("web-0", 1, now));
     restart(perReport); // one report in flight at a time
     AgentStream busy = connect();
     for (long seq = 1; seq <= 4; seq++)
@@ -233,12 +235,10 @@ class IngestServiceTest {
   }
 
   private void awaitGauge(String name, int value) {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!Integer.valueOf(value).equals(registry.getGauges().get(name).getValue())
-        && System.nanoTime() < deadline) {
-      Thread.onSpinWait();
-    }
-    assertThat(registry.getGauges().get(name).getValue()).isEqualTo(value);
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () -> assertThat(registry.getGauges().get(name).getValue()).isEqualTo(value));
   }
 
   /** Starts the service again with an admission budget of {@code points}. */
