@@ -40,17 +40,21 @@ HW_AGENT_JVM_FLAGS=(-Xms8m -Xmx32m -Xmn2m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFre
   -Dio.grpc.netty.shaded.io.netty.jfr.enabled=false
   --enable-native-access=ALL-UNNAMED)
 
-# hw_agent_class_data AOT_CACHE: sets HW_AGENT_CLASS_DATA_FLAGS. With the AOT cache that
+# hw_agent_class_data AOT_CACHE [COMMAND]: sets HW_AGENT_CLASS_DATA_FLAGS. With the AOT cache that
 # bin/dev/build-dist trains into the runtime (lib/handlewatch-agent.aot), the JVM maps the
 # daemon's classes parsed and linked: about half the CPU to the first report, for about the same
-# resident memory (the classes' metadata moves from private memory into a file mapping). Without
-# one, no class-data sharing at all: mapping the JDK's whole default archive costs ~3 MiB more
+# resident memory (the classes' metadata moves from private memory into a file mapping). Only
+# for `run` (or when the launcher names no command): the JVM loads every class of the cache at
+# start-up, the ~1,700 of gRPC and Netty that only the daemon uses as well, so `sample` with the
+# cache stood 8-9 MiB above `sample` without it (74.3 against 66.2 MiB at 1k sockets, 77.3 against
+# 68.6 at 180k; BENCHMARKS.md, "Agent daemon footprint"), above the daemon itself. Without the
+# cache, no class-data sharing at all: mapping the JDK's whole default archive costs ~3 MiB more
 # than loading the few hundred JDK classes the agent uses. A cache that does not match the runtime
 # or the jar is skipped with a warning, which goes to stderr like every JVM warning here, never
 # into a command's output. The cache's method profiles are not replayed: that takes a thread of
 # its own for the life of the process, and C1 alone needs no profiles.
 hw_agent_class_data() {
-  if [ -f "$1" ]; then
+  if [ -f "$1" ] && { [ $# -lt 2 ] || [ "$2" = run ]; }; then
     HW_AGENT_CLASS_DATA_FLAGS=("-XX:AOTCache=$1" -XX:+UnlockDiagnosticVMOptions -XX:-AOTReplayTraining
       -Xlog:disable -Xlog:all=warning:stderr)
   else
