@@ -112,8 +112,8 @@ class AgentRuntimeIT {
   /**
    * The AOT cache holds the daemon's classes, gRPC's and Netty's among them, and the JVM loads all
    * of a cache's classes at start-up: the launcher maps it for {@code run} only, so that {@code
-   * sample} does not carry the daemon's ~1,600 extra classes (8-9 MiB resident; BENCHMARKS.md,
-   * "Agent daemon footprint").
+   * sample} does not carry the ~1,700 classes only the daemon loads (8-9 MiB resident;
+   * BENCHMARKS.md, "Agent daemon footprint").
    */
   @Test
   void sampleStartsWithoutTheDaemonsClassCache() throws Exception {
