@@ -32,7 +32,7 @@
 #     launcher starts it, and the after daemon without its AOT cache (after-noaot,
 #     -XX:AOTMode=off): what the daemon holds beyond a sample, and what the cache changes.
 #   Extra agents are measured like the plain ones (RSS, smaps, CPU per interval), not for start-up.
-#   One interval before the end the plain agents' page reference bits are cleared
+#   One interval before the end the page reference bits of every measured agent are cleared
 #   (/proc/PID/clear_refs): the breakdown's "referenced" table is what each touched in that last
 #   interval, the working set between two samples.
 # node_exporter (Debian's prometheus-node-exporter, default collectors) runs on a loopback port
