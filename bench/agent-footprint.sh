@@ -4,7 +4,7 @@
 # to a real collector, at several socket counts; and node_exporter's idle RSS on the same machine.
 #
 #   bench/agent-footprint.sh [--base REV] [--scales 1000,170000] [--duration 10m] [--interval 10s]
-#       [--cpus 0,1] [--out bench/results] [--no-install]
+#       [--cpus 0,1] [--out bench/results] [--no-install] [--sample] [--also NAME=JVM_OPTS ...]
 #
 # Both agents run from their self-contained runtimes (bin/dev/build-dist agent: the jlink image,
 # the jar and the launcher with its JVM flags), as a host runs them. "after" is this checkout;
@@ -25,6 +25,16 @@
 #     alone, once the previous one has reported.
 #   - before and after again with -XX:NativeMemoryTracking=summary, for the JVM's breakdown
 #     (NMT itself costs them ~2-3 MiB, so their RSS is not the figure).
+#   - with --also NAME=JVM_OPTS (repeatable): the after daemon again with those JVM options added
+#     (HANDLEWATCH_AGENT_JAVA_OPTS), e.g. --also xmn1m=-Xmn1m, to try a flag side by side.
+#   - with --sample: the one-shot command on the same load, `sample --count N --interval
+#     <interval>`, of the after runtime (sample) and of the before one (sample-before), each as its
+#     launcher starts it, and the after daemon without its AOT cache (after-noaot,
+#     -XX:AOTMode=off): what the daemon holds beyond a sample, and what the cache changes.
+#   Extra agents are measured like the plain ones (RSS, smaps, CPU per interval), not for start-up.
+#   One interval before the end the page reference bits of every measured agent are cleared
+#   (/proc/PID/clear_refs): the breakdown's "referenced" table is what each touched in that last
+#   interval, the working set between two samples.
 # node_exporter (Debian's prometheus-node-exporter, default collectors) runs on a loopback port
 # for 30 s unscraped, then is scraped once: its VmRSS idle and after the scrape.
 # Load average and the machine's busy share are recorded per scale. Needs root (sysctls raised for
@@ -42,8 +52,9 @@ INTERVAL=10s
 CPUS=0,1
 OUT="$ROOT/bench/results"
 INSTALL=1
+EXTRA=() # NAME=JVM_OPTS of the after daemon (--also), and the --sample twins
 
-usage() { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --base) BASE=${2:?}; shift 2 ;;
@@ -53,6 +64,10 @@ while [ $# -gt 0 ]; do
     --cpus) CPUS=${2:?}; shift 2 ;;
     --out) OUT=${2:?}; shift 2 ;;
     --no-install) INSTALL=0; shift ;;
+    --also)
+      [[ "${2:-}" =~ ^[a-z0-9-]+=.+ ]] || { echo "agent-footprint: --also NAME=JVM_OPTS (name: a-z 0-9 -)" >&2; exit 2; }
+      EXTRA+=("$2"); shift 2 ;;
+    --sample) EXTRA+=("after-noaot=-XX:AOTMode=off" "sample=" "sample-before="); shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "agent-footprint: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -187,8 +202,19 @@ start_agent() { # NAME LAUNCHER [JAVA_OPTS]: starts it pinned; records exec time
   local name=$1 launcher=$2 opts=${3:-}
   rm -rf "$WORK/state-$name"
   echo "$EPOCHREALTIME" >"$SD/$name.exec"
+  if [[ "$name" == sample* ]]; then # one-shot samples for the whole window, JSON thrown away
+    start_bg "$CPU_AGENT" "$SD/$name.log" env HANDLEWATCH_AGENT_JAVA_OPTS="$opts" sh -c \
+      '"$0" sample --json --compact --count "$1" --interval "$2" >/dev/null' "$launcher" \
+      $((DUR_S / IV_S + 30)) "$INTERVAL"
+    return
+  fi
   start_bg "$CPU_AGENT" "$SD/$name.log" env HANDLEWATCH_AGENT_JAVA_OPTS="$opts" "$launcher" run \
     --collector "127.0.0.1:$GRPC" --interval "$INTERVAL" --host "$name" --state-dir "$WORK/state-$name"
+}
+java_pid() { # PID of a started agent: the launcher execs java, but sample runs under sh -c
+  local c
+  c=$(pgrep -P "$1" -x java | head -1)
+  echo "${c:-$1}"
 }
 await_first_report() { # NAME PID: waits (bounded) for "stream accepted"; records the CPU ticks then
   local i
@@ -230,18 +256,30 @@ for S in "${SCALE_LIST[@]}"; do
   echo "loadavg_start $(cut -d' ' -f1-3 /proc/loadavg)" >"$SD/machine.txt"
   read -r tot0 idle0 < <(cpu_snapshot)
 
-  declare -A PID=()
+  declare -A PID=() GROUP=()
   start_agent before "$WORK/before/bin/handlewatch-agent"; PID[before]=$STARTED_PID
   await_first_report before "${PID[before]}"
   start_agent after "$WORK/after/bin/handlewatch-agent"; PID[after]=$STARTED_PID
   await_first_report after "${PID[after]}"
   start_agent before-nmt "$WORK/before/bin/handlewatch-agent" -XX:NativeMemoryTracking=summary; PID[before-nmt]=$STARTED_PID
   start_agent after-nmt "$WORK/after/bin/handlewatch-agent" -XX:NativeMemoryTracking=summary; PID[after-nmt]=$STARTED_PID
+  NAMES=(before after)
+  for e in "${EXTRA[@]}"; do
+    rt=after; [[ "${e%%=*}" == *-before ]] && rt=before
+    start_agent "${e%%=*}" "$WORK/$rt/bin/handlewatch-agent" "${e#*=}"
+    sleep 1
+    GROUP[${e%%=*}]=$STARTED_PID; PID[${e%%=*}]=$(java_pid "$STARTED_PID"); NAMES+=("${e%%=*}")
+  done
 
   log "scale $S: measuring for $DUR_S s"
   END=$((SECONDS + DUR_S))
+  CLEARED=0
   while [ "$SECONDS" -lt "$END" ]; do
-    for a in before after; do
+    if [ "$CLEARED" -eq 0 ] && [ $((END - SECONDS)) -le "$IV_S" ]; then
+      for a in "${NAMES[@]}"; do echo 1 >"/proc/${PID[$a]}/clear_refs" 2>/dev/null || log "clear_refs $a failed"; done
+      CLEARED=1
+    fi
+    for a in "${NAMES[@]}"; do
       p=${PID[$a]}
       kill -0 "$p" 2>/dev/null || die "scale $S: agent $a died (see $SD/$a.log)"
       echo "$EPOCHREALTIME $(awk '/^VmRSS:/ {print $2}' "/proc/$p/status") $(ls "/proc/$p/task" | wc -l) $(ticks "$p")" >>"$SD/$a.samples"
@@ -252,7 +290,7 @@ for S in "${SCALE_LIST[@]}"; do
   echo "busy_pct $(awk -v t="$((tot1 - tot0))" -v i="$((idle1 - idle0))" 'BEGIN { printf "%.1f", t ? 100 * (t - i) / t : 0 }')" >>"$SD/machine.txt"
   echo "loadavg_end $(cut -d' ' -f1-3 /proc/loadavg)" >>"$SD/machine.txt"
   echo "sockets $SOCKETS" >>"$SD/machine.txt"
-  for a in before after; do
+  for a in "${NAMES[@]}"; do
     p=${PID[$a]}
     ls "/proc/$p/task" | wc -l >"$SD/$a.threads"
     cat /proc/"$p"/task/*/comm | sort | uniq -c | awk '{ n = $1; $1 = ""; sub(/^ /, ""); printf "%s%s", (NR > 1 ? ", " : ""), (n > 1 ? $0 " ×" n : $0) }' >"$SD/$a.thread-names"
@@ -262,17 +300,17 @@ for S in "${SCALE_LIST[@]}"; do
     # Classes from the AOT cache count apart (sharedLoadedClasses): both together are what loaded.
     "$JCMD" "$p" PerfCounter.print 2>/dev/null |
       awk -F= '/^java.cls.(shared)?[lL]oadedClasses=/ {n += $2} END {print n}' >"$SD/$a.classes"
-    "$JCMD" "${PID[$a-nmt]}" VM.native_memory summary >"$SD/$a.nmt" 2>&1
+    [ -z "${PID[$a-nmt]:-}" ] || "$JCMD" "${PID[$a-nmt]}" VM.native_memory summary >"$SD/$a.nmt" 2>&1
   done
-  for a in before after before-nmt after-nmt; do stop_group "${PID[$a]}"; done
+  for a in "${NAMES[@]}" before-nmt after-nmt; do stop_group "${GROUP[$a]:-${PID[$a]}}"; done
   stop_group "$SL_PID"
-  unset PID
+  unset PID GROUP
 done
 
 # --- report ----------------------------------------------------------------------------------------
-python3 - "$RAW" "$IV_S" "$DUR_S" "$BASE_REV" "$AFTER_REV" "$NE_VERSION" "$CPU_LOAD" "$CPU_AGENT" \
+EXTRA_NAMES="${EXTRA[*]%%=*}" python3 - "$RAW" "$IV_S" "$DUR_S" "$BASE_REV" "$AFTER_REV" "$NE_VERSION" "$CPU_LOAD" "$CPU_AGENT" \
   "$(nproc)" "$(awk '/^MemTotal:/ {printf "%.1f", $2 / 1048576}' /proc/meminfo)" "$("$JAVA" -version 2>&1 | head -1)" "${SCALE_LIST[@]}" <<'PY' | tee "$RAW.md"
-import re, statistics, sys
+import os, re, statistics, sys
 raw, iv, dur, base, after, nev, cload, cagent, ncpu, mem, jdk = sys.argv[1:12]
 scales = sys.argv[12:]
 iv = int(iv)
@@ -311,7 +349,8 @@ for s in scales:
     print(f"## {int(mach.get('sockets', 0)):,} TCP sockets on the host (load scale {s})\n")
     print(f"Load average {mach.get('loadavg_start','?')} at the start, {mach.get('loadavg_end','?')} at the end; the machine was {mach.get('busy_pct','?')} % busy over the window.\n")
     rows = {}
-    for a in ("before", "after"):
+    extras = os.environ.get("EXTRA_NAMES", "").split()
+    for a in ["before", "after"] + extras:
         samp = [l.split() for l in rd(f"{sd}/{a}.samples").splitlines() if l.strip()]
         rss = [int(x[1]) for x in samp if x[1].isdigit()]
         thr = [int(x[2]) for x in samp if x[2].isdigit()]
@@ -356,6 +395,14 @@ for s in scales:
     print(f"| CPU spent by then (ms) {r('start_cpu', '{:.0f}')}")
     print()
     print(f"Threads before: {b['names']}  \nThreads after: {a_['names']}\n")
+    if extras:
+        print("More agents side by side (the after runtime unless named `-before`; `sample*`: the one-shot command, `sample --count`):\n")
+        print("| agent | RSS median (MiB) | highest | anonymous / file-backed at the end | threads | CPU per interval, median (worst) |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        for e in ["after"] + extras:
+            x = rows[e]
+            print(f"| {e} | {x['rss_med']:.1f} | {x['rss_max']:.1f} | {x['anon']:.1f} / {x['file']:.1f} | {x['threads']} | {x['cpu_med']:.1f} ({x['cpu_max']:.1f}) ms |")
+        print()
     cats = ["Total", "Java Heap", "Class", "Metaspace", "Symbol", "Shared class space", "Code", "Thread", "Internal", "Arena Chunk", "Compiler", "Native Memory Tracking", "Other"]
     print("| NMT, committed (MiB; twins run with -XX:NativeMemoryTracking=summary) | before | after |\n| --- | ---: | ---: |")
     for c in cats:
@@ -364,8 +411,12 @@ for s in scales:
     print()
 PY
 for S in "${SCALE_LIST[@]}"; do
+  cols=()
+  for e in before after "${EXTRA[@]%%=*}"; do cols+=("$e=$RAW/scale-$S/$e.smaps"); done
   { echo "Resident set by mapping at the end, load scale $S (bench/lib/smaps-breakdown.py):"; echo
-    python3 "$ROOT/bench/lib/smaps-breakdown.py" "before=$RAW/scale-$S/before.smaps" "after=$RAW/scale-$S/after.smaps"
+    python3 "$ROOT/bench/lib/smaps-breakdown.py" "${cols[@]}"
+    echo; echo "Of that, referenced during the last interval (the page bits were cleared one interval before the end):"; echo
+    python3 "$ROOT/bench/lib/smaps-breakdown.py" --referenced "${cols[@]}"
     echo; } | tee -a "$RAW.md"
 done
 log "report: $RAW.md"

@@ -4,9 +4,15 @@
 # the anonymous mappings the JVM makes itself (Java heap, code cache, metaspace, thread stacks; NMT
 # tells those apart). Reads /proc/PID/smaps, or a saved copy of it.
 #
-#   bench/lib/smaps-breakdown.py [LABEL=]PID|SMAPS_FILE ...   (one column per process)
+#   bench/lib/smaps-breakdown.py [--referenced] [LABEL=]PID|SMAPS_FILE ...   (one column per process)
+#
+# --referenced counts the pages accessed since the process's reference bits were last cleared
+# (echo 1 > /proc/PID/clear_refs) instead of all resident ones: the working set since then.
 import re
 import sys
+
+
+FIELD = "Referenced" if "--referenced" in sys.argv[1:] else "Rss"
 
 
 def breakdown(src):
@@ -31,16 +37,16 @@ def breakdown(src):
                 else:
                     cur = "anonymous (Java heap, code cache, metaspace, thread stacks, malloc arenas)"
                 continue
-            m = re.match(r"^Rss:\s+(\d+) kB", line)
+            m = re.match(rf"^{FIELD}:\s+(\d+) kB", line)
             if m and cur:
                 cats[cur] = cats.get(cur, 0) + int(m.group(1))
     return cats
 
 
-args = [a.partition("=") if "=" in a else (a, "", a) for a in sys.argv[1:]]
+args = [a.partition("=") if "=" in a else (a, "", a) for a in sys.argv[1:] if a != "--referenced"]
 cols = [breakdown(src) for _, _, src in args]
 keys = sorted({k for c in cols for k in c}, key=lambda k: -max(c.get(k, 0) for c in cols))
-print("| resident (MiB) | " + " | ".join(label for label, _, _ in args) + " |")
+print(f"| {'resident' if FIELD == 'Rss' else 'referenced'} (MiB) | " + " | ".join(label for label, _, _ in args) + " |")
 print("| --- |" + " ---: |" * len(cols))
 for k in keys:
     print(f"| {k} | " + " | ".join(f"{c.get(k, 0) / 1024:.1f}" for c in cols) + " |")

@@ -30,6 +30,11 @@
 # (66-67 MiB). Now they compile in the first sample. -XX:-ShrinkHeapInSteps: the full
 # collection the agent makes after a sample that grew the heap by 1 MiB (JavaHeap) gives the
 # excess back at once instead of over four collections. Both: BENCHMARKS.md, "RSS (target: ...)".
+# Tried beside these flags at 180k sockets and not kept (BENCHMARKS.md, "Agent daemon footprint",
+# "The daemon against sample"): -Xmn1m (RSS 75.7 against 75.0 MiB, CPU 332 against 277 ms per
+# 10 s), -XX:SurvivorRatio=4 (75.5 MiB, 302 ms), -XX:ArchiveRelocationMode=0 (75.5 MiB: the AOT
+# cache's pages stay clean file pages instead of relocated private copies, 12 MiB less private
+# memory but the same RSS, for metadata mapped at a fixed address, without ASLR).
 HW_AGENT_JVM_FLAGS=(-Xms8m -Xmx32m -Xmn2m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20
   -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:CompileThresholdScaling=4 -Xss256k
   -XX:+UseCompactObjectHeaders -XX:ReservedCodeCacheSize=16m --finalization=disabled
@@ -40,17 +45,22 @@ HW_AGENT_JVM_FLAGS=(-Xms8m -Xmx32m -Xmn2m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFre
   -Dio.grpc.netty.shaded.io.netty.jfr.enabled=false
   --enable-native-access=ALL-UNNAMED)
 
-# hw_agent_class_data AOT_CACHE: sets HW_AGENT_CLASS_DATA_FLAGS. With the AOT cache that
+# hw_agent_class_data AOT_CACHE [COMMAND]: sets HW_AGENT_CLASS_DATA_FLAGS. With the AOT cache that
 # bin/dev/build-dist trains into the runtime (lib/handlewatch-agent.aot), the JVM maps the
-# daemon's classes parsed and linked: about half the CPU to the first report, for about the same
-# resident memory (the classes' metadata moves from private memory into a file mapping). Without
-# one, no class-data sharing at all: mapping the JDK's whole default archive costs ~3 MiB more
-# than loading the few hundred JDK classes the agent uses. A cache that does not match the runtime
-# or the jar is skipped with a warning, which goes to stderr like every JVM warning here, never
-# into a command's output. The cache's method profiles are not replayed: that takes a thread of
-# its own for the life of the process, and C1 alone needs no profiles.
+# daemon's classes parsed and linked: about half the CPU to the first report, and 6-7 MiB less
+# resident than without it (71.8 against 77.9 MiB at 1k sockets; the classes' metadata moves from
+# private memory into a file mapping). Only for `run` (or when the launcher names no command): the
+# JVM loads every class of the cache at start-up, the ~1,700 that only the daemon needs (gRPC,
+# Netty, Guava, Failsafe) as well, so `sample` with the cache stood 8-9 MiB above `sample` without
+# it, and above the daemon itself (73.4 against 65.0 MiB at 1k sockets, 76.7 against 67.5 at 180k;
+# BENCHMARKS.md, "The daemon against sample"), for ~0.3 s less CPU at start-up (0.67 against
+# 0.96 s). Without the cache, no class-data sharing at all: mapping the JDK's whole default archive
+# costs ~3 MiB more than loading the few hundred JDK classes the agent uses. A cache that does not
+# match the runtime or the jar is skipped with a warning, which goes to stderr like every JVM
+# warning here, never into a command's output. The cache's method profiles are not replayed: that
+# takes a thread of its own for the life of the process, and C1 alone needs no profiles.
 hw_agent_class_data() {
-  if [ -f "$1" ]; then
+  if [ -f "$1" ] && { [ $# -lt 2 ] || [ "$2" = run ]; }; then
     HW_AGENT_CLASS_DATA_FLAGS=("-XX:AOTCache=$1" -XX:+UnlockDiagnosticVMOptions -XX:-AOTReplayTraining
       -Xlog:disable -Xlog:all=warning:stderr)
   else

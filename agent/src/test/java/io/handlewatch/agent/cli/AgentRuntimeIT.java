@@ -11,7 +11,9 @@ import io.handlewatch.proto.v1.IngestGrpc;
 import io.handlewatch.proto.v1.ReportAck;
 import io.handlewatch.proto.v1.SourceStatus;
 import io.handlewatch.proto.v1.TcpReader;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -107,6 +109,31 @@ class AgentRuntimeIT {
                     .isNotEqualTo(SourceStatus.SOURCE_STATUS_FAILED));
   }
 
+  /**
+   * The AOT cache holds the daemon's classes, gRPC's and Netty's among them, and the JVM loads all
+   * of a cache's classes at start-up: the launcher maps it for {@code run} only, so that {@code
+   * sample} does not carry the ~1,700 classes only the daemon loads (8-9 MiB resident;
+   * BENCHMARKS.md, "Agent daemon footprint").
+   */
+  @Test
+  void sampleStartsWithoutTheDaemonsClassCache() throws Exception {
+    Process p = start("sample", "--json", "--compact", "--count", "2", "--interval", "2s");
+    try (BufferedReader out =
+        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+      String first = out.readLine();
+      assertThat(first).as("a first sample; stderr: " + stderr("sample")).isNotNull();
+      assertThat(AgentLauncherIT.parse(first).getFileHandles().getMax()).isPositive();
+      // The launcher execs java, so this is the JVM, still running until its second sample.
+      String maps = Files.readString(Path.of("/proc", Long.toString(p.pid()), "maps"));
+      assertThat(maps).contains("/libjvm.so").doesNotContain("handlewatch-agent.aot");
+      while (out.readLine() != null) {
+        // the second sample; the command then exits
+      }
+    }
+    assertThat(p.waitFor(2, TimeUnit.MINUTES)).isTrue();
+    assertThat(p.exitValue()).as(stderr("sample")).isZero();
+  }
+
   @Test
   void streamsToACollectorOverGrpc() throws Exception {
     LinkedBlockingQueue<HostReport> received = new LinkedBlockingQueue<>();
@@ -156,6 +183,9 @@ class AgentRuntimeIT {
       assertThat(stderr("run"))
           .as("the AOT cache matches this runtime and jar (a mismatch is warned about)")
           .doesNotContainPattern("\\[warning\\]\\[(aot|cds)");
+      assertThat(Files.readString(Path.of("/proc", Long.toString(agent.pid()), "maps")))
+          .as("the daemon maps its classes from the AOT cache")
+          .contains("handlewatch-agent.aot");
       // Every report says which agent build sent it: the fleet page shows a rollout with it.
       assertThat(first.getSample().getHost().getAgentVersion()).isEqualTo(pomVersion());
       assertThat(gitHead())
