@@ -43,7 +43,7 @@ final class TcpTables {
 
   private final TcpHashTableSource own;
   private final Inside inside;
-  // inode -> its Table, or the reason it could not be read (said again every sample, not re-read).
+  // inode -> its Table, or why its value is malformed (said again every sample, not re-read).
   private final Map<Long, Object> known = new HashMap<>();
   private TcpHashTableSource.Table ownTable;
   private String ownProblem;
@@ -95,7 +95,7 @@ final class TcpTables {
       Object t = known.get(ns.inode());
       if (t == null) {
         t = readInside(ns, b);
-        if (t instanceof TcpHashTableSource.Table || t instanceof Failure) {
+        if (t instanceof TcpHashTableSource.Table || t instanceof Failure f && f.lasting()) {
           known.put(ns.inode(), t);
         }
       }
@@ -138,8 +138,12 @@ final class TcpTables {
     return out.build();
   }
 
-  /** Why a namespace's table is not known; kept so it is said every sample without a re-read. */
-  private record Failure(String why) {}
+  /**
+   * Why a namespace's table is not known. A malformed value lasts as long as the namespace, so it
+   * is kept and said every sample without a re-read; a failure to enter (the member left between
+   * discovery and entry) may pass, so the next sample tries again.
+   */
+  private record Failure(String why, boolean lasting) {}
 
   private Object readInside(NetNamespaces.NetNamespace ns, NamespaceSockets.Builder b) {
     // Only a namespace the agent entered this sample (its dump went through netlink) is entered
@@ -151,8 +155,10 @@ final class TcpTables {
     String where = ns.name() != null ? "namespace " + ns.name() : "namespace " + ns.inode();
     try {
       return inside.read(ns);
-    } catch (IOException | ProcParseException | RuntimeException e) {
-      return new Failure(where + ": " + SourceErrors.describe(e));
+    } catch (ProcParseException e) {
+      return new Failure(where + ": " + SourceErrors.describe(e), true);
+    } catch (IOException | RuntimeException e) {
+      return new Failure(where + ": " + SourceErrors.describe(e), false);
     }
   }
 

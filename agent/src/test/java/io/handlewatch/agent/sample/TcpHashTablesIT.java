@@ -105,6 +105,13 @@ class TcpHashTablesIT {
       assertThat(t.getShared()).isGreaterThanOrEqualTo(sharedCount);
       assertThat(t.getOwn()).isGreaterThanOrEqualTo(2);
       assertThat(source(first, "tcp_tables").getErrorsList()).isEmpty();
+      assertThat(SampleText.render(first))
+          .contains(
+              String.format(
+                  java.util.Locale.ROOT,
+                  "TCP hash tables: %,d share the host's (%,d buckets",
+                  t.getShared(),
+                  hostBuckets));
 
       // A namespace made after the first sample is read in the next; the others are not re-read
       // (nothing re-enters them: their kept netlink sockets are all the dumps need).
@@ -125,31 +132,23 @@ class TcpHashTablesIT {
       synchronized (logged) {
         lines = List.copyOf(logged);
       }
-      assertThat(lines.stream().filter(r -> r.getLevel() == Level.INFO))
+      assertThat(onlyLine(lines, Level.INFO))
           .as("one start-up line, after the first sample")
-          .singleElement()
-          .satisfies(
-              r ->
-                  assertThat(r.getMessage())
-                      .startsWith("host node-hw7c: ")
-                      .contains(
-                          String.format(
-                              java.util.Locale.ROOT,
-                              "%,d share the host's TCP hash table (%,d buckets",
-                              t.getShared(),
-                              hostBuckets))
-                      .contains(String.format("%,d have their own", t.getOwn()))
-                      .contains("net.ipv4.tcp_child_ehash_entries=" + original));
+          .startsWith("host node-hw7c: ")
+          .contains(
+              String.format(
+                  java.util.Locale.ROOT,
+                  "%,d share the host's TCP hash table (%,d buckets",
+                  t.getShared(),
+                  hostBuckets))
+          .contains(String.format("%,d have their own", t.getOwn()))
+          .contains("net.ipv4.tcp_child_ehash_entries=" + original);
       if (advises) {
-        assertThat(lines.stream().filter(r -> r.getLevel() == Level.WARNING))
+        assertThat(onlyLine(lines, Level.WARNING))
             .as("the advice, once in three samples")
-            .singleElement()
-            .satisfies(
-                r ->
-                    assertThat(r.getMessage())
-                        .startsWith("host node-hw7c: ")
-                        .contains("share the host's TCP hash table of")
-                        .contains("net.ipv4.tcp_child_ehash_entries="));
+            .startsWith("host node-hw7c: ")
+            .contains("share the host's TCP hash table of")
+            .contains("net.ipv4.tcp_child_ehash_entries=");
       }
     } finally {
       jul.removeHandler(capture);
@@ -180,6 +179,14 @@ class TcpHashTablesIT {
     assertThat(t.getUnknown()).isEqualTo(unknown);
     assertThat(t.getHostBuckets()).isEqualTo(hostBuckets);
     assertThat(t.getChildEhashEntries()).isEqualTo(Long.parseLong(child));
+  }
+
+  /** The one line logged at {@code level}; fails when there are none or several. */
+  static String onlyLine(List<LogRecord> lines, Level level) {
+    List<String> at =
+        lines.stream().filter(r -> r.getLevel() == level).map(LogRecord::getMessage).toList();
+    assertThat(at).as("lines at " + level).hasSize(1);
+    return at.getFirst();
   }
 
   static SourceRun source(HostSample s, String name) {
