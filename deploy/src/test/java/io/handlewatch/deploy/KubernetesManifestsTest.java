@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -168,8 +170,11 @@ class KubernetesManifestsTest {
     assertThat(volume(pod, proc.get("name").asText()).at("/hostPath/path").asText())
         .isEqualTo("/proc");
     assertThat(mount(container(pod, "agent"), "/host/proc").path("readOnly").asBoolean()).isTrue();
-    // A power of two the kernel takes as it is (it rounds others up), the one the docs explain.
-    String value = env(init, "TCP_CHILD_EHASH_ENTRIES");
+    // Off unless the operator turns it on: it changes every later pod's TCP limits.
+    assertThat(env(init, "TCP_CHILD_EHASH_ENTRIES")).isEmpty();
+    // The value the manifest offers: a power of two the kernel takes as it is (it rounds others
+    // up), the one the docs explain.
+    String value = recommendedValue();
     long n = Long.parseLong(value);
     assertThat(Long.bitCount(n)).as(value).isEqualTo(1);
     assertThat(n).isBetween(1024L, 1L << 24);
@@ -179,7 +184,16 @@ class KubernetesManifestsTest {
     // The manifest says why, that it only reaches pods made afterwards, and how to turn it off.
     assertThat(Files.readString(DIR.resolve("agent.yaml")))
         .contains("only affects namespaces (pods) made afterwards")
-        .contains("TURN OFF: set TCP_CHILD_EHASH_ENTRIES to \"\"");
+        .contains("Off by default");
+  }
+
+  /** The value the manifest's "TURN ON" comment offers. */
+  static String recommendedValue() throws IOException {
+    Matcher m =
+        Pattern.compile("TURN ON: set TCP_CHILD_EHASH_ENTRIES to \"(\\d+)\"")
+            .matcher(Files.readString(DIR.resolve("agent.yaml")));
+    assertThat(m.find()).as("agent.yaml offers a value to turn it on").isTrue();
+    return m.group(1);
   }
 
   @Test
@@ -187,7 +201,7 @@ class KubernetesManifestsTest {
     JsonNode init = initContainer(pod("DaemonSet", "handlewatch-agent"), "tcp-hash-tables");
     List<String> command = DeployFiles.texts(init.get("command"));
     assertThat(command.subList(0, 2)).containsExactly("/bin/sh", "-c");
-    String value = env(init, "TCP_CHILD_EHASH_ENTRIES");
+    String value = recommendedValue();
     Path proc = dir.resolve("proc");
     Path file = proc.resolve("sys/net/ipv4/tcp_child_ehash_entries");
     String script = command.get(2).replace("/host/proc", proc.toString());

@@ -32,7 +32,7 @@ final class TcpTables {
    */
   static final long ADVISE_AT_BUCKET_WALKS = 1L << 22;
 
-  /** The value docs/operations.md and the DaemonSet's init container set. */
+  /** The value docs/operations.md recommends and the DaemonSet's init container offers. */
   static final long ADVISED_CHILD_EHASH = 16_384;
 
   /** Reads a namespace's table from inside it. */
@@ -223,7 +223,8 @@ final class TcpTables {
                 + " their pods or containers are made again"
             : "set net.ipv4.tcp_child_ehash_entries="
                 + ADVISED_CHILD_EHASH
-                + " on the node (the DaemonSet's init container, or sysctl.d: docs/operations.md)"
+                + " on the node (the DaemonSet's init container, TCP_CHILD_EHASH_ENTRIES,"
+                + " or sysctl.d: docs/operations.md)"
                 + " so that namespaces made afterwards get a table of their own";
     return String.format(
         Locale.ROOT,
