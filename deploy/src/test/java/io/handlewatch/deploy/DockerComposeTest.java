@@ -68,6 +68,19 @@ class DockerComposeTest {
   }
 
   @Test
+  void perContainerTcpHashTablesAreLeftToTheHostsSysctlAndSaidSo() throws Exception {
+    // Docker refuses net.* sysctls for a container in the host's network namespace (and they
+    // would reach no other container's): the agent's service sets none, and says where instead.
+    assertThat(services.get("agent").has("sysctls")).isFalse();
+    assertThat(Files.readString(COMPOSE))
+        .contains("net.ipv4.tcp_child_ehash_entries")
+        .contains("/etc/sysctl.d");
+    assertThat(Files.readString(DeployFiles.ROOT.resolve("docs/operations.md")))
+        .contains("echo 'net.ipv4.tcp_child_ehash_entries = 16384' > /etc/sysctl.d/")
+        .contains("Docker refuses `net.*` sysctls");
+  }
+
+  @Test
   void theAgentImageStartsThroughTheEntrypointThatDropsToItsOwnUser() throws Exception {
     String dockerfile = Files.readString(DeployFiles.DEPLOY.resolve("docker/agent.Dockerfile"));
     assertThat(dockerfile)

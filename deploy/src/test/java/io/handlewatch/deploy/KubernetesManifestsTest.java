@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.handlewatch.collector.CollectorConfiguration;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,6 +13,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -145,6 +149,101 @@ class KubernetesManifestsTest {
     assertResourcesSet(init);
     // /tmp is the only other writable place (the root file system is read-only).
     assertThat(volume(pod, mount(agent, "/tmp").get("name").asText()).has("emptyDir")).isTrue();
+  }
+
+  @Test
+  void anInitContainerGivesPodsMadeLaterTcpHashTablesOfTheirOwnWithoutPrivileges()
+      throws IOException {
+    JsonNode pod = pod("DaemonSet", "handlewatch-agent");
+    JsonNode init = initContainer(pod, "tcp-hash-tables");
+    JsonNode sc = init.get("securityContext");
+    // uid 0 writing the node's /proc/sys needs no capability, only a writable /proc.
+    assertThat(sc.path("privileged").asBoolean(true)).isFalse();
+    assertThat(sc.path("allowPrivilegeEscalation").asBoolean(true)).isFalse();
+    assertThat(sc.path("readOnlyRootFilesystem").asBoolean()).isTrue();
+    assertThat(DeployFiles.texts(sc.path("capabilities").path("drop"))).containsExactly("ALL");
+    assertThat(sc.path("capabilities").has("add")).isFalse();
+    assertResourcesSet(init);
+    // The node's /proc, writable in this container only; the agent's stays read-only.
+    JsonNode proc = mount(init, "/host/proc");
+    assertThat(proc.path("readOnly").asBoolean(false)).isFalse();
+    assertThat(volume(pod, proc.get("name").asText()).at("/hostPath/path").asText())
+        .isEqualTo("/proc");
+    assertThat(mount(container(pod, "agent"), "/host/proc").path("readOnly").asBoolean()).isTrue();
+    // Off unless the operator turns it on: it changes every later pod's TCP limits.
+    assertThat(env(init, "TCP_CHILD_EHASH_ENTRIES")).isEmpty();
+    // The value the manifest offers: a power of two the kernel takes as it is (it rounds others
+    // up), the one the docs explain.
+    String value = recommendedValue();
+    long n = Long.parseLong(value);
+    assertThat(Long.bitCount(n)).as(value).isEqualTo(1);
+    assertThat(n).isBetween(1024L, 1L << 24);
+    assertThat(Files.readString(DeployFiles.ROOT.resolve("docs/operations.md")))
+        .contains("net.ipv4.tcp_child_ehash_entries = " + value)
+        .contains("TCP_CHILD_EHASH_ENTRIES");
+    // The manifest says why, that it only reaches pods made afterwards, and how to turn it off.
+    assertThat(Files.readString(DIR.resolve("agent.yaml")))
+        .contains("only affects namespaces (pods) made afterwards")
+        .contains("Off by default");
+  }
+
+  /** The value the manifest's "TURN ON" comment offers. */
+  static String recommendedValue() throws IOException {
+    Matcher m =
+        Pattern.compile("TURN ON: set TCP_CHILD_EHASH_ENTRIES to \"(\\d+)\"")
+            .matcher(Files.readString(DIR.resolve("agent.yaml")));
+    assertThat(m.find()).as("agent.yaml offers a value to turn it on").isTrue();
+    return m.group(1);
+  }
+
+  @Test
+  void theInitContainersScriptSetsOnlyAnUnsetValueAndNeverStopsTheAgent() throws Exception {
+    JsonNode init = initContainer(pod("DaemonSet", "handlewatch-agent"), "tcp-hash-tables");
+    List<String> command = DeployFiles.texts(init.get("command"));
+    assertThat(command.subList(0, 2)).containsExactly("/bin/sh", "-c");
+    String value = recommendedValue();
+    Path proc = dir.resolve("proc");
+    Path file = proc.resolve("sys/net/ipv4/tcp_child_ehash_entries");
+    String script = command.get(2).replace("/host/proc", proc.toString());
+
+    Files.createDirectories(file.getParent());
+    Files.writeString(file, "0\n");
+    assertThat(runScript(script, value)).contains("0 -> " + value);
+    assertThat(Files.readString(file).strip()).isEqualTo(value);
+
+    Files.writeString(file, "4096\n");
+    assertThat(runScript(script, value)).contains("already 4096, left alone");
+    assertThat(Files.readString(file).strip()).as("the operator's own value").isEqualTo("4096");
+
+    Files.writeString(file, "0\n");
+    assertThat(runScript(script, "")).contains("left alone");
+    assertThat(Files.readString(file).strip()).as("turned off").isEqualTo("0");
+
+    Files.delete(file);
+    assertThat(runScript(script, value)).contains("kernel before 6.1");
+  }
+
+  /** Runs the init container's script with {@code TCP_CHILD_EHASH_ENTRIES}; it must exit 0. */
+  static String runScript(String script, String value) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", script).redirectErrorStream(true);
+    pb.environment().put("TCP_CHILD_EHASH_ENTRIES", value);
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(out).isZero();
+    return out;
+  }
+
+  static JsonNode initContainer(JsonNode pod, String name) {
+    for (JsonNode c : pod.get("initContainers")) if (c.get("name").asText().equals(name)) return c;
+    throw new AssertionError("no init container " + name);
+  }
+
+  static String env(JsonNode container, String name) {
+    for (JsonNode e : container.get("env")) {
+      if (e.get("name").asText().equals(name)) return e.get("value").asText();
+    }
+    throw new AssertionError(container.get("name") + " has no " + name);
   }
 
   @Test

@@ -158,6 +158,7 @@ final class RunCommand implements Callable<Integer> {
     }
     InetSocketAddress metricsAt = metricsAddress == null ? null : metricsAddress(metricsAddress);
     Sampler sampler = sampling.sampler(spec);
+    sampler.logTcpTables();
     KeepAlive keepAlive;
     try {
       keepAlive = new KeepAlive(keepAliveTime, keepAliveTimeout);

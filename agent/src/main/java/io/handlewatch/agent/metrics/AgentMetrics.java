@@ -102,6 +102,44 @@ public final class AgentMetrics implements AutoCloseable {
               if (last.hasRssBytes()) cb.call(last.getRssBytes());
             })
         .register(registry);
+    GaugeWithCallback.builder()
+        .name("handlewatch_agent_netns_tcp_tables")
+        .help(
+            "Network namespaces besides the agent's by TCP hash table: shared (the host's, which"
+                + " each of their dumps walks whole), own, unknown")
+        .labelNames("table")
+        .callback(
+            cb -> {
+              if (last.hasNetnsTcpTables()) {
+                var t = last.getNetnsTcpTables();
+                cb.call(t.getShared(), "shared");
+                cb.call(t.getOwn(), "own");
+                cb.call(t.getUnknown(), "unknown");
+              }
+            })
+        .register(registry);
+    GaugeWithCallback.builder()
+        .name("handlewatch_agent_host_tcp_hash_buckets")
+        .help("Buckets of the host's TCP hash table, walked by every shared namespace's dump")
+        .callback(
+            cb -> {
+              if (last.getNetnsTcpTables().hasHostBuckets()) {
+                cb.call(last.getNetnsTcpTables().getHostBuckets());
+              }
+            })
+        .register(registry);
+    GaugeWithCallback.builder()
+        .name("handlewatch_agent_tcp_child_ehash_entries")
+        .help(
+            "net.ipv4.tcp_child_ehash_entries in the agent's namespace: the TCP hash table size"
+                + " namespaces made from now on get (0: they share the host's)")
+        .callback(
+            cb -> {
+              if (last.getNetnsTcpTables().hasChildEhashEntries()) {
+                cb.call(last.getNetnsTcpTables().getChildEhashEntries());
+              }
+            })
+        .register(registry);
   }
 
   private void counter(String name, String help, LongSupplier value) {

@@ -81,6 +81,18 @@ public final class SampleText {
             all.size(),
             n(s.getTcp().getNamespacesProcFallback()),
             n(s.getTcp().getNamespacesFailed())));
+    if (s.getHealth().hasNetnsTcpTables()) {
+      var t = s.getHealth().getNetnsTcpTables();
+      out.append(
+          String.format(
+              "  TCP hash tables: %s share the host's (%s buckets, walked by each of their dumps),"
+                  + " %s their own, %s unknown; net.ipv4.tcp_child_ehash_entries %s%n",
+              n(t.getShared()),
+              opt(t.hasHostBuckets(), t.getHostBuckets()),
+              n(t.getOwn()),
+              n(t.getUnknown()),
+              opt(t.hasChildEhashEntries(), t.getChildEhashEntries())));
+    }
     out.append(
         String.format(
             "  %-12s %7s %7s %7s %7s %7s %8s  %s%n",

@@ -15,13 +15,16 @@ import io.handlewatch.agent.source.SockstatSource;
 import io.handlewatch.agent.source.SourceErrors;
 import io.handlewatch.agent.source.SysctlSource;
 import io.handlewatch.agent.source.TcpCountersSource;
+import io.handlewatch.agent.source.TcpHashTableSource;
 import io.handlewatch.agent.source.TcpState;
 import io.handlewatch.agent.source.natives.NamespaceEntry;
+import io.handlewatch.agent.source.parse.ProcParseException;
 import io.handlewatch.proto.v1.AgentHealth;
 import io.handlewatch.proto.v1.Conntrack;
 import io.handlewatch.proto.v1.EndpointCount;
 import io.handlewatch.proto.v1.HostSample;
 import io.handlewatch.proto.v1.NamespaceSockets;
+import io.handlewatch.proto.v1.NamespaceTcpTables;
 import io.handlewatch.proto.v1.PortPressure;
 import io.handlewatch.proto.v1.PortPressureEntry;
 import io.handlewatch.proto.v1.ProcessWalk;
@@ -47,6 +50,7 @@ import java.util.Optional;
  */
 public final class Sampler {
   private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+  private static final System.Logger log = System.getLogger(Sampler.class.getName());
 
   private final ProcFs fs;
   private final List<SocketTable> socketTables;
@@ -65,6 +69,11 @@ public final class Sampler {
   private boolean setnsDenied;
   private long otherThreadsCpuNanos;
   private final ProcessIdentities identities;
+  // Null with netNamespaces: which TCP hash table each namespace walks.
+  private final TcpTables tcpTables;
+  private boolean logTcpTables;
+  private boolean tcpTablesAnnounced;
+  private boolean tcpTablesAdvised;
 
   /**
    * @param socketTables TCP readers in order of preference: the first that works is used
@@ -88,6 +97,41 @@ public final class Sampler {
     boolean namespaces = options.namespaces() && fs.isProcfs();
     this.netNamespaces = namespaces ? new NetNamespaces(fs, options.netnsDir()) : null;
     this.entry = namespaces && NamespaceEntry.available() ? new NamespaceEntry() : null;
+    this.tcpTables = namespaces ? new TcpTables(new TcpHashTableSource(fs), inside(fs)) : null;
+  }
+
+  /**
+   * Logs, after the first sample, how many namespaces share the host's TCP hash table and what that
+   * costs, and once, when it costs enough, the advice: for the daemon ({@code run}), whose log
+   * operators read; {@code sample} shows the same in its output.
+   */
+  public void logTcpTables() {
+    this.logTcpTables = true;
+  }
+
+  /** A namespace's TCP hash table, read by the dump thread standing inside it. */
+  private TcpTables.Inside inside(ProcFs fs) {
+    if (entry == null) {
+      return null;
+    }
+    TcpHashTableSource source = new TcpHashTableSource(fs);
+    return ns -> {
+      Object r =
+          entry.inside(
+              ns.path(),
+              ns.inode(),
+              () -> {
+                try {
+                  return source.read(new Problems());
+                } catch (ProcParseException e) {
+                  return e;
+                }
+              });
+      if (r instanceof ProcParseException e) {
+        throw e;
+      }
+      return (TcpHashTableSource.Table) r;
+    };
   }
 
   public HostSample sample() {
@@ -105,8 +149,9 @@ public final class Sampler {
     List<NetNamespaces.NetNamespace> namespaces =
         netNamespaces == null ? null : run("netns", health, netNamespaces).orElse(null);
     if (options.tcpOnly()) {
-      run("tcp", health, p -> census(null, null, namespaces, p))
-          .ifPresent(c -> sample.setTcp(tcpSockets(c)));
+      Optional<TcpCensus> census = run("tcp", health, p -> census(null, null, namespaces, p));
+      census.ifPresent(c -> tcpTables(c, namespaces, health, sample.getHost().getHostname()));
+      census.ifPresent(c -> sample.setTcp(tcpSockets(c)));
     } else {
       List<Sysctl> values = run("sysctl", health, sysctls).orElse(List.of());
       sample.addAllSysctls(values);
@@ -138,6 +183,7 @@ public final class Sampler {
               return census.get();
             });
       }
+      census.ifPresent(c -> tcpTables(c, namespaces, health, sample.getHost().getHostname()));
       census.ifPresent(c -> sample.setTcp(tcpSockets(c)));
       if (walk.isPresent()) {
         ProcessTable.Walk w = walk.get();
@@ -195,6 +241,34 @@ public final class Sampler {
     SelfStatus.rssBytes().ifPresent(health::setRssBytes);
     sample.setHealth(health);
     return sample.build();
+  }
+
+  /** Which TCP hash table the namespaces use, into the health; logged when asked to. */
+  private void tcpTables(
+      TcpCensus census,
+      List<NetNamespaces.NetNamespace> namespaces,
+      AgentHealth.Builder health,
+      String host) {
+    if (tcpTables == null || namespaces == null) {
+      return;
+    }
+    Optional<NamespaceTcpTables> tables =
+        run("tcp_tables", health, p -> tcpTables.update(namespaces, census.namespaces, p));
+    if (tables.isEmpty()) {
+      return;
+    }
+    health.setNetnsTcpTables(tables.get());
+    if (!logTcpTables) {
+      return;
+    }
+    if (!tcpTablesAnnounced) {
+      tcpTablesAnnounced = true;
+      log.log(System.Logger.Level.INFO, TcpTables.startupLine(host, tables.get()));
+    }
+    if (!tcpTablesAdvised && TcpTables.worthAdvice(tables.get())) {
+      tcpTablesAdvised = true;
+      log.log(System.Logger.Level.WARNING, TcpTables.adviceLine(host, tables.get()));
+    }
   }
 
   private TcpCensus census(

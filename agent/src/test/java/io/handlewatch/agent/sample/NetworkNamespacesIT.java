@@ -162,6 +162,13 @@ class NetworkNamespacesIT {
         .anySatisfy(
             e -> assertThat(e).contains("cannot enter network namespaces").contains("EPERM"))
         .anySatisfy(e -> assertThat(e).contains(nsOrphan).contains("not counted"));
+    // No thread may stand inside another namespace, so no other namespace's TCP hash table is
+    // known; the agent's own still is.
+    var tables = s.getHealth().getNetnsTcpTables();
+    assertThat(tables.getUnknown()).isEqualTo(s.getTcp().getNamespacesCount() - 1);
+    assertThat(tables.getShared() + tables.getOwn()).isZero();
+    assertThat(tables.getHostBuckets()).isPositive();
+    assertThat(byName.get(nsA).hasTcpEhashEntries()).isFalse();
     commonChecks(s, before);
   }
 

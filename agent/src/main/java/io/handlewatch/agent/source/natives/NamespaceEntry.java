@@ -121,8 +121,19 @@ public final class NamespaceEntry implements AutoCloseable {
     }
   }
 
-  private interface InNamespace<T> {
+  /** Work done inside a namespace, on the dedicated thread. */
+  public interface InNamespace<T> {
     T run() throws IOException;
+  }
+
+  /**
+   * Runs {@code work} inside the namespace at {@code nsPath} (inode {@code inode}), for what only a
+   * thread in it can read, such as its {@code /proc/sys/net}. The caller waits for it.
+   *
+   * @throws Denied when setns is not permitted
+   */
+  public <T> T inside(Path nsPath, long inode, InNamespace<T> work) throws IOException {
+    return onThread(nsPath, inode, work);
   }
 
   /** Runs {@code work} on the dedicated thread once it has entered the namespace. */
