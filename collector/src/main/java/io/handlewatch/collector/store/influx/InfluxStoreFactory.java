@@ -65,13 +65,14 @@ public class InfluxStoreFactory implements StoreFactory {
   public int batchSize = 5000;
 
   /**
-   * The longest a point waits for its batch to fill, only while another write is in flight (with
-   * none, a writer sends what is queued at once).
+   * How long a free writer waits for its batch to fill, only while another write is in flight. 0
+   * (the default): it sends what is queued at once, and batches grow only while every writer is
+   * busy. Above 0: fewer, fuller POSTs at moderate load, each report waiting up to this long.
    */
   @NotNull
-  @MinDuration(value = 1, unit = TimeUnit.MILLISECONDS)
+  @MinDuration(value = 0, unit = TimeUnit.MILLISECONDS)
   @JsonProperty
-  public Duration flushInterval = Duration.milliseconds(100);
+  public Duration flushInterval = Duration.milliseconds(0);
 
   /**
    * How long a batch is retried (429, 5xx, unreachable) before its reports fail; the agents then
