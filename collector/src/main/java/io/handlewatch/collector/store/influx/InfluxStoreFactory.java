@@ -65,14 +65,14 @@ public class InfluxStoreFactory implements StoreFactory {
   public int batchSize = 5000;
 
   /**
-   * How long a free writer waits for its batch to fill, only while another write is in flight. 0
-   * (the default): it sends what is queued at once, and batches grow only while every writer is
-   * busy. Above 0: fewer, fuller POSTs at moderate load, each report waiting up to this long.
+   * How long a free writer waits for its batch to fill, only while another write is in flight (with
+   * none, it sends what is queued at once). 0: it always sends at once, and batches grow only while
+   * every writer is busy; measured no better at p99 (BENCHMARKS.md), so not the default.
    */
   @NotNull
   @MinDuration(value = 0, unit = TimeUnit.MILLISECONDS)
   @JsonProperty
-  public Duration flushInterval = Duration.milliseconds(0);
+  public Duration flushInterval = Duration.milliseconds(100);
 
   /**
    * How long a batch is retried (429, 5xx, unreachable) before its reports fail; the agents then

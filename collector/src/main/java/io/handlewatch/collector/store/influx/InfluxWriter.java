@@ -46,11 +46,9 @@ import org.slf4j.LoggerFactory;
  * accepted all its points.
  *
  * <p>Batches grow with load by themselves: a free writer sends what is queued (up to {@code
- * batchSize} points) at once, so a report waits only while every writer is busy with an earlier
- * POST, and what arrives meanwhile goes out together when one of them ends. Under load the POSTs,
- * not a clock, set the batch size. A {@code flushInterval} above zero makes a free writer wait for
- * more, up to that long and only while another write is in flight: fewer, fuller POSTs at the cost
- * of that wait.
+ * batchSize} points) at once when no other write is in flight; while one is, it waits for more, at
+ * most {@code flushInterval} (0: never). Under load the POSTs, not a clock, set the batch size.
+ * What arrives while every writer is busy waits for one of them, and that wait is timed apart.
  *
  * <p>Every response is classified, as Telegraf's InfluxDB output does: 2xx stored; 400/422 the
  * batch is split per report so only the malformed report's points are dropped (and counted); 413

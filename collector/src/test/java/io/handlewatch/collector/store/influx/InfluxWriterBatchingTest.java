@@ -23,10 +23,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * When the writers send. With the default {@code flushInterval} (0) a free writer sends what is
- * queued at once, and a report waits only while every writer is busy, which its outcome reports
- * apart. With a flush interval configured (10 s here, far longer than any assertion waits) a writer
- * sends at once with no other write in flight and batches while one is.
+ * When the writers send. A writer sends at once with no other write in flight and batches while one
+ * is, for at most {@code flushInterval} (10 s here, far longer than any assertion waits, so a
+ * report that waited for the batching timer fails the test). With {@code flushInterval} 0 a free
+ * writer always sends at once. A report that waited while every writer was busy says how long.
  */
 class InfluxWriterBatchingTest {
   private HttpServer server;
@@ -119,9 +119,9 @@ class InfluxWriterBatchingTest {
   }
 
   @Test
-  void byDefaultAFreeWriterSendsAtOnceWhileAnotherWriteIsInFlight() throws Exception {
+  void withNoFlushIntervalAFreeWriterSendsAtOnceWhileAnotherWriteIsInFlight() throws Exception {
     startFake(true);
-    var s = store(2, null); // the defaults' flushInterval
+    var s = store(2, io.dropwizard.util.Duration.milliseconds(0));
     var first = s.write(report("h0", 1, now));
     await().atMost(Duration.ofSeconds(10)).until(() -> bodies.size() == 1);
     var second = s.write(report("h1", 1, now));
@@ -130,8 +130,8 @@ class InfluxWriterBatchingTest {
     assertThat(second.get(5, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
     assertThat(first).isNotDone();
     assertThat(bodies.get(1)).contains("host=h1").doesNotContain("host=h0");
-    // The writer of old waited for the batch to fill until flushInterval (100 ms by default) while
-    // another write was in flight: every such report waited at least that long.
+    // With a flushInterval above 0 (100 ms by default) a writer waits for its batch to fill while
+    // another write is in flight: every such report waits at least that long.
     assertThat(metrics.timer("store.influxdb.queue.latency").getSnapshot().getMax())
         .as("ns from enqueued to its POST, the most of the two reports")
         .isLessThan(TimeUnit.MILLISECONDS.toNanos(100));
