@@ -39,8 +39,9 @@
 #     every host had been acknowledged at least once;
 #   - a report's latency decomposed (p50/p99 of the collector's timers at the end): receipt to write
 #     submitted, InfluxDB's own write (the POST of its batch), store ack to ack sent, what the
-#     collector added (receipt to ack sent less InfluxDB's own time), and detection lag (store ack
-#     to judged); skipped (queue full) reports;
+#     collector added (receipt to ack sent less InfluxDB's own time) and that less the wait for a
+#     free InfluxDB writer (every writer busy), and detection lag (store ack to judged); skipped
+#     (queue full) reports;
 #   - the warm-up of hosts new to the collector: read back, started cold, store reads and hosts per
 #     read, and a new host's first report stored -> judged;
 #   - the load average before and after, since the machine is shared.
@@ -248,9 +249,11 @@ try:
         print(f"| {label}: p50 / p99 (count) | {t['p50']*unit:,.1f} / {t['p99']*unit:,.1f} ms ({t['count']:,}) |")
     timer("ingest.latency.receipt_to_write","latency: receipt → write submitted")
     timer("store.influxdb.queue.latency","latency: in the InfluxDB writer's batch queue")
+    timer("store.influxdb.queue.writer_wait","latency: of it, waiting for a free InfluxDB writer (every writer busy)")
     timer("ingest.latency.backend_write","latency: InfluxDB's own write (POST of the batch)")
     timer("ingest.latency.store_ack_to_ack","latency: store ack → ack sent")
     timer("ingest.latency.collector_added","latency: collector added (receipt → ack, less InfluxDB's own)")
+    timer("ingest.latency.collector_added_less_writer_wait","latency: collector added, less waiting for a free InfluxDB writer")
     timer("detect.latency","latency: detection lag (store ack → judged)")
     c=m.get("counters",{})
     if "ingest.streams.deferred" in c:

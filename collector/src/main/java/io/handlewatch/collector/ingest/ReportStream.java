@@ -44,6 +44,10 @@ final class ReportStream implements StreamObserver<HostReport> {
     long storedNanos;
 
     long backendNanos;
+
+    /** How long it waited for a free store writer, every writer busy (0 for the memory store). */
+    long writerWaitNanos;
+
     ReportRejection rejection;
 
     Pending(long seq) {
@@ -388,6 +392,7 @@ final class ReportStream implements StreamObserver<HostReport> {
       stored++;
       p.storedNanos = System.nanoTime();
       p.backendNanos = outcome.backendNanos();
+      p.writerWaitNanos = outcome.writerWaitNanos();
     }
     settle(p);
   }
@@ -423,16 +428,19 @@ final class ReportStream implements StreamObserver<HostReport> {
   }
 
   /**
-   * Times the reports just acknowledged: store ack to ack sent, and what the collector added in all
-   * (receipt to ack sent, less the backend's own write time). Caller holds the lock.
+   * Times the reports just acknowledged: store ack to ack sent, what the collector added in all
+   * (receipt to ack sent, less the backend's own write time), and that less the wait for a free
+   * store writer. Caller holds the lock.
    */
   private void timeAcked() {
     long now = System.nanoTime();
     for (Pending done : justAcked) {
       if (done.storedNanos == 0) continue;
       metrics.storeAckToAck.update(now - done.storedNanos, TimeUnit.NANOSECONDS);
-      metrics.collectorAdded.update(
-          Math.max(0, now - done.receivedNanos - done.backendNanos), TimeUnit.NANOSECONDS);
+      long added = Math.max(0, now - done.receivedNanos - done.backendNanos);
+      metrics.collectorAdded.update(added, TimeUnit.NANOSECONDS);
+      metrics.collectorAddedLessWriterWait.update(
+          Math.max(0, added - done.writerWaitNanos), TimeUnit.NANOSECONDS);
     }
     justAcked.clear();
   }

@@ -12,6 +12,7 @@ import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.handlewatch.collector.store.ReportPoints;
 import io.handlewatch.collector.store.StoreException;
+import io.handlewatch.collector.store.WriteOutcome;
 import io.handlewatch.collector.testing.AgentStream;
 import io.handlewatch.collector.testing.ControllableStore;
 import io.handlewatch.proto.v1.HostReport;
@@ -81,6 +82,30 @@ class IngestServiceTest {
     assertThat(registry.timer("ingest.latency.collector_added").getCount()).isEqualTo(3);
     assertThat(metrics.unackedReports()).isZero();
 
+    agent.out.onCompleted();
+    assertThat(agent.ended().isOk()).isTrue();
+  }
+
+  @Test
+  void theWaitForAFreeStoreWriterIsTimedApartFromWhatTheCollectorAdds() throws Exception {
+    AgentStream agent = connect();
+    agent.out.onNext(report("web-1", 1, now));
+    var w = store.next();
+    // The report stays in the store at least 300 ms: nothing is acked meanwhile.
+    assertThat(agent.acks.poll(300, TimeUnit.MILLISECONDS)).isNull();
+    // The store says it waited 200 ms for a free writer and its backend took 50 ms.
+    long waited = TimeUnit.MILLISECONDS.toNanos(200);
+    w.future()
+        .complete(
+            WriteOutcome.written(ReportPoints.of(w.report()).size())
+                .took(TimeUnit.MILLISECONDS.toNanos(50))
+                .waitedForWriter(waited));
+    assertThat(agent.nextAck().getAckedSeq()).isEqualTo(1);
+    long added = registry.timer("ingest.latency.collector_added").getSnapshot().getMax();
+    var less = registry.timer("ingest.latency.collector_added_less_writer_wait");
+    assertThat(added).isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(250));
+    assertThat(less.getCount()).isEqualTo(1);
+    assertThat(less.getSnapshot().getMax()).isEqualTo(added - waited);
     agent.out.onCompleted();
     assertThat(agent.ended().isOk()).isTrue();
   }

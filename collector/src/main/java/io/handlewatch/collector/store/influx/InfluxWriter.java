@@ -45,10 +45,10 @@ import org.slf4j.LoggerFactory;
  * line-protocol writes by the writer threads; a report's future completes only once InfluxDB has
  * accepted all its points.
  *
- * <p>Batches grow with load by themselves: a writer sends what is queued at once when no other
- * write is in flight, and waits for more (up to {@code batchSize} points, at most {@code
- * flushInterval}) only while another write is in flight. At light load a report therefore waits for
- * no timer; under load the POSTs, not a clock, set the batch size.
+ * <p>Batches grow with load by themselves: a free writer sends what is queued (up to {@code
+ * batchSize} points) at once when no other write is in flight; while one is, it waits for more, at
+ * most {@code flushInterval} (0: never). Under load the POSTs, not a clock, set the batch size.
+ * What arrives while every writer is busy waits for one of them, and that wait is timed apart.
  *
  * <p>Every response is classified, as Telegraf's InfluxDB output does: 2xx stored; 400/422 the
  * batch is split per report so only the malformed report's points are dropped (and counted); 413
@@ -62,11 +62,22 @@ final class InfluxWriter {
   private static final Duration NO_RETRY_AFTER = Duration.ofMillis(-1);
 
   /** One report (or, with a null report, points of the detector) waiting to be written. */
-  private record Pending(
-      HostReport report,
-      List<String> lines,
-      CompletableFuture<WriteOutcome> done,
-      long enqueuedNanos) {
+  private static final class Pending {
+    final HostReport report;
+    final List<String> lines;
+    final CompletableFuture<WriteOutcome> done;
+    final long enqueuedNanos;
+
+    /** When a writer took it off the queue; written and read by that writer only. */
+    long takenNanos;
+
+    Pending(HostReport report, List<String> lines, CompletableFuture<WriteOutcome> done) {
+      this.report = report;
+      this.lines = lines;
+      this.done = done;
+      this.enqueuedNanos = System.nanoTime();
+    }
+
     String describe() {
       return report == null
           ? "points of host " + host()
@@ -115,6 +126,9 @@ final class InfluxWriter {
   /** Per report: from its enqueueing to the start of the POST that carries it (batching wait). */
   private final Timer queueLatency;
 
+  /** Per report: from its enqueueing until a writer took it (every writer was busy). */
+  private final Timer writerWait;
+
   /**
    * @param auth the Authorization header's value, or null for none
    * @param latest updated with each report once all its points are written
@@ -155,6 +169,7 @@ final class InfluxWriter {
     writeLatency = metrics.timer("store.influxdb.write.latency");
     bufferRefused = metrics.counter("store.influxdb.buffer.refused");
     queueLatency = metrics.timer("store.influxdb.queue.latency");
+    writerWait = metrics.timer("store.influxdb.queue.writer_wait");
     metrics.gauge("store.influxdb.buffered.points", () -> bufferedPoints::get);
     for (int i = 0; i < config.writeConcurrency; i++) {
       writers.add(
@@ -205,7 +220,7 @@ final class InfluxWriter {
     bufferedPoints.addAndGet(lines.size());
     lock.lock();
     try {
-      queue.add(new Pending(report, lines, done, System.nanoTime()));
+      queue.add(new Pending(report, lines, done));
       changed.signalAll();
     } finally {
       lock.unlock();
@@ -266,9 +281,8 @@ final class InfluxWriter {
 
   /**
    * The next batch, counted in flight once returned: empty after 200 ms with nothing queued, null
-   * once closing with nothing queued. Takes what is queued at once; waits for more only while
-   * another write is in flight, so a report waits for the batching timer only when a POST would
-   * make it wait anyway.
+   * once closing with nothing queued. Takes what is queued and returns it at once; with a {@code
+   * flushInterval} above zero, waits for more up to that long while another write is in flight.
    */
   private List<Pending> nextBatch(long flushNanos) throws InterruptedException {
     lock.lock();
@@ -284,6 +298,7 @@ final class InfluxWriter {
       while (points < config.batchSize) {
         Pending more = queue.poll();
         if (more != null) {
+          more.takenNanos = System.nanoTime();
           batch.add(more);
           points += more.lines.size();
           continue;
@@ -350,7 +365,10 @@ final class InfluxWriter {
     }
     Answer a;
     long posted = System.nanoTime();
-    for (Pending p : batch) queueLatency.update(posted - p.enqueuedNanos, TimeUnit.NANOSECONDS);
+    for (Pending p : batch) {
+      queueLatency.update(posted - p.enqueuedNanos, TimeUnit.NANOSECONDS);
+      writerWait.update(p.takenNanos - p.enqueuedNanos, TimeUnit.NANOSECONDS);
+    }
     try (Timer.Context t = writeLatency.time()) {
       a = postWithRetries(body.toString());
     } catch (StoreException e) {
@@ -371,7 +389,13 @@ final class InfluxWriter {
       }
       pointsWritten.mark(points);
       long took = System.nanoTime() - posted;
-      for (Pending p : batch) settle(p, WriteOutcome.written(p.lines.size()).took(took));
+      for (Pending p : batch) {
+        settle(
+            p,
+            WriteOutcome.written(p.lines.size())
+                .took(took)
+                .waitedForWriter(p.takenNanos - p.enqueuedNanos));
+      }
     } else if (s == 401 || s == 403) {
       String msg =
           "InfluxDB at "

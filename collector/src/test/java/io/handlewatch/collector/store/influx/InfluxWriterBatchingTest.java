@@ -23,9 +23,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * When the writers send: at once with no other write in flight, batched while one is. The flush
- * interval here is 10 s, far longer than any assertion waits, so a report that waited for the
- * batching timer fails the test.
+ * When the writers send. A writer sends at once with no other write in flight and batches while one
+ * is, for at most {@code flushInterval} (10 s here, far longer than any assertion waits, so a
+ * report that waited for the batching timer fails the test). With {@code flushInterval} 0 a free
+ * writer always sends at once. A report that waited while every writer was busy says how long.
  */
 class InfluxWriterBatchingTest {
   private HttpServer server;
@@ -60,11 +61,15 @@ class InfluxWriterBatchingTest {
   }
 
   private InfluxStore store(int writers) {
+    return store(writers, io.dropwizard.util.Duration.seconds(10));
+  }
+
+  private InfluxStore store(int writers, io.dropwizard.util.Duration flushInterval) {
     InfluxStoreFactory f = new InfluxStoreFactory();
     f.url = "http://127.0.0.1:" + server.getAddress().getPort();
     f.createDatabase = false;
     f.writeConcurrency = writers;
-    f.flushInterval = io.dropwizard.util.Duration.seconds(10);
+    if (flushInterval != null) f.flushInterval = flushInterval;
     store = (InfluxStore) f.build(metrics);
     return store;
   }
@@ -111,5 +116,55 @@ class InfluxWriterBatchingTest {
     assertThat(bodies).hasSize(2);
     assertThat(bodies.get(1)).contains("host=h1").contains("host=h2").contains("host=h3");
     assertThat(metrics.meter("store.influxdb.batches").getCount()).isEqualTo(2);
+  }
+
+  @Test
+  void withNoFlushIntervalAFreeWriterSendsAtOnceWhileAnotherWriteIsInFlight() throws Exception {
+    startFake(true);
+    var s = store(2, io.dropwizard.util.Duration.milliseconds(0));
+    var first = s.write(report("h0", 1, now));
+    await().atMost(Duration.ofSeconds(10)).until(() -> bodies.size() == 1);
+    var second = s.write(report("h1", 1, now));
+    // Out on the free writer while the first POST is still held, not after a batching timer.
+    await().atMost(Duration.ofSeconds(10)).until(() -> bodies.size() == 2);
+    assertThat(second.get(5, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
+    assertThat(first).isNotDone();
+    assertThat(bodies.get(1)).contains("host=h1").doesNotContain("host=h0");
+    // With a flushInterval above 0 (100 ms by default) a writer waits for its batch to fill while
+    // another write is in flight: every such report waits at least that long.
+    assertThat(metrics.timer("store.influxdb.queue.latency").getSnapshot().getMax())
+        .as("ns from enqueued to its POST, the most of the two reports")
+        .isLessThan(TimeUnit.MILLISECONDS.toNanos(100));
+    releaseFirst.countDown();
+    assertThat(first.get(5, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
+  }
+
+  @Test
+  void aReportThatWaitedForABusyWriterSaysHowLong() throws Exception {
+    startFake(true);
+    var s = store(1, null);
+    var first = s.write(report("h0", 1, now));
+    await().atMost(Duration.ofSeconds(10)).until(() -> bodies.size() == 1);
+    var second = s.write(report("h1", 1, now));
+    // The only writer is in the held POST: nothing else goes out meanwhile.
+    await()
+        .during(Duration.ofMillis(300))
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> bodies.size() == 1);
+    releaseFirst.countDown();
+    WriteOutcome o0 = first.get(5, TimeUnit.SECONDS);
+    WriteOutcome o1 = second.get(5, TimeUnit.SECONDS);
+    assertThat(o1.writerWaitNanos())
+        .as("h1 waited for the busy writer, ns")
+        .isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(300));
+    assertThat(o0.writerWaitNanos())
+        .as("h0 found the writer free, ns")
+        .isLessThan(TimeUnit.MILLISECONDS.toNanos(300));
+    // InfluxDB's own time (its POST) is not the wait for the writer.
+    assertThat(o1.backendNanos()).isLessThan(o1.writerWaitNanos());
+    var waits = metrics.timer("store.influxdb.queue.writer_wait");
+    assertThat(waits.getCount()).isEqualTo(2);
+    assertThat(waits.getSnapshot().getMax()).isEqualTo(o1.writerWaitNanos());
+    assertThat(bodies).hasSize(2);
   }
 }
