@@ -90,10 +90,7 @@ class DetectionRunnerLateWarmUpTest {
 
     // "inTime" reads the store at once; "late" has its read held until three reports were judged.
     CountDownLatch letGo = new CountDownLatch(1);
-    SampleStore slow = heldReads(letGo);
-    DetectionFactory lateConfig = new DetectionFactory();
-    lateConfig.warmUp.timeout = io.dropwizard.util.Duration.milliseconds(300);
-    Collector late = new Collector(lateConfig, slow);
+    Collector late = lateCollector(letGo);
     Collector inTime = new Collector(new DetectionFactory(), shared);
 
     for (HostReport r : trace.subList(move, move + 3)) {
@@ -174,10 +171,7 @@ class DetectionRunnerLateWarmUpTest {
     assertThat(a.alerts).isEmpty();
 
     CountDownLatch letGo = new CountDownLatch(1);
-    SampleStore slow = heldReads(letGo);
-    DetectionFactory lateConfig = new DetectionFactory();
-    lateConfig.warmUp.timeout = io.dropwizard.util.Duration.milliseconds(300);
-    Collector late = new Collector(lateConfig, slow);
+    Collector late = lateCollector(letGo);
     Collector inTime = new Collector(new DetectionFactory(), shared);
 
     // Minutes 40 to 45.5: the cold window pages the new process, then its verdict clears.
@@ -214,22 +208,29 @@ class DetectionRunnerLateWarmUpTest {
     assertThat(late.alerts.getLast().at()).isAfter(T0.plusSeconds(68 * 60));
   }
 
-  /** The shared store, whose history reads wait until {@code letGo}. */
-  SampleStore heldReads(CountDownLatch letGo) {
-    return (SampleStore)
-        Proxy.newProxyInstance(
-            SampleStore.class.getClassLoader(),
-            new Class<?>[] {SampleStore.class},
-            (proxy, method, args) -> {
-              if (method.getName().startsWith("histor")) {
-                assertThat(letGo.await(20, TimeUnit.SECONDS)).isTrue();
-              }
-              try {
-                return method.invoke(shared, args);
-              } catch (InvocationTargetException e) {
-                throw e.getCause();
-              }
-            });
+  /**
+   * A collector on the shared store whose history reads wait until {@code letGo}: its hosts start
+   * cold at a 300 ms timeout and are merged late.
+   */
+  Collector lateCollector(CountDownLatch letGo) {
+    DetectionFactory config = new DetectionFactory();
+    config.warmUp.timeout = io.dropwizard.util.Duration.milliseconds(300);
+    SampleStore slow =
+        (SampleStore)
+            Proxy.newProxyInstance(
+                SampleStore.class.getClassLoader(),
+                new Class<?>[] {SampleStore.class},
+                (proxy, method, args) -> {
+                  if (method.getName().startsWith("histor")) {
+                    assertThat(letGo.await(20, TimeUnit.SECONDS)).isTrue();
+                  }
+                  try {
+                    return method.invoke(shared, args);
+                  } catch (InvocationTargetException e) {
+                    throw e.getCause();
+                  }
+                });
+    return new Collector(config, slow);
   }
 
   @Test
