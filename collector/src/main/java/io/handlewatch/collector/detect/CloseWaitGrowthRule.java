@@ -115,7 +115,10 @@ final class CloseWaitGrowthRule implements Rule {
     w.baselines.merge(
         v.dedupKey(),
         new HostWindow.Baseline(
-            baseline, p.closeWait.last(), h -> p.lastMs < h.lastMs ? 0 : p.closeWait.last(), true),
+            baseline,
+            p.closeWait.last(),
+            HostWindow.processValue(p, q -> q.closeWait == null ? 0 : q.closeWait.last()),
+            true),
         (old, nu) ->
             new HostWindow.Baseline(
                 old.level(), Math.max(old.peak(), nu.peak()), nu.current(), true));

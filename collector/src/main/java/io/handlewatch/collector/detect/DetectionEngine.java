@@ -227,6 +227,13 @@ public final class DetectionEngine {
    * Rebuilds a host's window from its stored history (reports oldest first, as {@code
    * StoredReports} makes them) and takes over the incidents the store shows open, before the host's
    * next report is evaluated. Judges nothing and sends nothing: the next report does.
+   *
+   * <p>An incident already open here (paged while the host was cold, before a late warm-up's
+   * history came back) keeps its baseline: the level it grew from and the peak it reached, which
+   * the rebuilt window may no longer show (a verdict absent at the rebuild is not raised again to
+   * note them). Each baseline reads its value by key in the window it is given, so the new window
+   * answers for it. Without it the incident could not tell held CLOSE_WAIT sockets from a finished
+   * leak: it resolved after the quiet period, and paged again when the leak went on.
    */
   public void warm(String host, List<HostReport> history, List<AlertBook.Inherited> incidents) {
     HostWindow w = new HostWindow(host, buckets.count());
@@ -239,6 +246,11 @@ public final class DetectionEngine {
       for (Rule rule : rules) rule.add(w, r.getSample(), ms);
     }
     if (w.lastMs > 0) w.forgetOlderThan(w.lastMs - window.toMillis());
+    if (before != null) {
+      for (var b : before.baselines.entrySet()) {
+        if (book.sent(host, b.getKey()) != null) w.baselines.put(b.getKey(), b.getValue());
+      }
+    }
     book.inherit(host, incidents);
   }
 

@@ -59,7 +59,8 @@ import org.slf4j.LoggerFactory;
  * followed by those reports: what the window would hold had the read been in time. Nothing is
  * judged twice, no sample counted twice (the history ends before the first report judged cold), and
  * the host is cold only while its read took ({@code detect.warmup.late}, {@code
- * detect.warmup.late.failed}).
+ * detect.warmup.late.failed}). An incident paged while the host was cold stays the same incident
+ * across the rebuild, with the baseline it grew from ({@link DetectionEngine#warm}).
  *
  * <p>Metrics: {@code detect.evaluations}, {@code detect.cost} (per report), {@code
  * detect.queue.coalesced}, {@code detect.queue.depth}, {@code detect.lag} (ms the oldest waiting

@@ -72,7 +72,7 @@ final class HandleExhaustionRule implements Rule {
           trend,
           w.host + "/" + Kind.PROCESS_FDS.tag() + "/" + p.identity(),
           fds,
-          h -> p.lastMs < h.lastMs ? 0 : p.fds.last());
+          HostWindow.processValue(p, q -> q.fds.last()));
       out.add(
           verdict(
               w,

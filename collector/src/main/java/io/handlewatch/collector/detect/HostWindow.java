@@ -71,7 +71,10 @@ final class HostWindow {
   /**
    * @param level the value before the growth began
    * @param peak the highest value seen since
-   * @param current the value now (0 once what it measures is gone, such as an exited process)
+   * @param current the value now (0 once what it measures is gone, such as an exited process), read
+   *     from the window it is given by key (a process's pid and start time, a listener, a remote
+   *     endpoint), never through objects of the window the baseline was taken in: a window rebuilt
+   *     under an open incident (a late warm-up) takes its baselines over and must read its own
    * @param holds whether handles left held keep the incident open (CLOSE_WAIT: no kernel setting
    *     ever frees them)
    */
@@ -80,6 +83,30 @@ final class HostWindow {
       double peak,
       java.util.function.ToDoubleFunction<HostWindow> current,
       boolean holds) {}
+
+  /**
+   * The value a baseline of process {@code p} reads in any window: {@code value} of the process
+   * with its key there, 0 once it is gone or no longer sampled (exited).
+   */
+  static java.util.function.ToDoubleFunction<HostWindow> processValue(
+      ProcessWindow p, java.util.function.ToDoubleFunction<ProcessWindow> value) {
+    ProcessKey key = new ProcessKey(p.pid, p.startTicks);
+    return h -> {
+      ProcessWindow q = h.process(key);
+      return q == null || q.lastMs < h.lastMs ? 0 : value.applyAsDouble(q);
+    };
+  }
+
+  /**
+   * The process with this key; one keyed by pid only (a window rebuilt from points stored without
+   * start times) may have been {@link #adopt adopted} under its start time since.
+   */
+  private ProcessWindow process(ProcessKey key) {
+    ProcessWindow p = processes.get(key);
+    if (p != null || key.startTicks() != 0) return p;
+    for (ProcessWindow q : processes.values()) if (q.pid == key.pid()) return q;
+    return null;
+  }
 
   HostWindow(String host, int buckets) {
     this.host = host;

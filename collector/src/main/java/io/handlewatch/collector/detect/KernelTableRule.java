@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.WeakHashMap;
+import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
@@ -95,7 +96,7 @@ final class KernelTableRule implements Rule {
         out.add(
             table(
                 w,
-                t.conntrack,
+                k -> k.conntrack,
                 Kind.CONNTRACK,
                 j,
                 at,
@@ -128,7 +129,7 @@ final class KernelTableRule implements Rule {
         out.add(
             table(
                 w,
-                t.orphans,
+                k -> k.orphans,
                 Kind.ORPHANS,
                 j,
                 at,
@@ -172,7 +173,7 @@ final class KernelTableRule implements Rule {
         out.add(
             table(
                 w,
-                t.tcpMemPages,
+                k -> k.tcpMemPages,
                 Kind.TCP_MEMORY,
                 j,
                 at,
@@ -211,7 +212,7 @@ final class KernelTableRule implements Rule {
 
   private Verdict table(
       HostWindow w,
-      SeriesWindow series,
+      Function<KernelTableWindow, SeriesWindow> series,
       Kind kind,
       ExhaustionJudge.Judgement j,
       Instant at,
@@ -240,7 +241,7 @@ final class KernelTableRule implements Rule {
 
   private Verdict table(
       HostWindow w,
-      SeriesWindow series,
+      Function<KernelTableWindow, SeriesWindow> series,
       Kind kind,
       ExhaustionJudge.Judgement j,
       Instant at,
@@ -254,7 +255,18 @@ final class KernelTableRule implements Rule {
       String identity,
       Map<String, String> labels) {
     String key = w.host + "/" + kind.tag() + "/" + identity;
-    HandleExhaustionRule.track(w, trend, key, value, h -> series.last());
+    // Read in the window the incident is judged in, not this one's series: a window rebuilt under
+    // the incident (a late warm-up) has tables of its own. Unknown (NaN) once the series is gone.
+    HandleExhaustionRule.track(
+        w,
+        trend,
+        key,
+        value,
+        h -> {
+          KernelTableWindow k = tables.get(h);
+          SeriesWindow s = k == null ? null : series.apply(k);
+          return s == null ? Double.NaN : s.last();
+        });
     return HandleExhaustionRule.verdict(
         w,
         kind,
@@ -286,6 +298,7 @@ final class KernelTableRule implements Rule {
     for (var e : t.namespaces.entrySet()) {
       KernelTableWindow.NamespaceTable ns = e.getValue();
       if (ns.lastMs != w.lastMs) continue;
+      long inode = e.getKey();
       double max = Double.isNaN(ns.max) ? hostMax : ns.max;
       if (Double.isNaN(max)) continue;
       double n = ns.conntrack.last();
@@ -299,7 +312,10 @@ final class KernelTableRule implements Rule {
       out.add(
           table(
               w,
-              ns.conntrack,
+              k -> {
+                KernelTableWindow.NamespaceTable same = k.namespaces.get(inode);
+                return same == null ? null : same.conntrack;
+              },
               Kind.CONNTRACK,
               j,
               at,
@@ -423,7 +439,7 @@ final class KernelTableRule implements Rule {
               + " something else. A larger backlog only buys a burst's worth of time.";
       Map<String, String> labels = listenerLabels(key, l);
       String identity = listenerIdentity(proc, key);
-      keepListenerBaseline(w, Kind.ACCEPT_QUEUE, identity, l, l.backlog, s -> s.queue);
+      keepListenerBaseline(w, Kind.ACCEPT_QUEUE, identity, key, l.backlog, s -> s.queue);
       out.add(
           new Verdict(
               w.host,
@@ -531,7 +547,7 @@ final class KernelTableRule implements Rule {
               + " lost on the way (a firewall, a full conntrack table, asymmetric routing).";
       Map<String, String> labels = listenerLabels(key, l);
       String identity = listenerIdentity(proc, key);
-      keepListenerBaseline(w, Kind.SYN_QUEUE, identity, l, l.synCap, s -> s.synRecv);
+      keepListenerBaseline(w, Kind.SYN_QUEUE, identity, key, l.synCap, s -> s.synRecv);
       out.add(
           new Verdict(
               w.host,
@@ -833,19 +849,28 @@ final class KernelTableRule implements Rule {
   /** One listener among the host's: its process, address and, outside the host's own, netns. */
   /**
    * Keeps the listener's {@code used} against {@code limit} as the incident's baseline, so that it
-   * resolves when the queue drains, or reads 0 once the listener is no longer sampled.
+   * resolves when the queue drains, or reads 0 once the listener is no longer sampled. The listener
+   * is looked up by its key in the tables of the window judged, so that a window rebuilt under the
+   * incident (a late warm-up) reads its own.
    */
-  private static void keepListenerBaseline(
+  private void keepListenerBaseline(
       HostWindow w,
       Kind kind,
       String identity,
-      KernelTableWindow.ListenerState l,
+      KernelTableWindow.ListenerKey key,
       long limit,
       java.util.function.ToLongFunction<KernelTableWindow.ListenerState> used) {
     w.baselines.merge(
         w.host + "/" + kind.tag() + "/" + identity,
         new HostWindow.Baseline(
-            0, limit, h -> l.lastMs < h.lastMs ? 0 : used.applyAsLong(l), false),
+            0,
+            limit,
+            h -> {
+              KernelTableWindow k = tables.get(h);
+              KernelTableWindow.ListenerState l = k == null ? null : k.listeners.get(key);
+              return l == null || l.lastMs < h.lastMs ? 0 : used.applyAsLong(l);
+            },
+            false),
         (a, b) -> a);
   }
 

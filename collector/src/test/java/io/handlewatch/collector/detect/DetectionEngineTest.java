@@ -2,9 +2,11 @@ package io.handlewatch.collector.detect;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.handlewatch.collector.detect.evaluation.TableTrace;
 import io.handlewatch.collector.detect.evaluation.TraceGenerator;
 import io.handlewatch.collector.detect.evaluation.TraceGenerator.Curve;
 import io.handlewatch.collector.detect.evaluation.TraceGenerator.Process;
+import io.handlewatch.collector.store.ReportPoints;
 import io.handlewatch.collector.store.StoredPoint;
 import io.handlewatch.proto.v1.HostReport;
 import io.handlewatch.proto.v1.Sysctl;
@@ -227,5 +229,65 @@ class DetectionEngineTest {
     int before = alerts.size();
     assertThat(e.evaluate(reports.get(10))).isEmpty();
     assertThat(alerts).hasSize(before);
+  }
+
+  /**
+   * A window rebuilt under open incidents, as a late warm-up rebuilds it (the host's history, then
+   * the reports judged since), changes no page, whenever it comes: each incident keeps the level it
+   * grew from and reads its value in the new window (a process by pid and start time, a listener by
+   * its address), so it resolves when the leaked handles are released, not a quiet period later nor
+   * at once.
+   */
+  @Test
+  void aWindowRebuiltUnderOpenIncidentsChangesNoPage() {
+    TableTrace queue = new TableTrace();
+    queue.listen(
+        new TableTrace.Listen(
+            "0.0.0.0:443",
+            812,
+            "nginx",
+            128,
+            (m, r) -> m >= 10 && m < 20 ? 128 : r.nextInt(3),
+            340));
+    Map<String, List<HostReport>> traces =
+        Map.of(
+            "CLOSE_WAIT leak, closed at minute 45",
+            leak("h7", 45, 60),
+            "accept queue full, drained at minute 20",
+            KernelTableRuleTest.trace("web", queue, 35));
+    for (var t : traces.entrySet()) {
+      List<HostReport> reports = t.getValue();
+      List<Alert> reference = alertsRebuiltAt(reports, -1);
+      assertThat(reference)
+          .as(t.getKey())
+          .extracting(Alert::status)
+          .containsExactly(Alert.Status.FIRING, Alert.Status.RESOLVED);
+      int rebuilds = 0;
+      for (int i = 1; i < reports.size(); i += 4) {
+        if (ReportPoints.timeOf(reports.get(i)).isBefore(reference.getFirst().at())) {
+          continue;
+        }
+        assertThat(alertsRebuiltAt(reports, i))
+            .as("%s, rebuilt before report %d", t.getKey(), i)
+            .isEqualTo(reference);
+        rebuilds++;
+      }
+      assertThat(rebuilds).isGreaterThan(30);
+    }
+  }
+
+  /**
+   * The alerts of a fresh engine fed {@code reports}, its window rebuilt before report {@code at}.
+   */
+  static List<Alert> alertsRebuiltAt(List<HostReport> reports, int at) {
+    List<Alert> out = new ArrayList<>();
+    DetectionEngine e =
+        new DetectionEngine(new DetectionFactory().build(), out::add, p -> {}, h -> Map.of());
+    for (int i = 0; i < reports.size(); i++) {
+      HostReport r = reports.get(i);
+      if (i == at) e.warm(ReportPoints.hostOf(r), reports.subList(0, i), List.of());
+      e.evaluate(r);
+    }
+    return out;
   }
 }

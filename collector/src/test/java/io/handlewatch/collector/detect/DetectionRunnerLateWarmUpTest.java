@@ -3,6 +3,7 @@ package io.handlewatch.collector.detect;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.codahale.metrics.MetricRegistry;
+import io.handlewatch.collector.detect.evaluation.TraceGenerator;
 import io.handlewatch.collector.store.ListeningStore;
 import io.handlewatch.collector.store.ReportPoints;
 import io.handlewatch.collector.store.SampleStore;
@@ -89,24 +90,7 @@ class DetectionRunnerLateWarmUpTest {
 
     // "inTime" reads the store at once; "late" has its read held until three reports were judged.
     CountDownLatch letGo = new CountDownLatch(1);
-    SampleStore slow =
-        (SampleStore)
-            Proxy.newProxyInstance(
-                SampleStore.class.getClassLoader(),
-                new Class<?>[] {SampleStore.class},
-                (proxy, method, args) -> {
-                  if (method.getName().startsWith("histor")) {
-                    assertThat(letGo.await(20, TimeUnit.SECONDS)).isTrue();
-                  }
-                  try {
-                    return method.invoke(shared, args);
-                  } catch (InvocationTargetException e) {
-                    throw e.getCause();
-                  }
-                });
-    DetectionFactory lateConfig = new DetectionFactory();
-    lateConfig.warmUp.timeout = io.dropwizard.util.Duration.milliseconds(300);
-    Collector late = new Collector(lateConfig, slow);
+    Collector late = lateCollector(letGo);
     Collector inTime = new Collector(new DetectionFactory(), shared);
 
     for (HostReport r : trace.subList(move, move + 3)) {
@@ -147,6 +131,106 @@ class DetectionRunnerLateWarmUpTest {
     assertThat(late.alerts.getLast().status()).isEqualTo(Alert.Status.RESOLVED);
     assertThat(late.alerts.getLast().at()).isEqualTo(inTime.alerts.getLast().at());
     assertThat(late.alerts.getLast().endsAt()).isEqualTo(inTime.alerts.getLast().endsAt());
+  }
+
+  /**
+   * A process started after the restart leaks CLOSE_WAIT while its host is cold: its trend is known
+   * from its start, so it pages at once. The leak pauses (its sockets held) and the late history is
+   * merged while its verdict is absent; the incident must stay open on the held sockets, and the
+   * leak that resumes is the same page, exactly as on a collector whose read came in time.
+   */
+  @Test
+  void anIncidentPagedWhileColdKeepsItsBaselineAcrossTheLateMerge() throws Exception {
+    int restart = 40 * 6; // minute 40
+    // Up 40/min from minute 40.5 to 42.5, then held (no one closes them); up again from minute 60
+    // to 63, held until minute 68, when the process finally closes them.
+    TraceGenerator.Curve cw =
+        (m, rng) -> {
+          if (m < 40.5) return 0;
+          if (m < 42.5) return 40 * (m - 40.5);
+          if (m < 60) return 80;
+          if (m < 63) return 80 + 40 * (m - 60);
+          return m < 68 ? 200 : 0;
+        };
+    List<HostReport> trace =
+        new TraceGenerator(HOST, T0, 7)
+            .add(
+                new TraceGenerator.Process(
+                    5120,
+                    7_700,
+                    "java",
+                    65_536,
+                    (m, rng) -> 300 + cw.at(m, rng),
+                    cw,
+                    "10.0.0.7:6379",
+                    40.2,
+                    1e9))
+            .generate(80);
+    Collector a = new Collector(new DetectionFactory(), shared);
+    for (HostReport r : trace.subList(0, restart)) a.feed(r);
+    assertThat(a.alerts).isEmpty();
+
+    CountDownLatch letGo = new CountDownLatch(1);
+    Collector late = lateCollector(letGo);
+    Collector inTime = new Collector(new DetectionFactory(), shared);
+
+    // Minutes 40 to 45.5: the cold window pages the new process, then its verdict clears.
+    int merge = 45 * 6 + 3;
+    for (HostReport r : trace.subList(restart, merge)) {
+      inTime.feed(r);
+      late.feed(r);
+    }
+    assertThat(late.count("detect.warmup.cold")).isEqualTo(1);
+    assertThat(late.alerts).extracting(Alert::status).containsExactly(Alert.Status.FIRING);
+    assertThat(inTime.alerts).extracting(Alert::status).containsExactly(Alert.Status.FIRING);
+    Alert paged = late.alerts.getFirst();
+    assertThat(paged.dedupKey()).contains("java[5120]");
+    assertThat(late.detector.view().verdicts(HOST))
+        .as("merged while the verdict is absent")
+        .noneMatch(v -> v.dedupKey().equals(paged.dedupKey()) && v.severity().pages());
+
+    letGo.countDown();
+    await(() -> late.count("detect.warmup.late") == 1, "late history merged");
+    for (HostReport r : trace.subList(merge, trace.size())) {
+      inTime.feed(r);
+      late.feed(r);
+    }
+    // One page, held open by the sockets left behind, resumed and resolved as the in-time one.
+    assertThat(inTime.alerts)
+        .extracting(Alert::status)
+        .containsExactly(Alert.Status.FIRING, Alert.Status.RESOLVED);
+    assertThat(late.alerts)
+        .extracting(Alert::status, Alert::startsAt, Alert::at)
+        .isEqualTo(
+            inTime.alerts.stream()
+                .map(x -> org.assertj.core.groups.Tuple.tuple(x.status(), x.startsAt(), x.at()))
+                .toList());
+    assertThat(late.alerts.getLast().at()).isAfter(T0.plusSeconds(68 * 60));
+  }
+
+  /**
+   * A collector on the shared store whose history reads wait until {@code letGo}: its hosts start
+   * cold at a 300 ms timeout and are merged late.
+   */
+  Collector lateCollector(CountDownLatch letGo) {
+    DetectionFactory config = new DetectionFactory();
+    config.warmUp.timeout = io.dropwizard.util.Duration.milliseconds(300);
+    SampleStore slow =
+        (SampleStore)
+            Proxy.newProxyInstance(
+                SampleStore.class.getClassLoader(),
+                new Class<?>[] {SampleStore.class},
+                (proxy, method, args) -> {
+                  if (method.getName().startsWith("histor")) {
+                    assertThat(letGo.await(20, TimeUnit.SECONDS)).isTrue();
+                  }
+                  try {
+                    return method.invoke(shared, args);
+                  } catch (InvocationTargetException e) {
+                    throw e.getCause();
+                  }
+                });
+    return new Collector(config, slow);
   }
 
   @Test
