@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -215,22 +216,26 @@ class DetectionRunnerLateWarmUpTest {
   Collector lateCollector(CountDownLatch letGo) {
     DetectionFactory config = new DetectionFactory();
     config.warmUp.timeout = io.dropwizard.util.Duration.milliseconds(300);
-    SampleStore slow =
-        (SampleStore)
-            Proxy.newProxyInstance(
-                SampleStore.class.getClassLoader(),
-                new Class<?>[] {SampleStore.class},
-                (proxy, method, args) -> {
-                  if (method.getName().startsWith("histor")) {
-                    assertThat(letGo.await(20, TimeUnit.SECONDS)).isTrue();
-                  }
-                  try {
-                    return method.invoke(shared, args);
-                  } catch (InvocationTargetException e) {
-                    throw e.getCause();
-                  }
-                });
-    return new Collector(config, slow);
+    return new Collector(config, heldHistoryReads(letGo, new AtomicInteger()));
+  }
+
+  /** The shared store, whose history reads (counted in {@code reads}) wait until {@code letGo}. */
+  SampleStore heldHistoryReads(CountDownLatch letGo, AtomicInteger reads) {
+    return (SampleStore)
+        Proxy.newProxyInstance(
+            SampleStore.class.getClassLoader(),
+            new Class<?>[] {SampleStore.class},
+            (proxy, method, args) -> {
+              if (method.getName().startsWith("histor")) {
+                reads.incrementAndGet();
+                assertThat(letGo.await(20, TimeUnit.SECONDS)).isTrue();
+              }
+              try {
+                return method.invoke(shared, args);
+              } catch (InvocationTargetException e) {
+                throw e.getCause();
+              }
+            });
   }
 
   @Test
@@ -240,24 +245,8 @@ class DetectionRunnerLateWarmUpTest {
     Collector a = new Collector(new DetectionFactory(), shared);
     for (HostReport r : trace.subList(0, move)) a.feed(r);
     CountDownLatch letGo = new CountDownLatch(1);
-    java.util.concurrent.atomic.AtomicInteger reads =
-        new java.util.concurrent.atomic.AtomicInteger();
-    SampleStore slow =
-        (SampleStore)
-            Proxy.newProxyInstance(
-                SampleStore.class.getClassLoader(),
-                new Class<?>[] {SampleStore.class},
-                (proxy, method, args) -> {
-                  if (method.getName().startsWith("histor")) {
-                    reads.incrementAndGet();
-                    assertThat(letGo.await(20, TimeUnit.SECONDS)).isTrue();
-                  }
-                  try {
-                    return method.invoke(shared, args);
-                  } catch (InvocationTargetException e) {
-                    throw e.getCause();
-                  }
-                });
+    AtomicInteger reads = new AtomicInteger();
+    SampleStore slow = heldHistoryReads(letGo, reads);
     DetectionFactory config = new DetectionFactory();
     config.warmUp.timeout = io.dropwizard.util.Duration.milliseconds(300);
     config.warmUp.lateFor = io.dropwizard.util.Duration.seconds(0);
