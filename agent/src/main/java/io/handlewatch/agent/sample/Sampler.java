@@ -97,7 +97,8 @@ public final class Sampler {
     boolean namespaces = options.namespaces() && fs.isProcfs();
     this.netNamespaces = namespaces ? new NetNamespaces(fs, options.netnsDir()) : null;
     this.entry = namespaces && NamespaceEntry.available() ? new NamespaceEntry() : null;
-    this.tcpTables = namespaces ? new TcpTables(new TcpHashTableSource(fs), inside(fs)) : null;
+    TcpHashTableSource ehash = new TcpHashTableSource(fs);
+    this.tcpTables = namespaces ? new TcpTables(ehash, inside(ehash)) : null;
   }
 
   /**
@@ -110,11 +111,10 @@ public final class Sampler {
   }
 
   /** A namespace's TCP hash table, read by the dump thread standing inside it. */
-  private TcpTables.Inside inside(ProcFs fs) {
+  private TcpTables.Inside inside(TcpHashTableSource source) {
     if (entry == null) {
       return null;
     }
-    TcpHashTableSource source = new TcpHashTableSource(fs);
     return ns -> {
       Object r =
           entry.inside(
