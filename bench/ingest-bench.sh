@@ -31,6 +31,9 @@
 #   - collector CPU: utime+stime of its process over the window (/proc/PID/stat), as cores and as
 #     CPU microseconds per report;
 #   - heap after a full GC at the end (jcmd GC.heap_info: used), peak RSS (VmHWM);
+#   - for influxdb, influxd's CPU over the window, its RSS every 5 s (median / max: the cache grows
+#     until each snapshot) and its cache snapshots in the window (its log's "Cache snapshot" lines:
+#     how many, how often, and how long each took to write; every write stalls while one runs);
 #   - sample-to-queryable: the simulator's ack latency (sample time -> ack). Ingest acks a report
 #     only after the store has it (InfluxDB answered 204), so a report is queryable by the time its
 #     ack arrives; the simulator prints p50/p99 per 10 s.
@@ -88,7 +91,7 @@ while [ $# -gt 0 ]; do
     --detection-shards) SHARDS=${2:?}; shift 2 ;;
     --warmup-late-for) LATE_FOR=${2:?}; shift 2 ;;
     --store-settings) STORE_SETTINGS=${2:?}; shift 2 ;;
-    -h|--help) sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,51p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ingest-bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
