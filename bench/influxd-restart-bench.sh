@@ -15,8 +15,8 @@
 # collector and simulator stopped, and influxd started again on the same data. Measured: the cache
 # and WAL at the kill, the series in the database, the time from the start until /ping answers and
 # until a query of the last 10 minutes answers with what was acknowledged before the kill (a
-# count), and influxd's RSS once it answers. A kill -9 loses no acknowledged write to the page
-# cache: what a power loss would lose with wal-fsync-delay is not shown here.
+# count), and influxd's RSS once it answers. A kill -9 keeps what the page cache holds, so what
+# a power loss would cost is not shown here.
 # Needs the collector and agent jars (bench/ingest-bench.sh builds them).
 set -u -o pipefail
 
