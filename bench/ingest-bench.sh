@@ -31,6 +31,9 @@
 #   - collector CPU: utime+stime of its process over the window (/proc/PID/stat), as cores and as
 #     CPU microseconds per report;
 #   - heap after a full GC at the end (jcmd GC.heap_info: used), peak RSS (VmHWM);
+#   - for influxdb, influxd's CPU over the window, its RSS every 5 s (median / max: the cache grows
+#     until each snapshot) and its cache snapshots in the window (its log's "Cache snapshot" lines:
+#     how many, how often, and how long each took to write; every write stalls while one runs);
 #   - sample-to-queryable: the simulator's ack latency (sample time -> ack). Ingest acks a report
 #     only after the store has it (InfluxDB answered 204), so a report is queryable by the time its
 #     ack arrives; the simulator prints p50/p99 per 10 s.
@@ -88,7 +91,7 @@ while [ $# -gt 0 ]; do
     --detection-shards) SHARDS=${2:?}; shift 2 ;;
     --warmup-late-for) LATE_FOR=${2:?}; shift 2 ;;
     --store-settings) STORE_SETTINGS=${2:?}; shift 2 ;;
-    -h|--help) sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,51p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ingest-bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -166,8 +169,17 @@ cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 meter() { curl -fs "http://127.0.0.1:$ADMIN/metrics" | python3 -c "import json,sys; m=json.load(sys.stdin); print(m['meters']['$1']['count'])"; }
 sleep "$WARM_S"
 t0=$(date +%s.%N); c0=$(cpu_ticks $COLLECTOR); r0=$(meter ingest.reports); p0=$(meter ingest.points)
+i0=0; i1=0
+if [ "$STORE" = influxdb ]; then
+  i0=$(cpu_ticks $INFLUX_PID)
+  # influxd's resident memory every 5 s of the window: its cache grows until each snapshot.
+  ( while kill -0 $INFLUX_PID 2>/dev/null; do awk '/VmRSS/ {print $2}' /proc/$INFLUX_PID/status; sleep 5; done ) \
+    >"$RAW/influxd-rss-kib.txt" 2>/dev/null &
+  pids+=($!)
+fi
 wait $SIM; SIM_RC=$?
 t1=$(date +%s.%N); c1=$(cpu_ticks $COLLECTOR); r1=$(meter ingest.reports); p1=$(meter ingest.points)
+[ "$STORE" = influxdb ] && i1=$(cpu_ticks $INFLUX_PID)
 HZ=$(getconf CLK_TCK)
 curl -fs "http://127.0.0.1:$ADMIN/metrics" >"$RAW/metrics-end.json"
 "$HW_JAVA_HOME/bin/jcmd" $COLLECTOR GC.run >/dev/null 2>&1
@@ -177,7 +189,8 @@ RSS_PEAK=$(awk '/VmHWM/ {print $2}' /proc/$COLLECTOR/status)
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 python3 - "$t0" "$t1" "$c0" "$c1" "$r0" "$r1" "$p0" "$p1" "$HZ" "${HEAP_USED:-0}" "${RSS_PEAK:-0}" \
   "$STORE" "$HOSTS" "$INTERVAL" "$RAW" "$SIM_RC" "$(nproc)" "$(free -g | awk '/Mem:/ {print $2}')" "$WARM_S" "$HEAP" \
-  "$LOAD_BEFORE" "$LOAD_AFTER" "$COLLECTOR_JAR" "influxd CPUs ${INFLUX_CPUS:-any}, collector ${COLLECTOR_CPUS:-any}, simulator ${SIM_CPUS:-any}" "$INFLUX_DATA" <<'PY' | tee "$RAW.md"
+  "$LOAD_BEFORE" "$LOAD_AFTER" "$COLLECTOR_JAR" "influxd CPUs ${INFLUX_CPUS:-any}, collector ${COLLECTOR_CPUS:-any}, simulator ${SIM_CPUS:-any}" "$INFLUX_DATA" \
+  "$i0" "$i1" <<'PY' | tee "$RAW.md"
 import sys, re, json
 t0,t1,c0,c1,r0,r1,p0,p1,hz,heap,rss = (float(x) for x in sys.argv[1:12])
 store,hosts,interval,raw,simrc,ncpu,memg = sys.argv[12:19]
@@ -203,6 +216,27 @@ print(f"| collector CPU | {cpu/dt:.2f} cores |")
 print(f"| collector CPU per report | {cpu/max(reports,1)*1e6:,.0f} µs |")
 print(f"| collector heap used after full GC (of -Xmx {sys.argv[20]}) | {heap/1024:,.0f} MiB |")
 print(f"| collector peak RSS | {rss/1024:,.0f} MiB |")
+if store == "influxdb":
+    import datetime, statistics
+    i0,i1=float(sys.argv[26]),float(sys.argv[27])
+    print(f"| influxd CPU | {(i1-i0)/hz/dt:.2f} cores |")
+    try:
+        kib=[int(x) for x in open(raw+"/influxd-rss-kib.txt").read().split()]
+        print(f"| influxd RSS: median / max of {len(kib)} samples every 5 s | {statistics.median(kib)/1024:,.0f} / {max(kib)/1024:,.0f} MiB |")
+    except Exception as e:
+        print(f"| influxd RSS | unreadable: {e} |")
+    # Every write stalls while influxd snapshots its cache; its log times each snapshot.
+    starts=[]; took=[]
+    for l in open(raw+"/influxd.log", errors="replace"):
+        m=re.search(r"^ts=(\S+) .*msg=\"Cache snapshot \((start|end)\)\"(.*op_elapsed=([0-9.]+)ms)?", l)
+        if not m: continue
+        ts=datetime.datetime.fromisoformat(m.group(1).replace("Z","+00:00")).timestamp()
+        if not (t0 <= ts <= t1): continue
+        if m.group(2)=="start": starts.append(ts)
+        elif m.group(4): took.append(float(m.group(4)))
+    per=f", every {(starts[-1]-starts[0])/(len(starts)-1):.1f} s" if len(starts)>1 else ""
+    span=f"{min(took)/1e3:.1f}-{max(took)/1e3:.1f} s" if took else "-"
+    print(f"| influxd cache snapshots in the window{per}; each took (op_elapsed) | {len(starts)}; {span} |")
 try:
     g=json.load(open(raw+"/metrics-end.json"))["gauges"]
     if "store.memory.bytes" in g:
