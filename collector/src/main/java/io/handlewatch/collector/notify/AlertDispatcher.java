@@ -32,10 +32,19 @@ import org.slf4j.LoggerFactory;
  * each {@link DeliveryPolicy#resendInterval()}, and retries failures with backoff (see {@link
  * NotifierWorker}).
  *
+ * <p>After a (re)start it asks each Alertmanager which of the product's alerts fire, and keeps each
+ * alive, unchanged, while its host waits here for its history read ({@link #waiting} to {@link
+ * #decided}): until that read is in, the detector does not know the incidents opened before the
+ * restart, and Alertmanager would end them at their endsAt, to page them again once the read has
+ * answered. Only hosts that report here are kept, only to receivers that expire alerts
+ * (Alertmanager, never a webhook), and only what Alertmanager still shows firing.
+ *
  * <p>Metrics: {@code notify.transitions}, {@code notify.duplicates} (a firing alert handed over
- * again unchanged: not sent again), {@code notify.active} (firing alerts), {@code notify.dropped}
- * (all notifiers), and per notifier {@code notify.<name>.sent|failed|retries|rejected|dropped|
- * pending|latency}. One health check per notifier.
+ * again unchanged: not sent again), {@code notify.active} (firing alerts), {@code notify.kept}
+ * (alerts kept alive for hosts waiting for their history), {@code notify.dropped} (all notifiers),
+ * and per notifier {@code notify.<name>.sent|failed|retries|rejected|dropped|pending|latency}, and
+ * per Alertmanager {@code notify.<name>.startup.alerts|failed} (what it showed firing at start-up,
+ * failed attempts to ask). One health check per notifier.
  */
 public final class AlertDispatcher implements Consumer<Alert>, Managed, WarmUpListener {
   private static final Logger log = LoggerFactory.getLogger(AlertDispatcher.class);
@@ -276,8 +285,8 @@ public final class AlertDispatcher implements Consumer<Alert>, Managed, WarmUpLi
       }
     }
     log.info(
-        "notify {}: Alertmanager shows {} alert(s) of handlewatch firing at start-up on {} host(s);"
-            + " each is kept alive while its host waits for its history here",
+        "notify {}: at start-up Alertmanager shows {} handlewatch alert(s) firing, on {} host(s);"
+            + " each is kept alive while its host waits here for its history read",
         am.name(),
         alerts.size(),
         alerts.stream().map(a -> a.alert().host()).distinct().count());
