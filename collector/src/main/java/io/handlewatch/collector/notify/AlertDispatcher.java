@@ -335,7 +335,9 @@ public final class AlertDispatcher implements Consumer<Alert>, Managed, WarmUpLi
             return;
           } catch (NotifyException e) {
             failed.inc();
-            boolean again = System.nanoTime() - start + delay.toNanos() < usefulFor;
+            // A refusal or an answer that is no list of alerts would come again: asked once.
+            boolean again =
+                e.retryable() && System.nanoTime() - start + delay.toNanos() < usefulFor;
             if (failed.getCount() == 1) {
               log.warn(
                   "notify {}: cannot ask Alertmanager which alerts fire{}: {}; an incident open"
