@@ -103,6 +103,7 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
             java.time.Clock.systemUTC(),
             config.ingest.admissionShare(store));
     detector.addAlertListener(alertDispatcher);
+    detector.addWarmUpListener(alertDispatcher);
     detector.addAlertListener(new AlertAnnotations(store));
     env.lifecycle().manage(detector);
     env.healthChecks().register("detection", detector.healthCheck());

@@ -91,6 +91,7 @@ public final class DetectionRunner implements Managed, StoreListener {
   private final Duration sweepEvery;
   private final Duration maxLag;
   private final List<Consumer<Alert>> listeners = new CopyOnWriteArrayList<>();
+  private final List<WarmUpListener> warmUpListeners = new CopyOnWriteArrayList<>();
   private final MetricRegistry metrics;
   private final Meter evaluations;
   private final Timer cost;
@@ -200,6 +201,34 @@ public final class DetectionRunner implements Managed, StoreListener {
   /** Adds a receiver of alert transitions (a notifier). Called on the shards' threads. */
   public void addAlertListener(Consumer<Alert> listener) {
     listeners.add(listener);
+  }
+
+  /**
+   * Adds a receiver of warm-up news: which hosts wait for their history, and when the detector
+   * speaks for their incidents again (the alert dispatcher keeps their alerts alive meanwhile).
+   */
+  public void addWarmUpListener(WarmUpListener listener) {
+    warmUpListeners.add(listener);
+  }
+
+  private void waiting(String host) {
+    for (WarmUpListener l : warmUpListeners) {
+      try {
+        l.waiting(host);
+      } catch (RuntimeException e) {
+        log.error("warm-up listener failed on host {}", host, e);
+      }
+    }
+  }
+
+  private void decided(String host) {
+    for (WarmUpListener l : warmUpListeners) {
+      try {
+        l.decided(host);
+      } catch (RuntimeException e) {
+        log.error("warm-up listener failed on host {}", host, e);
+      }
+    }
   }
 
   /** The read side for the API. */
@@ -490,6 +519,7 @@ public final class DetectionRunner implements Managed, StoreListener {
             waiting.put(host, list);
             waitingSince.put(host, since);
             hold(host, list, r);
+            waiting(host);
             return false;
           }
           cold(host, "too many hosts wait for a read (detection.warmUp.maxWaiting)");
@@ -535,6 +565,7 @@ public final class DetectionRunner implements Managed, StoreListener {
       }
       if (w.failed()) {
         lateFailed.inc();
+        decided(w.host());
         log.debug("host {}: late warm-up read failed, stays cold: {}", w.host(), w.failure());
         return;
       }
@@ -561,6 +592,9 @@ public final class DetectionRunner implements Managed, StoreListener {
       int read = merged.size();
       merged.addAll(judged);
       engine.warm(w.host(), merged, w.incidents());
+      // Before any report is judged on the rebuilt window: a transition it makes (a takeover that
+      // escalates resolves the old labels) must come after the last keep-alive, never before.
+      decided(w.host());
       warmedLate.inc();
       warmedReports.inc(read);
       takenOver.inc(w.incidents().size());
@@ -581,6 +615,7 @@ public final class DetectionRunner implements Managed, StoreListener {
       if (since.size() >= MAX_SINCE_COLD) {
         sinceCold.remove(host);
         lateFailed.inc();
+        decided(host);
         log.warn(
             "host {}: {} reports judged cold while its warm-up read goes on; it stays cold",
             host,
@@ -600,8 +635,10 @@ public final class DetectionRunner implements Managed, StoreListener {
                 + w.failure()
                 + (w.lateToCome() ? "; its history merges in when the read answers" : ""));
         if (w.lateToCome()) sinceCold.put(w.host(), new ArrayList<>());
+        else decided(w.host());
       } else {
         engine.warm(w.host(), w.history(), w.incidents());
+        decided(w.host()); // before the waiting reports are judged, as in warmedLate
         warmedHosts.inc();
         if (w.history().isEmpty()) warmedEmpty.inc();
         warmedReports.inc(w.history().size());

@@ -8,7 +8,9 @@ import com.codahale.metrics.health.HealthCheck;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.lifecycle.Managed;
 import io.handlewatch.collector.detect.Alert;
+import io.handlewatch.collector.detect.WarmUpListener;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -30,18 +32,47 @@ import org.slf4j.LoggerFactory;
  * each {@link DeliveryPolicy#resendInterval()}, and retries failures with backoff (see {@link
  * NotifierWorker}).
  *
+ * <p>After a (re)start it asks each Alertmanager which of the product's alerts fire, and keeps each
+ * alive, unchanged, while its host waits here for its history read ({@link #waiting} to {@link
+ * #decided}): until that read is in, the detector does not know the incidents opened before the
+ * restart, and Alertmanager would end them at their endsAt, to page them again once the read has
+ * answered. Only hosts that report here are kept, only to receivers that expire alerts
+ * (Alertmanager, never a webhook), and only what Alertmanager still shows firing.
+ *
  * <p>Metrics: {@code notify.transitions}, {@code notify.duplicates} (a firing alert handed over
- * again unchanged: not sent again), {@code notify.active} (firing alerts), {@code notify.dropped}
- * (all notifiers), and per notifier {@code notify.<name>.sent|failed|retries|rejected|dropped|
- * pending|latency}. One health check per notifier.
+ * again unchanged: not sent again), {@code notify.active} (firing alerts), {@code notify.kept}
+ * (alerts kept alive for hosts waiting for their history), {@code notify.dropped} (all notifiers),
+ * and per notifier {@code notify.<name>.sent|failed|retries|rejected|dropped|pending|latency}, and
+ * per Alertmanager {@code notify.<name>.startup.alerts|failed} (what it showed firing at start-up,
+ * failed attempts to ask). One health check per notifier.
  */
-public final class AlertDispatcher implements Consumer<Alert>, Managed {
+public final class AlertDispatcher implements Consumer<Alert>, Managed, WarmUpListener {
   private static final Logger log = LoggerFactory.getLogger(AlertDispatcher.class);
 
   /** Incidents waiting per notifier before new ones are dropped. */
   public static final int DEFAULT_MAX_PENDING = 10_000;
 
   private final Map<String, Alert> active = new HashMap<>(); // guarded by itself
+
+  /**
+   * After a restart: what Alertmanager showed firing when asked at start-up, by host, until the
+   * host's history read decides (guarded by {@link #active}). See {@link #waiting}.
+   */
+  private final Map<String, Map<String, AlertmanagerNotifier.Active>> shown = new HashMap<>();
+
+  /** Of those, the alerts kept alive now, by host: their hosts wait for their history here. */
+  private final Map<String, List<Alert>> kept = new HashMap<>();
+
+  /** Hosts waiting for their history read (guarded by {@link #active}). */
+  private final Set<String> waitingHosts = new HashSet<>();
+
+  /** Hosts decided here while Alertmanager is still being asked: what it shows is stale. */
+  private final Set<String> decidedWhileAsking = new HashSet<>();
+
+  private int asking; // guarded by active
+  private Instant shownUntil = Instant.MIN; // guarded by active
+  private final List<Asker> askers = new ArrayList<>();
+  private final Clock clock;
   private final List<NotifierWorker> workers;
   private final Meter transitions;
   private final Counter duplicates;
@@ -61,15 +92,31 @@ public final class AlertDispatcher implements Consumer<Alert>, Managed {
     this.transitions = metrics.meter("notify.transitions");
     this.duplicates = metrics.counter("notify.duplicates");
     this.dropped = metrics.counter("notify.dropped");
+    this.clock = clock;
     metrics.register("notify.active", (Gauge<Integer>) this::activeCount);
+    metrics.register("notify.kept", (Gauge<Integer>) this::keptCount);
     Set<String> names = new HashSet<>();
     List<NotifierWorker> ws = new ArrayList<>();
     for (Destination d : destinations) {
       if (!names.add(d.notifier().name()))
         throw new IllegalArgumentException("two notifiers named " + d.notifier().name());
+      boolean expires = d.notifier().expires();
       ws.add(
           new NotifierWorker(
-              d, this::activeAlerts, maxPendingPerNotifier, metrics, dropped, clock));
+              d,
+              expires ? this::expiringAlerts : this::activeAlerts,
+              maxPendingPerNotifier,
+              metrics,
+              dropped,
+              clock));
+      if (d.notifier() instanceof AlertmanagerNotifier am) {
+        askers.add(
+            new Asker(
+                am,
+                d.policy(),
+                metrics.counter(MetricRegistry.name("notify", am.name(), "startup.failed")),
+                metrics.counter(MetricRegistry.name("notify", am.name(), "startup.alerts"))));
+      }
     }
     this.workers = List.copyOf(ws);
   }
@@ -114,6 +161,208 @@ public final class AlertDispatcher implements Consumer<Alert>, Managed {
         && a.annotations().equals(b.annotations());
   }
 
+  /** The alerts firing now and those kept alive for hosts waiting for their history. */
+  private List<Alert> expiringAlerts() {
+    List<Alert> all = activeAlerts();
+    synchronized (active) {
+      for (List<Alert> k : kept.values()) all.addAll(k);
+    }
+    return all;
+  }
+
+  private int keptCount() {
+    synchronized (active) {
+      int n = 0;
+      for (List<Alert> k : kept.values()) n += k.size();
+      return n;
+    }
+  }
+
+  /**
+   * A host new here waits for its history read: until it is in, the detector knows nothing of the
+   * incidents it had open before this collector (re)started, and sends nothing for them, while
+   * Alertmanager ends each at its endsAt, four re-sends after the last one before the restart. So
+   * what Alertmanager showed firing for the host when asked at start-up is sent again now, and with
+   * every re-send, unchanged (labels, annotations, startsAt), to the notifiers whose receiver
+   * expires alerts; until {@link #decided}. Only what still fires is taken (its endsAt ahead): an
+   * alert Alertmanager has ended stays ended. If Alertmanager has not answered yet, this is done
+   * when it does.
+   */
+  @Override
+  public void waiting(String host) {
+    List<Alert> taken;
+    synchronized (active) {
+      if (asking == 0 && shown.isEmpty()) return;
+      waitingHosts.add(host);
+      taken = keep(host);
+    }
+    logKept(host, taken);
+  }
+
+  /**
+   * The detector speaks for the host's incidents again: what was kept alive for it stops (nothing
+   * is resolved; if the detector takes an incident over, its alert goes on with the same labels and
+   * startsAt, else Alertmanager ends it at its endsAt, as after a read in time).
+   */
+  @Override
+  public void decided(String host) {
+    List<Alert> stopped;
+    synchronized (active) {
+      if (asking == 0 && shown.isEmpty() && kept.isEmpty() && waitingHosts.isEmpty()) return;
+      waitingHosts.remove(host);
+      shown.remove(host);
+      if (asking > 0) decidedWhileAsking.add(host);
+      stopped = kept.remove(host);
+      if (stopped != null) {
+        for (Alert a : stopped) {
+          Alert released =
+              new Alert(
+                  Alert.Status.RELEASED,
+                  a.dedupKey(),
+                  a.labels(),
+                  a.annotations(),
+                  a.startsAt(),
+                  null,
+                  clock.instant());
+          // Replaces a re-send still waiting: none goes out after this.
+          for (NotifierWorker w : workers) if (w.expires()) w.offer(released, false);
+        }
+      }
+    }
+    if (stopped != null) {
+      log.debug(
+          "host {}: its history is in; {} alert(s) kept alive meanwhile left to detection",
+          host,
+          stopped.size());
+    }
+  }
+
+  /** Takes what Alertmanager showed firing for a waiting host, and sends it. Under the lock. */
+  private List<Alert> keep(String host) {
+    Instant now = clock.instant();
+    if (now.isAfter(shownUntil)) shown.clear(); // all of it ended in Alertmanager by now
+    Map<String, AlertmanagerNotifier.Active> mine = shown.remove(host);
+    if (mine == null) return List.of();
+    List<Alert> taken = new ArrayList<>();
+    List<Alert> already = kept.computeIfAbsent(host, h -> new ArrayList<>());
+    for (AlertmanagerNotifier.Active a : mine.values()) {
+      if (!a.endsAt().isAfter(now)) continue;
+      if (already.stream().anyMatch(k -> k.dedupKey().equals(a.alert().dedupKey()))) continue;
+      already.add(a.alert());
+      taken.add(a.alert());
+      for (NotifierWorker w : workers) if (w.expires()) w.offer(a.alert(), true);
+    }
+    if (already.isEmpty()) kept.remove(host);
+    return taken;
+  }
+
+  private static void logKept(String host, List<Alert> taken) {
+    if (taken.isEmpty()) return;
+    log.info(
+        "host {}: keeping {} alert(s) Alertmanager shows firing alive until its history is read: {}",
+        host,
+        taken.size(),
+        taken.stream().map(a -> a.labels().get("alertname")).toList());
+  }
+
+  /** One member's answer: what it shows firing, kept for the hosts that come to wait here. */
+  private void shown(AlertmanagerNotifier am, List<AlertmanagerNotifier.Active> alerts) {
+    Map<String, List<Alert>> taken = new HashMap<>();
+    synchronized (active) {
+      for (AlertmanagerNotifier.Active a : alerts) {
+        String host = a.alert().host();
+        if (host == null || decidedWhileAsking.contains(host)) continue;
+        // Members of a cluster each hold what was sent to them: the latest endsAt is the truth.
+        shown
+            .computeIfAbsent(host, h -> new HashMap<>())
+            .merge(a.alert().dedupKey(), a, (x, y) -> x.endsAt().isAfter(y.endsAt()) ? x : y);
+        if (a.endsAt().isAfter(shownUntil)) shownUntil = a.endsAt();
+      }
+      for (String host : waitingHosts) {
+        if (!shown.containsKey(host)) continue;
+        List<Alert> t = keep(host);
+        if (!t.isEmpty()) taken.put(host, t);
+      }
+    }
+    log.info(
+        "notify {}: at start-up Alertmanager shows {} handlewatch alert(s) firing, on {} host(s);"
+            + " each is kept alive while its host waits here for its history read",
+        am.name(),
+        alerts.size(),
+        alerts.stream().map(a -> a.alert().host()).distinct().count());
+    taken.forEach(AlertDispatcher::logKept);
+  }
+
+  private void doneAsking() {
+    synchronized (active) {
+      if (--asking == 0) decidedWhileAsking.clear();
+    }
+  }
+
+  /**
+   * Asks one Alertmanager at start-up which of the product's alerts fire, retrying with the
+   * notifier's backoff for as long as an answer is of use: four re-send intervals, after which
+   * everything sent before the restart has ended there unless another collector keeps it alive.
+   */
+  private final class Asker {
+    final AlertmanagerNotifier am;
+    final DeliveryPolicy policy;
+    final com.codahale.metrics.Counter failed;
+    final com.codahale.metrics.Counter found;
+    Thread thread;
+
+    Asker(
+        AlertmanagerNotifier am,
+        DeliveryPolicy policy,
+        com.codahale.metrics.Counter failed,
+        com.codahale.metrics.Counter found) {
+      this.am = am;
+      this.policy = policy;
+      this.failed = failed;
+      this.found = found;
+    }
+
+    void run() {
+      long start = System.nanoTime();
+      long usefulFor = policy.resendInterval().multipliedBy(4).toNanos();
+      java.time.Duration delay = policy.retryInitialDelay();
+      try {
+        while (true) {
+          try {
+            List<AlertmanagerNotifier.Active> alerts = am.active();
+            found.inc(alerts.size());
+            shown(am, alerts);
+            return;
+          } catch (NotifyException e) {
+            failed.inc();
+            // A refusal or an answer that is no list of alerts would come again: asked once.
+            boolean again =
+                e.retryable() && System.nanoTime() - start + delay.toNanos() < usefulFor;
+            if (failed.getCount() == 1) {
+              log.warn(
+                  "notify {}: cannot ask Alertmanager which alerts fire{}: {}; an incident open"
+                      + " before this start ends there at its endsAt if its host's history read"
+                      + " answers after it",
+                  am.name(),
+                  again ? " (retrying for " + java.time.Duration.ofNanos(usefulFor) + ")" : "",
+                  e.getMessage());
+            }
+            if (!again) return;
+            Thread.sleep(delay);
+            delay = delay.multipliedBy(2);
+            if (delay.compareTo(policy.retryMaxDelay()) > 0) delay = policy.retryMaxDelay();
+          }
+        }
+      } catch (InterruptedException e) {
+        // stop()
+      } catch (RuntimeException e) {
+        log.error("notify {}: asking Alertmanager which alerts fire failed", am.name(), e);
+      } finally {
+        doneAsking();
+      }
+    }
+  }
+
   /** The alerts firing now, oldest first. */
   public List<Alert> activeAlerts() {
     List<Alert> firing;
@@ -151,10 +400,17 @@ public final class AlertDispatcher implements Consumer<Alert>, Managed {
       w.start();
       log.info("notify {}: started", w.name());
     }
+    synchronized (active) {
+      asking = askers.size();
+    }
+    for (Asker a : askers) {
+      a.thread = Thread.ofVirtual().name("notify-ask-" + a.am.name()).start(a::run);
+    }
   }
 
   @Override
   public void stop() throws InterruptedException {
+    for (Asker a : askers) if (a.thread != null) a.thread.interrupt();
     for (NotifierWorker w : workers) w.stop();
   }
 

@@ -2,7 +2,10 @@ package io.handlewatch.collector.notify;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.handlewatch.collector.detect.Alert;
+import io.handlewatch.collector.detect.Kind;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -13,6 +16,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * Sends alerts to one Prometheus Alertmanager through its v2 API: {@code POST /api/v2/alerts} with
@@ -36,8 +41,11 @@ public final class AlertmanagerNotifier extends HttpNotifier {
 
   static final String ALERTS_PATH = "/api/v2/alerts";
 
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   private final Duration resendInterval;
   private final String externalUrl;
+  private final URI activeUri;
   private final Clock clock;
 
   /** What this Alertmanager last accepted as firing, per dedup key. */
@@ -62,7 +70,101 @@ public final class AlertmanagerNotifier extends HttpNotifier {
         new JsonPoster(URI.create(baseUrl.replaceAll("/+$", "") + ALERTS_PATH), timeout, headers));
     this.resendInterval = resendInterval;
     this.externalUrl = externalUrl == null ? null : externalUrl.replaceAll("/+$", "");
+    this.activeUri = URI.create(baseUrl.replaceAll("/+$", "") + ALERTS_PATH + "?" + ACTIVE_FILTER);
     this.clock = clock;
+  }
+
+  /**
+   * The query of {@link #active}: Alertmanager's v2 API ANDs the {@code filter} matchers, each in
+   * its label matcher syntax; an alert whose endsAt has passed (resolved) is never listed. Ours:
+   * one of the product's alertnames, with a host and a paging severity, as every alert it sends
+   * has. Silenced and inhibited alerts are listed too (the API's default): they fire all the same.
+   */
+  static final String ACTIVE_FILTER =
+      Stream.of(
+              "alertname=~\""
+                  + Stream.of(Kind.values())
+                      .filter(Kind::pages)
+                      .map(Kind::alertname)
+                      .sorted()
+                      .collect(Collectors.joining("|"))
+                  + "\"",
+              "host=~\".+\"",
+              "severity=~\"warning|critical\"")
+          .map(m -> "filter=" + URLEncoder.encode(m, StandardCharsets.UTF_8))
+          .collect(Collectors.joining("&"));
+
+  /**
+   * An alert of this product that Alertmanager shows firing, as it was last sent (by this collector
+   * before a restart, or by another one), and until when it stays firing without a re-send.
+   */
+  public record Active(Alert alert, Instant endsAt) {}
+
+  /**
+   * Asks this Alertmanager which of the product's alerts fire now ({@code GET /api/v2/alerts},
+   * filtered as {@link #ACTIVE_FILTER} says). Each comes back as a FIRING {@link Alert} with its
+   * labels, annotations and startsAt exactly as Alertmanager holds them, under a dedup key of its
+   * own ({@value #ACTIVE_KEY_PREFIX} and its labels), since Alertmanager does not know the
+   * collector's. Thread-safe (no state of the sender's is touched).
+   *
+   * @throws NotifyException unreachable, or an answer that is not a list of alerts
+   */
+  public List<Active> active() throws NotifyException, InterruptedException {
+    String body = poster.get(activeUri);
+    Instant now = clock.instant();
+    JsonNode list;
+    try {
+      list = JSON.readTree(body);
+    } catch (java.io.IOException e) {
+      throw new NotifyException(
+          NotifyException.Kind.REJECTED, 0, null, activeUri + " answered no JSON: " + e, e);
+    }
+    if (list == null || !list.isArray()) {
+      throw new NotifyException(
+          NotifyException.Kind.REJECTED, 0, null, activeUri + " answered no list of alerts", null);
+    }
+    List<Active> out = new ArrayList<>();
+    for (JsonNode a : list) {
+      try {
+        Map<String, String> labels = strings(a.path("labels"));
+        Instant startsAt = Instant.parse(a.path("startsAt").asText());
+        Instant endsAt = Instant.parse(a.path("endsAt").asText());
+        out.add(
+            new Active(
+                new Alert(
+                    Alert.Status.FIRING,
+                    ACTIVE_KEY_PREFIX + new java.util.TreeMap<>(labels),
+                    labels,
+                    strings(a.path("annotations")),
+                    startsAt,
+                    null,
+                    now),
+                endsAt));
+      } catch (RuntimeException e) {
+        throw new NotifyException(
+            NotifyException.Kind.REJECTED,
+            0,
+            null,
+            activeUri + " answered an alert that cannot be read (" + e + "): " + a,
+            e);
+      }
+    }
+    return out;
+  }
+
+  /** Dedup keys of the alerts {@link #active} lists start with this. */
+  public static final String ACTIVE_KEY_PREFIX = "alertmanager:";
+
+  private static Map<String, String> strings(JsonNode object) {
+    Map<String, String> m = new HashMap<>();
+    object.properties().forEach(e -> m.put(e.getKey(), e.getValue().asText()));
+    return m;
+  }
+
+  /** Alertmanager ends a firing alert by its endsAt unless it is sent again. */
+  @Override
+  public boolean expires() {
+    return true;
   }
 
   @Override

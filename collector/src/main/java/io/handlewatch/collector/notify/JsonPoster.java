@@ -41,6 +41,21 @@ final class JsonPoster implements AutoCloseable {
     return uri;
   }
 
+  /**
+   * GETs {@code url} (same headers, same timeout) and returns the answer's body; anything but 2xx
+   * throws, classified as for a POST.
+   */
+  String get(URI url) throws NotifyException, InterruptedException {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(url)
+            .timeout(timeout)
+            .header("Accept", "application/json")
+            .header("User-Agent", "handlewatch-collector")
+            .GET();
+    headers.forEach(request::header);
+    return answer(url, request.build());
+  }
+
   void post(Object body) throws NotifyException, InterruptedException {
     byte[] json;
     try {
@@ -57,16 +72,20 @@ final class JsonPoster implements AutoCloseable {
             .header("User-Agent", "handlewatch-collector")
             .POST(HttpRequest.BodyPublishers.ofByteArray(json));
     headers.forEach(request::header);
+    answer(uri, request.build());
+  }
+
+  private String answer(URI uri, HttpRequest request) throws NotifyException, InterruptedException {
     HttpResponse<String> r;
     try {
-      r = http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+      r = http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
     } catch (HttpTimeoutException e) {
       throw NotifyException.unreachable("no answer from " + uri + " within " + timeout, e);
     } catch (IOException e) {
       throw NotifyException.unreachable("cannot reach " + uri + ": " + e, e);
     }
     int status = r.statusCode();
-    if (status / 100 == 2) return;
+    if (status / 100 == 2) return r.body();
     String answer = r.body() == null ? "" : r.body().strip();
     if (answer.length() > MAX_BODY_IN_MESSAGE)
       answer = answer.substring(0, MAX_BODY_IN_MESSAGE) + "...";

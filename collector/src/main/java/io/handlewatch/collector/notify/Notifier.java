@@ -35,6 +35,15 @@ public interface Notifier extends AutoCloseable {
    */
   default void released(Alert alert) {}
 
+  /**
+   * Whether the receiver ends a firing alert by itself unless it is sent again (Alertmanager, at
+   * its endsAt). Such a receiver also gets the alerts the dispatcher keeps alive for hosts whose
+   * history is being read after a restart; one that does not (a webhook) never does.
+   */
+  default boolean expires() {
+    return false;
+  }
+
   @Override
   void close();
 }

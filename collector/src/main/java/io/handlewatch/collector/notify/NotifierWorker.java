@@ -119,6 +119,10 @@ final class NotifierWorker {
     return notifier.name();
   }
 
+  boolean expires() {
+    return notifier.expires();
+  }
+
   /**
    * Queues a transition ({@code resend} false) or a re-send of a firing alert; never blocks. A
    * transition replaces whatever waits for the same dedup key; a re-send only fills a gap.

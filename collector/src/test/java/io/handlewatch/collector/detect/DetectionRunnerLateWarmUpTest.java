@@ -210,6 +210,42 @@ class DetectionRunnerLateWarmUpTest {
   }
 
   /**
+   * The alert dispatcher keeps what Alertmanager showed firing alive from the moment the host waits
+   * for its history until the detector decides: it must hear "decided" once the late history is
+   * merged, before the first transition judged on the rebuilt window (a takeover that escalates
+   * resolves the old labels, which a keep-alive sent after it would bring back).
+   */
+  @Test
+  void warmUpListenersHearTheHostWaitAndThenDecidedBeforeTheTakeoverFires() throws Exception {
+    List<HostReport> trace = DetectionRunnerTakeoverTest.leak();
+    int move = 35 * 6;
+    Collector a = new Collector(new DetectionFactory(), shared);
+    for (HostReport r : trace.subList(0, move)) a.feed(r);
+    CountDownLatch letGo = new CountDownLatch(1);
+    Collector late = lateCollector(letGo);
+    List<String> heard = new CopyOnWriteArrayList<>();
+    late.detector.addWarmUpListener(
+        new WarmUpListener() {
+          @Override
+          public void waiting(String host) {
+            heard.add("waiting " + host);
+          }
+
+          @Override
+          public void decided(String host) {
+            heard.add("decided " + host);
+          }
+        });
+    late.detector.addAlertListener(x -> heard.add(x.status() + " " + x.host()));
+    for (HostReport r : trace.subList(move, move + 3)) late.feed(r);
+    assertThat(heard).as("cold, read held: not decided").containsExactly("waiting " + HOST);
+    letGo.countDown();
+    await(() -> late.count("detect.warmup.late") == 1, "late history merged");
+    late.feed(trace.get(move + 3));
+    assertThat(heard).containsExactly("waiting " + HOST, "decided " + HOST, "FIRING " + HOST);
+  }
+
+  /**
    * A collector on the shared store whose history reads wait until {@code letGo}: its hosts start
    * cold at a 300 ms timeout and are merged late.
    */

@@ -49,11 +49,22 @@ class AlertmanagerNotifierTest {
         d.accept(leak);
         await()
             .atMost(Duration.ofSeconds(20))
-            .until(() -> !am1.requests().isEmpty() && !am2.requests().isEmpty());
-        assertThat(am1.requests().getFirst().path()).isEqualTo("/api/v2/alerts");
-        assertThat(am2.requests().getFirst().path()).isEqualTo("/prefix/api/v2/alerts");
+            .until(() -> posts(am1).findAny().isPresent() && posts(am2).findAny().isPresent());
+        // Each is also asked which alerts fire (a restarted collector keeps them alive).
+        await()
+            .atMost(Duration.ofSeconds(20))
+            .until(() -> get(am1).isPresent() && get(am2).isPresent());
+        assertThat(get(am1).orElseThrow().path()).isEqualTo("/api/v2/alerts");
+        assertThat(get(am2).orElseThrow().path()).isEqualTo("/prefix/api/v2/alerts");
+        assertThat(posts(am1).findFirst().orElseThrow().path()).isEqualTo("/api/v2/alerts");
+        assertThat(posts(am2).findFirst().orElseThrow().path()).isEqualTo("/prefix/api/v2/alerts");
         for (HttpReceiver am : List.of(am1, am2)) {
-          HttpReceiver.Request r = am.requests().getFirst();
+          HttpReceiver.Request r = posts(am).findFirst().orElseThrow();
+          assertThat(get(am).orElseThrow().headers())
+              .as("the same credentials for the GET")
+              .containsEntry(
+                  "authorization",
+                  "Basic " + Base64.getEncoder().encodeToString("pager:s3cret".getBytes()));
           assertThat(r.headers())
               .containsEntry("content-type", "application/json")
               .containsEntry(
@@ -129,6 +140,14 @@ class AlertmanagerNotifierTest {
       assertThat(second.size()).isEqualTo(1);
       assertThat(second.get(0).path("labels").path("severity").asText()).isEqualTo("critical");
     }
+  }
+
+  private static java.util.Optional<HttpReceiver.Request> get(HttpReceiver am) {
+    return am.requests().stream().filter(r -> r.method().equals("GET")).findFirst();
+  }
+
+  private static java.util.stream.Stream<HttpReceiver.Request> posts(HttpReceiver am) {
+    return am.requests().stream().filter(r -> r.method().equals("POST"));
   }
 
   /** Re-sends every 60 s, on a clock stopped at NOW, no external URL. */

@@ -22,12 +22,15 @@ public final class PagingStack implements AutoCloseable {
 
   private final HttpReceiver receiver;
   private final AlertmanagerHarness alertmanager;
-  private final DropwizardTestSupport<CollectorConfiguration> app;
+  private DropwizardTestSupport<CollectorConfiguration> app;
+  private final Path dir;
 
   private PagingStack(
+      Path dir,
       HttpReceiver receiver,
       AlertmanagerHarness alertmanager,
       DropwizardTestSupport<CollectorConfiguration> app) {
+    this.dir = dir;
     this.receiver = receiver;
     this.alertmanager = alertmanager;
     this.app = app;
@@ -81,28 +84,46 @@ public final class PagingStack implements AutoCloseable {
     AlertmanagerHarness am = null;
     try {
       am = AlertmanagerHarness.prepare(receiver.url() + "/").start();
-      Path config = dir.resolve("collector.yml");
-      Files.writeString(
-          config,
-          sections.apply(am.url()).stripTrailing()
-              + "\n"
-              + """
-              server:
-                applicationConnectors: [{type: http, bindHost: 127.0.0.1, port: 0}]
-                adminConnectors: [{type: http, bindHost: 127.0.0.1, port: 0}]
-                requestLog: {appenders: []}
-              logging: {level: WARN, loggers: {io.handlewatch: INFO}}
-              """);
-      var app =
-          new DropwizardTestSupport<CollectorConfiguration>(
-              CollectorApplication.class, config.toString());
-      app.before();
-      return new PagingStack(receiver, am, app);
+      return new PagingStack(
+          dir, receiver, am, collector(dir.resolve("collector.yml"), sections, am));
     } catch (Exception | Error e) {
       if (am != null) am.close();
       receiver.close();
       throw e;
     }
+  }
+
+  private static DropwizardTestSupport<CollectorConfiguration> collector(
+      Path config, Function<String, String> sections, AlertmanagerHarness am) throws Exception {
+    Files.writeString(
+        config,
+        sections.apply(am.url()).stripTrailing()
+            + "\n"
+            + """
+            server:
+              applicationConnectors: [{type: http, bindHost: 127.0.0.1, port: 0}]
+              adminConnectors: [{type: http, bindHost: 127.0.0.1, port: 0}]
+              requestLog: {appenders: []}
+            logging: {level: WARN, loggers: {io.handlewatch: INFO}}
+            """);
+    var app =
+        new DropwizardTestSupport<CollectorConfiguration>(
+            CollectorApplication.class, config.toString());
+    app.before();
+    return app;
+  }
+
+  /**
+   * Stops the collector: nothing more is sent for its alerts (no resolve, no release), as after a
+   * crash. {@link #startCollector} starts the next one.
+   */
+  public void stopCollector() {
+    app.after();
+  }
+
+  /** Starts a new collector with {@code sections}, in front of the same Alertmanager: a restart. */
+  public void startCollector(Function<String, String> sections) throws Exception {
+    app = collector(dir.resolve("collector-restarted.yml"), sections, alertmanager);
   }
 
   public CollectorApplication collector() {
