@@ -339,9 +339,9 @@ final class InfluxWriter {
       if (f.stallWriter) stallInFlight--;
       else baseInFlight--;
       writesEnded++;
-      // A write that was retried took as long as InfluxDB was failing, not as long as a write
-      // takes.
-      if (!f.retrying) {
+      // A write that was retried took as long as InfluxDB was failing, and a stall writer's as long
+      // as a stall: neither is how long a write usually takes.
+      if (!f.retrying && !f.stallWriter) {
         recent[recentCount++ % RECENT] = took;
         if (recentCount >= 8) {
           long[] sorted = java.util.Arrays.copyOf(recent, Math.min(recentCount, RECENT));
