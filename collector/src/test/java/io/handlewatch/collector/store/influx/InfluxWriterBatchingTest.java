@@ -236,10 +236,10 @@ class InfluxWriterBatchingTest {
         .during(Duration.ofMillis(300))
         .atMost(Duration.ofSeconds(5))
         .until(() -> bodies.stream().noneMatch(b -> b.contains("host=waiting")));
+    assertThat(metrics.meter("store.influxdb.batches.stall_writer").getCount()).isEqualTo(2);
     releaseFirst.countDown();
     assertThat(waiting.get(5, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
     for (var h : held) assertThat(h.get(5, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
-    assertThat(metrics.meter("store.influxdb.batches.stall_writer").getCount()).isEqualTo(2);
   }
 
   @Test
@@ -281,24 +281,26 @@ class InfluxWriterBatchingTest {
   }
 
   @Test
-  void atSaturationNoStallWriterStartsAndBatchesFillToBatchSize() throws Exception {
-    startFake(true);
-    // 10 points a report: three reports make a batch.
-    var s = store(1, null, f -> f.batchSize = 30);
-    var first = s.write(report("h0", 1, now));
-    await().atMost(Duration.ofSeconds(10)).until(() -> bodies.size() == 1);
+  void atSaturationNoStallWriterStartsAndEveryBatchIsFull() throws Exception {
+    startFake(body -> body.contains("host=held"));
+    // 10 points a report: one report fills a batch, so every report queued is a full batch.
+    var s = store(1, null, f -> f.batchSize = 10);
+    quickWrites(s, 20);
+    var held = s.write(report("held", 1, now));
+    await().atMost(Duration.ofSeconds(10)).until(() -> bodies.getLast().contains("host=held"));
+    int before = bodies.size();
     List<CompletableFuture<WriteOutcome>> queued = new ArrayList<>();
-    for (int i = 1; i <= 9; i++) queued.add(s.write(report("h" + i, 1, now)));
-    // Three batches queued behind the held POST: InfluxDB is behind, a stall writer would not help.
+    for (int i = 1; i <= 3; i++) queued.add(s.write(report("h" + i, 1, now)));
+    // Full batches queued behind the stalled POST: InfluxDB is behind, more POSTs would not help.
     await()
         .during(Duration.ofMillis(500))
         .atMost(Duration.ofSeconds(5))
-        .until(() -> bodies.size() == 1);
-    releaseFirst.countDown();
-    assertThat(first.get(5, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
-    for (var f : queued) assertThat(f.get(5, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
-    assertThat(bodies).hasSize(4);
-    for (String b : bodies.subList(1, 4)) assertThat(b.split("\n")).hasSize(30);
+        .until(() -> bodies.size() == before);
     assertThat(metrics.meter("store.influxdb.batches.stall_writer").getCount()).isZero();
+    releaseFirst.countDown();
+    assertThat(held.get(5, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
+    for (var f : queued) assertThat(f.get(5, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
+    assertThat(bodies).hasSize(before + 3);
+    for (String b : bodies.subList(before, before + 3)) assertThat(b.split("\\n")).hasSize(10);
   }
 }
