@@ -56,6 +56,12 @@ class InfluxWriterBatchingTest {
         ex -> {
           String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
           bodies.add(body);
+          if (body.contains("host=failing") && releaseFirst.getCount() > 0) {
+            // InfluxDB failing, not stalled: answers at once, with an error the writer retries.
+            ex.sendResponseHeaders(503, -1);
+            ex.close();
+            return;
+          }
           if (hold.test(body)) {
             try {
               releaseFirst.await(30, TimeUnit.SECONDS);
@@ -302,5 +308,27 @@ class InfluxWriterBatchingTest {
     for (var f : queued) assertThat(f.get(5, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
     assertThat(bodies).hasSize(before + 3);
     for (String b : bodies.subList(before, before + 3)) assertThat(b.split("\\n")).hasSize(10);
+  }
+
+  @Test
+  void noStallWriterStartsWhileAWriteIsRetried() throws Exception {
+    startFake(body -> false);
+    var s = store(1, null);
+    quickWrites(s, 20);
+    var failing = s.write(report("failing", 1, now));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> bodies.stream().filter(b -> b.contains("host=failing")).count() >= 2);
+    var next = s.write(report("next", 1, now));
+    // The writer's POST is out far longer than a write takes, but InfluxDB answers 503, not
+    // nothing: another POST would only fail too.
+    await()
+        .during(Duration.ofMillis(500))
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> bodies.stream().noneMatch(b -> b.contains("host=next")));
+    assertThat(metrics.meter("store.influxdb.batches.stall_writer").getCount()).isZero();
+    releaseFirst.countDown();
+    assertThat(failing.get(10, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
+    assertThat(next.get(10, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
   }
 }
