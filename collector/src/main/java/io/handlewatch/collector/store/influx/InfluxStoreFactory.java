@@ -65,14 +65,30 @@ public class InfluxStoreFactory implements StoreFactory {
   public int batchSize = 5000;
 
   /**
-   * How long a free writer waits for its batch to fill, only while another write is in flight (with
-   * none, it sends what is queued at once). 0: it always sends at once, and batches grow only while
-   * every writer is busy; measured no better at p99 (BENCHMARKS.md), so not the default.
+   * How long a free writer waits at most for its batch to fill, only while another write is in
+   * flight (with none, it sends what is queued at once). 0: it always sends at once, and batches
+   * grow only while every writer is busy.
    */
   @NotNull
   @MinDuration(value = 0, unit = TimeUnit.MILLISECONDS)
   @JsonProperty
   public Duration flushInterval = Duration.milliseconds(100);
+
+  /**
+   * The fill wait also ends when a write in flight ends, or once the typical write time (the median
+   * of the last 64 POSTs) has passed: a report is held no longer than a write usually takes.
+   */
+  @JsonProperty public boolean adaptiveFlush = true;
+
+  /**
+   * Extra POSTs allowed while every writer's POST is stalled (out more than twice the typical write
+   * time) and less than one batch is queued: what arrives in an InfluxDB stall goes out in a POST
+   * of its own, which ends with the stall, instead of waiting behind it. 0: none.
+   */
+  @Min(0)
+  @Max(1000)
+  @JsonProperty
+  public int stallWriters = 64;
 
   /**
    * How long a batch is retried (429, 5xx, unreachable) before its reports fail; the agents then

@@ -47,8 +47,19 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Batches grow with load by themselves: a free writer sends what is queued (up to {@code
  * batchSize} points) at once when no other write is in flight; while one is, it waits for more, at
- * most {@code flushInterval} (0: never). Under load the POSTs, not a clock, set the batch size.
- * What arrives while every writer is busy waits for one of them, and that wait is timed apart.
+ * most {@code flushInterval} (0: never). With {@code adaptiveFlush} that wait also ends when a
+ * write in flight ends or once the typical write time (the median of the last {@value #RECENT}
+ * POSTs) has passed: a report is held no longer than a POST usually takes. Under load the POSTs,
+ * not a clock, set the batch size. What arrives while every writer is busy waits for one of them,
+ * and that wait is timed apart.
+ *
+ * <p>InfluxDB stalls every write for a while now and then (at a cache snapshot, for one); the POSTs
+ * in flight then end together, when the stall does. A report that arrives meanwhile would wait for
+ * a writer behind the stall and then be sent after it. So while every writer's POST has been out
+ * more than twice the typical write time, and less than one batch is queued (InfluxDB is stalled,
+ * not behind), a stall writer (a virtual thread, at most {@code stallWriters} at once) sends what
+ * is queued in a POST of its own, which ends with the stall. None starts while a write is being
+ * retried (InfluxDB failing, not stalled) or at saturation (a full batch queued).
  *
  * <p>Every response is classified, as Telegraf's InfluxDB output does: 2xx stored; 400/422 the
  * batch is split per report so only the malformed report's points are dropped (and counted); 413
@@ -100,14 +111,48 @@ final class InfluxWriter {
   private final String auth;
   private final LatestReports latest;
 
-  /** Guards {@link #queue} and {@link #inFlight}; {@link #changed} wakes the writers. */
+  /** One write POST under way (not CREATE DATABASE); guarded by {@link #lock}. */
+  private static final class Flight {
+    final long startedNanos = System.nanoTime();
+    final boolean stallWriter;
+
+    /** Set once the POST failed and is retried: InfluxDB is failing, not stalled. */
+    volatile boolean retrying;
+
+    Flight(boolean stallWriter) {
+      this.stallWriter = stallWriter;
+    }
+  }
+
+  /** POST durations kept to estimate the typical write time. */
+  static final int RECENT = 64;
+
+  /** Guards the queue and everything about the writes in flight; {@link #changed} wakes writers. */
   private final ReentrantLock lock = new ReentrantLock();
 
   private final Condition changed = lock.newCondition();
   private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+  private int queuedPoints;
+  private final List<Flight> flights = new ArrayList<>();
 
-  /** POSTs under way (writes, not CREATE DATABASE). */
-  private int inFlight;
+  /** Of {@link #flights}, those of the {@code writeConcurrency} writers, and of stall writers. */
+  private int baseInFlight;
+
+  private int stallInFlight;
+
+  /** Writes ended so far: a fill wait ends when this moves. */
+  private long writesEnded;
+
+  private final long[] recent = new long[RECENT];
+  private int recentCount;
+
+  /** Median of {@link #recent}; -1 until there are enough to tell. */
+  private long typicalNanos = -1;
+
+  /** A stall writer is started and has not yet taken its batch: at most one at a time. */
+  private boolean stallWriterWaiting;
+
+  private final java.util.Set<Thread> stallThreads = new java.util.HashSet<>();
 
   private final AtomicInteger bufferedPoints = new AtomicInteger();
   private final List<Thread> writers = new ArrayList<>();
@@ -128,6 +173,8 @@ final class InfluxWriter {
 
   /** Per report: from its enqueueing until a writer took it (every writer was busy). */
   private final Timer writerWait;
+
+  private final Meter stallWrites;
 
   /**
    * @param auth the Authorization header's value, or null for none
@@ -170,6 +217,7 @@ final class InfluxWriter {
     bufferRefused = metrics.counter("store.influxdb.buffer.refused");
     queueLatency = metrics.timer("store.influxdb.queue.latency");
     writerWait = metrics.timer("store.influxdb.queue.writer_wait");
+    stallWrites = metrics.meter("store.influxdb.batches.stall_writer");
     metrics.gauge("store.influxdb.buffered.points", () -> bufferedPoints::get);
     for (int i = 0; i < config.writeConcurrency; i++) {
       writers.add(
@@ -221,57 +269,38 @@ final class InfluxWriter {
     lock.lock();
     try {
       queue.add(new Pending(report, lines, done));
+      queuedPoints += lines.size();
       changed.signalAll();
+      maybeStartStallWriter();
     } finally {
       lock.unlock();
     }
     return done;
   }
 
+  /** A taken batch and its POST. */
+  private record Taken(List<Pending> batch, Flight flight) {}
+
   private void writeLoop() {
     long flushNanos = TimeUnit.MILLISECONDS.toNanos(config.flushInterval.toMilliseconds());
     while (true) {
-      List<Pending> batch;
+      Taken t;
       try {
-        batch = nextBatch(flushNanos);
+        t = nextBatch(flushNanos);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         break;
       }
-      if (batch == null) break;
-      if (batch.isEmpty()) continue;
-      try {
-        ensureDatabase();
-        send(batch);
-      } catch (RuntimeException e) {
-        // Never let the writer die, and never leave a report waiting forever: its agent replays.
-        log.error(
-            "influxdb writer: unexpected error, failing {} reports and continuing",
-            batch.size(),
-            e);
-        for (Pending p : batch) {
-          if (!p.done.isDone()) {
-            fail(
-                p,
-                new StoreException(
-                    StoreException.Kind.TRANSIENT, "influxdb writer failed: " + e, e));
-          }
-        }
-      } finally {
-        lock.lock();
-        try {
-          inFlight--;
-          changed.signalAll();
-        } finally {
-          lock.unlock();
-        }
-      }
+      if (t == null) break;
+      if (t.batch.isEmpty()) continue;
+      write(t);
     }
     List<Pending> left;
     lock.lock();
     try {
       left = new ArrayList<>(queue);
       queue.clear();
+      queuedPoints = 0;
     } finally {
       lock.unlock();
     }
@@ -279,42 +308,208 @@ final class InfluxWriter {
       fail(p, new StoreException(StoreException.Kind.TRANSIENT, "store closed"));
   }
 
+  /** Sends a taken batch and ends its flight, whatever happens. */
+  private void write(Taken t) {
+    try {
+      ensureDatabase();
+      send(t.batch, t.flight);
+    } catch (RuntimeException e) {
+      // Never let the writer die, and never leave a report waiting forever: its agent replays.
+      log.error(
+          "influxdb writer: unexpected error, failing {} reports and continuing",
+          t.batch.size(),
+          e);
+      for (Pending p : t.batch) {
+        if (!p.done.isDone()) {
+          fail(
+              p,
+              new StoreException(StoreException.Kind.TRANSIENT, "influxdb writer failed: " + e, e));
+        }
+      }
+    } finally {
+      ended(t.flight);
+    }
+  }
+
+  private void ended(Flight f) {
+    long took = System.nanoTime() - f.startedNanos;
+    lock.lock();
+    try {
+      flights.remove(f);
+      if (f.stallWriter) stallInFlight--;
+      else baseInFlight--;
+      writesEnded++;
+      // A write that was retried took as long as InfluxDB was failing, and a stall writer's as long
+      // as a stall: neither is how long a write usually takes.
+      if (!f.retrying && !f.stallWriter) {
+        recent[recentCount++ % RECENT] = took;
+        if (recentCount >= 8) {
+          long[] sorted = java.util.Arrays.copyOf(recent, Math.min(recentCount, RECENT));
+          java.util.Arrays.sort(sorted);
+          typicalNanos = sorted[sorted.length / 2];
+        }
+      }
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Takes a report off the queue into a batch; under {@link #lock}. */
+  private int take(List<Pending> batch) {
+    Pending more = queue.poll();
+    if (more == null) return -1;
+    more.takenNanos = System.nanoTime();
+    batch.add(more);
+    queuedPoints -= more.lines.size();
+    return more.lines.size();
+  }
+
+  private Flight startFlight(boolean stallWriter) {
+    Flight f = new Flight(stallWriter);
+    flights.add(f);
+    if (stallWriter) {
+      stallInFlight++;
+      stallWrites.mark();
+    } else {
+      baseInFlight++;
+    }
+    return f;
+  }
+
   /**
    * The next batch, counted in flight once returned: empty after 200 ms with nothing queued, null
    * once closing with nothing queued. Takes what is queued and returns it at once; with a {@code
-   * flushInterval} above zero, waits for more up to that long while another write is in flight.
+   * flushInterval} above zero, waits for more up to that long while another write is in flight
+   * (with {@code adaptiveFlush}, only until a write ends or the typical write time has passed).
    */
-  private List<Pending> nextBatch(long flushNanos) throws InterruptedException {
+  private Taken nextBatch(long flushNanos) throws InterruptedException {
     lock.lock();
     try {
       if (queue.isEmpty()) {
         if (closing) return null;
         changed.await(200, TimeUnit.MILLISECONDS);
-        if (queue.isEmpty()) return closing ? null : List.of();
+        if (queue.isEmpty()) return closing ? null : new Taken(List.of(), null);
       }
       List<Pending> batch = new ArrayList<>();
       int points = 0;
-      long deadline = System.nanoTime() + flushNanos;
+      long fill = flushNanos;
+      // Until the writes have a typical time, wait as long as flushInterval allows.
+      if (config.adaptiveFlush && typicalNanos >= 0) fill = Math.min(fill, typicalNanos);
+      long deadline = System.nanoTime() + fill;
+      long endedBefore = writesEnded;
       while (points < config.batchSize) {
-        Pending more = queue.poll();
-        if (more != null) {
-          more.takenNanos = System.nanoTime();
-          batch.add(more);
-          points += more.lines.size();
+        int n = take(batch);
+        if (n >= 0) {
+          points += n;
           continue;
         }
         long wait = deadline - System.nanoTime();
-        if (inFlight == 0 || closing || wait <= 0) break;
+        if (flights.isEmpty() || closing || wait <= 0) break;
+        // A write ended: its writer is free too, so waiting longer only holds what is taken.
+        if (config.adaptiveFlush && writesEnded != endedBefore) break;
         try {
           changed.awaitNanos(wait);
         } catch (InterruptedException e) {
           // Taken but not sent: back to the queue, so close() fails them rather than losing them.
-          for (int i = batch.size() - 1; i >= 0; i--) queue.addFirst(batch.get(i));
+          for (int i = batch.size() - 1; i >= 0; i--) {
+            queue.addFirst(batch.get(i));
+            queuedPoints += batch.get(i).lines.size();
+          }
           throw e;
         }
       }
-      inFlight++;
-      return batch;
+      Flight f = startFlight(false);
+      maybeStartStallWriter();
+      return new Taken(batch, f);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Under {@link #lock}: starts a stall writer when reports wait, every writer is in a POST, and
+   * none is waiting already. It sends only if those POSTs turn out stalled ({@link #stallBatch}).
+   */
+  private void maybeStartStallWriter() {
+    if (config.stallWriters == 0
+        || closing
+        || stallWriterWaiting
+        || queue.isEmpty()
+        || baseInFlight < config.writeConcurrency
+        || stallInFlight >= config.stallWriters) {
+      return;
+    }
+    stallWriterWaiting = true;
+    Thread t = Thread.ofVirtual().name("influxdb-stall-writer").unstarted(this::stallWriterRun);
+    stallThreads.add(t);
+    t.start();
+  }
+
+  private void stallWriterRun() {
+    try {
+      Taken t = stallBatch();
+      if (t != null) write(t);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      lock.lock();
+      try {
+        stallThreads.remove(Thread.currentThread());
+        maybeStartStallWriter();
+      } finally {
+        lock.unlock();
+      }
+    }
+  }
+
+  /**
+   * A stall writer's batch: what is queued once every POST in flight has been out more than twice
+   * the typical write time; null as soon as a writer is free, nothing is queued, a write is being
+   * retried, or the stall writers are all out (the next enqueue or the end of a write looks again).
+   */
+  private Taken stallBatch() throws InterruptedException {
+    lock.lock();
+    try {
+      while (true) {
+        boolean retrying = false;
+        long youngest = Long.MIN_VALUE;
+        for (Flight f : flights) {
+          retrying |= f.retrying;
+          youngest = Math.max(youngest, f.startedNanos);
+        }
+        if (closing
+            || queue.isEmpty()
+            || retrying
+            || baseInFlight < config.writeConcurrency
+            || stallInFlight >= config.stallWriters) {
+          stallWriterWaiting = false;
+          return null;
+        }
+        if (queuedPoints >= config.batchSize) {
+          // InfluxDB is behind, not stalled: more POSTs would not store more.
+          changed.await(200, TimeUnit.MILLISECONDS);
+          continue;
+        }
+        long typical =
+            typicalNanos >= 0
+                ? typicalNanos
+                : TimeUnit.MILLISECONDS.toNanos(config.flushInterval.toMilliseconds());
+        long wait = youngest + 2 * typical - System.nanoTime();
+        if (wait > 0) {
+          changed.awaitNanos(wait);
+          continue;
+        }
+        List<Pending> batch = new ArrayList<>();
+        int points = 0;
+        while (points < config.batchSize) {
+          int n = take(batch);
+          if (n < 0) break;
+          points += n;
+        }
+        stallWriterWaiting = false;
+        return new Taken(batch, startFlight(true));
+      }
     } finally {
       lock.unlock();
     }
@@ -356,7 +551,7 @@ final class InfluxWriter {
   }
 
   /** Writes a batch, splitting it as the answers require, and settles every future in it. */
-  private void send(List<Pending> batch) {
+  private void send(List<Pending> batch, Flight flight) {
     StringBuilder body = new StringBuilder();
     int points = 0;
     for (Pending p : batch) {
@@ -370,7 +565,7 @@ final class InfluxWriter {
       writerWait.update(p.takenNanos - p.enqueuedNanos, TimeUnit.NANOSECONDS);
     }
     try (Timer.Context t = writeLatency.time()) {
-      a = postWithRetries(body.toString());
+      a = postWithRetries(body.toString(), flight);
     } catch (StoreException e) {
       log.warn(
           "influxdb: giving up on {} reports ({} points): {}",
@@ -412,12 +607,12 @@ final class InfluxWriter {
       splits.inc();
       if (s == 413) {
         int half = batch.size() / 2;
-        send(batch.subList(0, half));
-        send(batch.subList(half, batch.size()));
+        send(batch.subList(0, half), flight);
+        send(batch.subList(half, batch.size()), flight);
       } else {
         // Isolate the malformed report(s): the others are written again (idempotent: same
         // series and timestamps), the bad one is dropped below.
-        for (Pending p : batch) send(List.of(p));
+        for (Pending p : batch) send(List.of(p), flight);
       }
     } else if (s == 404 && a.body.contains("database not found")) {
       databaseReady = !config.createDatabase;
@@ -437,7 +632,7 @@ final class InfluxWriter {
     }
   }
 
-  private Answer postWithRetries(String body) throws StoreException {
+  private Answer postWithRetries(String body, Flight flight) throws StoreException {
     RetryPolicy<Answer> policy =
         RetryPolicy.<Answer>builder()
             .handle(IOException.class)
@@ -457,6 +652,7 @@ final class InfluxWriter {
             .withMaxRetries(-1)
             .onRetry(
                 e -> {
+                  flight.retrying = true;
                   retries.inc();
                   if (e.getAttemptCount() == 1 || e.getAttemptCount() % 10 == 0) {
                     log.warn(
@@ -553,7 +749,14 @@ final class InfluxWriter {
         System.nanoTime()
             + TimeUnit.MILLISECONDS.toNanos(config.maxRetryTime.toMilliseconds() + 5000);
     try {
-      for (Thread w : writers) {
+      List<Thread> all = new ArrayList<>(writers);
+      lock.lock();
+      try {
+        all.addAll(stallThreads);
+      } finally {
+        lock.unlock();
+      }
+      for (Thread w : all) {
         w.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
       }
     } catch (InterruptedException e) {

@@ -70,6 +70,8 @@ class InfluxWriteClassificationTest {
     // One writer, so reports written together share a batch: these tests are about how one
     // batch's answer is classified (with several writers the reports could each go alone).
     f.writeConcurrency = 1;
+    // Nor a stall writer: a slow first answer would send the next report beside it.
+    f.stallWriters = 0;
     f.flushInterval = io.dropwizard.util.Duration.milliseconds(50);
     f.maxRetryTime = io.dropwizard.util.Duration.seconds(10);
     store = (InfluxStore) f.build(metrics);

@@ -39,6 +39,15 @@ class InfluxWriterBatchingTest {
 
   /** A fake InfluxDB whose first write answers only once {@link #releaseFirst} opens. */
   private void startFake(boolean holdFirst) throws Exception {
+    startFake(body -> holdFirst && bodies.size() == 1);
+  }
+
+  /**
+   * A fake InfluxDB that holds the writes {@code hold} picks (given each body once it is recorded
+   * in {@link #bodies}) until {@link #releaseFirst} opens, as InfluxDB holds every write in a
+   * stall.
+   */
+  private void startFake(java.util.function.Predicate<String> hold) throws Exception {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     handlers = Executors.newCachedThreadPool();
     server.setExecutor(handlers);
@@ -47,7 +56,13 @@ class InfluxWriterBatchingTest {
         ex -> {
           String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
           bodies.add(body);
-          if (holdFirst && bodies.size() == 1) {
+          if (body.contains("host=failing") && releaseFirst.getCount() > 0) {
+            // InfluxDB failing, not stalled: answers at once, with an error the writer retries.
+            ex.sendResponseHeaders(503, -1);
+            ex.close();
+            return;
+          }
+          if (hold.test(body)) {
             try {
               releaseFirst.await(30, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
@@ -65,11 +80,19 @@ class InfluxWriterBatchingTest {
   }
 
   private InfluxStore store(int writers, io.dropwizard.util.Duration flushInterval) {
+    return store(writers, flushInterval, f -> {});
+  }
+
+  private InfluxStore store(
+      int writers,
+      io.dropwizard.util.Duration flushInterval,
+      java.util.function.Consumer<InfluxStoreFactory> more) {
     InfluxStoreFactory f = new InfluxStoreFactory();
     f.url = "http://127.0.0.1:" + server.getAddress().getPort();
     f.createDatabase = false;
     f.writeConcurrency = writers;
     if (flushInterval != null) f.flushInterval = flushInterval;
+    more.accept(f);
     store = (InfluxStore) f.build(metrics);
     return store;
   }
@@ -142,7 +165,8 @@ class InfluxWriterBatchingTest {
   @Test
   void aReportThatWaitedForABusyWriterSaysHowLong() throws Exception {
     startFake(true);
-    var s = store(1, null);
+    // No stall writer: the report waits for the one writer (the stall writers' own test is below).
+    var s = store(1, null, f -> f.stallWriters = 0);
     var first = s.write(report("h0", 1, now));
     await().atMost(Duration.ofSeconds(10)).until(() -> bodies.size() == 1);
     var second = s.write(report("h1", 1, now));
@@ -166,5 +190,145 @@ class InfluxWriterBatchingTest {
     assertThat(waits.getCount()).isEqualTo(2);
     assertThat(waits.getSnapshot().getMax()).isEqualTo(o1.writerWaitNanos());
     assertThat(bodies).hasSize(2);
+  }
+
+  /**
+   * Writes reports one after the other, each stored before the next: the writers learn the typical
+   * write time.
+   */
+  private void quickWrites(InfluxStore s, int n) throws Exception {
+    for (int i = 0; i < n; i++) {
+      assertThat(s.write(report("warm" + i, 1, now)).get(5, TimeUnit.SECONDS).pointsWritten())
+          .isEqualTo(10);
+    }
+  }
+
+  @Test
+  void aReportArrivingWhileEveryWriteIsStalledGoesOutInAPostOfItsOwn() throws Exception {
+    startFake(body -> body.contains("host=held"));
+    var s = store(1, null);
+    quickWrites(s, 20);
+    var held = s.write(report("held", 1, now));
+    await().atMost(Duration.ofSeconds(10)).until(() -> bodies.getLast().contains("host=held"));
+    int before = bodies.size();
+    var late = s.write(report("late", 1, now));
+    // The only writer is in the stalled POST; the report goes out beside it, not after it.
+    assertThat(late.get(5, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
+    assertThat(held).isNotDone();
+    assertThat(bodies).hasSize(before + 1);
+    assertThat(bodies.getLast()).contains("host=late").doesNotContain("host=held");
+    assertThat(metrics.meter("store.influxdb.batches.stall_writer").getCount()).isEqualTo(1);
+    releaseFirst.countDown();
+    assertThat(held.get(5, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
+  }
+
+  @Test
+  void stallWritersTakeEverythingQueuedAndStopAtTheirBound() throws Exception {
+    startFake(body -> body.contains("host=held"));
+    var s = store(1, null, f -> f.stallWriters = 2);
+    quickWrites(s, 20);
+    List<CompletableFuture<WriteOutcome>> held = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      held.add(s.write(report("held" + i, 1, now)));
+      int n = i + 1;
+      // The writer's POST, then one per stall writer, each stalled in turn.
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> bodies.stream().filter(b -> b.contains("host=held")).count() == n);
+    }
+    var waiting = s.write(report("waiting", 1, now));
+    // Two stall writers out, both stalled: the fourth report waits for the stall to end.
+    await()
+        .during(Duration.ofMillis(300))
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> bodies.stream().noneMatch(b -> b.contains("host=waiting")));
+    assertThat(metrics.meter("store.influxdb.batches.stall_writer").getCount()).isEqualTo(2);
+    releaseFirst.countDown();
+    assertThat(waiting.get(5, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
+    for (var h : held) assertThat(h.get(5, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
+  }
+
+  @Test
+  void theFillWaitEndsOnceTheTypicalWriteTimeHasPassed() throws Exception {
+    startFake(body -> body.contains("host=held"));
+    // A 10 s flushInterval and no stall writer: only the typical write time ends the fill wait.
+    var s = store(2, io.dropwizard.util.Duration.seconds(10), f -> f.stallWriters = 0);
+    quickWrites(s, 20);
+    var held = s.write(report("held", 1, now));
+    await().atMost(Duration.ofSeconds(10)).until(() -> bodies.getLast().contains("host=held"));
+    var next = s.write(report("next", 1, now));
+    assertThat(next.get(5, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
+    assertThat(held).isNotDone();
+    releaseFirst.countDown();
+    assertThat(held.get(5, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
+  }
+
+  @Test
+  void withoutAdaptiveFlushTheFillWaitLastsTheFlushInterval() throws Exception {
+    startFake(body -> body.contains("host=held"));
+    var s =
+        store(
+            2,
+            io.dropwizard.util.Duration.seconds(10),
+            f -> {
+              f.stallWriters = 0;
+              f.adaptiveFlush = false;
+            });
+    quickWrites(s, 20);
+    var held = s.write(report("held", 1, now));
+    await().atMost(Duration.ofSeconds(10)).until(() -> bodies.getLast().contains("host=held"));
+    var next = s.write(report("next", 1, now));
+    await()
+        .during(Duration.ofMillis(300))
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> !next.isDone());
+    releaseFirst.countDown();
+    assertThat(next.get(5, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
+  }
+
+  @Test
+  void atSaturationNoStallWriterStartsAndEveryBatchIsFull() throws Exception {
+    startFake(body -> body.contains("host=held"));
+    // 10 points a report: one report fills a batch, so every report queued is a full batch.
+    var s = store(1, null, f -> f.batchSize = 10);
+    quickWrites(s, 20);
+    var held = s.write(report("held", 1, now));
+    await().atMost(Duration.ofSeconds(10)).until(() -> bodies.getLast().contains("host=held"));
+    int before = bodies.size();
+    List<CompletableFuture<WriteOutcome>> queued = new ArrayList<>();
+    for (int i = 1; i <= 3; i++) queued.add(s.write(report("h" + i, 1, now)));
+    // Full batches queued behind the stalled POST: InfluxDB is behind, more POSTs would not help.
+    await()
+        .during(Duration.ofMillis(500))
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> bodies.size() == before);
+    assertThat(metrics.meter("store.influxdb.batches.stall_writer").getCount()).isZero();
+    releaseFirst.countDown();
+    assertThat(held.get(5, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
+    for (var f : queued) assertThat(f.get(5, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
+    assertThat(bodies).hasSize(before + 3);
+    for (String b : bodies.subList(before, before + 3)) assertThat(b.split("\\n")).hasSize(10);
+  }
+
+  @Test
+  void noStallWriterStartsWhileAWriteIsRetried() throws Exception {
+    startFake(body -> false);
+    var s = store(1, null);
+    quickWrites(s, 20);
+    var failing = s.write(report("failing", 1, now));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> bodies.stream().filter(b -> b.contains("host=failing")).count() >= 2);
+    var next = s.write(report("next", 1, now));
+    // The writer's POST is out far longer than a write takes, but InfluxDB answers 503, not
+    // nothing: another POST would only fail too.
+    await()
+        .during(Duration.ofMillis(500))
+        .atMost(Duration.ofSeconds(5))
+        .until(() -> bodies.stream().noneMatch(b -> b.contains("host=next")));
+    assertThat(metrics.meter("store.influxdb.batches.stall_writer").getCount()).isZero();
+    releaseFirst.countDown();
+    assertThat(failing.get(10, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
+    assertThat(next.get(10, TimeUnit.SECONDS).pointsWritten()).isEqualTo(10);
   }
 }
