@@ -29,9 +29,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * runs short of memory, and count in the agent's RSS all along. Once, after start-up, this asks
  * {@code madvise(MADV_PAGEOUT)} for every file-backed mapping that is not writable and holds no
  * private (copy-on-write) page: the kernel drops the pages no other process maps, and those the JVM
- * touches again fault back in from the file. Writable mappings and read-only ones with private
- * copies (relocated data, the AOT cache as the JVM relocates it) are left alone: their pages are
- * not the file's, and paging them out would send them to swap where a node has it.
+ * touches again fault back in from the file, one page at a time: each mapping is first marked
+ * {@code MADV_RANDOM}, else a fault reads ahead up to the disk's {@code read_ahead_kb} (8 MiB on
+ * the benchmark machine) and brings back most of what was given back within a sample. Writable
+ * mappings and read-only ones with private copies (relocated data, the AOT cache as the JVM
+ * relocates it) are left alone: their pages are not the file's, and paging them out would send them
+ * to swap where a node has it.
  *
  * <p>Off with {@code -Dhandlewatch.agent.pageOut=false}. A kernel without {@code MADV_PAGEOUT}
  * (before 5.4: EINVAL) or a policy that refuses it is logged once, counted, and the agent goes on.
@@ -42,6 +45,7 @@ public final class StartupPages {
   /** The system property that turns the page-out off ({@code false}). */
   public static final String PROPERTY = "handlewatch.agent.pageOut";
 
+  static final int MADV_RANDOM = 1;
   static final int MADV_PAGEOUT = 21;
 
   private static final AtomicLong releasedBytes = new AtomicLong();
@@ -217,10 +221,8 @@ public final class StartupPages {
         CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
 
     private final MethodHandle madvise;
-    private final int advice;
 
-    private Madvise(int advice) {
-      this.advice = advice;
+    private Madvise() {
       this.madvise =
           LINKER.downcallHandle(
               LINKER
@@ -231,12 +233,18 @@ public final class StartupPages {
               Linker.Option.captureCallState("errno"));
     }
 
+    /** {@code MADV_RANDOM}, then {@code MADV_PAGEOUT}. */
     static Madvise pageOut() {
-      return new Madvise(MADV_PAGEOUT);
+      return new Madvise();
     }
 
     @Override
     public int advise(long address, long length) {
+      int errno = call(address, length, MADV_RANDOM);
+      return errno != 0 ? errno : call(address, length, MADV_PAGEOUT);
+    }
+
+    private int call(long address, long length, int advice) {
       try (Arena arena = Arena.ofConfined()) {
         MemorySegment errno = arena.allocate(CAPTURE);
         int rc = (int) madvise.invokeExact(errno, MemorySegment.ofAddress(address), length, advice);
