@@ -210,7 +210,9 @@ start_agent() { # NAME LAUNCHER [JAVA_OPTS]: starts it pinned; records exec time
   # which the kernel will not page out of one of them (madvise MADV_PAGEOUT, StartupPages).
   if [ "$name" != before ] && [ "$name" != after ]; then
     rt=$(dirname "$(dirname "$launcher")")
-    [ -d "$WORK/rt-$name" ] || cp -a "$rt" "$WORK/rt-$name"
+    # Synced: pages of a file still dirty in the page cache cannot be paged out, and a host's
+    # runtime was written long before the agent starts.
+    [ -d "$WORK/rt-$name" ] || { cp -a "$rt" "$WORK/rt-$name" && sync -f "$WORK/rt-$name/runtime/lib/modules"; }
     launcher="$WORK/rt-$name/bin/handlewatch-agent"
   fi
   echo "$EPOCHREALTIME" >"$SD/$name.exec"
