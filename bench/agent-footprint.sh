@@ -14,11 +14,14 @@
 # Per scale: bench/SocketLoad.java holds the sockets on loopback (S fd-holding sockets in the mix
 # of tcp-sample-bench.sh: S=170000 puts 180,000 sockets in the kernel's table, S=1000 about 1,060);
 # a collector (memory store, free loopback ports) receives. The agents are pinned to the last CPU
-# of --cpus, the collector and the load to the first. Four agents run at once:
+# of --cpus, the collector and the load to the first. Each agent runs from a copy of its runtime of
+# its own, as on a host: agents mapping one libjvm.so file would share its page-cache pages (in
+# each one's RSS, and out of reach of the agent's page-out after start-up). Four agents run at once:
 #   - before and after, plain: RSS (VmRSS every interval; VmHWM), /proc/PID/smaps_rollup and the
 #     resident set by mapping (bench/lib/smaps-breakdown.py) at the end, threads (/proc/PID/task),
 #     classes loaded (jcmd PerfCounter.print, read after the thread count since attaching adds a
-#     thread), CPU per interval (utime+stime deltas), and start-up:
+#     thread), CPU per interval (utime+stime deltas), major page faults (majflt of /proc/PID/stat:
+#     pages read back from a file), Pss at the end, and start-up:
 #     exec to the first report acknowledged by the collector (the agent logs "stream accepted" on
 #     the collector's first reply, which carries the first ack), less the random delay before the
 #     first sample that the agent announces ("first sample in N ms"). Each plain agent starts
@@ -54,7 +57,7 @@ OUT="$ROOT/bench/results"
 INSTALL=1
 EXTRA=() # NAME=JVM_OPTS of the after daemon (--also), and the --sample twins
 
-usage() { sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --base) BASE=${2:?}; shift 2 ;;
@@ -197,10 +200,21 @@ log "node_exporter: idle $((NE_IDLE_KB / 1024)) MiB, after a scrape $((NE_SCRAPE
 
 # --- per scale ---------------------------------------------------------------------------------------
 ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo nan; }
+majflt() { awk '{ sub(/^.*\) /, ""); print $10 }' "/proc/$1/stat" 2>/dev/null || echo nan; }
 cpu_snapshot() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $5 + $6; exit }' /proc/stat; }
 start_agent() { # NAME LAUNCHER [JAVA_OPTS]: starts it pinned; records exec time; sets STARTED_PID
-  local name=$1 launcher=$2 opts=${3:-}
+  local name=$1 launcher=$2 opts=${3:-} rt
   rm -rf "$WORK/state-$name"
+  # Each agent runs from a copy of its runtime of its own, as one agent does on a host: agents
+  # sharing one libjvm.so file share its page-cache pages, which then count in each one's RSS and
+  # which the kernel will not page out of one of them (madvise MADV_PAGEOUT, StartupPages).
+  if [ "$name" != before ] && [ "$name" != after ]; then
+    rt=$(dirname "$(dirname "$launcher")")
+    # Synced: pages of a file still dirty in the page cache cannot be paged out, and a host's
+    # runtime was written long before the agent starts.
+    [ -d "$WORK/rt-$name" ] || { cp -a "$rt" "$WORK/rt-$name" && sync -f "$WORK/rt-$name/runtime/lib/modules"; }
+    launcher="$WORK/rt-$name/bin/handlewatch-agent"
+  fi
   echo "$EPOCHREALTIME" >"$SD/$name.exec"
   if [[ "$name" == sample* ]]; then # one-shot samples for the whole window, JSON thrown away
     start_bg "$CPU_AGENT" "$SD/$name.log" env HANDLEWATCH_AGENT_JAVA_OPTS="$opts" sh -c \
@@ -282,7 +296,7 @@ for S in "${SCALE_LIST[@]}"; do
     for a in "${NAMES[@]}"; do
       p=${PID[$a]}
       kill -0 "$p" 2>/dev/null || die "scale $S: agent $a died (see $SD/$a.log)"
-      echo "$EPOCHREALTIME $(awk '/^VmRSS:/ {print $2}' "/proc/$p/status") $(ls "/proc/$p/task" | wc -l) $(ticks "$p")" >>"$SD/$a.samples"
+      echo "$EPOCHREALTIME $(awk '/^VmRSS:/ {print $2}' "/proc/$p/status") $(ls "/proc/$p/task" | wc -l) $(ticks "$p") $(majflt "$p")" >>"$SD/$a.samples"
     done
     sleep "$IV_S"
   done
@@ -356,6 +370,7 @@ for s in scales:
         thr = [int(x[2]) for x in samp if x[2].isdigit()]
         tk = [(float(x[0]), int(x[3])) for x in samp if x[3].isdigit()]
         cpu = [(b[1] - a_[1]) * 10 / ((b[0] - a_[0]) / iv) for a_, b in zip(tk, tk[1:]) if b[0] > a_[0]]
+        mf = [int(x[4]) for x in samp if len(x) > 4 and x[4].isdigit()]
         ex = float(rd(f"{sd}/{a}.exec", "nan"))
         first = rd(f"{sd}/{a}.first", "nan nan").split()
         log = rd(f"{sd}/{a}.log")
@@ -369,6 +384,9 @@ for s in scales:
             hwm=int(rd(f"{sd}/{a}.hwm", "0") or 0) / 1024,
             anon=sm.get("Anonymous", 0) / 1024, file=(sm.get("Rss", 0) - sm.get("Anonymous", 0)) / 1024,
             pdirty=sm.get("Private_Dirty", 0) / 1024,
+            pss=sm.get("Pss", 0) / 1024,
+            rss_first=rss[0] / 1024 if rss else float("nan"), rss_last=rss[-1] / 1024 if rss else float("nan"),
+            majflt_window=mf[-1] - mf[0] if mf else float("nan"), majflt_end=mf[-1] if mf else float("nan"),
             threads=int(rd(f"{sd}/{a}.threads", "0") or 0), thr_max=max(thr) if thr else 0,
             names=rd(f"{sd}/{a}.thread-names"),
             classes=int(rd(f"{sd}/{a}.classes", "0") or 0),
@@ -383,7 +401,10 @@ for s in scales:
     print("| measure | before | after | after/before |\n| --- | ---: | ---: | ---: |")
     print(f"| RSS, median of the window (MiB) {r('rss_med')}")
     print(f"| RSS, highest sample (MiB) {r('rss_max')}")
+    print(f"| RSS, first / last sample of the window (MiB) | {b['rss_first']:.1f} / {b['rss_last']:.1f} | {a_['rss_first']:.1f} / {a_['rss_last']:.1f} | |")
     print(f"| VmHWM, peak since start (MiB) {r('hwm')}")
+    print(f"| Pss at the end (MiB) {r('pss')}")
+    print(f"| major faults over the window (since start) | {b['majflt_window']} ({b['majflt_end']}) | {a_['majflt_window']} ({a_['majflt_end']}) | |")
     print(f"| at the end: anonymous (MiB) {r('anon')}")
     print(f"| at the end: file-backed (MiB) {r('file')}")
     print(f"| at the end: private dirty (MiB) {r('pdirty')}")
@@ -397,11 +418,11 @@ for s in scales:
     print(f"Threads before: {b['names']}  \nThreads after: {a_['names']}\n")
     if extras:
         print("More agents side by side (the after runtime unless named `-before`; `sample*`: the one-shot command, `sample --count`):\n")
-        print("| agent | RSS median (MiB) | highest | anonymous / file-backed at the end | threads | CPU per interval, median (worst) |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: |")
-        for e in ["after"] + extras:
+        print("| agent | RSS median (MiB) | highest | first / last | Pss at the end | anonymous / file-backed / private dirty at the end | major faults in the window (since start) | threads | CPU per interval, median (worst) |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for e in ["before", "after"] + extras:
             x = rows[e]
-            print(f"| {e} | {x['rss_med']:.1f} | {x['rss_max']:.1f} | {x['anon']:.1f} / {x['file']:.1f} | {x['threads']} | {x['cpu_med']:.1f} ({x['cpu_max']:.1f}) ms |")
+            print(f"| {e} | {x['rss_med']:.1f} | {x['rss_max']:.1f} | {x['rss_first']:.1f} / {x['rss_last']:.1f} | {x['pss']:.1f} | {x['anon']:.1f} / {x['file']:.1f} / {x['pdirty']:.1f} | {x['majflt_window']} ({x['majflt_end']}) | {x['threads']} | {x['cpu_med']:.1f} ({x['cpu_max']:.1f}) ms |")
         print()
     cats = ["Total", "Java Heap", "Class", "Metaspace", "Symbol", "Shared class space", "Code", "Thread", "Internal", "Arena Chunk", "Compiler", "Native Memory Tracking", "Other"]
     print("| NMT, committed (MiB; twins run with -XX:NativeMemoryTracking=summary) | before | after |\n| --- | ---: | ---: |")

@@ -4,6 +4,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
 import io.handlewatch.agent.runtime.JavaHeap;
 import io.handlewatch.agent.runtime.NativeHeap;
+import io.handlewatch.agent.runtime.StartupPages;
 import io.handlewatch.agent.sample.SampleText;
 import io.handlewatch.agent.sample.Sampler;
 import io.handlewatch.proto.v1.HostSample;
@@ -74,6 +75,7 @@ final class SampleCommand implements Callable<Integer> {
         // What HotSpot freed meanwhile (its compiler arenas go back to glibc every 5 s) would
         // otherwise stay resident through this sample and into its RSS.
         NativeHeap.trim();
+        if (i == 1) StartupPages.releaseOnce();
       }
       print(sampler.sample(), out);
       out.flush();

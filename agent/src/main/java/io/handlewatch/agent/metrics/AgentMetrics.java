@@ -1,5 +1,6 @@
 package io.handlewatch.agent.metrics;
 
+import io.handlewatch.agent.runtime.StartupPages;
 import io.handlewatch.agent.spool.DiskSpool;
 import io.handlewatch.agent.transport.CollectorLink;
 import io.handlewatch.proto.v1.AgentHealth;
@@ -94,6 +95,15 @@ public final class AgentMetrics implements AutoCloseable {
               if (at > 0) cb.call(at / 1e3);
             })
         .register(registry);
+    gauge(
+        "handlewatch_agent_startup_pages_released_bytes",
+        "Resident bytes of read-only file mappings (libjvm.so, the JDK's libraries) given back to"
+            + " the kernel once after start-up; pages touched again fault back in from the file",
+        StartupPages::releasedBytes);
+    counter(
+        "handlewatch_agent_startup_page_out_failures",
+        "Mappings whose page-out after start-up the kernel refused, and page-outs that failed",
+        StartupPages::failures);
     GaugeWithCallback.builder()
         .name("handlewatch_agent_resident_memory_bytes")
         .help("Resident set size of the agent after the last sample")

@@ -86,6 +86,7 @@ public final class AgentRuntime implements AutoCloseable {
   private CollectorLink link;
   private AgentMetrics metrics;
   private int metricsPort = -1;
+  private long samplesStarted; // on the link's thread only
 
   public AgentRuntime(Settings settings, Sampler sampler) {
     this.settings = settings;
@@ -234,6 +235,9 @@ public final class AgentRuntime implements AutoCloseable {
       // Before as well as after: HotSpot hands its compiler arenas back to glibc only every 5 s,
       // so what the last sample's compiles freed reaches glibc between samples (NativeHeap).
       NativeHeap.trim();
+      // Before the second sample: the agent has started, sampled once and had that report's
+      // round trip, and what start-up alone touched can go (StartupPages).
+      if (++samplesStarted == 2) StartupPages.releaseOnce();
       HostSample s = sampler.sample();
       s =
           s.toBuilder()
