@@ -5,6 +5,9 @@ import com.codahale.metrics.Gauge;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.health.HealthCheck;
+import dev.failsafe.Failsafe;
+import dev.failsafe.FailsafeException;
+import dev.failsafe.RetryPolicy;
 import io.dropwizard.core.setup.Environment;
 import io.dropwizard.lifecycle.Managed;
 import io.handlewatch.collector.detect.Alert;
@@ -306,55 +309,55 @@ public final class AlertDispatcher implements Consumer<Alert>, Managed, WarmUpLi
    */
   private final class Asker {
     final AlertmanagerNotifier am;
-    final DeliveryPolicy policy;
-    final com.codahale.metrics.Counter failed;
-    final com.codahale.metrics.Counter found;
+    final RetryPolicy<List<AlertmanagerNotifier.Active>> retryPolicy;
+    final Counter failed;
+    final Counter found;
     Thread thread;
 
-    Asker(
-        AlertmanagerNotifier am,
-        DeliveryPolicy policy,
-        com.codahale.metrics.Counter failed,
-        com.codahale.metrics.Counter found) {
+    Asker(AlertmanagerNotifier am, DeliveryPolicy policy, Counter failed, Counter found) {
       this.am = am;
-      this.policy = policy;
       this.failed = failed;
       this.found = found;
+      // A refusal or an answer that is no list of alerts would come again: asked once.
+      this.retryPolicy =
+          RetryPolicy.<List<AlertmanagerNotifier.Active>>builder()
+              .handleIf((result, e) -> e instanceof NotifyException n && n.retryable())
+              .withBackoff(policy.retryInitialDelay(), policy.retryMaxDelay())
+              .withJitter(0.2)
+              .withMaxRetries(-1)
+              .withMaxDuration(policy.resendInterval().multipliedBy(4))
+              .onFailedAttempt(
+                  e -> {
+                    failed.inc();
+                    if (failed.getCount() > 1) return;
+                    boolean again =
+                        e.getLastException() instanceof NotifyException n && n.retryable();
+                    log.warn(
+                        "notify {}: cannot ask Alertmanager which alerts fire{}: {}; an incident"
+                            + " open before this start ends there at its endsAt if its host's"
+                            + " history read answers after it",
+                        am.name(),
+                        again
+                            ? " (retrying for " + policy.resendInterval().multipliedBy(4) + ")"
+                            : "",
+                        e.getLastException().getMessage());
+                  })
+              .build();
     }
 
     void run() {
-      long start = System.nanoTime();
-      long usefulFor = policy.resendInterval().multipliedBy(4).toNanos();
-      java.time.Duration delay = policy.retryInitialDelay();
       try {
-        while (true) {
-          try {
-            List<AlertmanagerNotifier.Active> alerts = am.active();
-            found.inc(alerts.size());
-            shown(am, alerts);
-            return;
-          } catch (NotifyException e) {
-            failed.inc();
-            // A refusal or an answer that is no list of alerts would come again: asked once.
-            boolean again =
-                e.retryable() && System.nanoTime() - start + delay.toNanos() < usefulFor;
-            if (failed.getCount() == 1) {
-              log.warn(
-                  "notify {}: cannot ask Alertmanager which alerts fire{}: {}; an incident open"
-                      + " before this start ends there at its endsAt if its host's history read"
-                      + " answers after it",
-                  am.name(),
-                  again ? " (retrying for " + java.time.Duration.ofNanos(usefulFor) + ")" : "",
-                  e.getMessage());
-            }
-            if (!again) return;
-            Thread.sleep(delay);
-            delay = delay.multipliedBy(2);
-            if (delay.compareTo(policy.retryMaxDelay()) > 0) delay = policy.retryMaxDelay();
-          }
-        }
-      } catch (InterruptedException e) {
-        // stop()
+        List<AlertmanagerNotifier.Active> alerts = Failsafe.with(retryPolicy).get(am::active);
+        found.inc(alerts.size());
+        shown(am, alerts);
+      } catch (FailsafeException e) {
+        if (e.getCause() instanceof InterruptedException) return; // stop()
+        if (!(e.getCause() instanceof NotifyException n && n.retryable())) return; // logged once
+        log.warn(
+            "notify {}: gave up asking Alertmanager which alerts fire after {} attempt(s): {}",
+            am.name(),
+            failed.getCount(),
+            e.getCause().getMessage());
       } catch (RuntimeException e) {
         log.error("notify {}: asking Alertmanager which alerts fire failed", am.name(), e);
       } finally {
