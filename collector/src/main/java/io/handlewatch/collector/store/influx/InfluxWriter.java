@@ -29,9 +29,12 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -152,7 +155,7 @@ final class InfluxWriter {
   /** A stall writer is started and has not yet taken its batch: at most one at a time. */
   private boolean stallWriterWaiting;
 
-  private final java.util.Set<Thread> stallThreads = new java.util.HashSet<>();
+  private final Set<Thread> stallThreads = new HashSet<>();
 
   private final AtomicInteger bufferedPoints = new AtomicInteger();
   private final List<Thread> writers = new ArrayList<>();
@@ -344,8 +347,8 @@ final class InfluxWriter {
       if (!f.retrying && !f.stallWriter) {
         recent[recentCount++ % RECENT] = took;
         if (recentCount >= 8) {
-          long[] sorted = java.util.Arrays.copyOf(recent, Math.min(recentCount, RECENT));
-          java.util.Arrays.sort(sorted);
+          long[] sorted = Arrays.copyOf(recent, Math.min(recentCount, RECENT));
+          Arrays.sort(sorted);
           typicalNanos = sorted[sorted.length / 2];
         }
       }
