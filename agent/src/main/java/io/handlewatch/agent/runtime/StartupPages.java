@@ -29,12 +29,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * runs short of memory, and count in the agent's RSS all along. Once, after start-up, this asks
  * {@code madvise(MADV_PAGEOUT)} for every file-backed mapping that is not writable and holds no
  * private (copy-on-write) page: the kernel drops the pages no other process maps, and those the JVM
- * touches again fault back in from the file, one page at a time: each mapping is first marked
- * {@code MADV_RANDOM}, else a fault reads ahead up to the disk's {@code read_ahead_kb} (8 MiB on
- * the benchmark machine) and brings back most of what was given back within a sample. Writable
- * mappings and read-only ones with private copies (relocated data, the AOT cache as the JVM
- * relocates it) are left alone: their pages are not the file's, and paging them out would send them
- * to swap where a node has it.
+ * touches again fault back in. Each mapping is first marked {@code MADV_RANDOM}, else a fault reads
+ * ahead up to the disk's {@code read_ahead_kb} (8 MiB on the benchmark machine) and brings back
+ * most of what was given back within a sample; Linux 6.16 and later read ahead in executable
+ * mappings all the same, and fault-around maps 64 KiB of cached pages at each fault, so {@code
+ * libjvm.so}'s code settles at the windows sampling touches (about 10 MiB), not at one page per
+ * page touched. Writable mappings and read-only ones with private copies (relocated data, the AOT
+ * cache as the JVM relocates it) are left alone: their pages are not the file's, and paging them
+ * out would send them to swap where a node has it.
  *
  * <p>Off with {@code -Dhandlewatch.agent.pageOut=false}. A kernel without {@code MADV_PAGEOUT}
  * (before 5.4: EINVAL) or a policy that refuses it is logged once, counted, and the agent goes on.
