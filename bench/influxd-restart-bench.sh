@@ -2,7 +2,8 @@
 # What a crash of influxd costs at restart with a full cache: the time until it answers again.
 #
 #   bench/influxd-restart-bench.sh [--hosts 10000] [--fill 80] [--influx-data '...']
-#       [--max-fill 300s] [--out bench/results] [--label NAME] [--influx-cpus 1]
+#       [--max-fill 300s] [--all-hosts] [--after 120s] [--out bench/results] [--label NAME]
+#       [--influx-cpus 1]
 #
 # influxd keeps the writes since its last cache snapshot in memory and in its WAL; killed, it
 # replays the WAL before it serves again. A larger cache-snapshot-memory-size makes snapshots rarer
@@ -17,6 +18,12 @@
 # until a query of the last 10 minutes answers with what was acknowledged before the kill (a
 # count), and influxd's RSS once it answers. A kill -9 keeps what the page cache holds, so what
 # a power loss would cost is not shown here.
+# By default the kill comes the first time the cache reaches --fill, which at 25m is before a
+# fleet of 10,000 has all connected (their starts are spread over one interval), so the database
+# holds only the series of the hosts in by then. --all-hosts first waits (at most --max-fill)
+# until the simulator has seen every host acknowledged at least once, --after DURATION until that
+# long after the simulator's start; then the wait for the cache to reach --fill starts, so the
+# restart is measured with every host's series in the index.
 # Needs the collector and agent jars (bench/ingest-bench.sh builds them).
 set -u -o pipefail
 
@@ -27,6 +34,8 @@ HOSTS=10000
 FILL=80
 INFLUX_DATA=""
 MAX_FILL=300
+ALL_HOSTS=0
+AFTER_S=0
 OUT="$ROOT/bench/results"
 LABEL=""
 INFLUX_CPUS=1
@@ -37,11 +46,13 @@ while [ $# -gt 0 ]; do
     --fill) FILL=${2:?}; shift 2 ;;
     --influx-data) INFLUX_DATA=$2; shift 2 ;;
     --max-fill) MAX_FILL=$(hw_bench_secs "${2:?}"); shift 2 ;;
+    --all-hosts) ALL_HOSTS=1; shift ;;
+    --after) AFTER_S=$(hw_bench_secs "${2:?}"); shift 2 ;;
     --out) OUT=${2:?}; shift 2 ;;
     --label) LABEL=${2:?}; shift 2 ;;
     --influx-cpus) INFLUX_CPUS=$2; shift 2 ;;
     --collector-jar) COLLECTOR_JAR=${2:?}; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "influxd-restart-bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -92,7 +103,7 @@ taskset -c 0 "$JAVA" -Xms1g -Xmx1g -jar "$COLLECTOR_JAR" server "$WORK/collector
 COLLECTOR=$!; pids+=($COLLECTOR)
 for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$ADMIN/healthcheck" >/dev/null && break; sleep 0.5; done
 taskset -c 0 "$JAVA" -Xmx3g -XX:+UseParallelGC -jar "$ROOT/agent/target/handlewatch-agent.jar" simulate \
-  --collector "127.0.0.1:$GRPC" --hosts "$HOSTS" --interval 10s --duration "$((MAX_FILL + 60))s" \
+  --collector "127.0.0.1:$GRPC" --hosts "$HOSTS" --interval 10s --duration "$((MAX_FILL * (1 + ALL_HOSTS) + AFTER_S + 60))s" \
   >"$RAW/simulate.log" 2>&1 &
 SIM=$!; pids+=($SIM)
 
@@ -105,6 +116,19 @@ print(sum(x["values"].get("memBytes",0) for x in v.values() if isinstance(x,dict
 }
 q() { curl -fsG "$INFLUX_URL/query" --data-urlencode db=handlewatch --data-urlencode "q=$1"; }
 count_q='SELECT count("established") FROM "tcp" WHERE time > now() - 10m'
+# Hosts the simulator has seen acknowledged at least once, from its line every 10 s.
+hosts_acked() { grep -oE 'hosts_acked=[0-9]+' "$RAW/simulate.log" | tail -1 | cut -d= -f2; }
+t_sim=$(date +%s.%N)
+if [ "$ALL_HOSTS" = 1 ]; then
+  until [ "$(hosts_acked)" = "$HOSTS" ]; do
+    sleep 1
+    if [ "$(echo "$(date +%s.%N) - $t_sim > $MAX_FILL" | bc)" = 1 ]; then
+      echo "influxd-restart-bench: $(hosts_acked) of $HOSTS hosts acknowledged in ${MAX_FILL}s" >&2; exit 1
+    fi
+  done
+fi
+while [ "$(echo "$(date +%s.%N) - $t_sim < $AFTER_S" | bc)" = 1 ]; do sleep 1; done
+WAITED_S=$(echo "$(date +%s.%N) - $t_sim" | bc)
 t_fill=$(date +%s.%N); CACHE=0
 while [ "$CACHE" -lt "$TARGET" ]; do
   sleep 0.25
@@ -118,6 +142,7 @@ SERIES=$(q 'SHOW SERIES CARDINALITY' | grep -oE '"values":\[\[[0-9]+' | grep -oE
 # Stop the writers first so nothing is acknowledged between the count and the kill.
 kill -STOP $SIM $COLLECTOR
 sleep 1
+HOSTS_IN=$(hosts_acked)
 BEFORE=$(q "$count_q" | grep -oE '"values":\[\["[^"]*",[0-9]+' | grep -oE '[0-9]+$')
 CACHE=$(cache_bytes)
 RSS_BEFORE=$(awk '/VmRSS/ {print $2}' /proc/$INFLUX_PID/status)
@@ -143,15 +168,20 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 python3 - "$HOSTS" "$INFLUX_DATA" "$SNAP" "$FILL" "$FILL_S" "$CACHE" "$WAL_KIB" "$DATA_KIB" "${SERIES:-?}" \
   "${BEFORE:-?}" "$AFTER" "$t_start" "$t_ping" "$t_query" "$RSS_BEFORE" "$RSS_AFTER" "$LOAD_BEFORE" "$LOAD_AFTER" \
-  "$(nproc)" <<'PY' | tee "$RAW.md"
+  "$(nproc)" "$WAITED_S" "${HOSTS_IN:-?}" "$ALL_HOSTS" "$AFTER_S" <<'PY' | tee "$RAW.md"
 import sys
 a=sys.argv[1:]
-hosts,data,snap,fill,fill_s,cache,wal,dat,series,before,after,ts,tp,tq,rb,ra,lb,la,ncpu=a
+hosts,data,snap,fill,fill_s,cache,wal,dat,series,before,after,ts,tp,tq,rb,ra,lb,la,ncpu,waited,hosts_in,all_hosts,after_s=a
 print(f"## influxd restart after kill -9 with a full cache, {hosts} simulated hosts\n")
 print(f"Machine: {ncpu} cores; influxd pinned as the ingest bench pins it. Load average (1/5/15 min) before {lb}, after {la}.")
 print(f"influxd [data]: `{data or 'defaults'}` (cache-snapshot-memory-size {snap}); killed at {fill} % of it.\n")
 print("| measure | value |\n| --- | --- |")
+if all_hosts == "1" or after_s != "0":
+    why = "every host acknowledged once" if all_hosts == "1" else ""
+    if after_s != "0": why += (" and " if why else "") + f"{after_s} s after the simulator's start"
+    print(f"| waited before the fill ({why}) | {float(waited):.0f} s |")
 print(f"| time to fill the cache | {float(fill_s):.0f} s |")
+print(f"| hosts acknowledged at least once at the kill (simulator, last 10 s line) | {hosts_in} of {hosts} |")
 print(f"| cache at the kill (tsm1_cache memBytes) | {int(cache)/1048576:,.1f} MiB |")
 print(f"| WAL / TSM data on disk at the kill | {int(wal)/1024:,.1f} / {int(dat)/1024:,.1f} MiB |")
 print(f"| series in the database (SHOW SERIES CARDINALITY, an estimate) | {series} |")

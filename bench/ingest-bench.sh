@@ -40,6 +40,8 @@
 #   - admission, from the cold start: streams ended for a full buffer (the simulator's count of
 #     stream ends saying "buffer full"), streams deferred with a retry delay, and the time until
 #     every host had been acknowledged at least once;
+#   - for influxdb, the InfluxDB batches POSTed in the window and how many of them by stall
+#     writers (store.influxdb.batches.stall_writer: sent beside the writers while influxd stalls);
 #   - a report's latency decomposed (p50/p99 of the collector's timers at the end): receipt to write
 #     submitted, InfluxDB's own write (the POST of its batch), store ack to ack sent, what the
 #     collector added (receipt to ack sent less InfluxDB's own time) and that less the wait for a
@@ -91,7 +93,7 @@ while [ $# -gt 0 ]; do
     --detection-shards) SHARDS=${2:?}; shift 2 ;;
     --warmup-late-for) LATE_FOR=${2:?}; shift 2 ;;
     --store-settings) STORE_SETTINGS=${2:?}; shift 2 ;;
-    -h|--help) sed -n '2,51p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,53p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ingest-bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -167,8 +169,11 @@ SIM=$!; pids+=($SIM)
 
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 meter() { curl -fs "http://127.0.0.1:$ADMIN/metrics" | python3 -c "import json,sys; m=json.load(sys.stdin); print(m['meters']['$1']['count'])"; }
+# A meter an older collector may not have: empty then.
+meter_opt() { curl -fs "http://127.0.0.1:$ADMIN/metrics" | python3 -c "import json,sys; m=json.load(sys.stdin); print(m['meters'].get('$1',{}).get('count',''))"; }
 sleep "$WARM_S"
 t0=$(date +%s.%N); c0=$(cpu_ticks $COLLECTOR); r0=$(meter ingest.reports); p0=$(meter ingest.points)
+b0=$(meter_opt store.influxdb.batches); s0=$(meter_opt store.influxdb.batches.stall_writer)
 i0=0; i1=0
 if [ "$STORE" = influxdb ]; then
   i0=$(cpu_ticks $INFLUX_PID)
@@ -179,6 +184,7 @@ if [ "$STORE" = influxdb ]; then
 fi
 wait $SIM; SIM_RC=$?
 t1=$(date +%s.%N); c1=$(cpu_ticks $COLLECTOR); r1=$(meter ingest.reports); p1=$(meter ingest.points)
+b1=$(meter_opt store.influxdb.batches); s1=$(meter_opt store.influxdb.batches.stall_writer)
 [ "$STORE" = influxdb ] && i1=$(cpu_ticks $INFLUX_PID)
 HZ=$(getconf CLK_TCK)
 curl -fs "http://127.0.0.1:$ADMIN/metrics" >"$RAW/metrics-end.json"
@@ -190,7 +196,7 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 python3 - "$t0" "$t1" "$c0" "$c1" "$r0" "$r1" "$p0" "$p1" "$HZ" "${HEAP_USED:-0}" "${RSS_PEAK:-0}" \
   "$STORE" "$HOSTS" "$INTERVAL" "$RAW" "$SIM_RC" "$(nproc)" "$(free -g | awk '/Mem:/ {print $2}')" "$WARM_S" "$HEAP" \
   "$LOAD_BEFORE" "$LOAD_AFTER" "$COLLECTOR_JAR" "influxd CPUs ${INFLUX_CPUS:-any}, collector ${COLLECTOR_CPUS:-any}, simulator ${SIM_CPUS:-any}" "$INFLUX_DATA" \
-  "$i0" "$i1" <<'PY' | tee "$RAW.md"
+  "$i0" "$i1" "$b0" "$b1" "$s0" "$s1" <<'PY' | tee "$RAW.md"
 import sys, re, json
 t0,t1,c0,c1,r0,r1,p0,p1,hz,heap,rss = (float(x) for x in sys.argv[1:12])
 store,hosts,interval,raw,simrc,ncpu,memg = sys.argv[12:19]
@@ -296,6 +302,12 @@ try:
         print(f"| streams ended by a store failure, the agent to replay (collector) | {c['ingest.streams.ended.store']['count']:,} |")
     if "store.influxdb.buffer.refused" in c:
         print(f"| reports refused by a full InfluxDB buffer (collector) | {c['store.influxdb.buffer.refused']['count']:,} |")
+    # Stall writers: POSTs sent beside the writers while InfluxDB stalls (InfluxWriter).
+    b0,b1,s0,s1=sys.argv[28:32]
+    if s0 and s1 and b0 and b1:
+        print(f"| InfluxDB POSTs in the window: started by stall writers / batches written (collector) | {int(s1)-int(s0):,} / {int(b1)-int(b0):,} |")
+    elif store == "influxdb":
+        print("| InfluxDB batches by stall writers | not measured by this build |")
 except Exception as e:
     print(f"| latency timers | unreadable: {e} |")
 adm=re.search(r"stream errors ([0-9]+) \(buffer full ([0-9]+)\), deferred ([0-9]+).*every host acked after (.*)$", last)

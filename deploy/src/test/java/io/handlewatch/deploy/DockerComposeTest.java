@@ -82,9 +82,11 @@ class DockerComposeTest {
 
   @Test
   void influxdKeepsItsMeasuredDataDefaultsAndTheDocsSayWhy() throws Exception {
-    // A WAL fsync delay made every write wait (InfluxDB's p50 1 -> 155 ms at 300 reports/s) and a
-    // 256m cache snapshot a 27 s restart after a crash (BENCHMARKS.md, "InfluxDB settings for this
-    // write pattern"): none of influxd's [data] settings is overridden until a measurement says so.
+    // A WAL fsync delay made every write wait (InfluxDB's p50 1 -> 155 ms at 300 reports/s), a
+    // 256m cache snapshot a 27 s restart after a crash, and tsi1 every report wait longer behind
+    // InfluxDB in each of four pairs though it restarted faster (BENCHMARKS.md, "InfluxDB settings
+    // for this write pattern"): none of influxd's [data] settings is overridden until a
+    // measurement says so, and the docs say how to switch the index and convert existing shards.
     assertThat(environment(services.get("influxdb")).keySet())
         .noneSatisfy(k -> assertThat(k).startsWith("INFLUXDB_DATA_"));
     assertThat(services.get("influxdb").path("image").asText()).isEqualTo("influxdb:1.8");
@@ -92,7 +94,10 @@ class DockerComposeTest {
         .contains("## InfluxDB's own settings")
         .contains("# wal-fsync-delay = \"0s\"")
         .contains("# cache-snapshot-memory-size = \"25m\"")
-        .contains("# index-version = \"inmem\"");
+        .contains("# index-version = \"inmem\"")
+        .contains("INFLUXDB_DATA_INDEX_VERSION: tsi1")
+        .contains(
+            "influx_inspect buildtsi -datadir /var/lib/influxdb/data -waldir /var/lib/influxdb/wal");
   }
 
   @Test
