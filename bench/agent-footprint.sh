@@ -180,8 +180,7 @@ logging:
 YML
 start_bg "$CPU_LOAD" "$RAW/collector.log" "$JAVA" -XX:+UseSerialGC -Xmx512m --enable-native-access=ALL-UNNAMED \
   -jar "$ROOT/collector/target/handlewatch-collector.jar" server "$WORK/collector.yml"
-for _ in $(seq 1 240); do curl -fs "http://127.0.0.1:$ADMIN/healthcheck" >/dev/null && break; sleep 0.5; done
-curl -fs "http://127.0.0.1:$ADMIN/healthcheck" >/dev/null || die "collector did not start (see $RAW/collector.log)"
+hw_bench_await_collector "$ADMIN" "$RAW/collector.log" 240 || exit 1
 
 # --- node_exporter, idle ---------------------------------------------------------------------------
 NE_PORT=$(hw_bench_free_port)

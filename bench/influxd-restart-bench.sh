@@ -101,7 +101,7 @@ logging:
 YML
 taskset -c 0 "$JAVA" -Xms1g -Xmx1g -jar "$COLLECTOR_JAR" server "$WORK/collector.yml" >"$RAW/collector.log" 2>&1 &
 COLLECTOR=$!; pids+=($COLLECTOR)
-for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$ADMIN/healthcheck" >/dev/null && break; sleep 0.5; done
+hw_bench_await_collector "$ADMIN" "$RAW/collector.log" || exit 1
 taskset -c 0 "$JAVA" -Xmx3g -XX:+UseParallelGC -jar "$ROOT/agent/target/handlewatch-agent.jar" simulate \
   --collector "127.0.0.1:$GRPC" --hosts "$HOSTS" --interval 10s --duration "$((MAX_FILL * (1 + ALL_HOSTS) + AFTER_S + 60))s" \
   >"$RAW/simulate.log" 2>&1 &

@@ -159,8 +159,7 @@ $(pin "$COLLECTOR_CPUS") "$JAVA" -XX:+UseG1GC -XX:MaxGCPauseMillis=100 -XX:+UseC
   -jar "$COLLECTOR_JAR" server "$WORK/collector.yml" >"$RAW/collector.log" 2>&1 &
 COLLECTOR=$!; pids+=($COLLECTOR)
 cp "$WORK/collector.yml" "$RAW/collector.yml" # the settings of this run, beside its logs
-for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$ADMIN/healthcheck" >/dev/null && break; sleep 0.5; done
-curl -fs "http://127.0.0.1:$ADMIN/healthcheck" >/dev/null || { echo "collector did not start; see $RAW/collector.log" >&2; tail "$RAW/collector.log" >&2; exit 1; }
+hw_bench_await_collector "$ADMIN" "$RAW/collector.log" || exit 1
 
 $(pin "$SIM_CPUS") "$JAVA" -Xmx3g -XX:+UseParallelGC -jar "$ROOT/agent/target/handlewatch-agent.jar" simulate \
   --collector "127.0.0.1:$GRPC" --hosts "$HOSTS" --interval "$INTERVAL" --duration "${DUR_S}s" \

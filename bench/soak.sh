@@ -83,8 +83,7 @@ YML
 "$JAVA" "${HW_COLLECTOR_JVM_FLAGS[@]}" -Xms512m -Xmx512m -XX:+AlwaysPreTouch \
   -jar "$COLLECTOR_JAR" server "$WORK/collector.yml" >"$RAW/collector.log" 2>&1 &
 COLLECTOR=$!
-for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$ADMIN/healthcheck" >/dev/null && break; sleep 0.5; done
-curl -fs "http://127.0.0.1:$ADMIN/healthcheck" >/dev/null || { echo "soak: collector did not start; see $RAW/collector.log" >&2; exit 1; }
+hw_bench_await_collector "$ADMIN" "$RAW/collector.log" || exit 1
 
 # The real agent, with the launcher's JVM flags and its spool in the work dir.
 "$JAVA" "${HW_AGENT_JVM_FLAGS[@]}" -jar "$AGENT_JAR" run \

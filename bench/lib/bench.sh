@@ -7,6 +7,9 @@
 #                                    when missing) on free loopback ports with its data in DIR,
 #                                    logging to LOG; waits for /ping; sets INFLUX_PID, INFLUX_URL
 #   hw_bench_influxd_restart         starts it again on the same data (after a kill)
+#   hw_bench_await_collector PORT LOG [TRIES]
+#                                    waits for the collector's admin /healthcheck on PORT (every
+#                                    0.5 s, 120 tries); fails naming LOG and showing its tail
 #   HW_INFLUX_DATA_EXTRA             lines added to influxd's [data] section (tuning)
 #   HW_INFLUX_PIN                    a command prefix for influxd, e.g. "taskset -c 1"
 
@@ -22,6 +25,17 @@ hw_bench_secs() {
     *h) echo $(( ${1%h} * 3600 ));;
     *) echo "$1";;
   esac
+}
+
+hw_bench_await_collector() {
+  local port=$1 log=$2 tries=${3:-120}
+  for _ in $(seq 1 "$tries"); do
+    curl -fs "http://127.0.0.1:$port/healthcheck" >/dev/null && return 0
+    sleep 0.5
+  done
+  echo "collector did not start; see $log" >&2
+  tail "$log" >&2
+  return 1
 }
 
 hw_bench_build_jars() {
