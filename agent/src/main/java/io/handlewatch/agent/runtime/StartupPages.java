@@ -4,22 +4,22 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import io.handlewatch.agent.source.natives.ErrnoCalls;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -52,7 +52,7 @@ public final class StartupPages {
 
   private static final AtomicLong releasedBytes = new AtomicLong();
   private static final AtomicLong failures = new AtomicLong();
-  private static final AtomicLong done = new AtomicLong();
+  private static final AtomicBoolean done = new AtomicBoolean();
 
   private StartupPages() {}
 
@@ -91,7 +91,7 @@ public final class StartupPages {
    * agent has started, sampled and (the daemon) had its first report acknowledged.
    */
   public static void releaseOnce() {
-    if (!enabled() || !done.compareAndSet(0, 1)) return;
+    if (!enabled() || !done.compareAndSet(false, true)) return;
     Path smaps = Path.of("/proc/self/smaps");
     try {
       Result r = release(smaps, Madvise.pageOut());
@@ -158,14 +158,11 @@ public final class StartupPages {
         }
       }
     }
+    Set<String> advised = new HashSet<>();
+    for (Mapping c : chosen) advised.add(c.start() + " " + c.path());
     long after = 0;
     for (Mapping m : read(smaps)) {
-      for (Mapping c : chosen) {
-        if (c.start() == m.start() && c.path().equals(m.path())) {
-          after += m.rssKb() * 1024;
-          break;
-        }
-      }
+      if (advised.contains(m.start() + " " + m.path())) after += m.rssKb() * 1024;
     }
     return new Result(chosen.size(), before, after, failed, error);
   }
@@ -217,23 +214,11 @@ public final class StartupPages {
 
   /** {@code madvise(2)} of the C library, with its errno. */
   static final class Madvise implements Advice {
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO =
-        CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private final MethodHandle madvise =
+        ErrnoCalls.downcall(
+            "madvise", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
 
-    private final MethodHandle madvise;
-
-    private Madvise() {
-      this.madvise =
-          LINKER.downcallHandle(
-              LINKER
-                  .defaultLookup()
-                  .find("madvise")
-                  .orElseThrow(() -> new UnsatisfiedLinkError("madvise")),
-              FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT),
-              Linker.Option.captureCallState("errno"));
-    }
+    private Madvise() {}
 
     /** {@code MADV_RANDOM}, then {@code MADV_PAGEOUT}. */
     static Madvise pageOut() {
@@ -248,9 +233,9 @@ public final class StartupPages {
 
     private int call(long address, long length, int advice) {
       try (Arena arena = Arena.ofConfined()) {
-        MemorySegment errno = arena.allocate(CAPTURE);
+        MemorySegment errno = arena.allocate(ErrnoCalls.CAPTURE);
         int rc = (int) madvise.invokeExact(errno, MemorySegment.ofAddress(address), length, advice);
-        return rc == 0 ? 0 : (int) ERRNO.get(errno, 0L);
+        return rc == 0 ? 0 : (int) ErrnoCalls.ERRNO.get(errno, 0L);
       } catch (Throwable t) {
         throw new IllegalStateException("madvise failed: " + t, t);
       }

@@ -13,15 +13,17 @@ import java.lang.invoke.VarHandle;
  * #ERRNO} reads the errno the call left there. Loaded only when a native reader first runs, so a
  * JVM that may not call native code fails that reader, not the agent.
  */
-final class ErrnoCalls {
-  static final Linker LINKER = Linker.nativeLinker();
-  static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
-  static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+public final class ErrnoCalls {
+  public static final Linker LINKER = Linker.nativeLinker();
+  public static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
+  public static final VarHandle ERRNO =
+      CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
 
   private ErrnoCalls() {}
 
   /** A handle for libc's {@code name}, capturing errno; {@code options} e.g. firstVariadicArg. */
-  static MethodHandle downcall(String name, FunctionDescriptor fd, Linker.Option... options) {
+  public static MethodHandle downcall(
+      String name, FunctionDescriptor fd, Linker.Option... options) {
     Linker.Option[] all = new Linker.Option[options.length + 1];
     all[0] = Linker.Option.captureCallState("errno");
     System.arraycopy(options, 0, all, 1, options.length);
