@@ -27,6 +27,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -212,19 +213,17 @@ public final class DetectionRunner implements Managed, StoreListener {
   }
 
   private void waiting(String host) {
-    for (WarmUpListener l : warmUpListeners) {
-      try {
-        l.waiting(host);
-      } catch (RuntimeException e) {
-        log.error("warm-up listener failed on host {}", host, e);
-      }
-    }
+    tellWarmUp(host, WarmUpListener::waiting);
   }
 
   private void decided(String host) {
+    tellWarmUp(host, WarmUpListener::decided);
+  }
+
+  private void tellWarmUp(String host, BiConsumer<WarmUpListener, String> news) {
     for (WarmUpListener l : warmUpListeners) {
       try {
-        l.decided(host);
+        news.accept(l, host);
       } catch (RuntimeException e) {
         log.error("warm-up listener failed on host {}", host, e);
       }

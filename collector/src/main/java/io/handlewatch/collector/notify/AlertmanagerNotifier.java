@@ -3,7 +3,6 @@ package io.handlewatch.collector.notify;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.handlewatch.collector.detect.Alert;
 import io.handlewatch.collector.detect.Kind;
 import java.net.URI;
@@ -16,6 +15,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -40,8 +40,6 @@ public final class AlertmanagerNotifier extends HttpNotifier {
   static final int ENDS_AT_RESENDS = 4;
 
   static final String ALERTS_PATH = "/api/v2/alerts";
-
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Duration resendInterval;
   private final String externalUrl;
@@ -70,7 +68,7 @@ public final class AlertmanagerNotifier extends HttpNotifier {
         new JsonPoster(URI.create(baseUrl.replaceAll("/+$", "") + ALERTS_PATH), timeout, headers));
     this.resendInterval = resendInterval;
     this.externalUrl = externalUrl == null ? null : externalUrl.replaceAll("/+$", "");
-    this.activeUri = URI.create(baseUrl.replaceAll("/+$", "") + ALERTS_PATH + "?" + ACTIVE_FILTER);
+    this.activeUri = URI.create(poster.uri() + "?" + ACTIVE_FILTER);
     this.clock = clock;
   }
 
@@ -110,15 +108,8 @@ public final class AlertmanagerNotifier extends HttpNotifier {
    * @throws NotifyException unreachable, or an answer that is not a list of alerts
    */
   public List<Active> active() throws NotifyException, InterruptedException {
-    String body = poster.get(activeUri);
+    JsonNode list = poster.getJson(activeUri);
     Instant now = clock.instant();
-    JsonNode list;
-    try {
-      list = JSON.readTree(body);
-    } catch (java.io.IOException e) {
-      throw new NotifyException(
-          NotifyException.Kind.REJECTED, 0, null, activeUri + " answered no JSON: " + e, e);
-    }
     if (list == null || !list.isArray()) {
       throw new NotifyException(
           NotifyException.Kind.REJECTED, 0, null, activeUri + " answered no list of alerts", null);
@@ -133,7 +124,7 @@ public final class AlertmanagerNotifier extends HttpNotifier {
             new Active(
                 new Alert(
                     Alert.Status.FIRING,
-                    ACTIVE_KEY_PREFIX + new java.util.TreeMap<>(labels),
+                    ACTIVE_KEY_PREFIX + new TreeMap<>(labels),
                     labels,
                     strings(a.path("annotations")),
                     startsAt,

@@ -1,6 +1,7 @@
 package io.handlewatch.collector.notify;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.URI;
@@ -42,10 +43,10 @@ final class JsonPoster implements AutoCloseable {
   }
 
   /**
-   * GETs {@code url} (same headers, same timeout) and returns the answer's body; anything but 2xx
-   * throws, classified as for a POST.
+   * GETs {@code url} (same headers, same timeout) and returns the answer read as JSON; anything but
+   * 2xx throws, classified as for a POST, and an answer that is no JSON throws as a rejection.
    */
-  String get(URI url) throws NotifyException, InterruptedException {
+  JsonNode getJson(URI url) throws NotifyException, InterruptedException {
     HttpRequest.Builder request =
         HttpRequest.newBuilder(url)
             .timeout(timeout)
@@ -53,7 +54,13 @@ final class JsonPoster implements AutoCloseable {
             .header("User-Agent", "handlewatch-collector")
             .GET();
     headers.forEach(request::header);
-    return answer(url, request.build());
+    String body = answer(url, request.build());
+    try {
+      return JSON.readTree(body);
+    } catch (IOException e) {
+      throw new NotifyException(
+          NotifyException.Kind.REJECTED, 0, null, url + " answered no JSON: " + e, e);
+    }
   }
 
   void post(Object body) throws NotifyException, InterruptedException {
