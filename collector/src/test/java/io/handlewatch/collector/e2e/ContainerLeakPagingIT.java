@@ -36,7 +36,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ContainerLeakPagingIT {
   private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
-  private static final Path LEAKER = Path.of("src/test/resources/leak/CloseWaitLeaker.java");
   private static final Path SERVER = Path.of("src/test/resources/leak/ClosingServer.java");
   private static final Path V2 = Path.of("/sys/fs/cgroup/unified");
   private static final String ID =
@@ -105,20 +104,15 @@ class ContainerLeakPagingIT {
     int grpc = stack.grpcPort();
     String api = stack.api();
 
-    programs.agent(
-        List.of(),
-        "--collector",
-        "127.0.0.1:" + grpc,
+    programs.agentReporting(
+        grpc,
+        "k8s-e2e",
         "--interval",
         "1s",
-        "--host",
-        "k8s-e2e",
         "--label",
         "env=e2e",
         "--host-root",
-        hostRoot.toString(),
-        "--state-dir",
-        dir.resolve("agent-state").toString());
+        hostRoot.toString());
 
     Process server =
         programs.start(
@@ -135,18 +129,7 @@ class ContainerLeakPagingIT {
     Matcher m = Pattern.compile("listening (\\d+)").matcher(programs.log("server"));
     assertThat(m.find()).isTrue();
     String port = m.group(1);
-    Process leaker =
-        programs.start(
-            "leaker",
-            List.of(
-                "ip",
-                "netns",
-                "exec",
-                netns,
-                JAVA,
-                "-Xmx32m",
-                LEAKER.toAbsolutePath().toString(),
-                port));
+    Process leaker = programs.closeWaitLeaker(List.of("ip", "netns", "exec", netns), port);
     long pid = leaker.pid(); // ip netns exec execs java: the same process
     Files.writeString(scope.resolve("cgroup.procs"), Long.toString(pid));
     RealPrograms.await(

@@ -26,8 +26,6 @@ import org.junit.jupiter.api.io.TempDir;
  * its sockets (with endsAt), and nothing else about this host in between.
  */
 class DefaultSettingsLeakPagingIT {
-  private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
-  private static final Path LEAKER = Path.of("src/test/resources/leak/CloseWaitLeaker.java");
   private static final String HOST = "leak-defaults";
 
   @TempDir Path dir;
@@ -49,14 +47,7 @@ class DefaultSettingsLeakPagingIT {
     closing.add(stack);
     int grpc = stack.grpcPort();
 
-    programs.agent(
-        List.of(),
-        "--collector",
-        "127.0.0.1:" + grpc,
-        "--host",
-        HOST,
-        "--state-dir",
-        dir.resolve("agent-state").toString());
+    programs.agentReporting(grpc, HOST);
     // The child is born after the collector has the host's first report: its whole life is in
     // view (a process already running when a host's first report arrives has an unknown past and
     // waits detection.minHistory, like every series that was there before the window began).
@@ -70,14 +61,7 @@ class DefaultSettingsLeakPagingIT {
     closing.add(server);
     String remote = "127.0.0.1:" + server.getLocalPort();
     Process leaker =
-        programs.start(
-            "leaker",
-            List.of(
-                JAVA,
-                "-Xmx32m",
-                LEAKER.toAbsolutePath().toString(),
-                Integer.toString(server.getLocalPort()),
-                "2000"));
+        programs.closeWaitLeaker(List.of(), Integer.toString(server.getLocalPort()), "2000");
     long pid = leaker.pid();
     RealPrograms.await(
         "the leaker to start",

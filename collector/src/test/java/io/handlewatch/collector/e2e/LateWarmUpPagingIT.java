@@ -93,16 +93,7 @@ class LateWarmUpPagingIT {
 
     RealPrograms programs = new RealPrograms(dir);
     closing.add(programs);
-    programs.agent(
-        List.of(),
-        "--collector",
-        "127.0.0.1:" + stack.grpcPort(),
-        "--interval",
-        "1s",
-        "--host",
-        HOST,
-        "--state-dir",
-        dir.resolve("agent-state").toString());
+    programs.agentReporting(stack.grpcPort(), HOST, "--interval", "1s");
     RealPrograms.await(
         "the host started cold, its read held",
         Duration.ofSeconds(60),

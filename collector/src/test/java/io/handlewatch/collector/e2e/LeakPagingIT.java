@@ -29,8 +29,6 @@ import org.junit.jupiter.api.io.TempDir;
  * and the quiet period passes, exactly one resolution (the webhook's under the same dedup_key).
  */
 class LeakPagingIT {
-  private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
-  private static final Path LEAKER = Path.of("src/test/resources/leak/CloseWaitLeaker.java");
 
   @TempDir Path dir;
   private RealPrograms programs;
@@ -88,28 +86,12 @@ class LeakPagingIT {
     HttpReceiver amReceiver = stack.receiver();
     int grpc = stack.grpcPort();
 
-    programs.agent(
-        List.of(),
-        "--collector",
-        "127.0.0.1:" + grpc,
-        "--interval",
-        "1s",
-        "--host",
-        "leak-e2e",
-        "--state-dir",
-        dir.resolve("agent-state").toString());
+    programs.agentReporting(grpc, "leak-e2e", "--interval", "1s");
 
     ServerSocket server = ClosingServer.start();
     closing.add(server);
     String remote = "127.0.0.1:" + server.getLocalPort();
-    Process leaker =
-        programs.start(
-            "leaker",
-            List.of(
-                JAVA,
-                "-Xmx32m",
-                LEAKER.toAbsolutePath().toString(),
-                Integer.toString(server.getLocalPort())));
+    Process leaker = programs.closeWaitLeaker(List.of(), Integer.toString(server.getLocalPort()));
     long pid = leaker.pid();
     RealPrograms.await(
         "the leaker to start",

@@ -31,8 +31,6 @@ import org.junit.jupiter.api.io.TempDir;
  * too, so the host starts cold and its history is merged late, as in front of a fleet.
  */
 class RestartPagingIT {
-  private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
-  private static final Path LEAKER = Path.of("src/test/resources/leak/CloseWaitLeaker.java");
   private static final String HOST = "restart-paging-e2e";
 
   @TempDir Path dir;
@@ -74,16 +72,7 @@ class RestartPagingIT {
 
     RealPrograms programs = new RealPrograms(dir);
     closing.add(programs);
-    programs.agent(
-        List.of(),
-        "--collector",
-        "127.0.0.1:" + grpc,
-        "--interval",
-        "1s",
-        "--host",
-        HOST,
-        "--state-dir",
-        dir.resolve("agent-state").toString());
+    programs.agentReporting(grpc, HOST, "--interval", "1s");
     // Born after the host's first report: its whole life in view, judged without minHistory.
     RealPrograms.await(
         "the host's first report",
@@ -93,14 +82,7 @@ class RestartPagingIT {
     ServerSocket server = ClosingServer.start();
     closing.add(server);
     Process leaker =
-        programs.start(
-            "leaker",
-            List.of(
-                JAVA,
-                "-Xmx32m",
-                LEAKER.toAbsolutePath().toString(),
-                Integer.toString(server.getLocalPort()),
-                "500"));
+        programs.closeWaitLeaker(List.of(), Integer.toString(server.getLocalPort()), "500");
     String pid = Long.toString(leaker.pid());
     List<Alert> before = new CopyOnWriteArrayList<>();
     stack.collector().detector().addAlertListener(before::add);

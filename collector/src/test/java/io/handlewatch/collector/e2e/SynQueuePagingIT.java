@@ -29,7 +29,6 @@ import org.junit.jupiter.api.io.TempDir;
  * the host view against the global nf_conntrack_max.
  */
 class SynQueuePagingIT {
-  private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
   private static final Path LISTENER = Path.of("src/test/resources/leak/syn_flood_listener.py");
   private static final int PORT = 7000;
   private static final String HOST = "syn-e2e";
@@ -116,16 +115,7 @@ class SynQueuePagingIT {
     String local = "127.0.0.1:" + PORT;
     String subject = comm + "[" + pid + "] " + local;
 
-    programs.agent(
-        List.of(),
-        "--collector",
-        "127.0.0.1:" + grpc,
-        "--interval",
-        "1s",
-        "--host",
-        HOST,
-        "--state-dir",
-        dir.resolve("agent-state").toString());
+    programs.agentReporting(grpc, HOST, "--interval", "1s");
     // The collector has the host's tables before the first SYN (the listener itself is sent once
     // it is among the host's fullest, which an idle one on a busy machine need not be).
     RealPrograms.await(

@@ -74,6 +74,43 @@ public final class RealPrograms implements AutoCloseable {
     return start("agent", prefix, cmd);
   }
 
+  /**
+   * {@code handlewatch-agent run} reporting to the collector on loopback port {@code grpcPort} as
+   * {@code host}, its state in the test's directory ({@code agent-state}), then {@code more} (for
+   * example {@code --interval 1s}).
+   */
+  public Process agentReporting(int grpcPort, String host, String... more) throws IOException {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "--collector",
+                "127.0.0.1:" + grpcPort,
+                "--host",
+                host,
+                "--state-dir",
+                dir.resolve("agent-state").toString()));
+    args.addAll(List.of(more));
+    return agent(List.of(), args.toArray(String[]::new));
+  }
+
+  /** The test resources' CLOSE_WAIT leaker (run by the paging tests' real agents). */
+  public static final Path CLOSE_WAIT_LEAKER =
+      Path.of("src/test/resources/leak/CloseWaitLeaker.java");
+
+  /**
+   * The CLOSE_WAIT leaker toward {@code port} on loopback, as a process logging to leaker.log, run
+   * through {@code prefix} (for example {@code ip netns exec NS}); {@code more} after the port, as
+   * the leaker takes them (how many sockets).
+   */
+  public Process closeWaitLeaker(List<String> prefix, String port, String... more)
+      throws IOException {
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(JAVA, "-Xmx32m", CLOSE_WAIT_LEAKER.toAbsolutePath().toString(), port));
+    cmd.addAll(List.of(more));
+    return start("leaker", prefix, cmd);
+  }
+
   /** {@code handlewatch-agent simulate ARGS}: many simulated hosts, logging to simulate.log. */
   public Process simulate(String... args) throws IOException {
     List<String> cmd =
