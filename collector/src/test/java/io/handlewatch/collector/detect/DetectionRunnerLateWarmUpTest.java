@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.codahale.metrics.MetricRegistry;
 import io.handlewatch.collector.detect.evaluation.TraceGenerator;
-import io.handlewatch.collector.store.ListeningStore;
 import io.handlewatch.collector.store.ReportPoints;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.collector.store.memory.MemoryStore;
@@ -35,48 +34,18 @@ class DetectionRunnerLateWarmUpTest {
   final MutableClock clock = new MutableClock(T0);
   final MemoryStore shared =
       new MemoryStore(256 << 20, Duration.ofDays(1), clock, new MetricRegistry());
-  final List<DetectionRunner> started = new ArrayList<>();
+  final List<FedDetector> started = new ArrayList<>();
 
   /** One detector with its own view of the store (reports written there reach it). */
-  final class Collector {
-    final MetricRegistry metrics = new MetricRegistry();
-    final DetectionRunner detector;
-    final SampleStore store;
-    final List<Alert> alerts = new CopyOnWriteArrayList<>();
-    long fed;
-
-    Collector(DetectionFactory config, SampleStore backend) {
-      config.shards = 1;
-      detector = new DetectionRunner(config, backend, metrics, clock, 1.0);
-      detector.addAlertListener(alerts::add);
-      store = new ListeningStore(backend, detector);
-      detector.start();
-      started.add(detector);
-    }
-
-    void feed(HostReport r) throws Exception {
-      clock.set(ReportPoints.timeOf(r));
-      store.write(r).get(10, TimeUnit.SECONDS);
-      fed++;
-      await(() -> metrics.meter("detect.evaluations").getCount() >= fed, "judged " + r.getSeq());
-    }
-
-    long count(String counter) {
-      return metrics.counter(counter).getCount();
-    }
-  }
-
-  static void await(java.util.function.BooleanSupplier condition, String what) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) throw new AssertionError("never: " + what);
-      Thread.sleep(1); // polling the detector's progress with a deadline
-    }
+  FedDetector collector(DetectionFactory config, SampleStore backend) {
+    FedDetector d = new FedDetector(config, backend, clock);
+    started.add(d);
+    return d;
   }
 
   @AfterEach
   void stop() throws Exception {
-    for (DetectionRunner d : started) d.stop();
+    for (FedDetector d : started) d.close();
   }
 
   @Test
@@ -84,15 +53,15 @@ class DetectionRunnerLateWarmUpTest {
       throws Exception {
     List<HostReport> trace = DetectionRunnerTakeoverTest.leak();
     int move = 35 * 6; // minute 35: the incident is open, the leak goes on until minute 55
-    Collector a = new Collector(new DetectionFactory(), shared);
+    FedDetector a = collector(new DetectionFactory(), shared);
     for (HostReport r : trace.subList(0, move)) a.feed(r);
     assertThat(a.alerts).extracting(Alert::status).contains(Alert.Status.FIRING);
     Alert paged = a.alerts.getFirst();
 
     // "inTime" reads the store at once; "late" has its read held until three reports were judged.
     CountDownLatch letGo = new CountDownLatch(1);
-    Collector late = lateCollector(letGo);
-    Collector inTime = new Collector(new DetectionFactory(), shared);
+    FedDetector late = lateCollector(letGo);
+    FedDetector inTime = collector(new DetectionFactory(), shared);
 
     for (HostReport r : trace.subList(move, move + 3)) {
       inTime.feed(r);
@@ -104,7 +73,7 @@ class DetectionRunnerLateWarmUpTest {
     assertThat(inTime.alerts).extracting(Alert::startsAt).containsOnly(paged.startsAt());
 
     letGo.countDown();
-    await(() -> late.count("detect.warmup.late") == 1, "late history merged");
+    FedDetector.await(() -> late.count("detect.warmup.late") == 1, "late history merged");
     assertThat(late.count("detect.warmup.hosts")).as("not warmed in time").isZero();
     assertThat(late.count("detect.warmup.late.failed")).isZero();
     // The window's 30 minutes of reports before the first judged cold, none of those three again.
@@ -167,13 +136,13 @@ class DetectionRunnerLateWarmUpTest {
                     40.2,
                     1e9))
             .generate(80);
-    Collector a = new Collector(new DetectionFactory(), shared);
+    FedDetector a = collector(new DetectionFactory(), shared);
     for (HostReport r : trace.subList(0, restart)) a.feed(r);
     assertThat(a.alerts).isEmpty();
 
     CountDownLatch letGo = new CountDownLatch(1);
-    Collector late = lateCollector(letGo);
-    Collector inTime = new Collector(new DetectionFactory(), shared);
+    FedDetector late = lateCollector(letGo);
+    FedDetector inTime = collector(new DetectionFactory(), shared);
 
     // Minutes 40 to 45.5: the cold window pages the new process, then its verdict clears.
     int merge = 45 * 6 + 3;
@@ -191,7 +160,7 @@ class DetectionRunnerLateWarmUpTest {
         .noneMatch(v -> v.dedupKey().equals(paged.dedupKey()) && v.severity().pages());
 
     letGo.countDown();
-    await(() -> late.count("detect.warmup.late") == 1, "late history merged");
+    FedDetector.await(() -> late.count("detect.warmup.late") == 1, "late history merged");
     for (HostReport r : trace.subList(merge, trace.size())) {
       inTime.feed(r);
       late.feed(r);
@@ -219,10 +188,10 @@ class DetectionRunnerLateWarmUpTest {
   void warmUpListenersHearTheHostWaitAndThenDecidedBeforeTheTakeoverFires() throws Exception {
     List<HostReport> trace = DetectionRunnerTakeoverTest.leak();
     int move = 35 * 6;
-    Collector a = new Collector(new DetectionFactory(), shared);
+    FedDetector a = collector(new DetectionFactory(), shared);
     for (HostReport r : trace.subList(0, move)) a.feed(r);
     CountDownLatch letGo = new CountDownLatch(1);
-    Collector late = lateCollector(letGo);
+    FedDetector late = lateCollector(letGo);
     List<String> heard = new CopyOnWriteArrayList<>();
     late.detector.addWarmUpListener(
         new WarmUpListener() {
@@ -240,7 +209,7 @@ class DetectionRunnerLateWarmUpTest {
     for (HostReport r : trace.subList(move, move + 3)) late.feed(r);
     assertThat(heard).as("cold, read held: not decided").containsExactly("waiting " + HOST);
     letGo.countDown();
-    await(() -> late.count("detect.warmup.late") == 1, "late history merged");
+    FedDetector.await(() -> late.count("detect.warmup.late") == 1, "late history merged");
     late.feed(trace.get(move + 3));
     assertThat(heard).containsExactly("waiting " + HOST, "decided " + HOST, "FIRING " + HOST);
   }
@@ -249,10 +218,10 @@ class DetectionRunnerLateWarmUpTest {
    * A collector on the shared store whose history reads wait until {@code letGo}: its hosts start
    * cold at a 300 ms timeout and are merged late.
    */
-  Collector lateCollector(CountDownLatch letGo) {
+  FedDetector lateCollector(CountDownLatch letGo) {
     DetectionFactory config = new DetectionFactory();
     config.warmUp.timeout = io.dropwizard.util.Duration.milliseconds(300);
-    return new Collector(config, heldHistoryReads(letGo, new AtomicInteger()));
+    return collector(config, heldHistoryReads(letGo, new AtomicInteger()));
   }
 
   /** The shared store, whose history reads (counted in {@code reads}) wait until {@code letGo}. */
@@ -278,7 +247,7 @@ class DetectionRunnerLateWarmUpTest {
   void withLateForZeroALateReadIsDroppedAndTheHostStaysCold() throws Exception {
     List<HostReport> trace = DetectionRunnerTakeoverTest.leak();
     int move = 35 * 6;
-    Collector a = new Collector(new DetectionFactory(), shared);
+    FedDetector a = collector(new DetectionFactory(), shared);
     for (HostReport r : trace.subList(0, move)) a.feed(r);
     CountDownLatch letGo = new CountDownLatch(1);
     AtomicInteger reads = new AtomicInteger();
@@ -286,10 +255,10 @@ class DetectionRunnerLateWarmUpTest {
     DetectionFactory config = new DetectionFactory();
     config.warmUp.timeout = io.dropwizard.util.Duration.milliseconds(300);
     config.warmUp.lateFor = io.dropwizard.util.Duration.seconds(0);
-    Collector late = new Collector(config, slow);
+    FedDetector late = collector(config, slow);
     late.feed(trace.get(move));
     letGo.countDown();
-    await(() -> reads.get() == 1, "the read ran");
+    FedDetector.await(() -> reads.get() == 1, "the read ran");
     for (HostReport r : trace.subList(move + 1, move + 10)) late.feed(r);
     assertThat(late.count("detect.warmup.cold")).isEqualTo(1);
     assertThat(late.count("detect.warmup.late")).isZero();

@@ -8,8 +8,6 @@ import io.handlewatch.collector.notify.AlertDispatcher;
 import io.handlewatch.collector.notify.AlertmanagerNotifier;
 import io.handlewatch.collector.notify.DeliveryPolicy;
 import io.handlewatch.collector.notify.Destination;
-import io.handlewatch.collector.store.ListeningStore;
-import io.handlewatch.collector.store.ReportPoints;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.collector.store.memory.MemoryStore;
 import io.handlewatch.collector.testing.AlertmanagerHarness;
@@ -29,7 +27,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -55,14 +52,11 @@ class RestartKeepsAlertAliveTest {
   /** A collector's detector and its dispatcher to the one Alertmanager. */
   final class Collector implements AutoCloseable {
     final MetricRegistry metrics = new MetricRegistry();
-    final DetectionRunner detector;
     final AlertDispatcher dispatcher;
-    final SampleStore store;
-    final List<Alert> alerts = new CopyOnWriteArrayList<>();
-    long fed;
+    final FedDetector detection;
+    final List<Alert> alerts;
 
     Collector(DetectionFactory config, SampleStore backend) throws Exception {
-      config.shards = 1;
       AlertmanagerNotifier am =
           new AlertmanagerNotifier(
               "am",
@@ -81,32 +75,33 @@ class RestartKeepsAlertAliveTest {
               metrics,
               Clock.systemUTC(),
               AlertDispatcher.DEFAULT_MAX_PENDING);
-      detector = new DetectionRunner(config, backend, metrics, clock, 1.0);
-      detector.addAlertListener(alerts::add);
-      detector.addAlertListener(dispatcher);
-      detector.addWarmUpListener(dispatcher);
-      store = new ListeningStore(backend, detector);
       dispatcher.start();
-      detector.start();
+      detection =
+          new FedDetector(
+              config,
+              backend,
+              clock,
+              metrics,
+              d -> {
+                d.addAlertListener(dispatcher);
+                d.addWarmUpListener(dispatcher);
+              });
+      alerts = detection.alerts;
       closing.add(this);
     }
 
     void feed(HostReport r) throws Exception {
-      clock.set(ReportPoints.timeOf(r));
-      store.write(r).get(10, TimeUnit.SECONDS);
-      fed++;
-      DetectionRunnerLateWarmUpTest.await(
-          () -> metrics.meter("detect.evaluations").getCount() >= fed, "judged " + r.getSeq());
+      detection.feed(r);
     }
 
     long count(String counter) {
-      return metrics.counter(counter).getCount();
+      return detection.count(counter);
     }
 
     /** Stops as a crash would: nothing more is sent, nothing resolved or released. */
     @Override
     public void close() throws Exception {
-      detector.stop();
+      detection.close();
       dispatcher.stop();
     }
   }
@@ -133,8 +128,7 @@ class RestartKeepsAlertAliveTest {
     for (HostReport r : trace.subList(0, restart)) before.feed(r);
     Alert paged = before.alerts.getFirst();
     assertThat(paged.status()).isEqualTo(Alert.Status.FIRING);
-    DetectionRunnerLateWarmUpTest.await(
-        () -> firing(paged).size() == 1, "the page before the restart");
+    FedDetector.await(() -> firing(paged).size() == 1, "the page before the restart");
     before.close();
     closing.remove(before);
     Instant endsAt = Instant.parse(activeAlert(paged).path("endsAt").asText());
@@ -152,15 +146,14 @@ class RestartKeepsAlertAliveTest {
     assertThat(activeAlert(paged)).as("still firing in Alertmanager past endsAt").isNotNull();
 
     letGo.countDown();
-    DetectionRunnerLateWarmUpTest.await(
-        () -> after.count("detect.warmup.late") == 1, "late history merged");
+    FedDetector.await(() -> after.count("detect.warmup.late") == 1, "late history merged");
     for (HostReport r : trace.subList(restart + 3, 45 * 6)) after.feed(r);
     assertThat(after.alerts)
         .extracting(Alert::status, Alert::labels, Alert::startsAt)
         .containsExactly(
             org.assertj.core.groups.Tuple.tuple(
                 Alert.Status.FIRING, paged.labels(), paged.startsAt()));
-    DetectionRunnerLateWarmUpTest.await(
+    FedDetector.await(
         () -> after.metrics.meter("notify.am.sent").getCount() > 0, "the incident sent on");
     Thread.sleep(1500); // three group intervals, for a notification that must not come
 
