@@ -71,12 +71,7 @@ RAW="$OUT/influxd-restart-$HOSTS-$STAMP${LABEL:+-$LABEL}"
 mkdir -p "$RAW"
 WORK=$(mktemp -d)
 pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
+trap hw_bench_cleanup EXIT INT TERM
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 PIN=""; [ -n "$INFLUX_CPUS" ] && PIN="taskset -c $INFLUX_CPUS"
 HW_INFLUX_DATA_EXTRA=$(printf '%s' "$INFLUX_DATA" | tr ';' '\n') HW_INFLUX_PIN=$PIN \

@@ -7,6 +7,8 @@
 #                                    when missing) on free loopback ports with its data in DIR,
 #                                    logging to LOG; waits for /ping; sets INFLUX_PID, INFLUX_URL
 #   hw_bench_influxd_restart         starts it again on the same data (after a kill)
+#   hw_bench_cleanup                 for `trap hw_bench_cleanup EXIT INT TERM`: kills and reaps every
+#                                    pid in the caller's `pids` array, removes its $WORK
 #   hw_bench_await_collector PORT LOG [TRIES]
 #                                    waits for the collector's admin /healthcheck on PORT (every
 #                                    0.5 s, 120 tries); fails naming LOG and showing its tail
@@ -25,6 +27,13 @@ hw_bench_secs() {
     *h) echo $(( ${1%h} * 3600 ));;
     *) echo "$1";;
   esac
+}
+
+hw_bench_cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  rm -rf "$WORK"
 }
 
 hw_bench_await_collector() {
