@@ -72,13 +72,13 @@ public final class Main {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while the daemon started", e);
     }
-    switch (failed.get()) {
-      case null -> {}
-      case IOException e -> throw new UncheckedIOException(e);
-      case RuntimeException e -> throw e;
-      case Error e -> throw e;
-      case Throwable e -> throw new IllegalStateException("the daemon did not start", e);
-    }
+    // Not a pattern switch: its bootstrap spins a hidden class that would stay for good.
+    Throwable e = failed.get();
+    if (e == null) return;
+    if (e instanceof IOException io) throw new UncheckedIOException(io);
+    if (e instanceof RuntimeException re) throw re;
+    if (e instanceof Error err) throw err;
+    throw new IllegalStateException("the daemon did not start", e);
   }
 
   /**
