@@ -87,7 +87,7 @@ public final class Main {
    * returns.
    */
   static int parse(String[] args, Consumer<AgentRuntime> daemon) throws Exception {
-    try (CliClassLoader loader = CliClassLoader.besides(Main.class)) {
+    try (CliClassLoader loader = CliClassLoader.over(Main.class.getClassLoader())) {
       Method launch =
           loader
               .loadClass("io.handlewatch.agent.cli.AgentMain")
