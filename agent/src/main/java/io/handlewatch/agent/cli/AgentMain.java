@@ -24,7 +24,7 @@ public final class AgentMain implements Runnable {
 
   /**
    * The launcher's taker of {@code run}'s daemon: when set, {@code run} hands its daemon here
-   * instead of running it, and the taker starts it ({@link AgentRuntime#startForThisThread}),
+   * instead of running it, and the taker starts it ({@link AgentRuntime#startWithoutLinkThread}),
    * throwing as that does (an {@link java.io.IOException} wrapped in an {@link
    * java.io.UncheckedIOException}).
    */

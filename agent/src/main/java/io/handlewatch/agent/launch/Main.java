@@ -15,8 +15,8 @@ import java.util.function.Consumer;
  * (picocli's metadata, class space and symbols, ~2 MiB) would otherwise stay resident for the life
  * of the process on every host (BENCHMARKS.md, "picocli unloaded after parsing"). Every command
  * other than {@code run} runs to its end inside that loader; {@code run} hands back its daemon,
- * started, made only of classes of this loader, and the daemon runs on the main thread once one
- * full collection has unloaded the command line's classes.
+ * started, made only of the application loader's classes, and the daemon runs on the main thread
+ * once one full collection has unloaded the command line's classes.
  */
 public final class Main {
   private Main() {}
@@ -46,8 +46,8 @@ public final class Main {
   }
 
   /**
-   * Starts {@code run}'s daemon ({@link AgentRuntime#startForThisThread}) on a thread of its own,
-   * whose stack holds none of the command line's frames: a Throwable keeps the classes of the
+   * Starts {@code run}'s daemon ({@link AgentRuntime#startWithoutLinkThread}) on a thread of its
+   * own, whose stack holds none of the command line's frames: a Throwable keeps the classes of the
    * frames it was made under (its backtrace), and the classes the start initializes keep some in
    * static fields (Netty, why it works without sun.misc.Unsafe); made under {@code run}'s frames,
    * one would keep the command line's whole class loader. Throws as the start does, an IOException
@@ -61,7 +61,7 @@ public final class Main {
             .start(
                 () -> {
                   try {
-                    agent.startForThisThread();
+                    agent.startWithoutLinkThread();
                   } catch (Throwable e) {
                     failed.set(e);
                   }

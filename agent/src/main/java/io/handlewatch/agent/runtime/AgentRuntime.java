@@ -87,7 +87,7 @@ public final class AgentRuntime implements AutoCloseable {
   private AgentMetrics metrics;
   private int metricsPort = -1;
   private long samplesStarted; // on the link's thread only
-  private volatile Runnable linkLoop; // startForThisThread() to runLinkOnThisThread()
+  private volatile Runnable linkLoop; // startWithoutLinkThread() to runLinkOnThisThread()
 
   public AgentRuntime(Settings settings, Sampler sampler) {
     this.settings = settings;
@@ -115,20 +115,21 @@ public final class AgentRuntime implements AutoCloseable {
    * @throws IllegalArgumentException when the link cannot be set up (TLS files, targets)
    */
   public void runOnThisThread() throws IOException, InterruptedException {
-    startForThisThread();
+    startWithoutLinkThread();
     runLinkOnThisThread();
   }
 
   /**
-   * The first half of {@link #runOnThisThread}: starts as {@link #start()} does, but the link's
-   * loop waits for {@link #runLinkOnThisThread} to run it; samples and the connection's I/O wait
-   * until then. The launcher starts the daemon from inside the command line's throwaway class
-   * loader (so a bad setting is still reported by name) and runs it once that loader is gone.
+   * The first half of {@link #runOnThisThread}: starts as {@link #start()} does, but with no thread
+   * for the link: its loop waits until {@link #runLinkOnThisThread} runs it on the thread that
+   * calls that, and samples and the connection's I/O wait until then. The launcher starts the
+   * daemon this way on a thread of its own, and runs the link on its main thread once the command
+   * line's class loader is gone (io.handlewatch.agent.launch.Main).
    *
    * @throws IOException when the metrics endpoint cannot listen on its address
    * @throws IllegalArgumentException when the link cannot be set up (TLS files, targets)
    */
-  public void startForThisThread() throws IOException, InterruptedException {
+  public void startWithoutLinkThread() throws IOException, InterruptedException {
     CompletableFuture<Runnable> loop = new CompletableFuture<>();
     ScheduledExecutorService exec = CollectorChannels.linkLoop(loop::complete);
     start(exec);
@@ -142,13 +143,13 @@ public final class AgentRuntime implements AutoCloseable {
   }
 
   /**
-   * The second half of {@link #runOnThisThread}, after {@link #startForThisThread}: runs the link
-   * on the calling thread, renamed {@code handlewatch-link}, and returns once {@link #stop} has
-   * finished.
+   * The second half of {@link #runOnThisThread}, after {@link #startWithoutLinkThread} (on any
+   * thread): runs the link on the calling thread, renamed {@code handlewatch-link}, and returns
+   * once {@link #stop} has finished.
    */
   public void runLinkOnThisThread() throws InterruptedException {
     Runnable body = linkLoop;
-    if (body == null) throw new IllegalStateException("startForThisThread() first");
+    if (body == null) throw new IllegalStateException("startWithoutLinkThread() first");
     linkLoop = null;
     Thread.currentThread().setName("handlewatch-link");
     // Returns when the loop is shut down (stop()); on SIGTERM the JVM ends after the shutdown
