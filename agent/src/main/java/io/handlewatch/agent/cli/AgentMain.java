@@ -1,6 +1,8 @@
 package io.handlewatch.agent.cli;
 
+import io.handlewatch.agent.runtime.AgentRuntime;
 import io.handlewatch.agent.sample.AgentBuild;
+import java.util.function.Consumer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -20,18 +22,32 @@ import picocli.CommandLine.Command;
 public final class AgentMain implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  public static void main(String[] args) {
-    // Before anything logs: keep logging through the shutdown hooks (AgentLogManager).
-    System.setProperty("java.util.logging.manager", AgentLogManager.class.getName());
-    // One line per log event, for operators and journald.
-    System.setProperty(
-        "java.util.logging.SimpleFormatter.format", "%1$tF %1$tT.%1$tL %4$s %3$s: %5$s%6$s%n");
-    System.exit(execute(args));
+  /**
+   * The launcher's taker of {@code run}'s daemon: when set, {@code run} hands its daemon here
+   * instead of running it, and the taker starts it ({@link AgentRuntime#startWithoutLinkThread}),
+   * throwing as that does (an {@link java.io.IOException} wrapped in an {@link
+   * java.io.UncheckedIOException}).
+   */
+  Consumer<AgentRuntime> daemon;
+
+  /**
+   * Runs a command line for the launcher ({@code io.handlewatch.agent.launch.Main}), which calls it
+   * in a class loader of its own that it drops afterwards. Every command runs here as {@link
+   * #execute} runs it, except {@code run}: once its settings are checked, its daemon goes to {@code
+   * daemon}, which starts it, and this returns 0; the launcher then runs it on its own thread.
+   */
+  public static int launch(String[] args, Consumer<AgentRuntime> daemon) {
+    CommandLine cmd = commandLine();
+    ((AgentMain) cmd.getCommand()).daemon = daemon;
+    return execute(cmd, args);
   }
 
-  /** Runs a command line as main does, with {@code run --config FILE} expanded. */
+  /** Runs a command line as the launcher does, except that {@code run} runs here until stopped. */
   public static int execute(String... args) {
-    CommandLine cmd = commandLine();
+    return execute(commandLine(), args);
+  }
+
+  private static int execute(CommandLine cmd, String[] args) {
     try {
       return cmd.execute(ConfigFileArgs.expand(cmd, args));
     } catch (CommandLine.ParameterException e) {

@@ -7,6 +7,8 @@ import io.handlewatch.agent.spool.SpoolConfig;
 import io.handlewatch.agent.transport.CollectorTargets;
 import io.handlewatch.agent.transport.KeepAlive;
 import io.handlewatch.agent.transport.LinkSecurity;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +19,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /** {@code handlewatch-agent run}: samples this host on a schedule and streams to a collector. */
@@ -30,6 +33,8 @@ import picocli.CommandLine.Spec;
     })
 final class RunCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
+
+  @ParentCommand AgentMain parent;
 
   @Mixin SamplingOptions sampling;
 
@@ -189,17 +194,21 @@ final class RunCommand implements Callable<Integer> {
                 sampling.procRoot,
                 sampling.host),
             sampler);
-    // Registered before the start, so a stop signal that comes while starting still stops cleanly.
-    Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(agent::stop));
+    // Through the runtime, not a lambda of this class: the launcher's class loader of this class
+    // must be free to go once the daemon runs (io.handlewatch.agent.launch.Main).
+    agent.stopOnShutdown();
     try {
-      agent.runOnThisThread();
+      if (parent != null && parent.daemon != null) {
+        parent.daemon.accept(agent); // starts it, see AgentMain.daemon
+      } else {
+        agent.runOnThisThread();
+      }
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
-    } catch (java.io.IOException e) {
+    } catch (IOException | UncheckedIOException e) {
+      String why = e instanceof UncheckedIOException u ? u.getCause().getMessage() : e.getMessage();
       throw new ParameterException(
-          spec.commandLine(),
-          "--metrics-address " + metricsAddress + ": cannot listen: " + e.getMessage(),
-          e);
+          spec.commandLine(), "--metrics-address " + metricsAddress + ": cannot listen: " + why, e);
     }
     return 0;
   }

@@ -87,6 +87,7 @@ public final class AgentRuntime implements AutoCloseable {
   private AgentMetrics metrics;
   private int metricsPort = -1;
   private long samplesStarted; // on the link's thread only
+  private volatile Runnable linkLoop; // startWithoutLinkThread() to runLinkOnThisThread()
 
   public AgentRuntime(Settings settings, Sampler sampler) {
     this.settings = settings;
@@ -114,22 +115,55 @@ public final class AgentRuntime implements AutoCloseable {
    * @throws IllegalArgumentException when the link cannot be set up (TLS files, targets)
    */
   public void runOnThisThread() throws IOException, InterruptedException {
+    startWithoutLinkThread();
+    runLinkOnThisThread();
+  }
+
+  /**
+   * The first half of {@link #runOnThisThread}: starts as {@link #start()} does, but with no thread
+   * for the link: its loop waits until {@link #runLinkOnThisThread} runs it on the thread that
+   * calls that, and samples and the connection's I/O wait until then. The launcher starts the
+   * daemon this way on a thread of its own, and runs the link on its main thread once the command
+   * line's class loader is gone (io.handlewatch.agent.launch.Main).
+   *
+   * @throws IOException when the metrics endpoint cannot listen on its address
+   * @throws IllegalArgumentException when the link cannot be set up (TLS files, targets)
+   */
+  public void startWithoutLinkThread() throws IOException, InterruptedException {
     CompletableFuture<Runnable> loop = new CompletableFuture<>();
     ScheduledExecutorService exec = CollectorChannels.linkLoop(loop::complete);
     start(exec);
     // The loop is handed over when its first task comes; start() queues some, this one for sure.
     exec.execute(() -> {});
-    Runnable body;
     try {
-      body = loop.get();
+      linkLoop = loop.get();
     } catch (ExecutionException e) {
       throw new IllegalStateException("the link's event loop was not handed over", e);
     }
+  }
+
+  /**
+   * The second half of {@link #runOnThisThread}, after {@link #startWithoutLinkThread} (on any
+   * thread): runs the link on the calling thread, renamed {@code handlewatch-link}, and returns
+   * once {@link #stop} has finished.
+   */
+  public void runLinkOnThisThread() throws InterruptedException {
+    Runnable body = linkLoop;
+    if (body == null) throw new IllegalStateException("startWithoutLinkThread() first");
+    linkLoop = null;
     Thread.currentThread().setName("handlewatch-link");
     // Returns when the loop is shut down (stop()); on SIGTERM the JVM ends after the shutdown
     // hook's stop() whether or not it has.
     body.run();
     awaitStopped();
+  }
+
+  /**
+   * Stops this runtime from a JVM shutdown hook (SIGTERM, System.exit). Registered before the
+   * start, so a stop signal that comes while starting still stops cleanly.
+   */
+  public void stopOnShutdown() {
+    Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(this::stop));
   }
 
   private synchronized void start(ScheduledExecutorService linkThread) throws IOException {

@@ -42,38 +42,82 @@ class AgentFootprintIT {
 
   @TempDir Path dir;
 
+  /** The daemon as the launcher starts it, streaming to {@code collector} every 500 ms. */
+  private Process startDaemon(IngestServer collector, Path err) throws IOException {
+    ProcessBuilder pb =
+        new ProcessBuilder(
+            AgentLauncherIT.LAUNCHER.toString(),
+            "run",
+            "--collector",
+            collector.target(),
+            "--interval",
+            "500ms",
+            "--host",
+            "footprint-it",
+            "--state-dir",
+            dir.resolve("state").toString(),
+            // Other tests on this machine make network namespaces; entering them adds the
+            // netns-dump thread, which is not what this budget holds.
+            "--namespaces",
+            "own");
+    pb.redirectErrorStream(true).redirectOutput(err.toFile());
+    return pb.start();
+  }
+
+  /** Waits (up to two minutes) until the collector holds {@code n} reports. */
+  private static void awaitReports(IngestServer collector, int n, Process agent, Path err)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (collector.received().size() < n && System.nanoTime() < deadline) {
+      assertThat(agent.isAlive()).as("agent running; its log: " + read(err)).isTrue();
+      Thread.onSpinWait();
+      TimeUnit.MILLISECONDS.sleep(50); // polling the server's record, bounded by the deadline
+    }
+    assertThat(collector.received())
+        .as(n + " reports; agent log: " + read(err))
+        .hasSizeGreaterThanOrEqualTo(n);
+  }
+
+  /**
+   * The command line is parsed once, at start-up, in a class loader the launcher drops afterwards
+   * (io.handlewatch.agent.launch.Main): picocli's classes and the commands' must be unloaded from
+   * the running daemon, ~2 MiB of metaspace, class space and symbols on every host, while its
+   * reports go on.
+   */
+  @Test
+  void commandLineClassesAreUnloadedOnceTheDaemonRuns() throws Exception {
+    try (IngestServer collector = IngestServer.start(Mode.ACK)) {
+      Path err = dir.resolve("agent.err");
+      Process agent = startDaemon(collector, err);
+      try {
+        awaitReports(collector, 3, agent, err);
+        List<String> classes = loadedClassNames(agent.pid());
+        assertThat(classes).as("classes of the daemon").hasSizeGreaterThan(1_000);
+        assertThat(classes)
+            .as("picocli and the commands, unloaded once the command line is parsed")
+            .noneMatch(c -> c.startsWith("picocli."))
+            .noneMatch(c -> c.startsWith("io.handlewatch.agent.cli."))
+            .contains("io.handlewatch.agent.runtime.AgentRuntime");
+        int before = collector.received().size();
+        awaitReports(collector, before + 2, agent, err);
+        agent.destroy();
+        assertThat(agent.waitFor(30, TimeUnit.SECONDS)).as("stopped on SIGTERM").isTrue();
+        assertThat(read(err)).contains("stopping: last report seq");
+      } finally {
+        if (agent.isAlive()) {
+          agent.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        }
+      }
+    }
+  }
+
   @Test
   void daemonStaysWithinItsThreadAndClassBudgets() throws Exception {
     try (IngestServer collector = IngestServer.start(Mode.ACK)) {
       Path err = dir.resolve("agent.err");
-      ProcessBuilder pb =
-          new ProcessBuilder(
-              AgentLauncherIT.LAUNCHER.toString(),
-              "run",
-              "--collector",
-              collector.target(),
-              "--interval",
-              "500ms",
-              "--host",
-              "footprint-it",
-              "--state-dir",
-              dir.resolve("state").toString(),
-              // Other tests on this machine make network namespaces; entering them adds the
-              // netns-dump thread, which is not what this budget holds.
-              "--namespaces",
-              "own");
-      pb.redirectErrorStream(true).redirectOutput(err.toFile());
-      Process agent = pb.start();
+      Process agent = startDaemon(collector, err);
       try {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (collector.received().size() < 5 && System.nanoTime() < deadline) {
-          assertThat(agent.isAlive()).as("agent running; its log: " + read(err)).isTrue();
-          Thread.onSpinWait();
-          TimeUnit.MILLISECONDS.sleep(50); // polling the server's record, bounded by the deadline
-        }
-        assertThat(collector.received())
-            .as("five reports; agent log: " + read(err))
-            .hasSizeGreaterThanOrEqualTo(5);
+        awaitReports(collector, 5, agent, err);
 
         // Threads first: jcmd attaching below starts an Attach Listener thread.
         List<String> threads = threadNames(agent.pid());
@@ -144,6 +188,24 @@ class AgentFootprintIT {
         .mapToLong(l -> Long.parseLong(l.substring(l.indexOf('=') + 1).strip()))
         .findFirst()
         .orElseThrow(() -> new AssertionError("no java.cls.loadedClasses in: " + out));
+  }
+
+  /** The names of the classes loaded in the running JVM (jcmd VM.classes). */
+  static List<String> loadedClassNames(long pid) throws IOException, InterruptedException {
+    Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+    Process p =
+        new ProcessBuilder(jcmd.toString(), Long.toString(pid), "VM.classes")
+            .redirectErrorStream(true)
+            .start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("jcmd finished").isTrue();
+    assertThat(p.exitValue()).as(out).isZero();
+    // Lines: KlassAddr Size State Flags ClassName (Flags may be empty).
+    return out.lines()
+        .filter(l -> l.startsWith("0x"))
+        .map(l -> l.strip().split("\\s+"))
+        .map(f -> f[f.length - 1])
+        .toList();
   }
 
   static String read(Path p) {

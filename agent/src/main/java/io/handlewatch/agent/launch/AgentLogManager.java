@@ -1,4 +1,4 @@
-package io.handlewatch.agent.cli;
+package io.handlewatch.agent.launch;
 
 import java.util.logging.LogManager;
 
