@@ -30,12 +30,16 @@
 # (66-67 MiB). Now they compile in the first sample. -XX:-ShrinkHeapInSteps: the full
 # collection the agent makes after a sample that grew the heap by 1 MiB (JavaHeap) gives the
 # excess back at once instead of over four collections. Both: BENCHMARKS.md, "RSS (target: ...)".
+# MaxHeapFreeRatio=10 (was 20): that collection, and the one after the first sample, then leave
+# the old generation a ninth over its live set rather than a quarter; the first sample's growth at
+# 180k sockets had stayed committed, and resident, within the quarter (0.5-1 MiB; BENCHMARKS.md,
+# "The heap at 180,000 sockets").
 # Tried beside these flags at 180k sockets and not kept (BENCHMARKS.md, "Agent daemon footprint",
 # "The daemon against sample"): -Xmn1m (RSS 75.7 against 75.0 MiB, CPU 332 against 277 ms per
 # 10 s), -XX:SurvivorRatio=4 (75.5 MiB, 302 ms), -XX:ArchiveRelocationMode=0 (75.5 MiB: the AOT
 # cache's pages stay clean file pages instead of relocated private copies, 12 MiB less private
 # memory but the same RSS, for metadata mapped at a fixed address, without ASLR).
-HW_AGENT_JVM_FLAGS=(-Xms8m -Xmx32m -Xmn2m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20
+HW_AGENT_JVM_FLAGS=(-Xms8m -Xmx32m -Xmn2m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=10
   -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:CompileThresholdScaling=4 -Xss256k
   -XX:+UseCompactObjectHeaders -XX:ReservedCodeCacheSize=16m --finalization=disabled
   -Djdk.reflect.useNativeAccessorOnly=true -XX:-ShrinkHeapInSteps -XX:CompileCommand=quiet

@@ -11,6 +11,11 @@ import java.util.function.LongSupplier;
  * committed heap {@link #GROWTH} above where the last collection left it, a full collection takes
  * the promoted garbage, and the launcher's {@code -XX:-ShrinkHeapInSteps} lets it give the excess
  * back at once (the collector would otherwise shrink in steps of 0, 10, 40 % over several).
+ *
+ * <p>The first sample is always followed by one: it loads and compiles most of what the agent runs
+ * and fills the socket index, and at 180,000 sockets the old generation grew by 2-3 MiB of its
+ * garbage before the first check could take a floor, so that growth stayed committed, and resident,
+ * for good (BENCHMARKS.md, "The heap at 180,000 sockets").
  */
 public final class JavaHeap {
   /** Committed growth that earns a full collection: about two samples' promotion at 250 pods. */
@@ -21,18 +26,18 @@ public final class JavaHeap {
 
   private final LongSupplier committed;
   private final Runnable collect;
-  private long floor;
+  private long floor = Long.MIN_VALUE / 2; // none before the first sample: it is collected
   private long collections;
 
   JavaHeap(LongSupplier committed, Runnable collect) {
     this.committed = committed;
     this.collect = collect;
-    this.floor = committed.getAsLong();
   }
 
   /**
-   * Collects this process's heap when it grew by {@link #GROWTH} since the last collection; returns
-   * whether it did. Called on the sampler's thread after each sample.
+   * Collects this process's heap after the first sample, and after later ones when it grew by
+   * {@link #GROWTH} since the last collection; returns whether it did. Called on the sampler's
+   * thread after each sample.
    */
   public static boolean collectIfGrown() {
     return PROCESS.afterSample();

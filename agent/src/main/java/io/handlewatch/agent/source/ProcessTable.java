@@ -42,8 +42,11 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
   private final Map<Integer, Cached> cache = new HashMap<>();
   private final SocketInodeIndex inodeToPid = new SocketInodeIndex(1024);
   // One process's socket inodes while its fd links are read, reused from process to process: a
-  // buffer per read would be garbage the size of the largest fd table, every rescan.
-  private long[] linkScratch = new long[1024];
+  // buffer per read would be garbage the size of the largest fd table, every rescan. Ints, as the
+  // index keeps them (4 bytes a socket of the largest table, 128 KiB less at 18,000 sockets a
+  // process); an inode wider than 32 bits, which Linux does not hand out, waits in a list apart.
+  private int[] linkScratch = new int[1024];
+  private long[] wideScratch = new long[0];
   // Pids whose index entries go at the next sweep unless put again before it; and whether anything
   // was put since the last sweep (the next one clears the marks).
   private LongIntHashMap stalePids = new LongIntHashMap(64);
@@ -355,16 +358,23 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
    * the index as it was) when the table could not be read.
    */
   private boolean readLinks(int pid, Cached cached, Walk walk, Problems problems) {
-    int[] n = {0};
+    int[] n = {0, 0};
     try {
       FdTableReader.Counts c =
           fdReader.read(
               fs.path(pid + "/fd"),
               inode -> {
+                if (!SocketInodeIndex.narrow(inode)) {
+                  if (n[1] == wideScratch.length) {
+                    wideScratch = Arrays.copyOf(wideScratch, n[1] * 2 + 1);
+                  }
+                  wideScratch[n[1]++] = inode;
+                  return;
+                }
                 if (n[0] == linkScratch.length) {
                   linkScratch = Arrays.copyOf(linkScratch, n[0] * 2);
                 }
-                linkScratch[n[0]++] = inode;
+                linkScratch[n[0]++] = (int) inode;
               });
       walk.linksRead += c.linksRead();
       walk.fdsVanished += c.vanished();
@@ -383,12 +393,15 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
     }
     forgetInodes(pid);
     for (int i = 0; i < n[0]; i++) {
-      inodeToPid.put(linkScratch[i], pid);
+      inodeToPid.put(Integer.toUnsignedLong(linkScratch[i]), pid);
+    }
+    for (int i = 0; i < n[1]; i++) {
+      inodeToPid.put(wideScratch[i], pid);
     }
     indexChanged = true;
-    cached.sockets = n[0];
+    cached.sockets = n[0] + n[1];
     if (linkScratch.length > 1 << 16 && n[0] < 1 << 14) {
-      linkScratch = new long[1024]; // one huge table once does not pin its buffer for good
+      linkScratch = new int[1024]; // one huge table once does not pin its buffer for good
     }
     return true;
   }

@@ -1,14 +1,21 @@
 package io.handlewatch.agent.source.util;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.IntPredicate;
 
 /**
  * Socket inode to pid: the process table's index of every socket held by a process on the host, one
- * entry per socket (180,000 at the benchmark's largest load), kept between samples. Open addressing
- * with int keys: 8 bytes a slot where {@link LongIntHashMap} takes 12, which is 1 MiB of the
- * agent's heap at that load (BENCHMARKS.md, issue 12's RSS).
+ * entry per socket (180,000 at the benchmark's largest load), kept between samples.
+ *
+ * <p>Kept as a sorted array of inodes and, beside it, each one's owner as a 16-bit slot into a
+ * table of the pids that hold sockets: 6 bytes an entry, 1 MiB at 170,000 sockets, where a hash
+ * table of int keys and pids at its 3/4 load factor took 2 MiB (and {@link LongIntHashMap} 3). That
+ * was most of what the daemon's heap held beyond its size at a thousand sockets (BENCHMARKS.md,
+ * "The heap at 180,000 sockets"). Lookups search the stretch of the arrays a small directory points
+ * them to; puts of inodes not yet indexed wait in a small hash table until the next {@link #sweep}
+ * (or lookup) sorts them in, in place.
  *
  * <p>Entries put since the last {@link #sweep} are marked fresh. A sweep removes the entries of the
  * pids it is given that were not put again, and unmarks the rest: the process table re-puts the
@@ -17,28 +24,56 @@ import java.util.function.IntPredicate;
  *
  * <p>Linux numbers sockfs inodes with {@code get_next_ino()}, an unsigned 32-bit counter, and
  * sock_diag carries them as {@code __u32}, so every socket inode fits an int (read as unsigned). A
- * larger one, from a kernel that numbers them otherwise, goes to a side map instead of being lost.
- * Inode 0 is never a socket's and is not stored.
+ * larger one, from a kernel that numbers them otherwise, goes to a side map instead of being lost;
+ * so do the entries of processes beyond the {@link #MAX_SLOTS} that hold sockets at once. Inode 0
+ * is never a socket's and is not stored.
  */
 public final class SocketInodeIndex {
   /** Returned by {@link #get} for an inode that is not present. */
   public static final int MISSING = LongIntHashMap.MISSING;
 
-  private static final long MAX_NARROW = 0xFFFF_FFFFL;
-  // Pids are at most 2^22 on Linux: the top bit of a value marks an entry put since the last sweep.
-  private static final int FRESH = 0x8000_0000;
+  /** Processes holding sockets at once that get a slot; more go to the side map. */
+  static final int MAX_SLOTS = 0x7FFF;
 
+  private static final long MAX_NARROW = 0xFFFF_FFFFL;
+  // Pids are at most 2^22 on Linux: the top bit of a side-map value marks an entry put since the
+  // last sweep. An owner slot has 15 bits and the same mark in its 16th.
+  private static final int FRESH = 0x8000_0000;
+  private static final char FRESH_SLOT = 0x8000;
+  private static final char SLOT = 0x7FFF;
+
+  // Sorted: inodes with their sign bit flipped, so that int order is the unsigned order.
   private int[] keys;
-  private int[] values;
+  private char[] owners;
   private int size;
-  private int mask;
+  // Where each stretch of inodes begins in the sorted arrays, so that a lookup searches a stretch
+  // of about 8 entries rather than all of them: a binary search over 170,000 inodes took 7 times
+  // the hash table's time, 20 against 3 ms a sample. 4 bytes per 8 sockets.
+  private int[] directory = new int[2];
+  private int directoryBase; // the smallest key
+  private int directoryShift; // a stretch spans 2^shift keys
+  private int stretches;
+  private boolean directoryStale;
+
+  // Puts of inodes not in the sorted arrays yet: flipped inode to owner (slot, with its mark).
+  private int[] pendingKeys;
+  private char[] pendingOwners;
+  private int pendingSize;
+  private int pendingMask;
+
+  private final LongIntHashMap slotOfPid = new LongIntHashMap(64); // pid + 1 to slot
+  private int[] slotPid = new int[16];
+  private int[] slotUse = new int[16];
+  private int slotCount;
+  private int[] freeSlots = new int[16];
+  private int freeCount;
+
   private Map<Long, Integer> wide; // never used on Linux, so a boxed map is fine
 
   public SocketInodeIndex(int expected) {
-    int cap = capacityFor(expected, 16);
-    keys = new int[cap];
-    values = new int[cap];
-    mask = cap - 1;
+    keys = new int[Math.max(16, expected)];
+    owners = new char[keys.length];
+    resetPending(16);
   }
 
   /** Whether {@code inode} fits the compact table (every Linux socket inode does). */
@@ -47,34 +82,35 @@ public final class SocketInodeIndex {
   }
 
   /**
-   * Makes room for {@code expected} entries at once, so that filling does not grow step by step.
+   * Makes room for {@code expected} entries at once when the index is still empty, so that its
+   * first fill does not grow step by step. Later, the sorted arrays grow by a sixteenth when they
+   * must, and a walk's new sockets wait in a table sized to them.
    */
   public void ensureCapacity(int expected) {
-    if (expected * 4L > keys.length * 3L) {
-      rehash(capacityFor(expected, keys.length));
+    if (size == 0 && expected > pendingSize) {
+      growPending(expected);
     }
   }
 
   public int size() {
+    settle();
     return size + (wide == null ? 0 : wide.size());
   }
 
   /** The pid {@code inode} maps to, or {@link #MISSING}. */
   public int get(long inode) {
+    if (wide != null) {
+      Integer v = wide.get(inode);
+      if (v != null) {
+        return v & ~FRESH;
+      }
+    }
     if (!narrow(inode)) {
-      Integer v = wide == null ? null : wide.get(inode);
-      return v == null ? MISSING : v & ~FRESH;
+      return MISSING;
     }
-    int key = (int) inode;
-    for (int i = slot(key); ; i = (i + 1) & mask) {
-      int k = keys[i];
-      if (k == key) {
-        return values[i] & ~FRESH;
-      }
-      if (k == 0) {
-        return MISSING;
-      }
-    }
+    settle();
+    int i = indexOf(flip(inode));
+    return i < 0 ? MISSING : slotPid[owners[i] & SLOT];
   }
 
   /** Maps {@code inode} to {@code pid} (0 or more), marked fresh until the next sweep. */
@@ -85,39 +121,59 @@ public final class SocketInodeIndex {
     if (pid < 0) {
       throw new IllegalArgumentException("pid must not be negative: " + pid);
     }
-    int value = pid | FRESH;
-    if (!narrow(inode)) {
-      if (wide == null) {
-        wide = new HashMap<>();
-      }
-      wide.put(inode, value);
+    int slot = narrow(inode) ? slotFor(pid) : -1;
+    if (slot < 0) {
+      putWide(inode, pid);
       return;
     }
-    // Load factor 3/4, as in LongIntHashMap: probe runs stay short for inodes handed out in order.
-    if ((size + 1) * 4L > keys.length * 3L) {
-      rehash(keys.length * 2);
+    if (wide != null) {
+      wide.remove(inode);
     }
-    insert((int) inode, value);
+    int key = flip(inode);
+    int i = indexOf(key);
+    if (i >= 0) {
+      owners[i] = (char) (slot | FRESH_SLOT);
+      return;
+    }
+    if ((pendingSize + 1) * 4L > pendingKeys.length * 3L) {
+      growPending(pendingKeys.length);
+    }
+    insertPending(key, (char) (slot | FRESH_SLOT));
   }
 
   /**
    * Removes every entry whose pid {@code stale} accepts and that was not put since the last sweep,
-   * then unmarks all entries: one pass over the table (about a millisecond at 180,000 sockets).
+   * then unmarks all entries: one pass over the arrays (about a millisecond at 180,000 sockets).
    */
   public void sweep(IntPredicate stale) {
-    // Removals first: a backward shift can move an entry already passed into the current slot (from
-    // the table's start, on wrap-around), and the removal test gives the same answer when it meets
-    // an entry twice only while no mark has been cleared.
-    for (int i = 0; i < keys.length; ) {
-      int v = values[i];
-      if (keys[i] != 0 && (v & FRESH) == 0 && stale.test(v)) {
-        deleteAt(i); // the slot now holds a later entry, or is empty: look at it again
-      } else {
-        i++;
+    settle();
+    Arrays.fill(slotUse, 0, slotCount, 0);
+    int w = 0;
+    for (int i = 0; i < size; i++) {
+      char o = owners[i];
+      int slot = o & SLOT;
+      if ((o & FRESH_SLOT) == 0 && stale.test(slotPid[slot])) {
+        continue;
       }
+      keys[w] = keys[i];
+      owners[w] = (char) slot;
+      slotUse[slot]++;
+      w++;
     }
-    for (int i = 0; i < values.length; i++) {
-      values[i] &= ~FRESH;
+    size = w;
+    directoryStale = true;
+    if (keys.length > 4096 && size < keys.length / 4) {
+      // Most sockets closed: give back what the arrays held for them.
+      keys = Arrays.copyOf(keys, size + size / 16 + 16);
+      owners = Arrays.copyOf(owners, keys.length);
+    }
+    for (int s = 0; s < slotCount; s++) {
+      if (slotUse[s] == 0 && slotPid[s] >= 0) {
+        slotOfPid.remove(slotPid[s] + 1L, s);
+        slotPid[s] = -1;
+        freeSlots = grown(freeSlots, freeCount + 1);
+        freeSlots[freeCount++] = s;
+      }
     }
     if (wide != null) {
       wide.values().removeIf(v -> (v & FRESH) == 0 && stale.test(v));
@@ -125,67 +181,219 @@ public final class SocketInodeIndex {
     }
   }
 
-  private void insert(int key, int value) {
-    for (int i = slot(key); ; i = (i + 1) & mask) {
-      if (keys[i] == key) {
-        values[i] = value;
+  /** Sorts the inodes put since the last settle into the sorted arrays. */
+  private void settle() {
+    if (pendingSize == 0) {
+      return;
+    }
+    int m = pendingSize;
+    if (size + m > keys.length) {
+      int capacity = (int) Math.min(Integer.MAX_VALUE - 8, (size + m) + (size + m) / 16L + 16);
+      keys = Arrays.copyOf(keys, capacity);
+      owners = Arrays.copyOf(owners, capacity);
+    }
+    // The pending entries to the front of their own arrays, sorted there; then the two sorted runs
+    // merge from the back into the grown arrays, where the write position never passes an unread
+    // entry of the first run.
+    int t = 0;
+    for (int i = 0; i < pendingKeys.length; i++) {
+      if (pendingOwners[i] != 0) { // every pending owner carries the fresh mark, so is never 0
+        pendingKeys[t] = pendingKeys[i];
+        pendingOwners[t] = pendingOwners[i];
+        t++;
+      }
+    }
+    heapSort(pendingKeys, pendingOwners, 0, m);
+    int a = size - 1;
+    int b = m - 1;
+    for (int w = size + m - 1; b >= 0; w--) {
+      if (a >= 0 && keys[a] > pendingKeys[b]) {
+        keys[w] = keys[a];
+        owners[w] = owners[a];
+        a--;
+      } else {
+        keys[w] = pendingKeys[b];
+        owners[w] = pendingOwners[b];
+        b--;
+      }
+    }
+    size += m;
+    directoryStale = true;
+    if (pendingKeys.length > 1024) {
+      resetPending(16); // the first fill's table is the size of the whole index: not kept
+    } else {
+      Arrays.fill(pendingOwners, (char) 0);
+      pendingSize = 0;
+    }
+  }
+
+  /** Where {@code key} is in the sorted arrays, or a negative number. */
+  private int indexOf(int key) {
+    if (directoryStale) {
+      buildDirectory();
+    }
+    long offset = (long) key - directoryBase;
+    if (offset < 0 || offset >>> directoryShift >= stretches) {
+      return -1;
+    }
+    int b = (int) (offset >>> directoryShift);
+    return Arrays.binarySearch(keys, directory[b], directory[b + 1], key);
+  }
+
+  private void buildDirectory() {
+    directoryStale = false;
+    stretches = 0;
+    if (size == 0) {
+      return;
+    }
+    directoryBase = keys[0];
+    long range = (long) keys[size - 1] - directoryBase + 1;
+    int wanted = Math.max(1, size / 8);
+    directoryShift = 0;
+    while (range >>> directoryShift > wanted) {
+      directoryShift++;
+    }
+    stretches = (int) ((range - 1 >>> directoryShift) + 1);
+    if (directory.length < stretches + 1 || directory.length > 2 * stretches + 64) {
+      directory = new int[stretches + 1];
+    }
+    int i = 0;
+    for (int b = 0; b < stretches; b++) {
+      long start = directoryBase + ((long) b << directoryShift);
+      while (i < size && keys[i] < start) {
+        i++;
+      }
+      directory[b] = i;
+    }
+    directory[stretches] = size;
+  }
+
+  private int slotFor(int pid) {
+    int s = slotOfPid.get(pid + 1L);
+    if (s != LongIntHashMap.MISSING) {
+      return s;
+    }
+    if (freeCount > 0) {
+      s = freeSlots[--freeCount];
+    } else if (slotCount < MAX_SLOTS) {
+      s = slotCount++;
+      slotPid = grown(slotPid, slotCount);
+      slotUse = grown(slotUse, slotCount);
+    } else {
+      return -1;
+    }
+    slotPid[s] = pid;
+    slotOfPid.put(pid + 1L, s);
+    return s;
+  }
+
+  /** An inode wider than 32 bits, or one whose process found no free slot. */
+  private void putWide(long inode, int pid) {
+    if (wide == null) {
+      wide = new HashMap<>();
+    }
+    wide.put(inode, pid | FRESH);
+    if (narrow(inode)) {
+      // Only when more than MAX_SLOTS processes hold sockets: the inode leaves the arrays, so that
+      // a sweep of its new owner cannot bring back its old one.
+      settle();
+      int i = indexOf(flip(inode));
+      if (i >= 0) {
+        System.arraycopy(keys, i + 1, keys, i, size - i - 1);
+        System.arraycopy(owners, i + 1, owners, i, size - i - 1);
+        size--;
+        directoryStale = true;
+      }
+    }
+  }
+
+  private void insertPending(int key, char owner) {
+    for (int i = pendingSlot(key); ; i = (i + 1) & pendingMask) {
+      if (pendingOwners[i] == 0) {
+        pendingKeys[i] = key;
+        pendingOwners[i] = owner;
+        pendingSize++;
         return;
       }
-      if (keys[i] == 0) {
-        keys[i] = key;
-        values[i] = value;
-        size++;
+      if (pendingKeys[i] == key) {
+        pendingOwners[i] = owner;
         return;
       }
     }
   }
 
-  private void deleteAt(int hole) {
-    // Backward-shift deletion, as in LongIntHashMap: get() never stops early at an empty slot.
-    int i = hole;
-    while (true) {
-      i = (i + 1) & mask;
-      int k = keys[i];
-      if (k == 0) {
-        break;
-      }
-      int home = slot(k);
-      boolean movable = hole <= i ? (home <= hole || home > i) : (home <= hole && home > i);
-      if (movable) {
-        keys[hole] = k;
-        values[hole] = values[i];
-        hole = i;
-      }
-    }
-    keys[hole] = 0;
-    values[hole] = 0;
-    size--;
-  }
-
-  private void rehash(int capacity) {
-    int[] oldKeys = keys;
-    int[] oldValues = values;
-    keys = new int[capacity];
-    values = new int[capacity];
-    mask = capacity - 1;
-    size = 0;
-    for (int i = 0; i < oldKeys.length; i++) {
-      if (oldKeys[i] != 0) {
-        insert(oldKeys[i], oldValues[i]); // keeps each entry's mark
-      }
-    }
-  }
-
-  private static int capacityFor(int expected, int atLeast) {
-    int cap = atLeast;
+  private void growPending(int expected) {
+    int cap = 16;
     while (cap * 3L / 4 < expected) {
       cap <<= 1;
     }
-    return cap;
+    if (cap <= pendingKeys.length) {
+      return;
+    }
+    int[] oldKeys = pendingKeys;
+    char[] oldOwners = pendingOwners;
+    resetPending(cap);
+    for (int i = 0; i < oldKeys.length; i++) {
+      if (oldOwners[i] != 0) {
+        insertPending(oldKeys[i], oldOwners[i]);
+      }
+    }
   }
 
-  private int slot(int key) {
+  private void resetPending(int capacity) {
+    pendingKeys = new int[capacity];
+    pendingOwners = new char[capacity];
+    pendingMask = capacity - 1;
+    pendingSize = 0;
+  }
+
+  private int pendingSlot(int key) {
     int h = key * 0x9E3779B9;
-    return (h ^ (h >>> 16)) & mask;
+    return (h ^ (h >>> 16)) & pendingMask;
+  }
+
+  private static int flip(long inode) {
+    return (int) inode ^ Integer.MIN_VALUE;
+  }
+
+  private static int[] grown(int[] a, int needed) {
+    return needed <= a.length ? a : Arrays.copyOf(a, Math.max(needed, a.length * 2));
+  }
+
+  /** Sorts {@code keys[from, from + n)} ascending, moving {@code owners} along; in place. */
+  private static void heapSort(int[] keys, char[] owners, int from, int n) {
+    for (int i = n / 2 - 1; i >= 0; i--) {
+      siftDown(keys, owners, from, i, n);
+    }
+    for (int end = n - 1; end > 0; end--) {
+      swap(keys, owners, from, from + end);
+      siftDown(keys, owners, from, 0, end);
+    }
+  }
+
+  private static void siftDown(int[] keys, char[] owners, int from, int i, int n) {
+    while (true) {
+      int child = 2 * i + 1;
+      if (child >= n) {
+        return;
+      }
+      if (child + 1 < n && keys[from + child + 1] > keys[from + child]) {
+        child++;
+      }
+      if (keys[from + i] >= keys[from + child]) {
+        return;
+      }
+      swap(keys, owners, from + i, from + child);
+      i = child;
+    }
+  }
+
+  private static void swap(int[] keys, char[] owners, int i, int j) {
+    int k = keys[i];
+    keys[i] = keys[j];
+    keys[j] = k;
+    char o = owners[i];
+    owners[i] = owners[j];
+    owners[j] = o;
   }
 }

@@ -130,4 +130,73 @@ class SocketInodeIndexTest {
     assertThat(index.get(200_000L * 7919)).isEqualTo(200_000);
     assertThat(index.size()).isEqualTo(200_000);
   }
+
+  @Test
+  void theSameOwnersWhenTheSocketCountShrinksAndGrowsAgain() {
+    // 150,000 sockets, then all but 1,000 closed (the arrays give their room back), then 150,000
+    // new ones: every lookup agrees with a plain map at each step, before and after each sweep.
+    SocketInodeIndex index = new SocketInodeIndex(1024);
+    Map<Long, Integer> model = new HashMap<>();
+    Random r = new Random(5);
+    long next = 0x7FFF_0000L; // across the sign bit of an int
+    for (int i = 0; i < 150_000; i++) {
+      long inode = next += 1 + r.nextInt(3);
+      int pid = 100 + r.nextInt(50);
+      index.put(inode, pid);
+      model.put(inode, pid);
+    }
+    assertThat(index.get(next)).isEqualTo(model.get(next)); // a lookup before the sweep sees puts
+    index.sweep(pid -> true);
+    assertAgrees(index, model);
+    index.sweep(pid -> pid != 100); // nothing re-put: every process but pid 100 closed its sockets
+    model.values().removeIf(pid -> pid != 100);
+    assertAgrees(index, model);
+    for (int i = 0; i < 150_000; i++) {
+      long inode = 1 + r.nextInt(2_000_000) * 2L; // older inodes, below the ones still held
+      int pid = 200 + r.nextInt(50);
+      index.put(inode, pid);
+      model.put(inode, pid);
+    }
+    index.sweep(pid -> false);
+    assertAgrees(index, model);
+  }
+
+  @Test
+  void processesBeyondTheSlotsStillGetTheirSockets() {
+    // More processes holding sockets at once than the arrays have owner slots for: the rest go to
+    // the side map, and an inode that moves between the two is found once, with its last owner.
+    SocketInodeIndex index = new SocketInodeIndex(16);
+    Map<Long, Integer> model = new HashMap<>();
+    int pids = SocketInodeIndex.MAX_SLOTS + 100;
+    for (int pid = 1; pid <= pids; pid++) {
+      index.put(pid * 3L, pid);
+      model.put(pid * 3L, pid);
+    }
+    index.put(3L, pids + 1); // pid 1's socket, now held by a process without a slot
+    model.put(3L, pids + 1);
+    index.put(pids * 3L, 2); // the last process's socket, now held by one with a slot
+    model.put(pids * 3L, 2);
+    index.sweep(pid -> false);
+    assertAgrees(index, model);
+    index.sweep(pid -> pid % 2 == 0); // half the processes exit: their slots are free again
+    model.values().removeIf(pid -> pid % 2 == 0);
+    assertAgrees(index, model);
+    for (int pid = 1; pid <= 2_000; pid++) {
+      index.put(1_000_000L + pid, pids + 10 + pid);
+      model.put(1_000_000L + pid, pids + 10 + pid);
+    }
+    index.sweep(pid -> false);
+    assertAgrees(index, model);
+  }
+
+  private static void assertAgrees(SocketInodeIndex index, Map<Long, Integer> model) {
+    assertThat(index.size()).isEqualTo(model.size());
+    model.forEach(
+        (inode, pid) -> assertThat(index.get(inode)).as("inode %d", inode).isEqualTo(pid));
+    for (long absent : new long[] {2, 0x7FFF_0000L, 0xFFFF_FFFFL, 999_999L}) {
+      if (!model.containsKey(absent)) {
+        assertThat(index.get(absent)).isEqualTo(SocketInodeIndex.MISSING);
+      }
+    }
+  }
 }
