@@ -54,6 +54,7 @@
 #   - the same timers over the window only: /latency-histograms (every value since the start, in
 #     buckets within 1 %) read at the window's start and end and subtracted, p50 / p99 / max;
 #   - the collector's GC pauses in the window (collector-gc.log): count, total, p50, max, by kind;
+#     and the simulator's (simulate-gc.log), which delay its sends and acks;
 #   - the load average before and after, since the machine is shared.
 # Output: markdown on stdout and in <out>/ingest-<store>-<hosts>-<date>.md; raw logs beside it.
 set -u -o pipefail
@@ -100,7 +101,7 @@ while [ $# -gt 0 ]; do
     --warmup-late-for) LATE_FOR=${2:?}; shift 2 ;;
     --store-settings) STORE_SETTINGS=${2:?}; shift 2 ;;
     --collector-jvm-opts) COLLECTOR_JVM_OPTS=$2; shift 2 ;;
-    -h|--help) sed -n '2,58p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,59p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ingest-bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -164,7 +165,8 @@ COLLECTOR=$!; pids+=($COLLECTOR)
 cp "$WORK/collector.yml" "$RAW/collector.yml" # the settings of this run, beside its logs
 hw_bench_await_collector "$ADMIN" "$RAW/collector.log" || exit 1
 
-$(pin "$SIM_CPUS") "$JAVA" -Xmx3g -XX:+UseParallelGC -jar "$ROOT/agent/target/handlewatch-agent.jar" simulate \
+$(pin "$SIM_CPUS") "$JAVA" -Xmx3g -XX:+UseParallelGC -Xlog:gc:file="$RAW/simulate-gc.log":utctime \
+  -jar "$ROOT/agent/target/handlewatch-agent.jar" simulate \
   --collector "127.0.0.1:$GRPC" --hosts "$HOSTS" --interval "$INTERVAL" --duration "${DUR_S}s" \
   >"$RAW/simulate.log" 2>&1 &
 SIM=$!; pids+=($SIM)
@@ -383,6 +385,18 @@ try:
         print("| collector GC pauses in the window | none logged |")
 except OSError:
     print("| collector GC pauses | no collector-gc.log |")
+# The simulator's own pauses delay its sends and its reading of acks: they count in its
+# sample -> ack latency, not in the collector's timers.
+try:
+    sim=[]
+    for l in open(raw+"/simulate-gc.log", errors="replace"):
+        m=re.match(r"^\[(\S+?)\].* Pause .* ([0-9.]+)ms$", l)
+        if not m: continue
+        ts=datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+        if t0 <= ts <= t1: sim.append(float(m.group(2)))
+    print(f"| simulator GC pauses in the window: count / total / max | {len(sim)} / {sum(sim):,.0f} ms / {max(sim, default=0):,.1f} ms |")
+except OSError:
+    pass
 adm=re.search(r"stream errors ([0-9]+) \(buffer full ([0-9]+)\), deferred ([0-9]+).*every host acked after (.*)$", last)
 if adm:
     print(f"| streams ended for a full buffer / all stream errors (simulator) | {int(adm.group(2)):,} / {int(adm.group(1)):,} |")
