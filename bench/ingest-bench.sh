@@ -17,7 +17,8 @@
 # requestTimeout and maxRetryTime (10s and 30s by default) InfluxDB's slowest POSTs fail and end
 # their streams, as on a loaded box, to see how agents whose streams ended get back in while the
 # store is saturated.
-# --collector-jvm-opts adds options to the collector's JVM (after the bench's own). The collector's
+# --collector-jvm-opts adds options to the collector's JVM (after the shipped ones, bin/lib/jvm-flags.sh,
+# so they win). The collector's
 # GC and safepoint log always goes to collector-gc.log beside the other logs.
 # --collector-jar runs another build of the collector (e.g. an older commit's) against the same
 # simulator, for before/after figures side by side. The --*-cpus options pin each process with
@@ -62,6 +63,7 @@ set -u -o pipefail
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 . "$ROOT/bin/lib/java.sh"
 . "$ROOT/bench/lib/bench.sh"
+. "$ROOT/bin/lib/jvm-flags.sh"
 STORE=memory
 HOSTS=10000
 INTERVAL=10s
@@ -101,7 +103,7 @@ while [ $# -gt 0 ]; do
     --warmup-late-for) LATE_FOR=${2:?}; shift 2 ;;
     --store-settings) STORE_SETTINGS=${2:?}; shift 2 ;;
     --collector-jvm-opts) COLLECTOR_JVM_OPTS=$2; shift 2 ;;
-    -h|--help) sed -n '2,59p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,60p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ingest-bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -158,7 +160,8 @@ $(if [ -n "$SHARDS$LATE_FOR" ]; then
   [ -n "$LATE_FOR" ] && echo "  warmUp: {lateFor: $LATE_FOR}"
 fi)
 YML
-$(pin "$COLLECTOR_CPUS") "$JAVA" -XX:+UseG1GC -XX:MaxGCPauseMillis=100 -XX:+UseCompactObjectHeaders --enable-native-access=ALL-UNNAMED -Xms"$HEAP" -Xmx"$HEAP" \
+# The collector's JVM flags as bin/handlewatch-collector and the packages start it.
+$(pin "$COLLECTOR_CPUS") "$JAVA" "${HW_COLLECTOR_JVM_FLAGS[@]}" -Xms"$HEAP" -Xmx"$HEAP" \
   -Xlog:async -Xlog:gc*,safepoint:file="$RAW/collector-gc.log":utctime,uptime,level,tags $COLLECTOR_JVM_OPTS \
   -jar "$COLLECTOR_JAR" server "$WORK/collector.yml" >"$RAW/collector.log" 2>&1 &
 COLLECTOR=$!; pids+=($COLLECTOR)
