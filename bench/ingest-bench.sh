@@ -168,7 +168,7 @@ COLLECTOR=$!; pids+=($COLLECTOR)
 cp "$WORK/collector.yml" "$RAW/collector.yml" # the settings of this run, beside its logs
 hw_bench_await_collector "$ADMIN" "$RAW/collector.log" || exit 1
 
-$(pin "$SIM_CPUS") "$JAVA" -Xmx3g -XX:+UseParallelGC -Xlog:gc:file="$RAW/simulate-gc.log":utctime \
+$(pin "$SIM_CPUS") "$JAVA" -Xmx3g -XX:+UseParallelGC -XX:MetaspaceSize=128m -Xlog:gc:file="$RAW/simulate-gc.log":utctime \
   -jar "$ROOT/agent/target/handlewatch-agent.jar" simulate \
   --collector "127.0.0.1:$GRPC" --hosts "$HOSTS" --interval "$INTERVAL" --duration "${DUR_S}s" \
   >"$RAW/simulate.log" 2>&1 &
@@ -389,7 +389,9 @@ try:
 except OSError:
     print("| collector GC pauses | no collector-gc.log |")
 # The simulator's own pauses delay its sends and its reading of acks: they count in its
-# sample -> ack latency, not in the collector's timers.
+# sample -> ack latency, not in the collector's timers. (MetaspaceSize above: without it, the
+# simulator's classes reached the default threshold near the end of a run and a full GC of
+# 230-250 ms made that window's p99.)
 try:
     sim=[]
     for l in open(raw+"/simulate-gc.log", errors="replace"):
