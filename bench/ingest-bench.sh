@@ -39,7 +39,8 @@
 #     how many, how often, and how long each took to write; every write stalls while one runs);
 #   - sample-to-queryable: the simulator's ack latency (sample time -> ack). Ingest acks a report
 #     only after the store has it (InfluxDB answered 204), so a report is queryable by the time its
-#     ack arrives; the simulator prints p50/p99 per 10 s.
+#     ack arrives; the simulator prints p50/p99 per 10 s, and p50/p99/p99.9/max of every ack after
+#     the warm-up.
 #   - admission, from the cold start: streams ended for a full buffer (the simulator's count of
 #     stream ends saying "buffer full"), streams deferred with a retry delay, and the time until
 #     every host had been acknowledged at least once;
@@ -103,7 +104,7 @@ while [ $# -gt 0 ]; do
     --warmup-late-for) LATE_FOR=${2:?}; shift 2 ;;
     --store-settings) STORE_SETTINGS=${2:?}; shift 2 ;;
     --collector-jvm-opts) COLLECTOR_JVM_OPTS=$2; shift 2 ;;
-    -h|--help) sed -n '2,60p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,61p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ingest-bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -171,9 +172,15 @@ hw_bench_await_collector "$ADMIN" "$RAW/collector.log" || exit 1
 $(pin "$SIM_CPUS") "$JAVA" -Xmx3g -XX:+UseParallelGC -XX:MetaspaceSize=128m -Xlog:gc:file="$RAW/simulate-gc.log":utctime \
   -jar "$ROOT/agent/target/handlewatch-agent.jar" simulate \
   --collector "127.0.0.1:$GRPC" --hosts "$HOSTS" --interval "$INTERVAL" --duration "${DUR_S}s" \
-  >"$RAW/simulate.log" 2>&1 &
+  $(hw_sim_measure_after) >"$RAW/simulate.log" 2>&1 &
 SIM=$!; pids+=($SIM)
 
+# An older agent jar has no --measure-after: then only the per-window figures.
+hw_sim_measure_after() {
+  if "$JAVA" -jar "$ROOT/agent/target/handlewatch-agent.jar" simulate --help 2>/dev/null | grep -q -- --measure-after; then
+    echo "--measure-after ${WARM_S}s"
+  fi
+}
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 meter() { curl -fs "http://127.0.0.1:$ADMIN/metrics" | python3 -c "import json,sys; m=json.load(sys.stdin); print(m['meters']['$1']['count'])"; }
 # A meter an older collector may not have: empty then.
@@ -407,6 +414,12 @@ if adm:
     print(f"| streams ended for a full buffer / all stream errors (simulator) | {int(adm.group(2)):,} / {int(adm.group(1)):,} |")
     print(f"| streams deferred (simulator) | {int(adm.group(3)):,} |")
     print(f"| time from the simulator's start until every host was acked once | {adm.group(4)} |")
+# Every ack from the end of the warm-up on, at the simulator: what an agent waits, pauses of the
+# collector included (its timers start at receipt, after a pause).
+for l in open(raw+"/simulate.log"):
+    m=re.match(r"^simulate: acks from ([0-9]+) s on: ([0-9]+), ack_latency p50=(-?[0-9]+) ms p99=(-?[0-9]+) ms p99.9=(-?[0-9]+) ms max=(-?[0-9]+) ms", l)
+    if m:
+        print(f"| sample → ack at the simulator, every ack from {m.group(1)} s on: p50 / p99 / p99.9 / max (count) | {m.group(3)} / {m.group(4)} / {m.group(5)} / {int(m.group(6)):,} ms ({int(m.group(2)):,}) |")
 if p99s:
     med=lambda xs: sorted(xs)[len(xs)//2]
     print(f"| sample → queryable (ack) p50: median / worst of {len(p50s)} 10 s windows | {med(p50s):,.0f} / {max(p50s):,.0f} ms |")
