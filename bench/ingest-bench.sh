@@ -175,9 +175,10 @@ $(pin "$SIM_CPUS") "$JAVA" -Xmx3g -XX:+UseParallelGC -XX:MetaspaceSize=128m -Xlo
   $(hw_sim_measure_after) >"$RAW/simulate.log" 2>&1 &
 SIM=$!; pids+=($SIM)
 
-# An older agent jar has no --measure-after: then only the per-window figures.
+# An older agent jar has no --measure-after: then only the per-window figures. (grep reads all of
+# the help: with -q it would stop early, java would die of SIGPIPE and pipefail fail the test.)
 hw_sim_measure_after() {
-  if "$JAVA" -jar "$ROOT/agent/target/handlewatch-agent.jar" simulate --help 2>/dev/null | grep -q -- --measure-after; then
+  if "$JAVA" -jar "$ROOT/agent/target/handlewatch-agent.jar" simulate --help 2>/dev/null | grep -- --measure-after >/dev/null; then
     echo "--measure-after ${WARM_S}s"
   fi
 }
