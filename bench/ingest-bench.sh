@@ -169,12 +169,6 @@ COLLECTOR=$!; pids+=($COLLECTOR)
 cp "$WORK/collector.yml" "$RAW/collector.yml" # the settings of this run, beside its logs
 hw_bench_await_collector "$ADMIN" "$RAW/collector.log" || exit 1
 
-$(pin "$SIM_CPUS") "$JAVA" -Xmx3g -XX:+UseParallelGC -XX:MetaspaceSize=128m -Xlog:gc:file="$RAW/simulate-gc.log":utctime \
-  -jar "$ROOT/agent/target/handlewatch-agent.jar" simulate \
-  --collector "127.0.0.1:$GRPC" --hosts "$HOSTS" --interval "$INTERVAL" --duration "${DUR_S}s" \
-  $(hw_sim_measure_after) >"$RAW/simulate.log" 2>&1 &
-SIM=$!; pids+=($SIM)
-
 # An older agent jar has no --measure-after: then only the per-window figures. (grep reads all of
 # the help: with -q it would stop early, java would die of SIGPIPE and pipefail fail the test.)
 hw_sim_measure_after() {
@@ -182,6 +176,12 @@ hw_sim_measure_after() {
     echo "--measure-after ${WARM_S}s"
   fi
 }
+$(pin "$SIM_CPUS") "$JAVA" -Xmx3g -XX:+UseParallelGC -XX:MetaspaceSize=128m -Xlog:gc:file="$RAW/simulate-gc.log":utctime \
+  -jar "$ROOT/agent/target/handlewatch-agent.jar" simulate \
+  --collector "127.0.0.1:$GRPC" --hosts "$HOSTS" --interval "$INTERVAL" --duration "${DUR_S}s" \
+  $(hw_sim_measure_after) >"$RAW/simulate.log" 2>&1 &
+SIM=$!; pids+=($SIM)
+
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 meter() { curl -fs "http://127.0.0.1:$ADMIN/metrics" | python3 -c "import json,sys; m=json.load(sys.stdin); print(m['meters']['$1']['count'])"; }
 # A meter an older collector may not have: empty then.
