@@ -7,7 +7,7 @@
 #       [--collector-jar JAR] [--label NAME] [--influx-cpus 1] [--collector-cpus 0]
 #       [--sim-cpus 0] [--influx-data 'cache-snapshot-memory-size = "25m"; index-version = "tsi1"']
 #       [--detection-shards N] [--warmup-late-for 5m]
-#       [--store-settings 'requestTimeout: 2s; maxRetryTime: 4s']
+#       [--store-settings 'requestTimeout: 2s; maxRetryTime: 4s'] [--collector-jvm-opts '-XX:...']
 #
 # --detection-shards sets detection.shards (default: one per core the collector sees, so one when
 # it is pinned to one CPU).
@@ -17,6 +17,9 @@
 # requestTimeout and maxRetryTime (10s and 30s by default) InfluxDB's slowest POSTs fail and end
 # their streams, as on a loaded box, to see how agents whose streams ended get back in while the
 # store is saturated.
+# --collector-jvm-opts adds options to the collector's JVM (after the shipped ones, bin/lib/jvm-flags.sh,
+# so they win). The collector's
+# GC and safepoint log always goes to collector-gc.log beside the other logs.
 # --collector-jar runs another build of the collector (e.g. an older commit's) against the same
 # simulator, for before/after figures side by side. The --*-cpus options pin each process with
 # taskset (a CPU list; empty: unpinned); by default influxd has CPU 1 to itself and the collector
@@ -36,7 +39,8 @@
 #     how many, how often, and how long each took to write; every write stalls while one runs);
 #   - sample-to-queryable: the simulator's ack latency (sample time -> ack). Ingest acks a report
 #     only after the store has it (InfluxDB answered 204), so a report is queryable by the time its
-#     ack arrives; the simulator prints p50/p99 per 10 s.
+#     ack arrives; the simulator prints p50/p99 per 10 s, and p50/p99/p99.9/max of every ack after
+#     the warm-up.
 #   - admission, from the cold start: streams ended for a full buffer (the simulator's count of
 #     stream ends saying "buffer full"), streams deferred with a retry delay, and the time until
 #     every host had been acknowledged at least once;
@@ -49,6 +53,10 @@
 #     (queue full) reports;
 #   - the warm-up of hosts new to the collector: read back, started cold, store reads and hosts per
 #     read, and a new host's first report stored -> judged;
+#   - the same timers over the window only: /latency-histograms (every value since the start, in
+#     buckets within 1 %) read at the window's start and end and subtracted, p50 / p99 / max;
+#   - the collector's GC pauses in the window (collector-gc.log): count, total, p50, max, by kind;
+#     and the simulator's (simulate-gc.log), which delay its sends and acks;
 #   - the load average before and after, since the machine is shared.
 # Output: markdown on stdout and in <out>/ingest-<store>-<hosts>-<date>.md; raw logs beside it.
 set -u -o pipefail
@@ -56,6 +64,7 @@ set -u -o pipefail
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 . "$ROOT/bin/lib/java.sh"
 . "$ROOT/bench/lib/bench.sh"
+. "$ROOT/bin/lib/jvm-flags.sh"
 STORE=memory
 HOSTS=10000
 INTERVAL=10s
@@ -73,6 +82,7 @@ INFLUX_DATA=""
 SHARDS=""
 LATE_FOR=""
 STORE_SETTINGS=""
+COLLECTOR_JVM_OPTS=""
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -93,7 +103,8 @@ while [ $# -gt 0 ]; do
     --detection-shards) SHARDS=${2:?}; shift 2 ;;
     --warmup-late-for) LATE_FOR=${2:?}; shift 2 ;;
     --store-settings) STORE_SETTINGS=${2:?}; shift 2 ;;
-    -h|--help) sed -n '2,53p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --collector-jvm-opts) COLLECTOR_JVM_OPTS=$2; shift 2 ;;
+    -h|--help) sed -n '2,61p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ingest-bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -150,22 +161,36 @@ $(if [ -n "$SHARDS$LATE_FOR" ]; then
   [ -n "$LATE_FOR" ] && echo "  warmUp: {lateFor: $LATE_FOR}"
 fi)
 YML
-$(pin "$COLLECTOR_CPUS") "$JAVA" -XX:+UseG1GC -XX:MaxGCPauseMillis=100 -XX:+UseCompactObjectHeaders --enable-native-access=ALL-UNNAMED -Xms"$HEAP" -Xmx"$HEAP" \
+# The collector's JVM flags as bin/handlewatch-collector and the packages start it.
+$(pin "$COLLECTOR_CPUS") "$JAVA" "${HW_COLLECTOR_JVM_FLAGS[@]}" -Xms"$HEAP" -Xmx"$HEAP" \
+  -Xlog:async -Xlog:gc*,safepoint:file="$RAW/collector-gc.log":utctime,uptime,level,tags $COLLECTOR_JVM_OPTS \
   -jar "$COLLECTOR_JAR" server "$WORK/collector.yml" >"$RAW/collector.log" 2>&1 &
 COLLECTOR=$!; pids+=($COLLECTOR)
 cp "$WORK/collector.yml" "$RAW/collector.yml" # the settings of this run, beside its logs
 hw_bench_await_collector "$ADMIN" "$RAW/collector.log" || exit 1
 
-$(pin "$SIM_CPUS") "$JAVA" -Xmx3g -XX:+UseParallelGC -jar "$ROOT/agent/target/handlewatch-agent.jar" simulate \
+# An older agent jar has no --measure-after: then only the per-window figures. (grep reads all of
+# the help: with -q it would stop early, java would die of SIGPIPE and pipefail fail the test.)
+hw_sim_measure_after() {
+  if "$JAVA" -jar "$ROOT/agent/target/handlewatch-agent.jar" simulate --help 2>/dev/null | grep -- --measure-after >/dev/null; then
+    echo "--measure-after ${WARM_S}s"
+  fi
+}
+$(pin "$SIM_CPUS") "$JAVA" -Xmx3g -XX:+UseParallelGC -XX:MetaspaceSize=128m -Xlog:gc:file="$RAW/simulate-gc.log":utctime \
+  -jar "$ROOT/agent/target/handlewatch-agent.jar" simulate \
   --collector "127.0.0.1:$GRPC" --hosts "$HOSTS" --interval "$INTERVAL" --duration "${DUR_S}s" \
-  >"$RAW/simulate.log" 2>&1 &
+  $(hw_sim_measure_after) >"$RAW/simulate.log" 2>&1 &
 SIM=$!; pids+=($SIM)
 
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 meter() { curl -fs "http://127.0.0.1:$ADMIN/metrics" | python3 -c "import json,sys; m=json.load(sys.stdin); print(m['meters']['$1']['count'])"; }
 # A meter an older collector may not have: empty then.
 meter_opt() { curl -fs "http://127.0.0.1:$ADMIN/metrics" | python3 -c "import json,sys; m=json.load(sys.stdin); print(m['meters'].get('$1',{}).get('count',''))"; }
+# Every latency value the collector recorded since its start, as buckets (an older build: empty);
+# read at the window's start and end, their difference is the window's own distribution.
+histograms() { curl -fs "http://127.0.0.1:$ADMIN/latency-histograms" >"$1" 2>/dev/null || : >"$1"; }
 sleep "$WARM_S"
+histograms "$RAW/latency-start.txt"
 t0=$(date +%s.%N); c0=$(cpu_ticks $COLLECTOR); r0=$(meter ingest.reports); p0=$(meter ingest.points)
 b0=$(meter_opt store.influxdb.batches); s0=$(meter_opt store.influxdb.batches.stall_writer)
 i0=0; i1=0
@@ -180,6 +205,7 @@ wait $SIM; SIM_RC=$?
 t1=$(date +%s.%N); c1=$(cpu_ticks $COLLECTOR); r1=$(meter ingest.reports); p1=$(meter ingest.points)
 b1=$(meter_opt store.influxdb.batches); s1=$(meter_opt store.influxdb.batches.stall_writer)
 [ "$STORE" = influxdb ] && i1=$(cpu_ticks $INFLUX_PID)
+histograms "$RAW/latency-end.txt"
 HZ=$(getconf CLK_TCK)
 curl -fs "http://127.0.0.1:$ADMIN/metrics" >"$RAW/metrics-end.json"
 "$HW_JAVA_HOME/bin/jcmd" $COLLECTOR GC.run >/dev/null 2>&1
@@ -304,11 +330,97 @@ try:
         print("| InfluxDB batches by stall writers | not measured by this build |")
 except Exception as e:
     print(f"| latency timers | unreadable: {e} |")
+# The same timers over the steady window only: the end reading less the start reading, bucket by
+# bucket (buckets within 1 %; a percentile is its bucket's highest value).
+def buckets(path):
+    out={}
+    try:
+        for l in open(path):
+            if l.startswith("#") or not l.strip(): continue
+            name,b,n=l.split()
+            out.setdefault(name,{})[int(b)]=int(n)
+    except OSError:
+        pass
+    return out
+hs,he=buckets(raw+"/latency-start.txt"),buckets(raw+"/latency-end.txt")
+def window_pct(name):
+    d={b:n-hs.get(name,{}).get(b,0) for b,n in he.get(name,{}).items()}
+    total=sum(d.values())
+    if total<=0: return None
+    def at(q):
+        seen=0
+        for b in sorted(d):
+            seen+=d[b]
+            if seen>=q*total: return b/1e3
+    return at(0.5),at(0.99),max(b for b,n in d.items() if n>0)/1e3,total
+if he:
+    for name,label in [("ingest.latency.receipt_to_write","receipt → write submitted"),
+                       ("ingest.store.latency","write submitted → the store's ack"),
+                       ("store.influxdb.queue.latency","in the InfluxDB writer's batch queue"),
+                       ("store.influxdb.queue.writer_wait","of it, waiting for a free InfluxDB writer"),
+                       ("ingest.latency.backend_write","InfluxDB's own write (POST of the batch)"),
+                       ("ingest.latency.store_ack_to_ack","store ack → ack sent"),
+                       ("ingest.latency.collector_added","collector added (receipt → ack, less InfluxDB's own)"),
+                       ("ingest.latency.collector_added_less_writer_wait","collector added, less waiting for a free InfluxDB writer"),
+                       ("detect.latency","detection lag (store ack → judged)")]:
+        w=window_pct(name)
+        if w:
+            print(f"| window only, {label}: p50 / p99 / max (count) | {w[0]:,.1f} / {w[1]:,.1f} / {w[2]:,.1f} ms ({w[3]:,}) |")
+else:
+    print("| latency over the window only | not measured by this build (no /latency-histograms) |")
+# The collector's GC in the window (collector-gc.log, -Xlog:gc*,safepoint with UTC times).
+import datetime
+pauses=[]; cycles=0; longest_sp=0.0
+try:
+    for l in open(raw+"/collector-gc.log", errors="replace"):
+        m=re.match(r"^\[(\S+?)\]", l)
+        if not m: continue
+        try:
+            ts=datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+        except ValueError:
+            continue
+        if not (t0 <= ts <= t1): continue
+        p=re.search(r"\[gc\s*\] GC\(\d+\) Pause (Young \([^)]*\)|Remark|Cleanup|Full).* ([0-9.]+)ms$", l)
+        if p: pauses.append((p.group(1).strip(), float(p.group(2))))
+        if re.search(r"\[gc\s*\] GC\(\d+\) Concurrent Mark Cycle [0-9.]+ms", l): cycles+=1
+        sp=re.search(r"\[safepoint\s*\].* Total: ([0-9]+) ns", l)
+        if sp: longest_sp=max(longest_sp, int(sp.group(1))/1e6)
+    if pauses:
+        ms=sorted(x for _,x in pauses)
+        kinds={}
+        for k,_ in pauses: kinds[k]=kinds.get(k,0)+1
+        print(f"| collector GC pauses in the window: count / total / p50 / max | {len(ms)} / {sum(ms):,.0f} ms ({sum(ms)/10/dt:.2f} % of the time) / {ms[len(ms)//2]:,.1f} / {ms[-1]:,.1f} ms |")
+        print(f"| of them, by kind; concurrent mark cycles ended | {'; '.join(f'{k}: {n}' for k,n in sorted(kinds.items()))}; {cycles} |")
+        print(f"| longest safepoint in the window (all causes) | {longest_sp:,.1f} ms |")
+    else:
+        print("| collector GC pauses in the window | none logged |")
+except OSError:
+    print("| collector GC pauses | no collector-gc.log |")
+# The simulator's own pauses delay its sends and its reading of acks: they count in its
+# sample -> ack latency, not in the collector's timers. (MetaspaceSize above: without it, the
+# simulator's classes reached the default threshold near the end of a run and a full GC of
+# 230-250 ms made that window's p99.)
+try:
+    sim=[]
+    for l in open(raw+"/simulate-gc.log", errors="replace"):
+        m=re.match(r"^\[(\S+?)\].* Pause .* ([0-9.]+)ms$", l)
+        if not m: continue
+        ts=datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+        if t0 <= ts <= t1: sim.append(float(m.group(2)))
+    print(f"| simulator GC pauses in the window: count / total / max | {len(sim)} / {sum(sim):,.0f} ms / {max(sim, default=0):,.1f} ms |")
+except OSError:
+    pass
 adm=re.search(r"stream errors ([0-9]+) \(buffer full ([0-9]+)\), deferred ([0-9]+).*every host acked after (.*)$", last)
 if adm:
     print(f"| streams ended for a full buffer / all stream errors (simulator) | {int(adm.group(2)):,} / {int(adm.group(1)):,} |")
     print(f"| streams deferred (simulator) | {int(adm.group(3)):,} |")
     print(f"| time from the simulator's start until every host was acked once | {adm.group(4)} |")
+# Every ack from the end of the warm-up on, at the simulator: what an agent waits, pauses of the
+# collector included (its timers start at receipt, after a pause).
+for l in open(raw+"/simulate.log"):
+    m=re.match(r"^simulate: acks from ([0-9]+) s on: ([0-9]+), ack_latency p50=(-?[0-9]+) ms p99=(-?[0-9]+) ms p99.9=(-?[0-9]+) ms max=(-?[0-9]+) ms", l)
+    if m:
+        print(f"| sample → ack at the simulator, every ack from {m.group(1)} s on: p50 / p99 / p99.9 / max (count) | {m.group(3)} / {m.group(4)} / {m.group(5)} / {int(m.group(6)):,} ms ({int(m.group(2)):,}) |")
 if p99s:
     med=lambda xs: sorted(xs)[len(xs)//2]
     print(f"| sample → queryable (ack) p50: median / worst of {len(p50s)} 10 s windows | {med(p50s):,.0f} / {max(p50s):,.0f} ms |")

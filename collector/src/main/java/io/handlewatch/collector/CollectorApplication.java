@@ -155,6 +155,7 @@ public class CollectorApplication extends Application<CollectorConfiguration> {
     config.api.auth.register(env);
     SecurityHeaders.register(env);
     PrometheusEndpoint.register(env);
+    LatencyHistograms.register(env);
     this.store = store;
     this.ingest = ingest;
     this.ingestMetrics = metrics;

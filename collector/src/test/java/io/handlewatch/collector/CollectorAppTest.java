@@ -204,4 +204,14 @@ class CollectorAppTest {
     assertThat(metrics.at("/gauges/detect.queue.depth/value").isNumber()).isTrue();
     assertThat(metrics.at("/timers/detect.cost").isObject()).isTrue();
   }
+
+  @Test
+  void theAdminPortListsEveryRecordedLatency() throws Exception {
+    stream(TestReports.report("hist-1", 1, Instant.now().truncatedTo(ChronoUnit.MILLIS)));
+    String admin = "http://127.0.0.1:" + APP.getAdminPort();
+    String body = APP.client().target(admin + "/latency-histograms").request().get(String.class);
+    assertThat(body)
+        .containsPattern("(?m)^ingest\\.latency\\.collector_added [0-9]+ [1-9][0-9]*$")
+        .containsPattern("(?m)^ingest\\.store\\.latency [0-9]+ [1-9][0-9]*$");
+  }
 }

@@ -44,6 +44,15 @@ final class SimulateCommand implements Callable<Integer> {
   Duration duration;
 
   @Option(
+      names = "--measure-after",
+      defaultValue = "0s",
+      converter = DurationConverter.class,
+      description =
+          "At the end, also print the ack latency of every ack from this long after the start on"
+              + " (a benchmark's steady window). Default: ${DEFAULT-VALUE}.")
+  Duration measureAfter;
+
+  @Option(
       names = "--processes",
       defaultValue = "10",
       description = "Processes per sample. Default: ${DEFAULT-VALUE}.")
@@ -72,6 +81,9 @@ final class SimulateCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), "--duration must be positive");
     if (hostsPerChannel < 1)
       throw new ParameterException(spec.commandLine(), "--hosts-per-channel must be positive");
+    if (measureAfter.isNegative() || measureAfter.compareTo(duration) >= 0)
+      throw new ParameterException(
+          spec.commandLine(), "--measure-after must be at least 0 and shorter than --duration");
     return new SimulatedFleet(
             collector,
             hosts,
@@ -80,6 +92,7 @@ final class SimulateCommand implements Callable<Integer> {
             seed,
             hostsPerChannel,
             spec.commandLine().getOut())
+        .measureAfter(measureAfter)
         .run(duration);
   }
 }

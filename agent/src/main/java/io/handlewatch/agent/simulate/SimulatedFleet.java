@@ -56,6 +56,21 @@ public final class SimulatedFleet {
   /** Ack latency histogram of the current window, 1 ms buckets up to 60 s. */
   private volatile AtomicLongArray latency = new AtomicLongArray(60_001);
 
+  /** Ack latency of every ack received from {@link #measureAfter} on, the same buckets. */
+  private final AtomicLongArray measured = new AtomicLongArray(60_001);
+
+  private Duration measureAfter = Duration.ZERO;
+  private volatile long measureFromMs = Long.MAX_VALUE;
+
+  /**
+   * Also time every ack from this long after the start to the end, and print its percentiles at the
+   * end: one figure for a benchmark's steady window, beside the per-window ones.
+   */
+  public SimulatedFleet measureAfter(Duration after) {
+    this.measureAfter = after;
+    return this;
+  }
+
   public SimulatedFleet(
       String target,
       int hosts,
@@ -197,7 +212,9 @@ public final class SimulatedFleet {
         while (!unacked.isEmpty() && unacked.peekFirst()[0] <= ack.getAckedSeq()) {
           long[] u = unacked.pollFirst();
           acked.incrementAndGet();
-          hist.incrementAndGet((int) Math.min(60_000, Math.max(0, now - u[1])));
+          int ms = (int) Math.min(60_000, Math.max(0, now - u[1]));
+          hist.incrementAndGet(ms);
+          if (now >= measureFromMs) measured.incrementAndGet(ms);
         }
       }
     }
@@ -248,6 +265,7 @@ public final class SimulatedFleet {
         hosts, intervalMs, target, channelCount, duration);
     out.flush();
     long start = System.nanoTime();
+    measureFromMs = System.currentTimeMillis() + measureAfter.toMillis();
     long end = start + duration.toNanos();
     long lastSent = 0;
     long lastAcked = 0;
@@ -286,6 +304,23 @@ public final class SimulatedFleet {
         allAckedNanos < 0
             ? "never (" + hostsAcked.get() + " of " + hosts + ")"
             : String.format("%.1f s", (allAckedNanos - start) / 1e9));
+    long n = 0;
+    for (int i = 0; i < measured.length(); i++) n += measured.get(i);
+    long max = 0;
+    for (int i = measured.length() - 1; i >= 0; i--) {
+      if (measured.get(i) > 0) {
+        max = i;
+        break;
+      }
+    }
+    out.printf(
+        "simulate: acks from %d s on: %d, ack_latency p50=%d ms p99=%d ms p99.9=%d ms max=%d ms%n",
+        measureAfter.toSeconds(),
+        n,
+        percentile(measured, n, 0.50),
+        percentile(measured, n, 0.99),
+        percentile(measured, n, 0.999),
+        n == 0 ? -1 : max);
     out.flush();
     return 0;
   }

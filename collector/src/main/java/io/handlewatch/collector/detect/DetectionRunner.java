@@ -6,6 +6,7 @@ import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.Timer;
 import com.codahale.metrics.health.HealthCheck;
 import io.dropwizard.lifecycle.Managed;
+import io.handlewatch.collector.RecordedTimer;
 import io.handlewatch.collector.store.ReportPoints;
 import io.handlewatch.collector.store.SampleStore;
 import io.handlewatch.collector.store.StoreListener;
@@ -152,7 +153,7 @@ public final class DetectionRunner implements Managed, StoreListener {
     this.evaluations = metrics.meter("detect.evaluations");
     this.cost = metrics.timer("detect.cost");
     this.coalesced = metrics.counter("detect.queue.coalesced");
-    this.judgedAfterStore = metrics.timer("detect.latency");
+    this.judgedAfterStore = RecordedTimer.of(metrics, "detect.latency");
     this.pointsFailed = metrics.counter("detect.points.failed");
     this.firing = metrics.counter("detect.transitions.firing");
     this.resolved = metrics.counter("detect.transitions.resolved");

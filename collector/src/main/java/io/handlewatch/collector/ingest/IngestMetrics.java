@@ -4,6 +4,7 @@ import com.codahale.metrics.Counter;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.Timer;
+import io.handlewatch.collector.RecordedTimer;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -52,13 +53,13 @@ public final class IngestMetrics {
     points = registry.meter("ingest.points");
     bytes = registry.meter("ingest.bytes");
     rejected = registry.meter("ingest.rejected");
-    storeLatency = registry.timer("ingest.store.latency");
-    receiptToWrite = registry.timer("ingest.latency.receipt_to_write");
-    backendWrite = registry.timer("ingest.latency.backend_write");
-    storeAckToAck = registry.timer("ingest.latency.store_ack_to_ack");
-    collectorAdded = registry.timer("ingest.latency.collector_added");
+    storeLatency = RecordedTimer.of(registry, "ingest.store.latency");
+    receiptToWrite = RecordedTimer.of(registry, "ingest.latency.receipt_to_write");
+    backendWrite = RecordedTimer.of(registry, "ingest.latency.backend_write");
+    storeAckToAck = RecordedTimer.of(registry, "ingest.latency.store_ack_to_ack");
+    collectorAdded = RecordedTimer.of(registry, "ingest.latency.collector_added");
     collectorAddedLessWriterWait =
-        registry.timer("ingest.latency.collector_added_less_writer_wait");
+        RecordedTimer.of(registry, "ingest.latency.collector_added_less_writer_wait");
     storeFailures = registry.counter("ingest.store.failures");
     pointsDropped = registry.counter("ingest.points.dropped");
     streamsOpened = registry.counter("ingest.streams.opened");

@@ -9,6 +9,7 @@ import com.influxdb.client.write.Point;
 import dev.failsafe.Failsafe;
 import dev.failsafe.FailsafeException;
 import dev.failsafe.RetryPolicy;
+import io.handlewatch.collector.RecordedTimer;
 import io.handlewatch.collector.store.LatestReports;
 import io.handlewatch.collector.store.ReportPoints;
 import io.handlewatch.collector.store.StoreException;
@@ -216,10 +217,10 @@ final class InfluxWriter {
     batches = metrics.meter("store.influxdb.batches");
     retries = metrics.counter("store.influxdb.retries");
     splits = metrics.counter("store.influxdb.splits");
-    writeLatency = metrics.timer("store.influxdb.write.latency");
+    writeLatency = RecordedTimer.of(metrics, "store.influxdb.write.latency");
     bufferRefused = metrics.counter("store.influxdb.buffer.refused");
-    queueLatency = metrics.timer("store.influxdb.queue.latency");
-    writerWait = metrics.timer("store.influxdb.queue.writer_wait");
+    queueLatency = RecordedTimer.of(metrics, "store.influxdb.queue.latency");
+    writerWait = RecordedTimer.of(metrics, "store.influxdb.queue.writer_wait");
     stallWrites = metrics.meter("store.influxdb.batches.stall_writer");
     metrics.gauge("store.influxdb.buffered.points", () -> bufferedPoints::get);
     for (int i = 0; i < config.writeConcurrency; i++) {
