@@ -213,5 +213,15 @@ class CollectorAppTest {
     assertThat(body)
         .containsPattern("(?m)^ingest\\.latency\\.collector_added [0-9]+ [1-9][0-9]*$")
         .containsPattern("(?m)^ingest\\.store\\.latency [0-9]+ [1-9][0-9]*$");
+    // A timer named twice in the query is answered once, not refused.
+    String twice =
+        APP.client()
+            .target(admin + "/latency-histograms")
+            .queryParam("timer", "ingest.store.latency", "ingest.store.latency")
+            .request()
+            .get(String.class);
+    assertThat(twice)
+        .containsPattern("(?m)^ingest\\.store\\.latency [0-9]+ [1-9][0-9]*$")
+        .doesNotContain("ingest.latency.collector_added");
   }
 }
