@@ -175,14 +175,7 @@ class AgentFootprintIT {
 
   /** java.cls.loadedClasses of the running JVM, read with jcmd of the JDK running this test. */
   static long loadedClasses(long pid) throws IOException, InterruptedException {
-    Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
-    Process p =
-        new ProcessBuilder(jcmd.toString(), Long.toString(pid), "PerfCounter.print")
-            .redirectErrorStream(true)
-            .start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("jcmd finished").isTrue();
-    assertThat(p.exitValue()).as(out).isZero();
+    String out = jcmd(pid, "PerfCounter.print");
     return out.lines()
         .filter(l -> l.startsWith("java.cls.loadedClasses="))
         .mapToLong(l -> Long.parseLong(l.substring(l.indexOf('=') + 1).strip()))
@@ -192,20 +185,26 @@ class AgentFootprintIT {
 
   /** The names of the classes loaded in the running JVM (jcmd VM.classes). */
   static List<String> loadedClassNames(long pid) throws IOException, InterruptedException {
-    Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
-    Process p =
-        new ProcessBuilder(jcmd.toString(), Long.toString(pid), "VM.classes")
-            .redirectErrorStream(true)
-            .start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("jcmd finished").isTrue();
-    assertThat(p.exitValue()).as(out).isZero();
+    String out = jcmd(pid, "VM.classes");
     // Lines: KlassAddr Size State Flags ClassName (Flags may be empty).
     return out.lines()
         .filter(l -> l.startsWith("0x"))
         .map(l -> l.strip().split("\\s+"))
         .map(f -> f[f.length - 1])
         .toList();
+  }
+
+  /** The output of {@code jcmd PID COMMAND}, with the JDK running this test; it must succeed. */
+  private static String jcmd(long pid, String command) throws IOException, InterruptedException {
+    Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+    Process p =
+        new ProcessBuilder(jcmd.toString(), Long.toString(pid), command)
+            .redirectErrorStream(true)
+            .start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("jcmd finished").isTrue();
+    assertThat(p.exitValue()).as(out).isZero();
+    return out;
   }
 
   static String read(Path p) {
