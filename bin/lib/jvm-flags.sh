@@ -61,8 +61,9 @@ HW_AGENT_JVM_FLAGS=(-Xms8m -Xmx32m -Xmn2m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFre
 # 0.96 s). Without the cache, no class-data sharing at all: mapping the JDK's whole default archive
 # costs ~3 MiB more than loading the few hundred JDK classes the agent uses. A cache that does not
 # match the runtime or the jar is skipped with a warning, which goes to stderr like every JVM
-# warning here, never into a command's output. The cache's method profiles are not replayed: that
-# takes a thread of its own for the life of the process, and C1 alone needs no profiles.
+# warning here, never into a command's output. The cache holds no method profiles (build-dist trains
+# it with -XX:-AOTRecordTraining) and none are replayed: replaying takes a thread of its own for the
+# life of the process, and C1 alone needs no profiles.
 hw_agent_class_data() {
   if [ -f "$1" ] && { [ $# -lt 2 ] || [ "$2" = run ]; }; then
     HW_AGENT_CLASS_DATA_FLAGS=("-XX:AOTCache=$1" -XX:+UnlockDiagnosticVMOptions -XX:-AOTReplayTraining
