@@ -34,12 +34,17 @@
 # the old generation a ninth over its live set rather than a quarter; the first sample's growth at
 # 180k sockets had stayed committed, and resident, within the quarter (0.5-1 MiB; BENCHMARKS.md,
 # "The heap at 180,000 sockets").
+# MarkSweepDeadRatio=0: every full collection compacts the whole old generation. By default the
+# serial collector leaves up to 5 % of it as dead filler objects (it compacts fully only every
+# fourth time), 0.3-0.35 MB of a 6-7 MiB old generation that stayed committed and resident;
+# compacting those few MiB costs the agent's rare full collections next to nothing.
 # Tried beside these flags at 180k sockets and not kept (BENCHMARKS.md, "Agent daemon footprint",
 # "The daemon against sample"): -Xmn1m (RSS 75.7 against 75.0 MiB, CPU 332 against 277 ms per
 # 10 s), -XX:SurvivorRatio=4 (75.5 MiB, 302 ms), -XX:ArchiveRelocationMode=0 (75.5 MiB: the AOT
 # cache's pages stay clean file pages instead of relocated private copies, 12 MiB less private
 # memory but the same RSS, for metadata mapped at a fixed address, without ASLR).
 HW_AGENT_JVM_FLAGS=(-Xms8m -Xmx32m -Xmn2m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=10
+  -XX:MarkSweepDeadRatio=0
   -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:CompileThresholdScaling=4 -Xss256k
   -XX:+UseCompactObjectHeaders -XX:ReservedCodeCacheSize=16m --finalization=disabled
   -Djdk.reflect.useNativeAccessorOnly=true -XX:-ShrinkHeapInSteps -XX:CompileCommand=quiet
