@@ -38,13 +38,17 @@
 # serial collector leaves up to 5 % of it as dead filler objects (it compacts fully only every
 # fourth time), 0.3-0.35 MB of a 6-7 MiB old generation that stayed committed and resident;
 # compacting those few MiB costs the agent's rare full collections next to nothing.
+# StringTableSize=4096 (default 65,536): the table of strings interned at run time is an array of
+# that many buckets, written at start-up and so all resident (512 KiB). The daemon interns about
+# 6,400 strings beyond those of its AOT cache (jcmd VM.stringtable); 4,096 buckets hold them in
+# chains of 1.6 on average, and the JVM doubles the table by itself past 2 a bucket.
 # Tried beside these flags at 180k sockets and not kept (BENCHMARKS.md, "Agent daemon footprint",
 # "The daemon against sample"): -Xmn1m (RSS 75.7 against 75.0 MiB, CPU 332 against 277 ms per
 # 10 s), -XX:SurvivorRatio=4 (75.5 MiB, 302 ms), -XX:ArchiveRelocationMode=0 (75.5 MiB: the AOT
 # cache's pages stay clean file pages instead of relocated private copies, 12 MiB less private
 # memory but the same RSS, for metadata mapped at a fixed address, without ASLR).
 HW_AGENT_JVM_FLAGS=(-Xms8m -Xmx32m -Xmn2m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=10
-  -XX:MarkSweepDeadRatio=0
+  -XX:MarkSweepDeadRatio=0 -XX:StringTableSize=4096
   -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:CompileThresholdScaling=4 -Xss256k
   -XX:+UseCompactObjectHeaders -XX:ReservedCodeCacheSize=16m --finalization=disabled
   -Djdk.reflect.useNativeAccessorOnly=true -XX:-ShrinkHeapInSteps -XX:CompileCommand=quiet

@@ -146,6 +146,18 @@ class AgentFootprintIT {
             .as("dead space left as filler objects after a full collection")
             .noneMatch(l -> l.contains("jdk.internal.vm.FillerElement"));
 
+        // The run-time string table is sized to what the daemon interns (-XX:StringTableSize):
+        // the default 65,536 buckets were 512 KiB written at start-up, for ~6,400 strings.
+        String strings = jcmd(agent.pid(), "VM.stringtable");
+        long buckets =
+            strings
+                .lines()
+                .filter(l -> l.startsWith("Number of buckets"))
+                .mapToLong(l -> Long.parseLong(l.replaceAll("^[^:]*:\\s*(\\d+).*$", "$1")))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no bucket count in: " + strings));
+        assertThat(buckets).as("buckets of the run-time string table").isLessThanOrEqualTo(8_192);
+
         // And it still stops cleanly (shutdown hooks, with finalization disabled).
         agent.destroy();
         assertThat(agent.waitFor(30, TimeUnit.SECONDS)).as("stopped on SIGTERM").isTrue();
