@@ -3,6 +3,7 @@ package io.handlewatch.agent.source.util;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
@@ -187,6 +188,85 @@ class SocketInodeIndexTest {
     }
     index.sweep(pid -> false);
     assertAgrees(index, model);
+  }
+
+  @Test
+  void aFirstFillKeepsTheLastPutOfAnInodePutTwice() {
+    // A socket inherited across a fork is held by both processes: the first fill, appended
+    // unsorted and sorted once, must keep the owner put last, as the pending table did.
+    SocketInodeIndex index = new SocketInodeIndex(16);
+    index.ensureCapacity(1_000);
+    for (int k = 0; k < 200; k++) {
+      index.put(5_000 + k, 1);
+      index.put(5_000 + k, 2);
+    }
+    index.put(42, 7);
+    index.put(42, 3);
+    index.put(42, 9);
+    assertThat(index.get(42)).isEqualTo(9);
+    assertThat(index.get(5_100)).isEqualTo(2);
+    assertThat(index.size()).isEqualTo(201);
+  }
+
+  @Test
+  void aFirstFillAgreesWithAMapBeforeAndAfterItIsSortedIn() {
+    // A first fill of many inodes, a fifth of them put again by another process, sized by
+    // ensureCapacity (too small, so that the unsorted arrays must grow); then the later walks'
+    // puts and sweeps, through the pending table.
+    SocketInodeIndex index = new SocketInodeIndex(16);
+    Map<Long, Integer> model = new HashMap<>();
+    Random r = new Random(13);
+    index.ensureCapacity(50_000);
+    for (int i = 0; i < 80_000; i++) {
+      long inode = inode(r) + r.nextInt(40_000) * 4_000L % 0x7000_0000L;
+      int pid = 1 + r.nextInt(300);
+      index.put(inode, pid);
+      model.put(inode, pid);
+      if (r.nextInt(5) == 0) {
+        index.put(inode, pid + 1);
+        model.put(inode, pid + 1);
+      }
+    }
+    assertAgrees(index, model);
+    for (int i = 0; i < 5_000; i++) {
+      long inode = inode(r);
+      index.put(inode, 400);
+      model.put(inode, 400);
+    }
+    index.sweep(pid -> pid % 3 == 0); // all put since the last sweep: all stay
+    assertAgrees(index, model);
+    index.sweep(pid -> pid % 3 == 0);
+    model.values().removeIf(pid -> pid % 3 == 0);
+    assertAgrees(index, model);
+    index.ensureCapacity(1_000_000); // not empty: the pending table again
+    for (int i = 0; i < 5_000; i++) {
+      long inode = 1 + r.nextInt(1_000_000);
+      index.put(inode, 500);
+      model.put(inode, 500);
+    }
+    assertAgrees(index, model);
+  }
+
+  @Test
+  void theStableSortSortsAndKeepsTheOrderOfEqualKeys() {
+    Random r = new Random(17);
+    for (int n : new int[] {0, 1, 2, 19, 20, 21, 39, 40, 41, 100, 1_000, 60_000}) {
+      int[] keys = new int[n];
+      char[] owners = new char[n];
+      for (int i = 0; i < n; i++) {
+        keys[i] = r.nextInt(Math.max(1, n / 3)) - n / 6; // many repeats, both signs
+        owners[i] = (char) i; // the put order
+      }
+      int[] expected = keys.clone();
+      Arrays.sort(expected);
+      SocketInodeIndex.stableSort(keys, owners, n);
+      assertThat(keys).as("n=%d", n).isEqualTo(expected);
+      for (int i = 1; i < n; i++) {
+        if (keys[i] == keys[i - 1]) {
+          assertThat((int) owners[i]).as("n=%d at %d", n, i).isGreaterThan(owners[i - 1]);
+        }
+      }
+    }
   }
 
   private static void assertAgrees(SocketInodeIndex index, Map<Long, Integer> model) {
