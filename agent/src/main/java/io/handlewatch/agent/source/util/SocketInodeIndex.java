@@ -418,8 +418,16 @@ public final class SocketInodeIndex {
       directoryShift++;
     }
     stretchBits = 16 - directoryShift;
+    if (!dense && stretchBits == 0) {
+      // A stretch per high half, and the high halves scattered: the stretches are the groups, and
+      // the groups' bounds serve as the directory. Both change only together with directoryStale.
+      directory = groupStart;
+      return;
+    }
     int stretches = virtualGroups << stretchBits;
-    if (directory.length < stretches + 1 || directory.length > 2 * stretches + 64) {
+    if (directory == groupStart
+        || directory.length < stretches + 1
+        || directory.length > 2 * stretches + 64) {
       directory = new int[stretches + 1];
     }
     int b = 0;

@@ -370,6 +370,36 @@ class SocketInodeIndexTest {
     assertThat(index.size()).isEqualTo(4);
   }
 
+  @Test
+  void fromScatteredHighHalvesToFewerTheBoundsOfEachStayApartFromTheDirectory() {
+    // 1,500 inodes each in a high half of its own, spread over the whole range, and 8,192 of one
+    // high half: a stretch per high half, so the groups' bounds serve as the directory. A sweep
+    // takes 1,100 of the scattered ones: the directory rebuilt then, of two stretches a high
+    // half, fits the array of the bounds, and must not be written into it.
+    SocketInodeIndex index = new SocketInodeIndex(16);
+    Map<Long, Integer> model = new HashMap<>();
+    for (int k = 0; k < 1_500; k++) {
+      long inode = (k * 43L + 1) << 16 | k;
+      int pid = k < 1_100 ? 1 : 3;
+      index.put(inode, pid);
+      model.put(inode, pid);
+    }
+    for (int k = 0; k < 8_192; k++) {
+      index.put(0x1234_0001L + k, 2);
+      model.put(0x1234_0001L + k, 2);
+    }
+    index.sweep(pid -> false);
+    assertAgrees(index, model);
+    index.sweep(pid -> pid == 1);
+    model.values().removeIf(pid -> pid == 1);
+    assertAgrees(index, model);
+    for (int k = 0; k < 100; k++) {
+      index.put(0x2000_0000L + k, 4); // a settle reads the groups' bounds
+      model.put(0x2000_0000L + k, 4);
+    }
+    assertAgrees(index, model);
+  }
+
   /**
    * The process table's life against a plain map, with inodes drawn from {@code next}: a first fill
    * (some inodes put twice), walks that re-read some processes, let others exit and add new
