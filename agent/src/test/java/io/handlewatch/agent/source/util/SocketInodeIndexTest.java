@@ -24,6 +24,27 @@ class SocketInodeIndexTest {
     };
   }
 
+  /**
+   * A first fill the sampler sized too small (its sockstat counts only the agent's own network
+   * namespace; a host's sockets can all be in others) grows its arrays by doubling, a dozen copies
+   * for 180,000 sockets rather than the ~100 of growing by a sixteenth, and the sort trims the room
+   * doubling leaves over.
+   */
+  @Test
+  void anUndersizedFirstFillGrowsByDoublingAndIsTrimmedOnceSorted() {
+    SocketInodeIndex index = new SocketInodeIndex(16);
+    index.ensureCapacity(100);
+    int n = 180_000;
+    for (int i = 0; i < n; i++) {
+      index.put(3_000_000L + 3L * i, 1000 + i / 9000);
+    }
+    assertThat(index.firstFillGrowths()).as("copies of the arrays").isBetween(1, 16);
+    assertThat(index.get(3_000_000L + 3L * 12_345)).isEqualTo(1000 + 12_345 / 9000);
+    assertThat(index.get(3_000_001L)).isEqualTo(SocketInodeIndex.MISSING);
+    assertThat(index.size()).isEqualTo(n);
+    assertThat(index.capacity()).as("room left once sorted").isLessThanOrEqualTo(n + n / 8);
+  }
+
   @Test
   void sweepsKeepWhatEachProcessHoldsAtItsLastRead() {
     // The process table's use: each round re-reads some processes (their whole socket list is put
