@@ -34,12 +34,21 @@
 # the old generation a ninth over its live set rather than a quarter; the first sample's growth at
 # 180k sockets had stayed committed, and resident, within the quarter (0.5-1 MiB; BENCHMARKS.md,
 # "The heap at 180,000 sockets").
+# MarkSweepDeadRatio=0: every full collection compacts the whole old generation. By default the
+# serial collector leaves up to 5 % of it as dead filler objects (it compacts fully only every
+# fourth time), 0.3-0.35 MB of a 6-7 MiB old generation that stayed committed and resident;
+# compacting those few MiB costs the agent's rare full collections next to nothing.
+# StringTableSize=4096 (default 65,536): the table of strings interned at run time is an array of
+# that many buckets, written at start-up and so all resident (512 KiB). The daemon interns about
+# 6,400 strings beyond those of its AOT cache (jcmd VM.stringtable); 4,096 buckets hold them in
+# chains of 1.6 on average, and the JVM doubles the table by itself past 2 a bucket.
 # Tried beside these flags at 180k sockets and not kept (BENCHMARKS.md, "Agent daemon footprint",
 # "The daemon against sample"): -Xmn1m (RSS 75.7 against 75.0 MiB, CPU 332 against 277 ms per
 # 10 s), -XX:SurvivorRatio=4 (75.5 MiB, 302 ms), -XX:ArchiveRelocationMode=0 (75.5 MiB: the AOT
 # cache's pages stay clean file pages instead of relocated private copies, 12 MiB less private
 # memory but the same RSS, for metadata mapped at a fixed address, without ASLR).
 HW_AGENT_JVM_FLAGS=(-Xms8m -Xmx32m -Xmn2m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=10
+  -XX:MarkSweepDeadRatio=0 -XX:StringTableSize=4096
   -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:CompileThresholdScaling=4 -Xss256k
   -XX:+UseCompactObjectHeaders -XX:ReservedCodeCacheSize=16m --finalization=disabled
   -Djdk.reflect.useNativeAccessorOnly=true -XX:-ShrinkHeapInSteps -XX:CompileCommand=quiet
@@ -61,8 +70,9 @@ HW_AGENT_JVM_FLAGS=(-Xms8m -Xmx32m -Xmn2m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFre
 # 0.96 s). Without the cache, no class-data sharing at all: mapping the JDK's whole default archive
 # costs ~3 MiB more than loading the few hundred JDK classes the agent uses. A cache that does not
 # match the runtime or the jar is skipped with a warning, which goes to stderr like every JVM
-# warning here, never into a command's output. The cache's method profiles are not replayed: that
-# takes a thread of its own for the life of the process, and C1 alone needs no profiles.
+# warning here, never into a command's output. The cache holds no method profiles (build-dist trains
+# it with -XX:-AOTRecordTraining) and none are replayed: replaying takes a thread of its own for the
+# life of the process, and C1 alone needs no profiles.
 hw_agent_class_data() {
   if [ -f "$1" ] && { [ $# -lt 2 ] || [ "$2" = run ]; }; then
     HW_AGENT_CLASS_DATA_FLAGS=("-XX:AOTCache=$1" -XX:+UnlockDiagnosticVMOptions -XX:-AOTReplayTraining

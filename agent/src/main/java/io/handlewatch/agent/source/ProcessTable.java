@@ -42,8 +42,8 @@ public final class ProcessTable implements ProcSource<ProcessTable.Walk> {
   private final Map<Integer, Cached> cache = new HashMap<>();
   private final SocketInodeIndex inodeToPid = new SocketInodeIndex(1024);
   // One process's socket inodes while its fd links are read, reused from process to process: a
-  // buffer per read would be garbage the size of the largest fd table, every rescan. Ints, as the
-  // index keeps them (4 bytes a socket of the largest table, 128 KiB less at 18,000 sockets a
+  // buffer per read would be garbage the size of the largest fd table, every rescan. Ints, as Linux
+  // numbers socket inodes (4 bytes a socket of the largest table, 128 KiB less at 18,000 sockets a
   // process); an inode wider than 32 bits, which Linux does not hand out, waits in a list apart.
   private int[] linkScratch = new int[1024];
   private long[] wideScratch = new long[0];

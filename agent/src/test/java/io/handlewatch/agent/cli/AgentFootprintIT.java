@@ -138,6 +138,26 @@ class AgentFootprintIT {
             .as("classes loaded by the daemon")
             .isBetween(1_000L, (long) CLASS_BUDGET);
 
+        // A full collection compacts the whole old generation (-XX:MarkSweepDeadRatio=0): the
+        // serial collector's default leaves up to 5 % of it as dead filler arrays, which stayed
+        // committed and resident. The histogram's own full collection is the one checked.
+        String histogram = jcmd(agent.pid(), "GC.class_histogram");
+        assertThat(histogram.lines())
+            .as("dead space left as filler objects after a full collection")
+            .noneMatch(l -> l.contains("jdk.internal.vm.FillerElement"));
+
+        // The run-time string table is sized to what the daemon interns (-XX:StringTableSize):
+        // the default 65,536 buckets were 512 KiB written at start-up, for ~6,400 strings.
+        String strings = jcmd(agent.pid(), "VM.stringtable");
+        long buckets =
+            strings
+                .lines()
+                .filter(l -> l.startsWith("Number of buckets"))
+                .mapToLong(l -> Long.parseLong(l.replaceAll("^[^:]*:\\s*(\\d+).*$", "$1")))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no bucket count in: " + strings));
+        assertThat(buckets).as("buckets of the run-time string table").isLessThanOrEqualTo(8_192);
+
         // And it still stops cleanly (shutdown hooks, with finalization disabled).
         agent.destroy();
         assertThat(agent.waitFor(30, TimeUnit.SECONDS)).as("stopped on SIGTERM").isTrue();

@@ -77,6 +77,35 @@ class AgentMetricsTest {
         .doesNotContain("handlewatch_agent_tcp_child_ehash_entries ");
   }
 
+  /**
+   * A Prometheus with native histograms on asks for the protobuf format first. The jar must keep
+   * the client's protobuf writer for it: without it the client (1.4) answers 500, not the text
+   * format (agent/pom.xml).
+   */
+  @Test
+  void aScraperAskingForProtobufGetsIt() throws Exception {
+    metrics.sampled(
+        AgentHealth.newBuilder()
+            .setNetnsTcpTables(NamespaceTcpTables.newBuilder().setShared(2))
+            .build());
+    int port = metrics.serve(new InetSocketAddress("127.0.0.1", 0));
+    try (HttpClient c = HttpClient.newHttpClient()) {
+      HttpResponse<String> r =
+          c.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                  .header(
+                      "Accept",
+                      "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+                          + "encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3")
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.headers().firstValue("Content-Type"))
+          .hasValueSatisfying(t -> assertThat(t).startsWith("application/vnd.google.protobuf"));
+      assertThat(r.body()).contains("handlewatch_agent_netns_tcp_tables");
+    }
+  }
+
   private String scrape() throws Exception {
     int port = metrics.serve(new InetSocketAddress("127.0.0.1", 0));
     try (HttpClient c = HttpClient.newHttpClient()) {
