@@ -615,17 +615,7 @@ public final class SocketInodeIndex {
   private static void symMerge(char[] hi, char[] lo, char[] owners, int a, int m, int b) {
     if (m - a == 1) {
       // One entry in front: it goes before the first of the second run not smaller than it.
-      int i = m;
-      int j = b;
-      int k = key(hi, lo, a);
-      while (i < j) {
-        int h = (i + j) >>> 1;
-        if (key(hi, lo, h) < k) {
-          i = h + 1;
-        } else {
-          j = h;
-        }
-      }
+      int i = firstAbove(hi, lo, m, b, key(hi, lo, a) - 1L);
       for (int x = a; x < i - 1; x++) {
         swap(hi, lo, owners, x, x + 1);
       }
@@ -633,17 +623,7 @@ public final class SocketInodeIndex {
     }
     if (b - m == 1) {
       // One entry behind: it goes after the last of the first run not greater than it.
-      int i = a;
-      int j = m;
-      int k = key(hi, lo, m);
-      while (i < j) {
-        int h = (i + j) >>> 1;
-        if (!(k < key(hi, lo, h))) {
-          i = h + 1;
-        } else {
-          j = h;
-        }
-      }
+      int i = firstAbove(hi, lo, a, m, key(hi, lo, m));
       for (int x = m; x > i; x--) {
         swap(hi, lo, owners, x, x - 1);
       }
@@ -679,6 +659,19 @@ public final class SocketInodeIndex {
     if (mid < end && end < b) {
       symMerge(hi, lo, owners, mid, end, b);
     }
+  }
+
+  /** The first entry of the sorted run [from, to) whose key is greater than {@code k}, or to. */
+  private static int firstAbove(char[] hi, char[] lo, int from, int to, long k) {
+    while (from < to) {
+      int h = (from + to) >>> 1;
+      if (key(hi, lo, h) <= k) {
+        from = h + 1;
+      } else {
+        to = h;
+      }
+    }
+    return from;
   }
 
   /** Swaps the blocks [a, m) and [m, b). */
