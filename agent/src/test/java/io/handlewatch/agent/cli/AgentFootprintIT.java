@@ -64,6 +64,35 @@ class AgentFootprintIT {
     return pb.start();
   }
 
+  /** What a test checks of the running daemon, once it has sent its first reports. */
+  @FunctionalInterface
+  private interface DaemonCheck {
+    void check(IngestServer collector, Process agent, Path err) throws Exception;
+  }
+
+  /**
+   * Runs the daemon as the launcher starts it until it has sent {@code reports} reports, runs
+   * {@code check} on it, and then stops it with SIGTERM, which it must survive cleanly (shutdown
+   * hooks, with finalization disabled).
+   */
+  private void withDaemon(int reports, DaemonCheck check) throws Exception {
+    try (IngestServer collector = IngestServer.start(Mode.ACK)) {
+      Path err = dir.resolve("agent.err");
+      Process agent = startDaemon(collector, err);
+      try {
+        awaitReports(collector, reports, agent, err);
+        check.check(collector, agent, err);
+        agent.destroy();
+        assertThat(agent.waitFor(30, TimeUnit.SECONDS)).as("stopped on SIGTERM").isTrue();
+        assertThat(read(err)).contains("stopping: last report seq");
+      } finally {
+        if (agent.isAlive()) {
+          agent.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        }
+      }
+    }
+  }
+
   /** Waits (up to two minutes) until the collector holds {@code n} reports. */
   private static void awaitReports(IngestServer collector, int n, Process agent, Path err)
       throws InterruptedException {
@@ -86,88 +115,66 @@ class AgentFootprintIT {
    */
   @Test
   void commandLineClassesAreUnloadedOnceTheDaemonRuns() throws Exception {
-    try (IngestServer collector = IngestServer.start(Mode.ACK)) {
-      Path err = dir.resolve("agent.err");
-      Process agent = startDaemon(collector, err);
-      try {
-        awaitReports(collector, 3, agent, err);
-        List<String> classes = loadedClassNames(agent.pid());
-        assertThat(classes).as("classes of the daemon").hasSizeGreaterThan(1_000);
-        assertThat(classes)
-            .as("picocli and the commands, unloaded once the command line is parsed")
-            .noneMatch(c -> c.startsWith("picocli."))
-            .noneMatch(c -> c.startsWith("io.handlewatch.agent.cli."))
-            .contains("io.handlewatch.agent.runtime.AgentRuntime");
-        int before = collector.received().size();
-        awaitReports(collector, before + 2, agent, err);
-        agent.destroy();
-        assertThat(agent.waitFor(30, TimeUnit.SECONDS)).as("stopped on SIGTERM").isTrue();
-        assertThat(read(err)).contains("stopping: last report seq");
-      } finally {
-        if (agent.isAlive()) {
-          agent.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-        }
-      }
-    }
+    withDaemon(
+        3,
+        (collector, agent, err) -> {
+          List<String> classes = loadedClassNames(agent.pid());
+          assertThat(classes).as("classes of the daemon").hasSizeGreaterThan(1_000);
+          assertThat(classes)
+              .as("picocli and the commands, unloaded once the command line is parsed")
+              .noneMatch(c -> c.startsWith("picocli."))
+              .noneMatch(c -> c.startsWith("io.handlewatch.agent.cli."))
+              .contains("io.handlewatch.agent.runtime.AgentRuntime");
+          int before = collector.received().size();
+          awaitReports(collector, before + 2, agent, err);
+        });
   }
 
   @Test
   void daemonStaysWithinItsThreadAndClassBudgets() throws Exception {
-    try (IngestServer collector = IngestServer.start(Mode.ACK)) {
-      Path err = dir.resolve("agent.err");
-      Process agent = startDaemon(collector, err);
-      try {
-        awaitReports(collector, 5, agent, err);
+    withDaemon(
+        5,
+        (collector, agent, err) -> {
+          // Threads first: jcmd attaching below starts an Attach Listener thread.
+          List<String> threads = threadNames(agent.pid());
+          String rss = statusLine(agent.pid(), "VmRSS");
+          System.out.println(
+              "agent daemon: " + threads.size() + " threads " + threads + ", " + rss);
+          assertThat(threads).as("threads of the daemon").hasSizeLessThanOrEqualTo(THREAD_BUDGET);
+          assertThat(threads)
+              .as(
+                  "gRPC's callbacks, the connection's I/O and the samples run on the link thread,"
+                      + " not on gRPC's cached pool, gRPC's own event loop or a sampler thread")
+              .noneMatch(t -> t.startsWith("grpc-"))
+              .noneMatch(t -> t.startsWith("handlewatch-sam"))
+              .containsOnlyOnce("handlewatch-lin");
 
-        // Threads first: jcmd attaching below starts an Attach Listener thread.
-        List<String> threads = threadNames(agent.pid());
-        String rss = statusLine(agent.pid(), "VmRSS");
-        System.out.println("agent daemon: " + threads.size() + " threads " + threads + ", " + rss);
-        assertThat(threads).as("threads of the daemon").hasSizeLessThanOrEqualTo(THREAD_BUDGET);
-        assertThat(threads)
-            .as(
-                "gRPC's callbacks, the connection's I/O and the samples run on the link thread,"
-                    + " not on gRPC's cached pool, gRPC's own event loop or a sampler thread")
-            .noneMatch(t -> t.startsWith("grpc-"))
-            .noneMatch(t -> t.startsWith("handlewatch-sam"))
-            .containsOnlyOnce("handlewatch-lin");
+          long classes = loadedClasses(agent.pid());
+          System.out.println("agent daemon: " + classes + " classes loaded");
+          assertThat(classes)
+              .as("classes loaded by the daemon")
+              .isBetween(1_000L, (long) CLASS_BUDGET);
 
-        long classes = loadedClasses(agent.pid());
-        System.out.println("agent daemon: " + classes + " classes loaded");
-        assertThat(classes)
-            .as("classes loaded by the daemon")
-            .isBetween(1_000L, (long) CLASS_BUDGET);
+          // A full collection compacts the whole old generation (-XX:MarkSweepDeadRatio=0): the
+          // serial collector's default leaves up to 5 % of it as dead filler arrays, which stayed
+          // committed and resident. The histogram's own full collection is the one checked.
+          String histogram = jcmd(agent.pid(), "GC.class_histogram");
+          assertThat(histogram.lines())
+              .as("dead space left as filler objects after a full collection")
+              .noneMatch(l -> l.contains("jdk.internal.vm.FillerElement"));
 
-        // A full collection compacts the whole old generation (-XX:MarkSweepDeadRatio=0): the
-        // serial collector's default leaves up to 5 % of it as dead filler arrays, which stayed
-        // committed and resident. The histogram's own full collection is the one checked.
-        String histogram = jcmd(agent.pid(), "GC.class_histogram");
-        assertThat(histogram.lines())
-            .as("dead space left as filler objects after a full collection")
-            .noneMatch(l -> l.contains("jdk.internal.vm.FillerElement"));
-
-        // The run-time string table is sized to what the daemon interns (-XX:StringTableSize):
-        // the default 65,536 buckets were 512 KiB written at start-up, for ~6,400 strings.
-        String strings = jcmd(agent.pid(), "VM.stringtable");
-        long buckets =
-            strings
-                .lines()
-                .filter(l -> l.startsWith("Number of buckets"))
-                .mapToLong(l -> Long.parseLong(l.replaceAll("^[^:]*:\\s*(\\d+).*$", "$1")))
-                .findFirst()
-                .orElseThrow(() -> new AssertionError("no bucket count in: " + strings));
-        assertThat(buckets).as("buckets of the run-time string table").isLessThanOrEqualTo(8_192);
-
-        // And it still stops cleanly (shutdown hooks, with finalization disabled).
-        agent.destroy();
-        assertThat(agent.waitFor(30, TimeUnit.SECONDS)).as("stopped on SIGTERM").isTrue();
-        assertThat(read(err)).contains("stopping: last report seq");
-      } finally {
-        if (agent.isAlive()) {
-          agent.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-        }
-      }
-    }
+          // The run-time string table is sized to what the daemon interns (-XX:StringTableSize):
+          // the default 65,536 buckets were 512 KiB written at start-up, for ~6,400 strings.
+          String strings = jcmd(agent.pid(), "VM.stringtable");
+          long buckets =
+              strings
+                  .lines()
+                  .filter(l -> l.startsWith("Number of buckets"))
+                  .mapToLong(l -> Long.parseLong(l.replaceAll("^[^:]*:\\s*(\\d+).*$", "$1")))
+                  .findFirst()
+                  .orElseThrow(() -> new AssertionError("no bucket count in: " + strings));
+          assertThat(buckets).as("buckets of the run-time string table").isLessThanOrEqualTo(8_192);
+        });
   }
 
   static List<String> threadNames(long pid) throws IOException {
